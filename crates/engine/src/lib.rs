@@ -1,0 +1,1 @@
+//! Measures over the canonical tables: key measures, ranked lists, places, series.

@@ -1,0 +1,1 @@
+//! Person linkage: comparators, blocking, Fellegi-Sunter with EM, clustering, stable ids. Pure and deterministic.
