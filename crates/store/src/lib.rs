@@ -1,1 +1,253 @@
-//! The Store trait and its SQLite implementation: migrations, batches, quarantine, persons.
+//! Familiar's store: one narrow trait, [`Store`], and its implementations.
+//!
+//! SQLite (one file, WAL, versioned migrations) is the embedded default; PostgreSQL slots in
+//! behind the same trait and the same contract tests (`tests/contract.rs`).
+//!
+//! The store never interprets data: ingest normalizes, linkage decides who is who, the engine
+//! counts. The store keeps everything, loses nothing, and makes every batch atomic.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use familiar_model::{Agency, NormalizedRecord, SourceIdentity};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error while {doing}: {source}")]
+    Sql {
+        doing: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Shorthand to attach what we were doing to a sqlx error.
+pub(crate) trait Doing<T> {
+    fn doing(self, what: &'static str) -> Result<T>;
+}
+impl<T> Doing<T> for std::result::Result<T, sqlx::Error> {
+    fn doing(self, what: &'static str) -> Result<T> {
+        self.map_err(|source| StoreError::Sql {
+            doing: what,
+            source,
+        })
+    }
+}
+
+/// What is already stored for one source row key: the newest version and its content hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownVersion {
+    pub version: i64,
+    pub content_hash: [u8; 32],
+}
+
+/// One file about to be ingested.
+#[derive(Debug, Clone)]
+pub struct FileMeta {
+    pub source: String,
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// Per-file (and per-source) reconciliation: `read = accepted + rejected + duplicate`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowCounts {
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub duplicate: u64,
+}
+
+impl RowCounts {
+    pub fn add(&mut self, o: RowCounts) {
+        self.read += o.read;
+        self.accepted += o.accepted;
+        self.rejected += o.rejected;
+        self.duplicate += o.duplicate;
+    }
+    pub fn reconciles(&self) -> bool {
+        self.read == self.accepted + self.rejected + self.duplicate
+    }
+}
+
+/// An accepted row to persist: the row as received and its normalized form.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub version: i64,
+    pub content_hash: [u8; 32],
+    pub file_id: i64,
+    pub row_number: u64,
+    /// The row as received (after decoding): a JSON object column → value.
+    pub raw: String,
+    pub record: NormalizedRecord,
+}
+
+/// A rejected row, kept byte for byte with the reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarantineRow {
+    pub file_id: i64,
+    pub source: String,
+    pub row_number: u64,
+    pub kind: String,
+    pub field: Option<String>,
+    pub reason: String,
+    pub raw: Vec<u8>,
+}
+
+/// A stored identity, for linkage.
+#[derive(Debug, Clone)]
+pub struct IdentityRow {
+    pub record_id: i64,
+    pub source: String,
+    pub agency: String,
+    pub record_key: String,
+    pub identity: SourceIdentity,
+}
+
+/// One person-involvement in an interaction, the unit the engine counts.
+#[derive(Debug, Clone)]
+pub struct InteractionRow {
+    pub record_id: i64,
+    pub agency: String,
+    pub source: String,
+    pub event_key: String,
+    pub kind: String,
+    pub start_utc: i64,
+    pub local_date: chrono::NaiveDate,
+    pub end_utc: Option<i64>,
+    pub location_key: Option<String>,
+    pub location_raw: Option<String>,
+    pub location_kind: Option<String>,
+    pub call_type: Option<String>,
+    pub disposition: Option<String>,
+    pub role: String,
+    pub needs: u8,
+    pub transported: Option<bool>,
+    pub part2: bool,
+    pub person_id: Option<String>,
+}
+
+/// A change to a person id's history.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PersonEvent {
+    /// new | merge | split | retire
+    pub kind: String,
+    pub person_id: String,
+    /// JSON: the other ids involved, the records moved, and why.
+    pub detail: String,
+}
+
+/// A reviewer-grade decision that overrides the model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LinkDecision {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    /// match | non_match | assign
+    pub kind: String,
+    pub left_record: i64,
+    pub right_record: Option<i64>,
+    pub person_id: Option<String>,
+    pub reason: String,
+}
+
+/// The whole result of one linkage run, saved atomically.
+#[derive(Debug, Clone, Default)]
+pub struct Linkage {
+    /// `link`, `deterministic`, `import`, ...
+    pub method: String,
+    /// Who ran it (a user name or "familiar").
+    pub actor: String,
+    /// record id → person id for every linked identity.
+    pub links: Vec<(i64, String)>,
+    /// How each link was made, parallel to `links` (`model`, `review`, `import`).
+    pub link_methods: Vec<String>,
+    pub events: Vec<PersonEvent>,
+    /// JSON statistics of the run.
+    pub stats: String,
+}
+
+/// Counts of what the store holds, for reports and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StoreCounts {
+    pub source_records: i64,
+    pub current_records: i64,
+    pub interactions: i64,
+    pub identities: i64,
+    pub quarantine: i64,
+    pub ingest_runs: i64,
+    pub persons: i64,
+    pub person_links: i64,
+}
+
+/// The storage boundary. One implementation per backend; one contract suite for all.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Register (insert or update) agencies.
+    async fn upsert_agencies(&self, agencies: &[Agency]) -> Result<()>;
+    async fn agencies(&self) -> Result<Vec<Agency>>;
+
+    /// Start an ingest run. Nothing it writes is visible until [`IngestTx::commit`]; dropping
+    /// the transaction (or the process dying) leaves no trace.
+    async fn begin_ingest(
+        &self,
+        config_path: &str,
+        config_sha256: &str,
+    ) -> Result<Box<dyn IngestTx>>;
+
+    /// Current identities (newest version of each row that names someone).
+    async fn identities(&self) -> Result<Vec<IdentityRow>>;
+    /// Current record ids by (source, record_key).
+    async fn record_ids(&self) -> Result<HashMap<(String, String), i64>>;
+    /// Current person links: record id → person id.
+    async fn person_links(&self) -> Result<HashMap<i64, String>>;
+    /// Replace all person links with a new linkage, atomically, recording the run and events.
+    async fn save_linkage(&self, linkage: &Linkage) -> Result<i64>;
+
+    async fn add_decision(&self, d: &LinkDecision) -> Result<i64>;
+    /// Active decisions, oldest first.
+    async fn decisions(&self) -> Result<Vec<LinkDecision>>;
+    async fn person_events(&self, person_id: &str) -> Result<Vec<PersonEvent>>;
+
+    /// Every current interaction row with its person (if linked).
+    async fn interaction_rows(&self) -> Result<Vec<InteractionRow>>;
+    /// The newest local date of any interaction, if any.
+    async fn latest_date(&self) -> Result<Option<chrono::NaiveDate>>;
+
+    async fn counts(&self) -> Result<StoreCounts>;
+    /// Per-source counts summed over all runs (the analyst's "what do we hold").
+    async fn quarantine_rows(&self, run_id: Option<i64>) -> Result<Vec<QuarantineRow>>;
+}
+
+/// One open ingest run.
+#[async_trait]
+pub trait IngestTx: Send {
+    /// The run's id (valid after commit too).
+    fn run_id(&self) -> i64;
+    /// What is stored (or staged in this run) for each row key of a source.
+    async fn known_versions(&mut self, source: &str) -> Result<HashMap<String, KnownVersion>>;
+    async fn add_file(&mut self, file: &FileMeta) -> Result<i64>;
+    /// Persist accepted rows. Rows with `version > 1` supersede the earlier version.
+    async fn insert_records(&mut self, rows: &[NewRecord]) -> Result<()>;
+    async fn quarantine(&mut self, run_rows: &[QuarantineRow]) -> Result<()>;
+    async fn finish_file(&mut self, file_id: i64, counts: RowCounts) -> Result<()>;
+    /// Make the run durable. `report` is the run's JSON summary.
+    async fn commit(self: Box<Self>, report: &str) -> Result<i64>;
+}

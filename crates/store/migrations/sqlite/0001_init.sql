@@ -1,0 +1,159 @@
+-- Familiar's canonical store (SQLite). Invariants:
+--  * source_records rows are never updated except `current`, which flips to 0 when a newer
+--    version of the same (source, record_key) arrives; nothing is ever deleted.
+--  * interactions and identities share the id of the source_record they were normalized from.
+--  * every ingest run is one transaction: a killed run leaves no trace.
+
+CREATE TABLE agencies (
+    code        TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE ingest_runs (
+    id          INTEGER PRIMARY KEY,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    config_path TEXT NOT NULL,
+    config_sha256 TEXT NOT NULL,
+    report      TEXT
+);
+
+CREATE TABLE source_files (
+    id        INTEGER PRIMARY KEY,
+    run_id    INTEGER NOT NULL REFERENCES ingest_runs(id),
+    source    TEXT NOT NULL,
+    path      TEXT NOT NULL,
+    sha256    TEXT NOT NULL,
+    bytes     INTEGER NOT NULL,
+    rows_read INTEGER NOT NULL DEFAULT 0,
+    accepted  INTEGER NOT NULL DEFAULT 0,
+    rejected  INTEGER NOT NULL DEFAULT 0,
+    duplicate INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE source_records (
+    id           INTEGER PRIMARY KEY,
+    source       TEXT NOT NULL,
+    record_key   TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    current      INTEGER NOT NULL,
+    content_hash BLOB NOT NULL,
+    file_id      INTEGER NOT NULL,
+    row_number   INTEGER NOT NULL,
+    raw          TEXT NOT NULL,
+    UNIQUE (source, record_key, version)
+);
+
+CREATE TABLE interactions (
+    record_id   INTEGER PRIMARY KEY,
+    agency      TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    event_key   TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    start_utc   INTEGER NOT NULL,
+    local_date  TEXT NOT NULL,
+    end_utc     INTEGER,
+    location_key TEXT,
+    location_raw TEXT,
+    location_kind TEXT,
+    call_type   TEXT,
+    disposition TEXT,
+    units       TEXT,
+    role        TEXT NOT NULL,
+    needs       INTEGER NOT NULL,
+    transported INTEGER,
+    part2       INTEGER NOT NULL
+);
+CREATE INDEX interactions_date ON interactions(local_date);
+CREATE INDEX interactions_location ON interactions(location_key);
+
+CREATE TABLE identities (
+    record_id   INTEGER PRIMARY KEY,
+    source      TEXT NOT NULL,
+    agency      TEXT NOT NULL,
+    first_name  TEXT,
+    middle_name TEXT,
+    last_name   TEXT,
+    suffix      TEXT,
+    aliases     TEXT,
+    dob         TEXT,
+    sex         TEXT,
+    race        TEXT,
+    ethnicity   TEXT,
+    phone       TEXT,
+    address_key TEXT,
+    address_raw TEXT,
+    address_kind TEXT,
+    agency_person_id TEXT,
+    ssn_last4   TEXT
+);
+
+CREATE TABLE locations (
+    key      TEXT PRIMARY KEY,
+    number   TEXT,
+    street   TEXT,
+    city     TEXT,
+    zip      TEXT,
+    kind     TEXT NOT NULL,
+    example  TEXT NOT NULL
+);
+
+CREATE TABLE quarantine (
+    id         INTEGER PRIMARY KEY,
+    run_id     INTEGER NOT NULL,
+    file_id    INTEGER NOT NULL,
+    source     TEXT NOT NULL,
+    row_number INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    field      TEXT,
+    reason     TEXT NOT NULL,
+    raw        BLOB NOT NULL
+);
+
+-- Persons are produced by linkage. person_links maps each identity (by record id) to a person.
+CREATE TABLE persons (
+    id         TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    status     TEXT NOT NULL DEFAULT 'active'
+);
+
+CREATE TABLE person_links (
+    record_id  INTEGER PRIMARY KEY,
+    person_id  TEXT NOT NULL,
+    method     TEXT NOT NULL,
+    run_id     INTEGER NOT NULL
+);
+CREATE INDEX person_links_person ON person_links(person_id);
+
+CREATE TABLE link_runs (
+    id          INTEGER PRIMARY KEY,
+    started_at  TEXT NOT NULL,
+    method      TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    stats       TEXT
+);
+
+-- Merges, splits and new persons, with why and who: the history of every person id.
+CREATE TABLE person_events (
+    id         INTEGER PRIMARY KEY,
+    run_id     INTEGER NOT NULL,
+    at         TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    person_id  TEXT NOT NULL,
+    detail     TEXT NOT NULL
+);
+
+-- Reviewer-grade decisions: they override the model on every later run.
+CREATE TABLE link_decisions (
+    id          INTEGER PRIMARY KEY,
+    at          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    kind        TEXT NOT NULL,  -- match | non_match | assign
+    left_record INTEGER NOT NULL,
+    right_record INTEGER,
+    person_id   TEXT,
+    reason      TEXT NOT NULL,
+    active      INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX link_decisions_left ON link_decisions(left_record);

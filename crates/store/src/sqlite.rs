@@ -1,0 +1,694 @@
+//! The embedded SQLite store: one file, WAL, versioned migrations (`migrations/sqlite`).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use familiar_model::{Address, Agency, PartialDate, SourceIdentity};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+
+use crate::{
+    Doing, FileMeta, IdentityRow, IngestTx, InteractionRow, KnownVersion, LinkDecision, Linkage,
+    NewRecord, PersonEvent, QuarantineRow, Result, RowCounts, Store, StoreCounts, StoreError,
+};
+
+/// Rows per multi-row INSERT; keeps every statement well under SQLite's 32,766 variables.
+const ROWS_PER_STATEMENT: usize = 400;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl SqliteStore {
+    /// Open (creating if missing) and migrate the database at `path`.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .pragma("cache_size", "-262144")
+            .pragma("temp_store", "memory");
+        Self::open_with(opts, &path.display().to_string()).await
+    }
+
+    /// A private in-memory database (tests).
+    pub async fn in_memory() -> Result<Self> {
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:").map_err(|source| {
+            StoreError::Open {
+                path: ":memory:".into(),
+                source,
+            }
+        })?;
+        Self::open_with(opts, ":memory:").await
+    }
+
+    async fn open_with(opts: SqliteConnectOptions, shown: &str) -> Result<Self> {
+        // In-memory databases are per connection, so they get exactly one.
+        let max = if shown == ":memory:" { 1 } else { 4 };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(opts)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: shown.to_string(),
+                source,
+            })?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn opt_str(row: &sqlx::sqlite::SqliteRow, col: &str) -> Option<String> {
+    row.get::<Option<String>, _>(col)
+}
+
+fn identity_from_row(row: &sqlx::sqlite::SqliteRow) -> SourceIdentity {
+    let address = opt_str(row, "address_key").map(|key| Address {
+        raw: opt_str(row, "address_raw").unwrap_or_default(),
+        kind: match opt_str(row, "address_kind").as_deref() {
+            Some("homeless") => familiar_model::AddressKind::Homeless,
+            Some("shelter") => familiar_model::AddressKind::Shelter,
+            Some("intersection") => familiar_model::AddressKind::Intersection,
+            _ => familiar_model::AddressKind::Street,
+        },
+        key,
+        ..Default::default()
+    });
+    SourceIdentity {
+        first: opt_str(row, "first_name"),
+        middle: opt_str(row, "middle_name"),
+        last: opt_str(row, "last_name"),
+        suffix: opt_str(row, "suffix"),
+        aliases: opt_str(row, "aliases")
+            .and_then(|a| serde_json::from_str(&a).ok())
+            .unwrap_or_default(),
+        dob: opt_str(row, "dob").and_then(|d| PartialDate::from_str(&d).ok()),
+        sex: opt_str(row, "sex"),
+        race: opt_str(row, "race"),
+        ethnicity: opt_str(row, "ethnicity"),
+        phone: opt_str(row, "phone"),
+        address,
+        agency_person_id: opt_str(row, "agency_person_id"),
+        ssn_last4: opt_str(row, "ssn_last4"),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn upsert_agencies(&self, agencies: &[Agency]) -> Result<()> {
+        let mut tx = self.pool.begin().await.doing("starting a transaction")?;
+        for a in agencies {
+            sqlx::query(
+                "INSERT INTO agencies (code, name, description) VALUES (?, ?, ?)
+                 ON CONFLICT(code) DO UPDATE SET name = excluded.name, description = excluded.description",
+            )
+            .bind(&a.code)
+            .bind(&a.name)
+            .bind(&a.description)
+            .execute(&mut *tx)
+            .await
+            .doing("saving agencies")?;
+        }
+        tx.commit().await.doing("committing agencies")
+    }
+
+    async fn agencies(&self) -> Result<Vec<Agency>> {
+        let rows = sqlx::query("SELECT code, name, description FROM agencies ORDER BY rowid")
+            .fetch_all(&self.pool)
+            .await
+            .doing("reading agencies")?;
+        Ok(rows
+            .iter()
+            .map(|r| Agency {
+                code: r.get("code"),
+                name: r.get("name"),
+                description: r.get("description"),
+            })
+            .collect())
+    }
+
+    async fn begin_ingest(
+        &self,
+        config_path: &str,
+        config_sha256: &str,
+    ) -> Result<Box<dyn IngestTx>> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .doing("starting the ingest transaction")?;
+        let run_id = sqlx::query(
+            "INSERT INTO ingest_runs (started_at, config_path, config_sha256) VALUES (?, ?, ?)",
+        )
+        .bind(now())
+        .bind(config_path)
+        .bind(config_sha256)
+        .execute(&mut *tx)
+        .await
+        .doing("recording the ingest run")?
+        .last_insert_rowid();
+        let next_id: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM source_records")
+                .fetch_one(&mut *tx)
+                .await
+                .doing("reading the next record id")?;
+        Ok(Box::new(SqliteIngest {
+            tx,
+            run_id,
+            next_id,
+        }))
+    }
+
+    async fn identities(&self) -> Result<Vec<IdentityRow>> {
+        let rows = sqlx::query(
+            "SELECT i.*, r.record_key FROM identities i
+             JOIN source_records r ON r.id = i.record_id AND r.current = 1
+             ORDER BY i.record_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .doing("reading identities")?;
+        Ok(rows
+            .iter()
+            .map(|r| IdentityRow {
+                record_id: r.get("record_id"),
+                source: r.get("source"),
+                agency: r.get("agency"),
+                record_key: r.get("record_key"),
+                identity: identity_from_row(r),
+            })
+            .collect())
+    }
+
+    async fn record_ids(&self) -> Result<HashMap<(String, String), i64>> {
+        let rows =
+            sqlx::query("SELECT id, source, record_key FROM source_records WHERE current = 1")
+                .fetch_all(&self.pool)
+                .await
+                .doing("reading record ids")?;
+        Ok(rows
+            .iter()
+            .map(|r| ((r.get("source"), r.get("record_key")), r.get("id")))
+            .collect())
+    }
+
+    async fn person_links(&self) -> Result<HashMap<i64, String>> {
+        let rows = sqlx::query("SELECT record_id, person_id FROM person_links")
+            .fetch_all(&self.pool)
+            .await
+            .doing("reading person links")?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("record_id"), r.get("person_id")))
+            .collect())
+    }
+
+    async fn save_linkage(&self, linkage: &Linkage) -> Result<i64> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .doing("starting the linkage transaction")?;
+        let at = now();
+        let run_id = sqlx::query(
+            "INSERT INTO link_runs (started_at, method, actor, stats) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&at)
+        .bind(&linkage.method)
+        .bind(&linkage.actor)
+        .bind(&linkage.stats)
+        .execute(&mut *tx)
+        .await
+        .doing("recording the link run")?
+        .last_insert_rowid();
+        sqlx::query("DELETE FROM person_links")
+            .execute(&mut *tx)
+            .await
+            .doing("clearing person links")?;
+        for (i, chunk) in linkage.links.chunks(ROWS_PER_STATEMENT).enumerate() {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO person_links (record_id, person_id, method, run_id) ",
+            );
+            qb.push_values(chunk.iter().enumerate(), |mut b, (j, (rid, pid))| {
+                let m = linkage
+                    .link_methods
+                    .get(i * ROWS_PER_STATEMENT + j)
+                    .map(String::as_str)
+                    .unwrap_or(linkage.method.as_str());
+                b.push_bind(rid)
+                    .push_bind(pid)
+                    .push_bind(m)
+                    .push_bind(run_id);
+            });
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .doing("saving person links")?;
+        }
+        // Persons: every id in use is active; ids no longer in use are retired, never deleted.
+        sqlx::query(
+            "INSERT INTO persons (id, created_at, status)
+             SELECT DISTINCT person_id, ?, 'active' FROM person_links WHERE true
+             ON CONFLICT(id) DO UPDATE SET status = 'active'",
+        )
+        .bind(&at)
+        .execute(&mut *tx)
+        .await
+        .doing("saving persons")?;
+        sqlx::query(
+            "UPDATE persons SET status = 'retired'
+             WHERE id NOT IN (SELECT DISTINCT person_id FROM person_links)",
+        )
+        .execute(&mut *tx)
+        .await
+        .doing("retiring persons")?;
+        for e in &linkage.events {
+            sqlx::query(
+                "INSERT INTO person_events (run_id, at, kind, person_id, detail) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(run_id)
+            .bind(&at)
+            .bind(&e.kind)
+            .bind(&e.person_id)
+            .bind(&e.detail)
+            .execute(&mut *tx)
+            .await
+            .doing("saving person events")?;
+        }
+        tx.commit().await.doing("committing the linkage")?;
+        Ok(run_id)
+    }
+
+    async fn add_decision(&self, d: &LinkDecision) -> Result<i64> {
+        let id = sqlx::query(
+            "INSERT INTO link_decisions (at, actor, kind, left_record, right_record, person_id, reason)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(if d.at.is_empty() { now() } else { d.at.clone() })
+        .bind(&d.actor)
+        .bind(&d.kind)
+        .bind(d.left_record)
+        .bind(d.right_record)
+        .bind(&d.person_id)
+        .bind(&d.reason)
+        .execute(&self.pool)
+        .await
+        .doing("saving a link decision")?
+        .last_insert_rowid();
+        Ok(id)
+    }
+
+    async fn decisions(&self) -> Result<Vec<LinkDecision>> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, kind, left_record, right_record, person_id, reason
+             FROM link_decisions WHERE active = 1 ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .doing("reading link decisions")?;
+        Ok(rows
+            .iter()
+            .map(|r| LinkDecision {
+                id: r.get("id"),
+                at: r.get("at"),
+                actor: r.get("actor"),
+                kind: r.get("kind"),
+                left_record: r.get("left_record"),
+                right_record: r.get("right_record"),
+                person_id: r.get("person_id"),
+                reason: r.get("reason"),
+            })
+            .collect())
+    }
+
+    async fn person_events(&self, person_id: &str) -> Result<Vec<PersonEvent>> {
+        let rows = sqlx::query(
+            "SELECT kind, person_id, detail FROM person_events WHERE person_id = ? ORDER BY id",
+        )
+        .bind(person_id)
+        .fetch_all(&self.pool)
+        .await
+        .doing("reading person events")?;
+        Ok(rows
+            .iter()
+            .map(|r| PersonEvent {
+                kind: r.get("kind"),
+                person_id: r.get("person_id"),
+                detail: r.get("detail"),
+            })
+            .collect())
+    }
+
+    async fn interaction_rows(&self) -> Result<Vec<InteractionRow>> {
+        let rows = sqlx::query(
+            "SELECT i.*, pl.person_id FROM interactions i
+             JOIN source_records r ON r.id = i.record_id AND r.current = 1
+             LEFT JOIN person_links pl ON pl.record_id = i.record_id
+             ORDER BY i.record_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .doing("reading interactions")?;
+        rows.iter()
+            .map(|r| {
+                let d: String = r.get("local_date");
+                let local_date = chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .map_err(|_| StoreError::Corrupt(format!("bad local_date {d:?}")))?;
+                Ok(InteractionRow {
+                    record_id: r.get("record_id"),
+                    agency: r.get("agency"),
+                    source: r.get("source"),
+                    event_key: r.get("event_key"),
+                    kind: r.get("kind"),
+                    start_utc: r.get("start_utc"),
+                    local_date,
+                    end_utc: r.get("end_utc"),
+                    location_key: r.get("location_key"),
+                    location_raw: r.get("location_raw"),
+                    location_kind: r.get("location_kind"),
+                    call_type: r.get("call_type"),
+                    disposition: r.get("disposition"),
+                    role: r.get("role"),
+                    needs: r.get::<i64, _>("needs") as u8,
+                    transported: r.get::<Option<i64>, _>("transported").map(|t| t != 0),
+                    part2: r.get::<i64, _>("part2") != 0,
+                    person_id: r.get("person_id"),
+                })
+            })
+            .collect()
+    }
+
+    async fn latest_date(&self) -> Result<Option<chrono::NaiveDate>> {
+        let d: Option<String> = sqlx::query_scalar(
+            "SELECT MAX(i.local_date) FROM interactions i
+             JOIN source_records r ON r.id = i.record_id AND r.current = 1",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .doing("reading the latest date")?;
+        Ok(d.and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()))
+    }
+
+    async fn counts(&self) -> Result<StoreCounts> {
+        let q = |sql: &'static str| {
+            let pool = self.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .doing("counting rows")
+            }
+        };
+        Ok(StoreCounts {
+            source_records: q("SELECT COUNT(*) FROM source_records").await?,
+            current_records: q("SELECT COUNT(*) FROM source_records WHERE current = 1").await?,
+            interactions: q("SELECT COUNT(*) FROM interactions").await?,
+            identities: q("SELECT COUNT(*) FROM identities").await?,
+            quarantine: q("SELECT COUNT(*) FROM quarantine").await?,
+            ingest_runs: q("SELECT COUNT(*) FROM ingest_runs WHERE finished_at IS NOT NULL")
+                .await?,
+            persons: q("SELECT COUNT(*) FROM persons WHERE status = 'active'").await?,
+            person_links: q("SELECT COUNT(*) FROM person_links").await?,
+        })
+    }
+
+    async fn quarantine_rows(&self, run_id: Option<i64>) -> Result<Vec<QuarantineRow>> {
+        let rows = sqlx::query(
+            "SELECT file_id, source, row_number, kind, field, reason, raw FROM quarantine
+             WHERE ?1 IS NULL OR run_id = ?1 ORDER BY id",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .doing("reading quarantine")?;
+        Ok(rows
+            .iter()
+            .map(|r| QuarantineRow {
+                file_id: r.get("file_id"),
+                source: r.get("source"),
+                row_number: r.get::<i64, _>("row_number") as u64,
+                kind: r.get("kind"),
+                field: r.get("field"),
+                reason: r.get("reason"),
+                raw: r.get("raw"),
+            })
+            .collect())
+    }
+}
+
+struct SqliteIngest {
+    tx: Transaction<'static, Sqlite>,
+    run_id: i64,
+    next_id: i64,
+}
+
+#[async_trait]
+impl IngestTx for SqliteIngest {
+    fn run_id(&self) -> i64 {
+        self.run_id
+    }
+
+    async fn known_versions(&mut self, source: &str) -> Result<HashMap<String, KnownVersion>> {
+        let rows = sqlx::query(
+            "SELECT record_key, version, content_hash FROM source_records
+             WHERE source = ? AND current = 1",
+        )
+        .bind(source)
+        .fetch_all(&mut *self.tx)
+        .await
+        .doing("reading known row keys")?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let h: Vec<u8> = r.get("content_hash");
+            let content_hash: [u8; 32] = h
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("content hash is not 32 bytes".into()))?;
+            out.insert(
+                r.get("record_key"),
+                KnownVersion {
+                    version: r.get("version"),
+                    content_hash,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    async fn add_file(&mut self, f: &FileMeta) -> Result<i64> {
+        Ok(sqlx::query(
+            "INSERT INTO source_files (run_id, source, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(self.run_id)
+        .bind(&f.source)
+        .bind(&f.path)
+        .bind(&f.sha256)
+        .bind(f.bytes as i64)
+        .execute(&mut *self.tx)
+        .await
+        .doing("recording a source file")?
+        .last_insert_rowid())
+    }
+
+    async fn insert_records(&mut self, rows: &[NewRecord]) -> Result<()> {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let first_id = self.next_id;
+            self.next_id += chunk.len() as i64;
+            for r in chunk {
+                if r.version > 1 {
+                    sqlx::query(
+                        "UPDATE source_records SET current = 0
+                         WHERE source = ? AND record_key = ? AND version < ?",
+                    )
+                    .bind(&r.record.source)
+                    .bind(&r.record.record_key)
+                    .bind(r.version)
+                    .execute(&mut *self.tx)
+                    .await
+                    .doing("superseding an earlier version")?;
+                }
+            }
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO source_records (id, source, record_key, version, current, content_hash, file_id, row_number, raw) ",
+            );
+            qb.push_values(chunk.iter().enumerate(), |mut b, (i, r)| {
+                b.push_bind(first_id + i as i64)
+                    .push_bind(r.record.source.as_str())
+                    .push_bind(r.record.record_key.as_str())
+                    .push_bind(r.version)
+                    .push_bind(1i64)
+                    .push_bind(&r.content_hash[..])
+                    .push_bind(r.file_id)
+                    .push_bind(r.row_number as i64)
+                    .push_bind(r.raw.as_str());
+            });
+            qb.build()
+                .execute(&mut *self.tx)
+                .await
+                .doing("saving source records")?;
+
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO interactions (record_id, agency, source, event_key, kind, start_utc, local_date, end_utc, location_key, location_raw, location_kind, call_type, disposition, units, role, needs, transported, part2) ",
+            );
+            qb.push_values(chunk.iter().enumerate(), |mut b, (i, r)| {
+                let n = &r.record;
+                b.push_bind(first_id + i as i64)
+                    .push_bind(n.agency.as_str())
+                    .push_bind(n.source.as_str())
+                    .push_bind(n.event_key.as_str())
+                    .push_bind(n.kind.as_str())
+                    .push_bind(n.start.timestamp())
+                    .push_bind(n.local_date.format("%Y-%m-%d").to_string())
+                    .push_bind(n.end.map(|e| e.timestamp()))
+                    .push_bind(n.location.as_ref().map(|l| l.key.as_str()))
+                    .push_bind(n.location.as_ref().map(|l| l.raw.as_str()))
+                    .push_bind(n.location.as_ref().map(|l| l.kind.as_str()))
+                    .push_bind(n.call_type.as_deref())
+                    .push_bind(n.disposition.as_deref())
+                    .push_bind(n.units.as_deref())
+                    .push_bind(n.role.as_str())
+                    .push_bind(n.needs.bits() as i64)
+                    .push_bind(n.transported.map(|t| t as i64))
+                    .push_bind(n.part2 as i64);
+            });
+            qb.build()
+                .execute(&mut *self.tx)
+                .await
+                .doing("saving interactions")?;
+
+            let with_identity: Vec<(i64, &NewRecord)> = chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.record.identity.is_some())
+                .map(|(i, r)| (first_id + i as i64, r))
+                .collect();
+            if !with_identity.is_empty() {
+                let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                    "INSERT INTO identities (record_id, source, agency, first_name, middle_name, last_name, suffix, aliases, dob, sex, race, ethnicity, phone, address_key, address_raw, address_kind, agency_person_id, ssn_last4) ",
+                );
+                qb.push_values(with_identity.iter(), |mut b, (id, r)| {
+                    let p = r.record.identity.as_ref().expect("filtered");
+                    b.push_bind(*id)
+                        .push_bind(r.record.source.as_str())
+                        .push_bind(r.record.agency.as_str())
+                        .push_bind(p.first.as_deref())
+                        .push_bind(p.middle.as_deref())
+                        .push_bind(p.last.as_deref())
+                        .push_bind(p.suffix.as_deref())
+                        .push_bind(if p.aliases.is_empty() {
+                            None
+                        } else {
+                            serde_json::to_string(&p.aliases).ok()
+                        })
+                        .push_bind(p.dob.map(|d| d.to_string()))
+                        .push_bind(p.sex.as_deref())
+                        .push_bind(p.race.as_deref())
+                        .push_bind(p.ethnicity.as_deref())
+                        .push_bind(p.phone.as_deref())
+                        .push_bind(p.address.as_ref().map(|a| a.key.as_str()))
+                        .push_bind(p.address.as_ref().map(|a| a.raw.as_str()))
+                        .push_bind(p.address.as_ref().map(|a| a.kind.as_str()))
+                        .push_bind(p.agency_person_id.as_deref())
+                        .push_bind(p.ssn_last4.as_deref());
+                });
+                qb.build()
+                    .execute(&mut *self.tx)
+                    .await
+                    .doing("saving identities")?;
+            }
+
+            let mut seen = std::collections::HashSet::new();
+            let locs: Vec<&Address> = chunk
+                .iter()
+                .filter_map(|r| r.record.location.as_ref())
+                .filter(|l| !l.key.is_empty() && seen.insert(l.key.as_str()))
+                .collect();
+            if !locs.is_empty() {
+                let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                    "INSERT INTO locations (key, number, street, city, zip, kind, example) ",
+                );
+                qb.push_values(locs.iter(), |mut b, l| {
+                    b.push_bind(l.key.as_str())
+                        .push_bind(l.number.as_deref())
+                        .push_bind(l.street.as_deref())
+                        .push_bind(l.city.as_deref())
+                        .push_bind(l.zip.as_deref())
+                        .push_bind(l.kind.as_str())
+                        .push_bind(l.raw.as_str());
+                });
+                qb.push(" ON CONFLICT(key) DO NOTHING");
+                qb.build()
+                    .execute(&mut *self.tx)
+                    .await
+                    .doing("saving locations")?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn quarantine(&mut self, rows: &[QuarantineRow]) -> Result<()> {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO quarantine (run_id, file_id, source, row_number, kind, field, reason, raw) ",
+            );
+            let run_id = self.run_id;
+            qb.push_values(chunk.iter(), |mut b, q| {
+                b.push_bind(run_id)
+                    .push_bind(q.file_id)
+                    .push_bind(q.source.as_str())
+                    .push_bind(q.row_number as i64)
+                    .push_bind(q.kind.as_str())
+                    .push_bind(q.field.as_deref())
+                    .push_bind(q.reason.as_str())
+                    .push_bind(&q.raw[..]);
+            });
+            qb.build()
+                .execute(&mut *self.tx)
+                .await
+                .doing("saving rejected rows")?;
+        }
+        Ok(())
+    }
+
+    async fn finish_file(&mut self, file_id: i64, c: RowCounts) -> Result<()> {
+        sqlx::query(
+            "UPDATE source_files SET rows_read = ?, accepted = ?, rejected = ?, duplicate = ? WHERE id = ?",
+        )
+        .bind(c.read as i64)
+        .bind(c.accepted as i64)
+        .bind(c.rejected as i64)
+        .bind(c.duplicate as i64)
+        .bind(file_id)
+        .execute(&mut *self.tx)
+        .await
+        .doing("recording file counts")?;
+        Ok(())
+    }
+
+    async fn commit(mut self: Box<Self>, report: &str) -> Result<i64> {
+        sqlx::query("UPDATE ingest_runs SET finished_at = ?, report = ? WHERE id = ?")
+            .bind(now())
+            .bind(report)
+            .bind(self.run_id)
+            .execute(&mut *self.tx)
+            .await
+            .doing("closing the ingest run")?;
+        let run_id = self.run_id;
+        self.tx.commit().await.doing("committing the ingest run")?;
+        Ok(run_id)
+    }
+}

@@ -1,0 +1,284 @@
+//! The store contract: every backend must pass these. Each test is written against
+//! `&dyn Store`; `backends()` lists the implementations to run it on.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use familiar_model::{
+    default_agencies, InteractionKind, NeedFlags, NormalizedRecord, PartialDate, Role,
+    SourceIdentity,
+};
+use familiar_store::{
+    FileMeta, LinkDecision, Linkage, NewRecord, PersonEvent, QuarantineRow, RowCounts, SqliteStore,
+    Store,
+};
+
+async fn backends() -> Vec<(Box<dyn Store>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(&dir.path().join("contract.db"))
+        .await
+        .unwrap();
+    vec![(Box::new(s), dir)]
+}
+
+fn record(key: &str, event: &str, last: Option<&str>) -> NormalizedRecord {
+    NormalizedRecord {
+        source: "dpd".into(),
+        agency: "DPD".into(),
+        record_key: key.into(),
+        event_key: event.into(),
+        kind: InteractionKind::PoliceIncident,
+        start: Utc.with_ymd_and_hms(2025, 3, 4, 15, 0, 0).unwrap(),
+        local_date: NaiveDate::from_ymd_opt(2025, 3, 4).unwrap(),
+        end: None,
+        location: None,
+        call_type: Some("WELFARE CHECK".into()),
+        disposition: None,
+        units: None,
+        role: Role::Subject,
+        needs: NeedFlags {
+            mental_health: true,
+            ..Default::default()
+        },
+        transported: None,
+        part2: false,
+        identity: last.map(|l| SourceIdentity {
+            first: Some("ALEX".into()),
+            last: Some(l.into()),
+            dob: Some(PartialDate {
+                year: 1980,
+                month: Some(2),
+                day: None,
+            }),
+            aliases: vec!["AL".into()],
+            ..Default::default()
+        }),
+    }
+}
+
+fn new(rec: NormalizedRecord, version: i64, hash: u8, file_id: i64) -> NewRecord {
+    NewRecord {
+        version,
+        content_hash: [hash; 32],
+        file_id,
+        row_number: 2,
+        raw: r#"{"k":"v"}"#.into(),
+        record: rec,
+    }
+}
+
+async fn ingest(store: &dyn Store, rows: Vec<NewRecord>, commit: bool) {
+    let mut tx = store.begin_ingest("sources.toml", "abc").await.unwrap();
+    let fid = tx
+        .add_file(&FileMeta {
+            source: "dpd".into(),
+            path: "dpd.csv".into(),
+            sha256: "00".into(),
+            bytes: 10,
+        })
+        .await
+        .unwrap();
+    let rows: Vec<NewRecord> = rows
+        .into_iter()
+        .map(|mut r| {
+            r.file_id = fid;
+            r
+        })
+        .collect();
+    tx.insert_records(&rows).await.unwrap();
+    tx.quarantine(&[QuarantineRow {
+        file_id: fid,
+        source: "dpd".into(),
+        row_number: 9,
+        kind: "bad_date".into(),
+        field: Some("When".into()),
+        reason: "not a date".into(),
+        raw: vec![0xff, b'a', b'\n'],
+    }])
+    .await
+    .unwrap();
+    tx.finish_file(
+        fid,
+        RowCounts {
+            read: 3,
+            accepted: 2,
+            rejected: 1,
+            duplicate: 0,
+        },
+    )
+    .await
+    .unwrap();
+    if commit {
+        tx.commit("{}").await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_committed_run_is_visible_and_a_dropped_one_leaves_nothing() {
+    for (store, _dir) in backends().await {
+        let store = store.as_ref();
+        ingest(
+            store,
+            vec![
+                new(record("a", "e1", Some("SMITH")), 1, 1, 0),
+                new(record("b", "e1", None), 1, 2, 0),
+            ],
+            false,
+        )
+        .await;
+        assert_eq!(store.counts().await.unwrap().source_records, 0);
+        assert_eq!(store.counts().await.unwrap().quarantine, 0);
+
+        ingest(
+            store,
+            vec![
+                new(record("a", "e1", Some("SMITH")), 1, 1, 0),
+                new(record("b", "e1", None), 1, 2, 0),
+            ],
+            true,
+        )
+        .await;
+        let c = store.counts().await.unwrap();
+        assert_eq!(c.source_records, 2);
+        assert_eq!(c.interactions, 2);
+        assert_eq!(c.identities, 1);
+        assert_eq!(c.quarantine, 1);
+        assert_eq!(c.ingest_runs, 1);
+
+        let q = store.quarantine_rows(None).await.unwrap();
+        assert_eq!(
+            q[0].raw,
+            vec![0xff, b'a', b'\n'],
+            "rejected bytes kept exactly"
+        );
+
+        let ids = store.identities().await.unwrap();
+        assert_eq!(ids.len(), 1);
+        assert_eq!(ids[0].record_key, "a");
+        assert_eq!(ids[0].identity.last.as_deref(), Some("SMITH"));
+        assert_eq!(ids[0].identity.dob.unwrap().to_string(), "1980-02");
+        assert_eq!(ids[0].identity.aliases, vec!["AL".to_string()]);
+
+        let rows = store.interaction_rows().await.unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].needs, 1);
+        assert_eq!(
+            store.latest_date().await.unwrap(),
+            NaiveDate::from_ymd_opt(2025, 3, 4)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_new_version_supersedes_but_keeps_the_old() {
+    for (store, _dir) in backends().await {
+        let store = store.as_ref();
+        ingest(
+            store,
+            vec![new(record("a", "e1", Some("SMITH")), 1, 1, 0)],
+            true,
+        )
+        .await;
+        let mut tx = store.begin_ingest("s", "x").await.unwrap();
+        let known = tx.known_versions("dpd").await.unwrap();
+        assert_eq!(known["a"].version, 1);
+        assert_eq!(known["a"].content_hash, [1; 32]);
+        tx.insert_records(&[new(record("a", "e1", Some("SMYTH")), 2, 7, 1)])
+            .await
+            .unwrap();
+        tx.commit("{}").await.unwrap();
+        let c = store.counts().await.unwrap();
+        assert_eq!(c.source_records, 2, "old version kept");
+        assert_eq!(c.current_records, 1);
+        let ids = store.identities().await.unwrap();
+        assert_eq!(ids.len(), 1);
+        assert_eq!(ids[0].identity.last.as_deref(), Some("SMYTH"));
+        assert_eq!(store.interaction_rows().await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn linkage_replaces_links_and_retires_unused_persons() {
+    for (store, _dir) in backends().await {
+        let store = store.as_ref();
+        ingest(
+            store,
+            vec![
+                new(record("a", "e1", Some("SMITH")), 1, 1, 0),
+                new(record("b", "e2", Some("SMITH")), 1, 2, 0),
+            ],
+            true,
+        )
+        .await;
+        let ids = store.record_ids().await.unwrap();
+        let a = ids[&("dpd".to_string(), "a".to_string())];
+        let b = ids[&("dpd".to_string(), "b".to_string())];
+        store
+            .save_linkage(&Linkage {
+                method: "test".into(),
+                actor: "tester".into(),
+                links: vec![(a, "P1".into()), (b, "P2".into())],
+                link_methods: vec![],
+                events: vec![PersonEvent {
+                    kind: "new".into(),
+                    person_id: "P1".into(),
+                    detail: "{}".into(),
+                }],
+                stats: "{}".into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(store.counts().await.unwrap().persons, 2);
+        store
+            .save_linkage(&Linkage {
+                method: "test".into(),
+                actor: "tester".into(),
+                links: vec![(a, "P1".into()), (b, "P1".into())],
+                link_methods: vec!["review".into(), "model".into()],
+                events: vec![],
+                stats: "{}".into(),
+            })
+            .await
+            .unwrap();
+        let links = store.person_links().await.unwrap();
+        assert_eq!(links[&a], "P1");
+        assert_eq!(links[&b], "P1");
+        assert_eq!(store.counts().await.unwrap().persons, 1, "P2 retired");
+        assert_eq!(store.person_events("P1").await.unwrap().len(), 1);
+        let rows = store.interaction_rows().await.unwrap();
+        assert!(rows.iter().all(|r| r.person_id.as_deref() == Some("P1")));
+    }
+}
+
+#[tokio::test]
+async fn decisions_persist_in_order_and_agencies_upsert() {
+    for (store, _dir) in backends().await {
+        let store = store.as_ref();
+        for (i, kind) in ["match", "non_match"].iter().enumerate() {
+            store
+                .add_decision(&LinkDecision {
+                    id: 0,
+                    at: String::new(),
+                    actor: "reviewer".into(),
+                    kind: kind.to_string(),
+                    left_record: 1,
+                    right_record: Some(2 + i as i64),
+                    person_id: None,
+                    reason: "checked".into(),
+                })
+                .await
+                .unwrap();
+        }
+        let d = store.decisions().await.unwrap();
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].kind, "match");
+        assert_eq!(d[1].right_record, Some(3));
+        assert!(!d[0].at.is_empty());
+
+        store.upsert_agencies(&default_agencies()).await.unwrap();
+        let mut again = default_agencies();
+        again[0].name = "Renamed".into();
+        store.upsert_agencies(&again).await.unwrap();
+        let a = store.agencies().await.unwrap();
+        assert_eq!(a.len(), 5);
+        assert_eq!(a[0].name, "Renamed");
+    }
+}
