@@ -1,1 +1,79 @@
-fn main() {}
+//! `familiar`: the command line. Parses arguments, opens the store, wires the crates together.
+//! It is the only place that picks implementations (SQLite today; PostgreSQL later).
+
+mod cmd;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "familiar",
+    version,
+    about = "Find and help the familiar neighbors of a city's public-safety agencies.",
+    long_about = "Familiar ingests exports from 911, police, fire/EMS, jail and crisis-team systems, \
+links each person across agencies, and reports the people and places with the most interactions."
+)]
+struct Cli {
+    /// The store: a SQLite file (created if missing).
+    #[arg(
+        long,
+        global = true,
+        default_value = "familiar.db",
+        env = "FAMILIAR_DB"
+    )]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a synthetic county: agency exports, their sources.toml, and truth files.
+    Synth(cmd::synth::Args),
+    /// Load agency exports described by a mapping file into the store.
+    Ingest(cmd::ingest::Args),
+    /// Link source identities into persons (or import / evaluate a linkage).
+    Link(cmd::link::Args),
+    /// Link or deduplicate records in files, without a store (for comparisons on public data).
+    Match(cmd::matching::Args),
+    /// The key-measures table: people with 5+ / 10+ / 20+ / 40+ interactions, per agency.
+    Measures(cmd::measures::Args),
+    /// Synthesize a county, ingest it, link it and print the key measures.
+    Demo(cmd::demo::Args),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FAMILIAR_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Synth(a) => cmd::synth::run(a),
+            Command::Ingest(a) => cmd::ingest::run(&cli.db, a).await,
+            Command::Link(a) => cmd::link::run(&cli.db, a).await,
+            Command::Match(a) => cmd::matching::run(a),
+            Command::Measures(a) => cmd::measures::run(&cli.db, a).await,
+            Command::Demo(a) => cmd::demo::run(a).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

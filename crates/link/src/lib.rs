@@ -1,1 +1,41 @@
 //! Person linkage: comparators, blocking, Fellegi-Sunter with EM, clustering, stable ids. Pure and deterministic.
+//!
+//! Two doors:
+//! - files: [`run_match`] (what `familiar match` calls) reads CSV / Parquet with a TOML
+//!   [`Spec`], trains an unsupervised Fellegi–Sunter model, clusters and writes `clusters.csv`;
+//! - the store: [`link_identities`] clusters [`familiar_model::SourceIdentity`] rows with the
+//!   built-in [`person_spec`].
+//!
+//! Modules: [`compare`] (comparators, nicknames, phonetic codes, dates), [`spec`], [`data`]
+//! (interned columns), [`block`], [`model`] (FS + EM + TF), [`cluster`], [`explain`],
+//! [`stable`] (stable person ids), [`eval`], [`io`], [`matching`], [`person`].
+//!
+//! Everything is deterministic: records are put in `(source, id)` order before any step, random
+//! sampling is seeded, and ties are broken by that order, so the same input in any row order
+//! gives the same clusters.
+
+pub mod block;
+pub mod cluster;
+pub mod compare;
+pub mod data;
+pub mod error;
+pub mod eval;
+pub mod explain;
+pub mod io;
+pub mod linker;
+pub mod matching;
+pub mod model;
+pub mod person;
+pub mod spec;
+pub mod stable;
+
+pub use block::RuleCount;
+pub use cluster::{Clustering, Edge};
+pub use error::LinkError;
+pub use eval::{evaluate_clusters, Evaluation, Prf};
+pub use explain::{Explanation, Term};
+pub use linker::Linker;
+pub use matching::{run_match, MatchOptions, MatchReport};
+pub use person::{explain_identities, link_identities, person_linker, person_spec, try_link_identities, Constraints, LinkResult, ScoredPair};
+pub use spec::Spec;
+pub use stable::{assign_stable_ids, Assignment, IdEvent};

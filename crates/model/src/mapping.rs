@@ -405,7 +405,10 @@ flags = ["mental_health"]
         let s = &c.sources[0];
         assert_eq!(s.fields.start.columns, vec!["CallReceived"]);
         assert_eq!(s.fields.start.formats.len(), 2);
-        assert_eq!(s.fields.phone.as_ref().unwrap().columns, vec!["CallerPhone"]);
+        assert_eq!(
+            s.fields.phone.as_ref().unwrap().columns,
+            vec!["CallerPhone"]
+        );
         assert_eq!(
             s.fields.name.as_ref().unwrap().layout,
             Some(NameLayout::LastCommaFirstMiddle)
@@ -425,7 +428,9 @@ flags = ["mental_health"]
     #[test]
     fn unknown_key_is_an_error_with_its_name() {
         let bad = EXAMPLE.replace("phone = ", "phonee = ");
-        let e = toml::from_str::<SourcesConfig>(&bad).unwrap_err().to_string();
+        let e = toml::from_str::<SourcesConfig>(&bad)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("phonee"), "{e}");
     }
 }

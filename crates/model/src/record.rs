@@ -205,7 +205,9 @@ impl NeedFlags {
 
     /// Bits for compact storage: 1 = mental health, 2 = substance use, 4 = housing.
     pub fn bits(self) -> u8 {
-        (self.mental_health as u8) | (self.substance_use as u8) << 1 | (self.housing_instability as u8) << 2
+        (self.mental_health as u8)
+            | (self.substance_use as u8) << 1
+            | (self.housing_instability as u8) << 2
     }
 
     pub fn from_bits(b: u8) -> NeedFlags {
@@ -277,7 +279,10 @@ impl FromStr for PartialDate {
     /// Parses the `Display` form back.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let parts: Vec<&str> = s.trim().split('-').collect();
-        let num = |p: &str| p.parse::<u32>().map_err(|_| format!("not a partial date: {s:?}"));
+        let num = |p: &str| {
+            p.parse::<u32>()
+                .map_err(|_| format!("not a partial date: {s:?}"))
+        };
         let year = parts
             .first()
             .and_then(|y| y.parse::<i32>().ok())

@@ -247,7 +247,14 @@ pub trait IngestTx: Send {
     /// Persist accepted rows. Rows with `version > 1` supersede the earlier version.
     async fn insert_records(&mut self, rows: &[NewRecord]) -> Result<()>;
     async fn quarantine(&mut self, run_rows: &[QuarantineRow]) -> Result<()>;
-    async fn finish_file(&mut self, file_id: i64, counts: RowCounts) -> Result<()>;
+    /// Record a file's counts, its SHA-256 and size once it has been read to the end.
+    async fn finish_file(
+        &mut self,
+        file_id: i64,
+        counts: RowCounts,
+        sha256: &str,
+        bytes: u64,
+    ) -> Result<()>;
     /// Make the run durable. `report` is the run's JSON summary.
     async fn commit(self: Box<Self>, report: &str) -> Result<i64>;
 }

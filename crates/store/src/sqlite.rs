@@ -508,20 +508,6 @@ impl IngestTx for SqliteIngest {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let first_id = self.next_id;
             self.next_id += chunk.len() as i64;
-            for r in chunk {
-                if r.version > 1 {
-                    sqlx::query(
-                        "UPDATE source_records SET current = 0
-                         WHERE source = ? AND record_key = ? AND version < ?",
-                    )
-                    .bind(&r.record.source)
-                    .bind(&r.record.record_key)
-                    .bind(r.version)
-                    .execute(&mut *self.tx)
-                    .await
-                    .doing("superseding an earlier version")?;
-                }
-            }
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO source_records (id, source, record_key, version, current, content_hash, file_id, row_number, raw) ",
             );
@@ -540,6 +526,22 @@ impl IngestTx for SqliteIngest {
                 .execute(&mut *self.tx)
                 .await
                 .doing("saving source records")?;
+
+            // After the insert, so a row and its newer version in one chunk end up right.
+            for r in chunk {
+                if r.version > 1 {
+                    sqlx::query(
+                        "UPDATE source_records SET current = 0
+                         WHERE source = ? AND record_key = ? AND version < ?",
+                    )
+                    .bind(&r.record.source)
+                    .bind(&r.record.record_key)
+                    .bind(r.version)
+                    .execute(&mut *self.tx)
+                    .await
+                    .doing("superseding an earlier version")?;
+                }
+            }
 
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO interactions (record_id, agency, source, event_key, kind, start_utc, local_date, end_utc, location_key, location_raw, location_kind, call_type, disposition, units, role, needs, transported, part2) ",
@@ -664,14 +666,23 @@ impl IngestTx for SqliteIngest {
         Ok(())
     }
 
-    async fn finish_file(&mut self, file_id: i64, c: RowCounts) -> Result<()> {
+    async fn finish_file(
+        &mut self,
+        file_id: i64,
+        c: RowCounts,
+        sha256: &str,
+        bytes: u64,
+    ) -> Result<()> {
         sqlx::query(
-            "UPDATE source_files SET rows_read = ?, accepted = ?, rejected = ?, duplicate = ? WHERE id = ?",
+            "UPDATE source_files SET rows_read = ?, accepted = ?, rejected = ?, duplicate = ?,
+             sha256 = ?, bytes = ? WHERE id = ?",
         )
         .bind(c.read as i64)
         .bind(c.accepted as i64)
         .bind(c.rejected as i64)
         .bind(c.duplicate as i64)
+        .bind(sha256)
+        .bind(bytes as i64)
         .bind(file_id)
         .execute(&mut *self.tx)
         .await

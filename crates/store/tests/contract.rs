@@ -103,6 +103,8 @@ async fn ingest(store: &dyn Store, rows: Vec<NewRecord>, commit: bool) {
             rejected: 1,
             duplicate: 0,
         },
+        "00ff",
+        10,
     )
     .await
     .unwrap();

@@ -1,0 +1,360 @@
+//! `familiar ingest`: mapping file → validated → every row read, mapped, and either stored,
+//! quarantined, or counted as a duplicate — all in one transaction.
+//!
+//! Reading and mapping run on a blocking thread; batches cross a bounded channel to the writer,
+//! so parsing and SQLite writes overlap on two cores.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use familiar_ingest::{LoadedConfig, RowOutcome};
+use familiar_store::{
+    FileMeta, IngestTx, KnownVersion, NewRecord, QuarantineRow, RowCounts, Store,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The mapping file describing each agency export.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Print a machine-readable summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Rows sent from the reader thread per channel message.
+const READ_BATCH: usize = 2048;
+/// Accepted rows buffered before a write.
+const WRITE_BATCH: usize = 8192;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SourceSummary {
+    pub source: String,
+    pub agency: String,
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub duplicate: u64,
+    /// Accepted rows that replaced an earlier version of the same source key.
+    pub new_versions: u64,
+    pub rejected_by_kind: BTreeMap<String, u64>,
+    /// Values dropped without rejecting their row (e.g. an unreadable DOB), by kind.
+    pub warnings: BTreeMap<String, u64>,
+    pub files: Vec<FileSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSummary {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+    #[serde(flatten)]
+    pub counts: RowCounts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestReport {
+    pub run_id: i64,
+    pub config: String,
+    pub sources: Vec<SourceSummary>,
+    pub totals: RowCounts,
+    /// Where the rejected rows were written (also kept in the store's quarantine table).
+    pub rejects_file: Option<String>,
+    pub seconds: f64,
+    pub rows_per_second: f64,
+}
+
+pub async fn run(db: &Path, args: Args) -> Result<()> {
+    // Validate the mapping before creating or touching the store.
+    let cfg = load(&args.config)?;
+    let store = super::open_store(db).await?;
+    let report = ingest_loaded(&store, cfg, !args.json && std::io::stderr().is_terminal()).await?;
+    let rejects = write_rejects(&store, db, &report).await?;
+    let report = IngestReport {
+        rejects_file: rejects.map(|p| p.display().to_string()),
+        ..report
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report_table(&report));
+    }
+    Ok(())
+}
+
+fn load(config: &Path) -> Result<LoadedConfig> {
+    let cfg = familiar_ingest::load_config(config)?;
+    familiar_ingest::preflight(&cfg)?;
+    Ok(cfg)
+}
+
+/// Load, validate and ingest a mapping file into `store` (used by `demo` and tests).
+pub async fn ingest(store: &dyn Store, config: &Path, progress: bool) -> Result<IngestReport> {
+    let cfg = load(config)?;
+    ingest_loaded(store, cfg, progress).await
+}
+
+async fn ingest_loaded(
+    store: &dyn Store,
+    cfg: LoadedConfig,
+    progress: bool,
+) -> Result<IngestReport> {
+    let started = std::time::Instant::now();
+    let config_text =
+        std::fs::read(&cfg.path).with_context(|| format!("reading {}", cfg.path.display()))?;
+    let config_sha = hex::encode(Sha256::digest(&config_text));
+    store.upsert_agencies(&cfg.agencies).await?;
+
+    let cfg = Arc::new(cfg);
+    let mut tx = store
+        .begin_ingest(&cfg.path.display().to_string(), &config_sha)
+        .await?;
+    let bar = progress.then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} rows ({per_sec})")
+                .expect("valid template"),
+        );
+        b
+    });
+    let mut sources = Vec::new();
+    let mut totals = RowCounts::default();
+    for si in 0..cfg.sources.len() {
+        let plan = &cfg.sources[si];
+        let mut summary = SourceSummary {
+            source: plan.def.name.clone(),
+            agency: plan.agency.code.clone(),
+            ..Default::default()
+        };
+        let mut known = tx.known_versions(&plan.def.name).await?;
+        for fi in 0..plan.files.len() {
+            if let Some(b) = &bar {
+                b.set_message(format!("{} {}", plan.def.name, plan.files[fi].display()));
+            }
+            let f = ingest_file(
+                tx.as_mut(),
+                &cfg,
+                si,
+                fi,
+                &mut known,
+                &mut summary,
+                bar.as_ref(),
+            )
+            .await?;
+            summary.files.push(f);
+        }
+        totals.add(RowCounts {
+            read: summary.read,
+            accepted: summary.accepted,
+            rejected: summary.rejected,
+            duplicate: summary.duplicate,
+        });
+        sources.push(summary);
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let mut report = IngestReport {
+        run_id: tx.run_id(),
+        config: cfg.path.display().to_string(),
+        sources,
+        totals,
+        rejects_file: None,
+        seconds,
+        rows_per_second: totals.read as f64 / seconds.max(1e-9),
+    };
+    let json = serde_json::to_string(&report)?;
+    report.run_id = tx.commit(&json).await?;
+    Ok(report)
+}
+
+async fn ingest_file(
+    tx: &mut dyn IngestTx,
+    cfg: &Arc<LoadedConfig>,
+    si: usize,
+    fi: usize,
+    known: &mut HashMap<String, KnownVersion>,
+    summary: &mut SourceSummary,
+    bar: Option<&indicatif::ProgressBar>,
+) -> Result<FileSummary> {
+    let plan = &cfg.sources[si];
+    let path = plan.files[fi].clone();
+    let file_id = tx
+        .add_file(&FileMeta {
+            source: plan.def.name.clone(),
+            path: path.display().to_string(),
+            sha256: String::new(),
+            bytes: 0,
+        })
+        .await?;
+
+    let (send, mut recv) = tokio::sync::mpsc::channel::<Vec<RowOutcome>>(8);
+    let reader_cfg = Arc::clone(cfg);
+    let reader = tokio::task::spawn_blocking(move || {
+        let plan = &reader_cfg.sources[si];
+        let mut batch = Vec::with_capacity(READ_BATCH);
+        let report = familiar_ingest::read_file(plan, &plan.files[fi], &mut |o| {
+            batch.push(o);
+            if batch.len() >= READ_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(READ_BATCH));
+                send.blocking_send(full).map_err(|_| "the writer stopped")?;
+            }
+            Ok::<(), &'static str>(())
+        });
+        if !batch.is_empty() {
+            let _ = send.blocking_send(batch);
+        }
+        report
+    });
+
+    let mut counts = RowCounts::default();
+    let mut pending: Vec<NewRecord> = Vec::with_capacity(WRITE_BATCH);
+    let mut rejected: Vec<QuarantineRow> = Vec::new();
+    while let Some(batch) = recv.recv().await {
+        counts.read += batch.len() as u64;
+        if let Some(b) = bar {
+            b.inc(batch.len() as u64);
+        }
+        for outcome in batch {
+            match outcome {
+                RowOutcome::Accepted { record, raw } => {
+                    let version = match known.get(&record.record_key) {
+                        Some(k) if k.content_hash == raw.content_hash => {
+                            counts.duplicate += 1;
+                            continue;
+                        }
+                        Some(k) => {
+                            summary.new_versions += 1;
+                            k.version + 1
+                        }
+                        None => 1,
+                    };
+                    known.insert(
+                        record.record_key.clone(),
+                        KnownVersion {
+                            version,
+                            content_hash: raw.content_hash,
+                        },
+                    );
+                    counts.accepted += 1;
+                    pending.push(NewRecord {
+                        version,
+                        content_hash: raw.content_hash,
+                        file_id,
+                        row_number: raw.row_number,
+                        raw: raw.raw_json,
+                        record,
+                    });
+                }
+                RowOutcome::Rejected(r) => {
+                    counts.rejected += 1;
+                    *summary
+                        .rejected_by_kind
+                        .entry(r.kind.as_str().to_string())
+                        .or_default() += 1;
+                    rejected.push(QuarantineRow {
+                        file_id,
+                        source: plan.def.name.clone(),
+                        row_number: r.row_number,
+                        kind: r.kind.as_str().to_string(),
+                        field: r.column.clone().or(r.field.clone()),
+                        reason: r.reason,
+                        raw: r.raw,
+                    });
+                }
+            }
+        }
+        if pending.len() >= WRITE_BATCH {
+            tx.insert_records(&pending).await?;
+            pending.clear();
+        }
+    }
+    let file_report = reader
+        .await
+        .context("the reader thread panicked")?
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tx.insert_records(&pending).await?;
+    tx.quarantine(&rejected).await?;
+    tx.finish_file(file_id, counts, &file_report.sha256, file_report.bytes)
+        .await?;
+    debug_assert!(counts.reconciles());
+    summary.read += counts.read;
+    summary.accepted += counts.accepted;
+    summary.rejected += counts.rejected;
+    summary.duplicate += counts.duplicate;
+    for (k, v) in file_report.warnings {
+        *summary.warnings.entry(k).or_default() += v;
+    }
+    Ok(FileSummary {
+        path: path.display().to_string(),
+        sha256: file_report.sha256,
+        bytes: file_report.bytes,
+        counts,
+    })
+}
+
+/// Write the run's rejected rows next to the store: `<db>.rejects/run-<N>.csv`.
+async fn write_rejects(
+    store: &dyn Store,
+    db: &Path,
+    report: &IngestReport,
+) -> Result<Option<PathBuf>> {
+    if report.totals.rejected == 0 {
+        return Ok(None);
+    }
+    let rows = store.quarantine_rows(Some(report.run_id)).await?;
+    let dir = PathBuf::from(format!("{}.rejects", db.display()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(format!("run-{}.csv", report.run_id));
+    let mut w =
+        csv::Writer::from_path(&path).with_context(|| format!("writing {}", path.display()))?;
+    w.write_record(["source", "row", "kind", "field", "reason", "raw"])?;
+    for r in rows {
+        // The exact bytes stay in the quarantine table; the report shows them decoded lossily.
+        let raw = String::from_utf8_lossy(&r.raw);
+        w.write_record([
+            r.source.as_str(),
+            &r.row_number.to_string(),
+            &r.kind,
+            r.field.as_deref().unwrap_or(""),
+            &r.reason,
+            raw.trim_end_matches(['\r', '\n']),
+        ])?;
+    }
+    w.flush()?;
+    Ok(Some(path))
+}
+
+/// The per-source reconciliation table printed after an ingest.
+pub fn report_table(r: &IngestReport) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<16} {:<7} {:>10} {:>10} {:>9} {:>10}",
+        "source", "agency", "read", "accepted", "rejected", "duplicate"
+    );
+    for x in &r.sources {
+        let _ = writeln!(
+            s,
+            "{:<16} {:<7} {:>10} {:>10} {:>9} {:>10}",
+            x.source, x.agency, x.read, x.accepted, x.rejected, x.duplicate
+        );
+    }
+    let t = r.totals;
+    let _ = writeln!(
+        s,
+        "{:<16} {:<7} {:>10} {:>10} {:>9} {:>10}   ({:.1}s, {:.0} rows/s)",
+        "total", "", t.read, t.accepted, t.rejected, t.duplicate, r.seconds, r.rows_per_second
+    );
+    if let Some(f) = &r.rejects_file {
+        let _ = writeln!(s, "rejected rows: {f}");
+    }
+    s
+}

@@ -1,0 +1,499 @@
+//! Readers: stream a file's rows as `(row number, column → value)` with the raw bytes kept.
+//!
+//! [`FileReader::open`] picks the reader for the source's format. Rows are *lent*
+//! ([`FileReader::next_row`] returns a [`Row`] borrowing the reader's buffers), so reading
+//! allocates nothing per row once the buffers have grown.
+//!
+//! - [`csv`]: delimiter, encoding, BOM, CRLF, quoted fields spanning lines, unbalanced-quote
+//!   recovery (see that module).
+//! - [`xlsx`]: a sheet by name or the first; cells of any type become text.
+//! - [`jsonl`]: one JSON object per line; nested values become their JSON text.
+
+pub mod csv;
+pub mod jsonl;
+pub mod xlsx;
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use encoding_rs::Encoding;
+use familiar_model::mapping::FileFormat;
+use sha2::{Digest, Sha256};
+
+use crate::error::{FileError, Rejection};
+
+/// A value's place in a row's text buffer; [`ABSENT`] when the row has no such column.
+pub type Span = (u32, u32);
+/// The span of a column a row does not have (a JSON key missing from one line).
+pub const ABSENT: Span = (u32::MAX, u32::MAX);
+
+/// One row as read, borrowed from the reader.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    pub file: &'a Arc<Path>,
+    /// 1-based physical line (CSV, JSON lines) or sheet row (XLSX) where the row starts.
+    pub row_number: u64,
+    /// The row's bytes as they were in the file (see [`Rejection::raw`]).
+    pub raw: &'a [u8],
+    /// Column names; values are looked up by index into this list.
+    pub names: &'a [String],
+    pub(crate) spans: &'a [Span],
+    /// JSON lines: the order of this row's keys (indexes into `names`); None = `names` order.
+    pub(crate) order: Option<&'a [u32]>,
+    pub(crate) text: &'a str,
+    /// XLSX: which columns held typed date/time cells (rendered as ISO text).
+    pub(crate) datetime: &'a [bool],
+}
+
+impl<'a> Row<'a> {
+    /// The value of column `idx` (untrimmed), or None when the row lacks that column.
+    #[inline]
+    pub fn value(&self, idx: usize) -> Option<&'a str> {
+        let (s, e) = *self.spans.get(idx)?;
+        if (s, e) == ABSENT {
+            return None;
+        }
+        Some(&self.text[s as usize..e as usize])
+    }
+
+    /// The value of the column with this name (first match), for tests and one-offs.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        let idx = self.names.iter().position(|n| n == name)?;
+        self.value(idx)
+    }
+
+    /// True when column `idx` came from a typed date/time cell (XLSX).
+    #[inline]
+    pub fn is_datetime_cell(&self, idx: usize) -> bool {
+        self.datetime.get(idx).copied().unwrap_or(false)
+    }
+
+    /// `(column, value)` pairs in the row's own order (header order for CSV and XLSX).
+    pub fn columns(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        let n = match self.order {
+            Some(o) => o.len(),
+            None => self.names.len().min(self.spans.len()),
+        };
+        (0..n).filter_map(move |i| {
+            let idx = match self.order {
+                Some(o) => o[i] as usize,
+                None => i,
+            };
+            Some((self.names[idx].as_str(), self.value(idx)?))
+        })
+    }
+
+    /// The row as received: a JSON object column → string, in the row's column order.
+    pub fn raw_json(&self) -> String {
+        let mut out = String::with_capacity(self.text.len() + 16 * self.spans.len() + 2);
+        out.push('{');
+        for (i, (k, v)) in self.columns().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_json_str(&mut out, k);
+            out.push(':');
+            write_json_str(&mut out, v);
+        }
+        out.push('}');
+        out
+    }
+
+    /// SHA-256 of the row's raw bytes: equal for byte-identical rows, different otherwise.
+    pub fn content_hash(&self) -> [u8; 32] {
+        Sha256::digest(self.raw).into()
+    }
+
+    /// A rejection of this row.
+    pub(crate) fn reject(
+        &self,
+        kind: crate::error::RejectKind,
+        field: Option<&str>,
+        column: Option<&str>,
+        reason: String,
+    ) -> Rejection {
+        Rejection {
+            kind,
+            field: field.map(str::to_string),
+            column: column.map(str::to_string),
+            reason,
+            row_number: self.row_number,
+            file: self.file.clone(),
+            raw: self.raw.to_vec(),
+        }
+    }
+}
+
+/// An owned row, for building [`Row`]s by hand (tests, callers mapping rows from elsewhere).
+#[derive(Debug, Clone)]
+pub struct RowData {
+    pub file: Arc<Path>,
+    pub row_number: u64,
+    pub raw: Vec<u8>,
+    pub names: Vec<String>,
+    text: String,
+    spans: Vec<Span>,
+}
+
+impl RowData {
+    /// A row with these columns and values (raw bytes = the values joined with commas).
+    pub fn new(file: &Path, row_number: u64, pairs: &[(&str, &str)]) -> Self {
+        let mut text = String::new();
+        let mut spans = Vec::new();
+        for (_, v) in pairs {
+            let s = text.len() as u32;
+            text.push_str(v);
+            spans.push((s, text.len() as u32));
+        }
+        RowData {
+            file: Arc::from(file),
+            row_number,
+            raw: pairs
+                .iter()
+                .map(|(_, v)| *v)
+                .collect::<Vec<_>>()
+                .join(",")
+                .into_bytes(),
+            names: pairs.iter().map(|(k, _)| k.to_string()).collect(),
+            text,
+            spans,
+        }
+    }
+
+    pub fn as_row(&self) -> Row<'_> {
+        Row {
+            file: &self.file,
+            row_number: self.row_number,
+            raw: &self.raw,
+            names: &self.names,
+            spans: &self.spans,
+            order: None,
+            text: &self.text,
+            datetime: &[],
+        }
+    }
+}
+
+/// Append `s` as a JSON string literal.
+pub fn write_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let b = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let esc: Option<&str> = match c {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        match esc {
+            Some(e) => out.push_str(e),
+            None => out.push_str(&format!("\\u{c:04x}")),
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// A `Read` that hashes everything read through it (the file's SHA-256 comes for free).
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+    /// Hex SHA-256 and length of everything read so far.
+    pub fn finish(self) -> (String, u64) {
+        (hex::encode(self.hasher.finalize()), self.bytes)
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Hex SHA-256 and size of a whole file.
+pub fn file_sha256(path: &Path) -> io::Result<(String, u64)> {
+    let mut r = HashingReader::new(File::open(path)?);
+    io::copy(&mut r, &mut io::sink())?;
+    Ok(r.finish())
+}
+
+/// How to read one file: everything the readers need from the source definition.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    pub format: FileFormat,
+    pub delimiter: u8,
+    pub encoding: &'static Encoding,
+    pub sheet: Option<String>,
+    /// JSON lines: column names to register first (the mapped columns), so their indexes are
+    /// known before any line is read.
+    pub known_columns: Vec<String>,
+}
+
+/// Any of the readers.
+pub enum FileReader {
+    Csv(csv::CsvReader<BufReader<HashingReader<File>>>),
+    Jsonl(jsonl::JsonlReader<BufReader<HashingReader<File>>>),
+    Xlsx(xlsx::XlsxReader),
+}
+
+/// Errors opening a file: I/O (the caller adds context) or a file-level problem.
+#[derive(Debug)]
+pub enum OpenError {
+    Io(PathBuf, io::Error),
+    File(FileError),
+}
+
+const BUF_SIZE: usize = 1 << 20;
+
+impl FileReader {
+    /// Open `path` and read its header (CSV, XLSX).
+    pub fn open(path: &Path, opts: &ReadOptions) -> Result<FileReader, OpenError> {
+        let io_err = |e| OpenError::Io(path.to_path_buf(), e);
+        let file: Arc<Path> = Arc::from(path);
+        match opts.format {
+            FileFormat::Csv => {
+                let f = File::open(path).map_err(io_err)?;
+                let r = BufReader::with_capacity(BUF_SIZE, HashingReader::new(f));
+                csv::CsvReader::new(r, file, opts.delimiter, opts.encoding).map(FileReader::Csv)
+            }
+            FileFormat::Jsonl => {
+                let f = File::open(path).map_err(io_err)?;
+                let r = BufReader::with_capacity(BUF_SIZE, HashingReader::new(f));
+                jsonl::JsonlReader::new(r, file, opts.encoding, &opts.known_columns)
+                    .map(FileReader::Jsonl)
+            }
+            FileFormat::Xlsx => {
+                xlsx::XlsxReader::open(file, opts.sheet.as_deref()).map(FileReader::Xlsx)
+            }
+            FileFormat::Parquet => Err(OpenError::File(FileError::Unreadable {
+                file: path.to_path_buf(),
+                message: "Parquet input is not supported yet: export the file as CSV".into(),
+            })),
+        }
+    }
+
+    /// Column names: the header (CSV, XLSX), or the keys seen so far (JSON lines).
+    pub fn names(&self) -> &[String] {
+        match self {
+            FileReader::Csv(r) => r.header(),
+            FileReader::Jsonl(r) => r.names(),
+            FileReader::Xlsx(r) => r.header(),
+        }
+    }
+
+    /// The next row, a rejected row, or None at the end.
+    pub fn next_row(&mut self) -> Option<Result<Row<'_>, Rejection>> {
+        match self {
+            FileReader::Csv(r) => r.next_row(),
+            FileReader::Jsonl(r) => r.next_row(),
+            FileReader::Xlsx(r) => r.next_row(),
+        }
+    }
+
+    /// An I/O error met while reading rows (reading stops at it), if any.
+    pub fn take_io_error(&mut self) -> Option<io::Error> {
+        match self {
+            FileReader::Csv(r) => r.take_io_error(),
+            FileReader::Jsonl(r) => r.take_io_error(),
+            FileReader::Xlsx(_) => None,
+        }
+    }
+
+    /// Hex SHA-256 and size of the file (all of it: call after the last row).
+    pub fn finish(self) -> io::Result<(String, u64)> {
+        match self {
+            FileReader::Csv(r) => {
+                let mut inner = r.into_inner();
+                io::copy(&mut inner, &mut io::sink())?;
+                Ok(inner.into_inner().finish())
+            }
+            FileReader::Jsonl(r) => {
+                let mut inner = r.into_inner();
+                io::copy(&mut inner, &mut io::sink())?;
+                Ok(inner.into_inner().finish())
+            }
+            FileReader::Xlsx(r) => file_sha256(r.path()),
+        }
+    }
+}
+
+/// Lines from a byte stream: `\n`-terminated, the terminator kept in the buffer.
+/// UTF-16 input is decoded line by line into UTF-8 (a line that is not valid UTF-16 is flagged
+/// and kept as its original bytes).
+pub(crate) enum LineSource<R> {
+    Bytes(R),
+    Utf16 {
+        data: Vec<u8>,
+        pos: usize,
+        enc: &'static Encoding,
+    },
+}
+
+pub(crate) struct LineInfo {
+    /// Length without the `\n` / `\r\n` terminator.
+    pub content_len: usize,
+    pub bad_encoding: bool,
+}
+
+impl<R: io::BufRead> LineSource<R> {
+    /// Choose the source after looking at the BOM: a BOM overrides the declared encoding.
+    /// Returns the source, the encoding to decode fields with, and the BOM length consumed.
+    pub fn open(mut r: R, declared: &'static Encoding) -> io::Result<(Self, &'static Encoding)> {
+        let head = r.fill_buf()?;
+        let (enc, bom) = match Encoding::for_bom(head) {
+            Some((e, n)) => (e, n),
+            None => (declared, 0),
+        };
+        // fill_buf may return fewer than 3 bytes; a BOM split across reads is not handled
+        // (BufReader's first fill reads the whole buffer from a file).
+        r.consume(bom);
+        if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
+            let mut data = Vec::new();
+            r.read_to_end(&mut data)?;
+            Ok((LineSource::Utf16 { data, pos: 0, enc }, encoding_rs::UTF_8))
+        } else {
+            Ok((LineSource::Bytes(r), enc))
+        }
+    }
+
+    /// Read the next line into `out` (cleared first). None at the end.
+    pub fn next_line(&mut self, out: &mut Vec<u8>) -> io::Result<Option<LineInfo>> {
+        out.clear();
+        match self {
+            LineSource::Bytes(r) => {
+                let n = r.read_until(b'\n', out)?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                Ok(Some(LineInfo {
+                    content_len: content_len(out),
+                    bad_encoding: false,
+                }))
+            }
+            LineSource::Utf16 { data, pos, enc } => {
+                if *pos >= data.len() {
+                    return Ok(None);
+                }
+                let le = *enc == encoding_rs::UTF_16LE;
+                let nl: [u8; 2] = if le { [b'\n', 0] } else { [0, b'\n'] };
+                let mut end = data.len();
+                let mut i = *pos;
+                while i + 1 < data.len() {
+                    if data[i] == nl[0] && data[i + 1] == nl[1] {
+                        end = i + 2;
+                        break;
+                    }
+                    i += 2;
+                }
+                let slice = &data[*pos..end];
+                *pos = end;
+                match enc.decode_without_bom_handling_and_without_replacement(slice) {
+                    Some(text) => {
+                        out.extend_from_slice(text.as_bytes());
+                        Ok(Some(LineInfo {
+                            content_len: content_len(out),
+                            bad_encoding: false,
+                        }))
+                    }
+                    None => {
+                        out.extend_from_slice(slice);
+                        let cl = slice.len()
+                            - if slice.ends_with(&nl) { 2 } else { 0 };
+                        Ok(Some(LineInfo {
+                            content_len: cl,
+                            bad_encoding: true,
+                        }))
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn into_inner(self) -> Option<R> {
+        match self {
+            LineSource::Bytes(r) => Some(r),
+            LineSource::Utf16 { .. } => None,
+        }
+    }
+}
+
+fn content_len(line: &[u8]) -> usize {
+    let mut n = line.len();
+    if n > 0 && line[n - 1] == b'\n' {
+        n -= 1;
+        if n > 0 && line[n - 1] == b'\r' {
+            n -= 1;
+        }
+    }
+    n
+}
+
+/// True for a line with nothing but spaces / tabs (it is skipped and not counted).
+#[inline]
+pub(crate) fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'))
+}
+
+/// Decode `bytes` in `enc` without replacement; Err(byte offset of the first bad byte).
+pub(crate) fn decode_strict<'b>(
+    enc: &'static Encoding,
+    bytes: &'b [u8],
+) -> Result<std::borrow::Cow<'b, str>, usize> {
+    if enc == encoding_rs::UTF_8 {
+        return std::str::from_utf8(bytes)
+            .map(std::borrow::Cow::Borrowed)
+            .map_err(|e| e.valid_up_to());
+    }
+    match enc.decode_without_bom_handling_and_without_replacement(bytes) {
+        Some(c) => Ok(c),
+        None => {
+            // Find the first bad byte with a streaming decoder.
+            let mut dec = enc.new_decoder_without_bom_handling();
+            let cap = dec
+                .max_utf8_buffer_length_without_replacement(bytes.len())
+                .unwrap_or(bytes.len() * 4 + 16);
+            let mut out = String::with_capacity(cap);
+            let (res, read) = dec.decode_to_string_without_replacement(bytes, &mut out, true);
+            let at = match res {
+                encoding_rs::DecoderResult::Malformed(bad, extra) => {
+                    read.saturating_sub(bad as usize + extra as usize)
+                }
+                _ => 0,
+            };
+            Err(at.min(bytes.len().saturating_sub(1)))
+        }
+    }
+}
+
+/// "byte 0xFF at offset 3 is not valid UTF-8".
+pub(crate) fn bad_byte_reason(enc: &'static Encoding, bytes: &[u8], offset: usize) -> String {
+    match bytes.get(offset) {
+        Some(b) => format!(
+            "byte 0x{b:02X} at offset {offset} is not valid {}",
+            enc.name()
+        ),
+        None => format!("bytes are not valid {}", enc.name()),
+    }
+}

@@ -1,0 +1,277 @@
+//! Excel workbooks (`.xlsx`, and `.xls` / `.xlsb` / `.ods` by extension) through calamine.
+//!
+//! The sheet is the one named by `sheet`, else the first. Its first non-empty row is the header.
+//! Cells become text: integers without a decimal point (`9195550142`, not `9195550142.0`),
+//! other numbers in their shortest form, booleans `TRUE` / `FALSE`, error cells blank. Date
+//! cells become ISO text (`2024-03-05 14:30:00`, `2024-03-05` for whole days, `14:30:00` for
+//! time-only cells) and are flagged, so a mapped date field reads them whatever its `format`
+//! list says; a date stored as a number reads with the `excel` format, a date stored as text
+//! with the listed patterns. Row number = the 1-based sheet row; rows with every cell empty are
+//! skipped and not counted. A row's raw bytes (for hashing and quarantine) are its JSON form.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use calamine::{open_workbook_auto, Data, Range, Reader};
+
+use super::{OpenError, Row, Span};
+use crate::error::FileError;
+
+pub struct XlsxReader {
+    file: Arc<Path>,
+    range: Range<Data>,
+    /// Index (within the range) of the next row to read.
+    next: usize,
+    first_row: u32,
+    header: Vec<String>,
+    text: String,
+    spans: Vec<Span>,
+    datetime: Vec<bool>,
+    raw: Vec<u8>,
+    row_number: u64,
+}
+
+impl XlsxReader {
+    pub fn open(file: Arc<Path>, sheet: Option<&str>) -> Result<Self, OpenError> {
+        let unreadable = |message: String| {
+            OpenError::File(FileError::Unreadable {
+                file: file.to_path_buf(),
+                message,
+            })
+        };
+        let meta = std::fs::metadata(&file).map_err(|e| OpenError::Io(file.to_path_buf(), e))?;
+        if meta.len() == 0 {
+            return Err(OpenError::File(FileError::Empty {
+                file: file.to_path_buf(),
+            }));
+        }
+        let mut wb = open_workbook_auto(&file).map_err(|e| unreadable(e.to_string()))?;
+        let names = wb.sheet_names();
+        let name = match sheet {
+            Some(s) => names
+                .iter()
+                .find(|n| n.as_str() == s)
+                .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(s)))
+                .cloned()
+                .ok_or_else(|| {
+                    unreadable(format!("no sheet named {s:?}; the workbook has {names:?}"))
+                })?,
+            None => names
+                .first()
+                .cloned()
+                .ok_or_else(|| unreadable("the workbook has no sheets".into()))?,
+        };
+        let range = wb
+            .worksheet_range(&name)
+            .map_err(|e| unreadable(format!("sheet {name:?}: {e}")))?;
+        let first_row = range.start().map(|(r, _)| r).unwrap_or(0);
+        let mut me = XlsxReader {
+            file: file.clone(),
+            range,
+            next: 0,
+            first_row,
+            header: Vec::new(),
+            text: String::new(),
+            spans: Vec::new(),
+            datetime: Vec::new(),
+            raw: Vec::new(),
+            row_number: 0,
+        };
+        // Header: the first row with any non-empty cell.
+        let height = me.range.height();
+        while me.next < height {
+            let i = me.next;
+            me.next += 1;
+            if me.load_row(i) {
+                let width = me.spans.len();
+                me.header = (0..width)
+                    .map(|c| {
+                        let (s, e) = me.spans[c];
+                        let n = me.text[s as usize..e as usize].trim();
+                        if n.is_empty() {
+                            format!("_col{}", c + 1)
+                        } else {
+                            n.to_string()
+                        }
+                    })
+                    .collect();
+                return Ok(me);
+            }
+        }
+        Err(OpenError::File(FileError::Empty {
+            file: file.to_path_buf(),
+        }))
+    }
+
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.file
+    }
+
+    /// Convert row `i` of the range into text; false when every cell is empty.
+    fn load_row(&mut self, i: usize) -> bool {
+        self.text.clear();
+        self.spans.clear();
+        self.datetime.clear();
+        let width = self.range.width();
+        let mut any = false;
+        for c in 0..width {
+            let cell = self.range.get((i, c)).unwrap_or(&Data::Empty);
+            let start = self.text.len() as u32;
+            let dt = cell_text(cell, &mut self.text);
+            let s = &self.text[start as usize..];
+            if !s.trim().is_empty() {
+                any = true;
+            }
+            self.spans.push((start, self.text.len() as u32));
+            self.datetime.push(dt);
+        }
+        self.row_number = self.first_row as u64 + i as u64 + 1;
+        any
+    }
+
+    pub fn next_row(&mut self) -> Option<Result<Row<'_>, crate::error::Rejection>> {
+        let height = self.range.height();
+        loop {
+            if self.next >= height {
+                return None;
+            }
+            let i = self.next;
+            self.next += 1;
+            if self.load_row(i) {
+                break;
+            }
+        }
+        // Columns beyond the header (a stray cell to the right) are dropped from the row.
+        let n = self.header.len();
+        self.spans.truncate(n);
+        self.datetime.truncate(n);
+        let mut row = Row {
+            file: &self.file,
+            row_number: self.row_number,
+            raw: &[],
+            names: &self.header,
+            spans: &self.spans,
+            order: None,
+            text: &self.text,
+            datetime: &self.datetime,
+        };
+        self.raw.clear();
+        self.raw.extend_from_slice(row.raw_json().as_bytes());
+        row.raw = &self.raw;
+        Some(Ok(row))
+    }
+}
+
+/// Append a cell's text; true for a typed date/time cell.
+fn cell_text(cell: &Data, out: &mut String) -> bool {
+    use std::fmt::Write;
+    match cell {
+        Data::Empty | Data::Error(_) => false,
+        Data::String(s) => {
+            out.push_str(s);
+            false
+        }
+        Data::Int(i) => {
+            let _ = write!(out, "{i}");
+            false
+        }
+        Data::Float(f) => {
+            push_number(*f, out);
+            false
+        }
+        Data::Bool(b) => {
+            out.push_str(if *b { "TRUE" } else { "FALSE" });
+            false
+        }
+        Data::DateTime(d) => {
+            if d.is_duration() {
+                push_number(d.as_f64(), out);
+                return false;
+            }
+            let serial = d.as_f64();
+            match d.as_datetime() {
+                Some(n) if serial < 1.0 => {
+                    let _ = write!(out, "{}", n.format("%H:%M:%S"));
+                }
+                Some(n) if serial.fract() == 0.0 => {
+                    let _ = write!(out, "{}", n.format("%Y-%m-%d"));
+                }
+                Some(n) => {
+                    let _ = write!(out, "{}", n.format("%Y-%m-%d %H:%M:%S"));
+                }
+                None => push_number(serial, out),
+            }
+            true
+        }
+        Data::DateTimeIso(s) => {
+            out.push_str(s);
+            true
+        }
+        Data::DurationIso(s) => {
+            out.push_str(s);
+            false
+        }
+    }
+}
+
+fn push_number(f: f64, out: &mut String) {
+    use std::fmt::Write;
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+        let _ = write!(out, "{}", f as i64);
+    } else {
+        let _ = write!(out, "{f}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+
+    #[test]
+    fn reads_cells_of_every_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.xlsx");
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.set_name("Calls").unwrap();
+        let datefmt = Format::new().set_num_format("mm/dd/yyyy hh:mm");
+        ws.write_string(0, 0, "Id").unwrap();
+        ws.write_string(0, 1, "When").unwrap();
+        ws.write_string(0, 2, "Phone").unwrap();
+        ws.write_string(0, 3, "Flag").unwrap();
+        ws.write_number(1, 0, 1.0).unwrap();
+        let dt = ExcelDateTime::parse_from_str("2024-03-05 14:30:00").unwrap();
+        ws.write_datetime_with_format(1, 1, &dt, &datefmt).unwrap();
+        ws.write_number(1, 2, 9195550142.0).unwrap();
+        ws.write_boolean(1, 3, true).unwrap();
+        // Row 3 (index 2) left empty: skipped.
+        ws.write_string(3, 0, "2").unwrap();
+        ws.write_string(3, 1, "03/06/2024").unwrap();
+        ws.write_number(3, 2, 2.5).unwrap();
+        wb.save(&path).unwrap();
+
+        let mut r = XlsxReader::open(Arc::from(path.as_path()), Some("calls")).ok().unwrap();
+        assert_eq!(r.header(), &["Id", "When", "Phone", "Flag"]);
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(row.row_number, 2);
+        assert_eq!(row.value(0), Some("1"));
+        assert_eq!(row.value(1), Some("2024-03-05 14:30:00"));
+        assert!(row.is_datetime_cell(1));
+        assert_eq!(row.value(2), Some("9195550142"));
+        assert_eq!(row.value(3), Some("TRUE"));
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(row.row_number, 4);
+        assert_eq!(row.value(1), Some("03/06/2024"));
+        assert!(!row.is_datetime_cell(1));
+        assert_eq!(row.value(2), Some("2.5"));
+        assert_eq!(row.value(3), Some(""));
+        assert!(r.next_row().is_none());
+
+        assert!(XlsxReader::open(Arc::from(path.as_path()), Some("Nope")).is_err());
+    }
+}

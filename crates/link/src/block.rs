@@ -1,0 +1,381 @@
+//! Blocking: OR-ed rules, each a list of key expressions that must all be equal and non-null.
+//!
+//! A rule's candidate pairs are the pairs of records sharing its key; the union over rules is
+//! generated with each pair produced once (by the first rule that finds it). Pair counts per rule
+//! come cheaply from the key group sizes, before anything is scored, and a rule that would create
+//! more than `max_pairs` pairs is refused with a clear error.
+
+use crate::data::{Table, NULL};
+use crate::error::LinkError;
+use crate::spec::KeyExpr;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Key of a record that takes no part in a rule (a key expression is null).
+pub const NULL_KEY: u64 = u64::MAX;
+
+/// Which pairs are allowed.
+#[derive(Debug, Clone)]
+pub struct Pairing {
+    /// Only pairs whose `side` differs.
+    pub link_only: bool,
+    /// Source index per record.
+    pub side: Vec<u32>,
+}
+
+impl Pairing {
+    #[inline]
+    pub fn allowed(&self, a: u32, b: u32) -> bool {
+        a != b && (!self.link_only || self.side[a as usize] != self.side[b as usize])
+    }
+
+    /// Number of allowed pairs among all records.
+    pub fn total_pairs(&self) -> f64 {
+        let n = self.side.len() as f64;
+        if !self.link_only {
+            return n * (n - 1.0) / 2.0;
+        }
+        let mut per: Vec<f64> = Vec::new();
+        for &s in &self.side {
+            let s = s as usize;
+            if per.len() <= s {
+                per.resize(s + 1, 0.0);
+            }
+            per[s] += 1.0;
+        }
+        (n * n - per.iter().map(|x| x * x).sum::<f64>()) / 2.0
+    }
+}
+
+/// A rule compiled against a table.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    pub text: String,
+    /// Table columns of the key expressions.
+    pub cols: Vec<usize>,
+    /// Raw columns the rule reads.
+    pub base_columns: Vec<String>,
+}
+
+pub fn compile_rules(table: &mut Table, rules: &[Vec<String>]) -> Result<Vec<CompiledRule>, LinkError> {
+    rules
+        .iter()
+        .map(|r| {
+            let mut cols = Vec::new();
+            let mut base = Vec::new();
+            for e in r {
+                let k = KeyExpr::parse(e).map_err(|m| LinkError::spec("blocking", m))?;
+                base.extend(k.columns().iter().map(|c| c.to_string()));
+                cols.push(table.expr_column(&k)?);
+            }
+            Ok(CompiledRule {
+                text: r.join(" & "),
+                cols,
+                base_columns: base,
+            })
+        })
+        .collect()
+}
+
+#[inline]
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
+}
+
+/// Key per record for a rule (exact packing for one or two expressions, a 64-bit mix beyond).
+pub fn rule_keys(table: &Table, rule: &CompiledRule) -> Vec<u64> {
+    let cols: Vec<&[u32]> = rule.cols.iter().map(|&c| table.columns[c].codes.as_slice()).collect();
+    (0..table.len())
+        .into_par_iter()
+        .map(|i| {
+            let mut k: u64 = 0;
+            for (j, c) in cols.iter().enumerate() {
+                let v = c[i];
+                if v == NULL {
+                    return NULL_KEY;
+                }
+                k = match (cols.len(), j) {
+                    (1, _) => u64::from(v),
+                    (2, 0) => u64::from(v) << 32,
+                    (2, _) => k | u64::from(v),
+                    _ => mix(k ^ mix(u64::from(v).wrapping_add(j as u64 * 0x9e37_79b9))),
+                };
+            }
+            if k == NULL_KEY {
+                k - 1
+            } else {
+                k
+            }
+        })
+        .collect()
+}
+
+/// Records grouped by key: `order` holds record indices sorted by (key, index); `starts` the
+/// start of each group of two or more records (plus a final end marker).
+#[derive(Debug, Clone, Default)]
+pub struct Groups {
+    pub order: Vec<u32>,
+    pub starts: Vec<u32>,
+}
+
+pub fn groups(keys: &[u64]) -> Groups {
+    let mut kv: Vec<(u64, u32)> = keys
+        .iter()
+        .enumerate()
+        .filter(|(_, &k)| k != NULL_KEY)
+        .map(|(i, &k)| (k, i as u32))
+        .collect();
+    kv.par_sort_unstable();
+    let mut order = Vec::new();
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i < kv.len() {
+        let mut j = i + 1;
+        while j < kv.len() && kv[j].0 == kv[i].0 {
+            j += 1;
+        }
+        if j - i >= 2 {
+            starts.push(order.len() as u32);
+            order.extend(kv[i..j].iter().map(|x| x.1));
+        }
+        i = j;
+    }
+    starts.push(order.len() as u32);
+    Groups { order, starts }
+}
+
+impl Groups {
+    pub fn len(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn group(&self, g: usize) -> &[u32] {
+        &self.order[self.starts[g] as usize..self.starts[g + 1] as usize]
+    }
+    /// Allowed pairs inside the groups (before removing pairs found by earlier rules).
+    pub fn raw_pairs(&self, pairing: &Pairing) -> u64 {
+        (0..self.len())
+            .map(|g| {
+                let m = self.group(g);
+                let s = m.len() as u64;
+                if !pairing.link_only {
+                    return s * (s - 1) / 2;
+                }
+                let mut sides: Vec<u32> = m.iter().map(|&i| pairing.side[i as usize]).collect();
+                sides.sort_unstable();
+                let mut same = 0u64;
+                let mut k = 0;
+                while k < sides.len() {
+                    let mut l = k + 1;
+                    while l < sides.len() && sides[l] == sides[k] {
+                        l += 1;
+                    }
+                    let c = (l - k) as u64;
+                    same += c * (c - 1) / 2;
+                    k = l;
+                }
+                s * (s - 1) / 2 - same
+            })
+            .sum()
+    }
+}
+
+/// Pair counts of one rule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuleCount {
+    pub rule: String,
+    /// Pairs the rule alone creates.
+    pub raw_pairs: u64,
+    /// Pairs it adds to the rules before it (None when not enumerated).
+    pub marginal_pairs: Option<u64>,
+}
+
+/// Keys and groups of a list of rules.
+#[derive(Debug, Clone)]
+pub struct Blocker {
+    pub rules: Vec<CompiledRule>,
+    pub keys: Vec<Vec<u64>>,
+    pub groups: Vec<Groups>,
+}
+
+impl Blocker {
+    pub fn new(table: &Table, rules: Vec<CompiledRule>) -> Blocker {
+        let keys: Vec<Vec<u64>> = rules.iter().map(|r| rule_keys(table, r)).collect();
+        let groups = keys.iter().map(|k| groups(k)).collect();
+        Blocker { rules, keys, groups }
+    }
+
+    /// Raw pair count per rule (cheap: from group sizes).
+    pub fn count(&self, pairing: &Pairing) -> Vec<RuleCount> {
+        self.rules
+            .iter()
+            .zip(&self.groups)
+            .map(|(r, g)| RuleCount {
+                rule: r.text.clone(),
+                raw_pairs: g.raw_pairs(pairing),
+                marginal_pairs: None,
+            })
+            .collect()
+    }
+
+    /// Error when a rule would create more than `max_pairs` pairs.
+    pub fn guard(&self, counts: &[RuleCount], max_pairs: u64) -> Result<(), LinkError> {
+        for (i, c) in counts.iter().enumerate() {
+            if c.raw_pairs > max_pairs {
+                return Err(LinkError::BlockingTooLoose {
+                    rule: i + 1,
+                    rule_text: c.rule.clone(),
+                    pairs: c.raw_pairs,
+                    max_pairs,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// True when an earlier rule than `r` already pairs `a` and `b`.
+    #[inline]
+    fn earlier(&self, r: usize, a: u32, b: u32) -> bool {
+        self.keys[..r].iter().any(|k| {
+            let ka = k[a as usize];
+            ka != NULL_KEY && ka == k[b as usize]
+        })
+    }
+
+    /// Visit every candidate pair once (a < b), in parallel; `f` returns what to keep.
+    /// Returns the kept items (in a deterministic order) and the marginal pair count per rule.
+    pub fn generate<T, F>(&self, pairing: &Pairing, f: F) -> (Vec<T>, Vec<u64>)
+    where
+        T: Send,
+        F: Fn(u32, u32, usize) -> Option<T> + Sync,
+    {
+        let mut out = Vec::new();
+        let mut marginal = Vec::new();
+        for r in 0..self.rules.len() {
+            let counter = AtomicU64::new(0);
+            let g = &self.groups[r];
+            let part: Vec<T> = (0..g.len())
+                .into_par_iter()
+                .flat_map_iter(|gi| {
+                    let m = g.group(gi);
+                    let mut local = Vec::new();
+                    let mut n = 0u64;
+                    for x in 0..m.len() {
+                        for y in x + 1..m.len() {
+                            let (a, b) = (m[x], m[y]);
+                            if !pairing.allowed(a, b) || self.earlier(r, a, b) {
+                                continue;
+                            }
+                            n += 1;
+                            if let Some(t) = f(a, b, r) {
+                                local.push(t);
+                            }
+                        }
+                    }
+                    counter.fetch_add(n, Ordering::Relaxed);
+                    local
+                })
+                .collect();
+            out.extend(part);
+            marginal.push(counter.into_inner());
+        }
+        (out, marginal)
+    }
+
+    /// Pairs of a single rule (no earlier-rule check), optionally subsampled to about
+    /// `keep_fraction` by a deterministic hash of the pair.
+    pub fn generate_rule<T, F>(&self, r: usize, pairing: &Pairing, keep_fraction: f64, seed: u64, f: F) -> Vec<T>
+    where
+        T: Send,
+        F: Fn(u32, u32) -> Option<T> + Sync,
+    {
+        let g = &self.groups[r];
+        let cut = if keep_fraction >= 1.0 {
+            u64::MAX
+        } else {
+            (keep_fraction.max(0.0) * u64::MAX as f64) as u64
+        };
+        (0..g.len())
+            .into_par_iter()
+            .flat_map_iter(|gi| {
+                let m = g.group(gi);
+                let mut local = Vec::new();
+                for x in 0..m.len() {
+                    for y in x + 1..m.len() {
+                        let (a, b) = (m[x], m[y]);
+                        if !pairing.allowed(a, b) {
+                            continue;
+                        }
+                        if cut != u64::MAX && mix(seed ^ (u64::from(a) << 32 | u64::from(b))) > cut {
+                            continue;
+                        }
+                        if let Some(t) = f(a, b) {
+                            local.push(t);
+                        }
+                    }
+                }
+                local
+            })
+            .collect()
+    }
+
+    /// True when some rule pairs `a` and `b` (used for blocking recall).
+    pub fn covers(&self, a: u32, b: u32) -> bool {
+        self.keys.iter().any(|k| {
+            let ka = k[a as usize];
+            ka != NULL_KEY && ka == k[b as usize]
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{ColumnBuilder, TableParts};
+
+    fn table(vals: &[(&str, &str)]) -> Table {
+        let mut a = ColumnBuilder::new("a");
+        let mut b = ColumnBuilder::new("b");
+        for (x, y) in vals {
+            a.push(Some(x), &[]);
+            b.push(Some(y), &[]);
+        }
+        Table::from_parts(TableParts {
+            ids: (0..vals.len()).map(|i| format!("{i:03}").into()).collect(),
+            source: vec![0; vals.len()],
+            source_names: vec!["s".into()],
+            columns: vec![a.finish(), b.finish()],
+            truth: None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn first_rule_wins_and_counts() {
+        let mut t = table(&[("x", "1"), ("x", "1"), ("x", "2"), ("y", "2"), ("", "2")]);
+        let rules = compile_rules(&mut t, &[vec!["a".into()], vec!["b".into()]]).unwrap();
+        let bl = Blocker::new(&t, rules);
+        let pairing = Pairing {
+            link_only: false,
+            side: vec![0; 5],
+        };
+        let c = bl.count(&pairing);
+        assert_eq!(c[0].raw_pairs, 3);
+        assert_eq!(c[1].raw_pairs, 1 + 3);
+        let (pairs, marginal) = bl.generate(&pairing, |a, b, r| Some((a, b, r)));
+        assert_eq!(marginal, vec![3, 3]);
+        let mut ab: Vec<(u32, u32)> = pairs.iter().map(|p| (p.0, p.1)).collect();
+        ab.sort();
+        ab.dedup();
+        assert_eq!(ab.len(), 6);
+        assert!(bl.guard(&c, 3).is_err());
+        assert!(bl.guard(&c, 4).is_ok());
+    }
+}

@@ -1,0 +1,257 @@
+//! The pipeline over one table: compile the spec, count blocking, train, predict, cluster,
+//! explain. `matching::run_match` (files) and `person::link_identities` (the store) both drive
+//! this.
+
+use crate::block::{compile_rules, Blocker, Pairing, RuleCount};
+use crate::cluster::{self, ClusterContext, ClusterOptions, Clustering, Edge, HardCompat, HardField};
+use crate::compare;
+use crate::data::{Table, NULL};
+use crate::error::LinkError;
+use crate::explain::{self, Explanation};
+use crate::model::{self, Comparator, Params, TrainInput, Weights};
+use crate::spec::{HardKindSpec, KeyExpr, LinkType, Spec};
+use serde::{Deserialize, Serialize};
+
+/// A compiled spec over a table.
+pub struct Linker {
+    pub spec: Spec,
+    pub table: Table,
+    pub link_type: LinkType,
+    pub pairing: Pairing,
+    pub cmp: Comparator,
+    pub blocker: Blocker,
+    pub params: Option<Params>,
+    pub weights: Option<Weights>,
+    hard_cols: Vec<(usize, HardKindSpec, f64, String)>,
+}
+
+/// Result of scoring the blocked pairs.
+#[derive(Debug, Clone, Default)]
+pub struct Prediction {
+    /// Pairs at or above the threshold.
+    pub edges: Vec<Edge>,
+    /// Candidate pairs scored.
+    pub candidates: u64,
+    /// Marginal pairs per blocking rule.
+    pub marginal: Vec<u64>,
+    /// With truth: true pairs among the candidates, and those scored below the threshold
+    /// (record a, record b, weight).
+    pub true_candidates: u64,
+    pub missed_true: Vec<Edge>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TrainSummary {
+    pub deterministic_pairs: Option<u64>,
+}
+
+impl Linker {
+    pub fn new(mut table: Table, spec: Spec, link_type: LinkType) -> Result<Linker, LinkError> {
+        spec.validate()?;
+        let comps = spec
+            .comparisons
+            .iter()
+            .map(|c| model::compile_comparison(&mut table, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rules = compile_rules(&mut table, &spec.blocking.rules)?;
+        let mut hard_cols = Vec::new();
+        for h in &spec.cluster.hard {
+            let k = KeyExpr::parse(&h.column).map_err(|m| LinkError::spec("cluster.hard", m))?;
+            hard_cols.push((table.expr_column(&k)?, h.kind, h.tolerance, h.column.clone()));
+        }
+        let cmp = Comparator::new(&table, comps);
+        let blocker = Blocker::new(&table, rules);
+        let pairing = Pairing {
+            link_only: link_type == LinkType::LinkOnly,
+            side: table.source.clone(),
+        };
+        Ok(Linker {
+            spec,
+            table,
+            link_type,
+            pairing,
+            cmp,
+            blocker,
+            params: None,
+            weights: None,
+            hard_cols,
+        })
+    }
+
+    /// Candidate pairs per blocking rule, from group sizes (nothing scored).
+    pub fn count_blocking(&self) -> Vec<RuleCount> {
+        self.blocker.count(&self.pairing)
+    }
+
+    /// Refuse rules creating more than `blocking.max_pairs` pairs.
+    pub fn guard(&self, counts: &[RuleCount]) -> Result<(), LinkError> {
+        self.blocker.guard(counts, self.spec.blocking.max_pairs)
+    }
+
+    /// Estimate λ, u and m. `labels` are labelled pairs (record index a, b, is_match).
+    pub fn train(&mut self, labels: Vec<(u32, u32, bool)>) -> Result<TrainSummary, LinkError> {
+        let tspec = &self.spec.training;
+        let det_pairs = if tspec.deterministic_rules.is_empty() || tspec.lambda.is_some() {
+            None
+        } else {
+            let rules = compile_rules(&mut self.table, &tspec.deterministic_rules)?;
+            let b = Blocker::new(&self.table, rules);
+            let counts = b.count(&self.pairing);
+            b.guard(&counts, self.spec.blocking.max_pairs)?;
+            let (_, marginal) = b.generate(&self.pairing, |_, _, _| None::<()>);
+            Some(marginal.iter().sum())
+        };
+        let mut sessions = Vec::new();
+        for s in &tspec.em_sessions {
+            let rules = compile_rules(&mut self.table, std::slice::from_ref(s))?;
+            let cols = rules[0].base_columns.clone();
+            sessions.push((Blocker::new(&self.table, rules), cols));
+        }
+        let (params, weights) = model::train(TrainInput {
+            table: &self.table,
+            cmp: &self.cmp,
+            pairing: &self.pairing,
+            spec: &self.spec.training,
+            det_pairs,
+            sessions,
+            labels,
+        });
+        self.params = Some(params);
+        self.weights = Some(weights);
+        Ok(TrainSummary {
+            deterministic_pairs: det_pairs,
+        })
+    }
+
+    /// Set parameters directly (e.g. a model trained elsewhere).
+    pub fn set_model(&mut self, params: Params, weights: Weights) {
+        self.params = Some(params);
+        self.weights = Some(weights);
+    }
+
+    fn weights(&self) -> &Weights {
+        self.weights.as_ref().expect("train() before scoring")
+    }
+
+    /// Match weight of any pair of records (blocked or not).
+    pub fn score(&self, a: u32, b: u32) -> f64 {
+        let v = self.cmp.vector(&self.table, a, b);
+        self.weights().score_vector(&self.cmp, v, a)
+    }
+
+    pub fn threshold_weight(&self) -> f64 {
+        self.spec.threshold.weight()
+    }
+
+    /// Score all blocked pairs; keep those at or above the threshold.
+    pub fn predict(&self) -> Prediction {
+        let thr = self.threshold_weight();
+        let truth = self.table.truth.as_deref();
+        let w = self.weights();
+        let suffix = w.suffix_max(&self.cmp);
+        let (kept, marginal) = self.blocker.generate(&self.pairing, |a, b, _| {
+            let is_true = truth.is_some_and(|t| t[a as usize] != NULL && t[a as usize] == t[b as usize]);
+            if is_true {
+                let v = self.cmp.vector(&self.table, a, b);
+                let s = w.score_vector(&self.cmp, v, a);
+                return Some((Edge { a, b, weight: s }, true));
+            }
+            let s = self.cmp.score_pruned(&self.table, w, &suffix, a, b, thr)?;
+            (s >= thr).then_some((Edge { a, b, weight: s }, false))
+        });
+        let candidates = marginal.iter().sum();
+        let mut p = Prediction {
+            candidates,
+            marginal,
+            ..Default::default()
+        };
+        for (e, t) in kept {
+            if t {
+                p.true_candidates += 1;
+            }
+            if e.weight >= thr {
+                p.edges.push(e);
+            } else if t {
+                p.missed_true.push(e);
+            }
+        }
+        p
+    }
+
+    /// Hard-identifier fields for clustering.
+    pub fn hard_fields(&self) -> Vec<HardField> {
+        self.hard_cols
+            .iter()
+            .map(|(col, kind, tol, name)| {
+                let c = &self.table.columns[*col];
+                let compat = match kind {
+                    HardKindSpec::Exact => HardCompat::Exact,
+                    HardKindSpec::Edit => {
+                        let vals = c.values.clone();
+                        let k = *tol as usize;
+                        HardCompat::Custom(Box::new(move |x, y| {
+                            compare::damerau_levenshtein(&vals[x as usize], &vals[y as usize]) <= k
+                        }))
+                    }
+                    HardKindSpec::DateYears => {
+                        let dates: Vec<Option<compare::DateVal>> = c.values.iter().map(|v| compare::parse_date(v)).collect();
+                        let tol = *tol;
+                        HardCompat::Custom(Box::new(move |x, y| match (&dates[x as usize], &dates[y as usize]) {
+                            (Some(a), Some(b)) => match a.days_apart(b) {
+                                Some(d) => d as f64 <= tol * 365.25,
+                                None => f64::from(a.year.abs_diff(b.year)) <= tol.ceil(),
+                            },
+                            _ => true,
+                        }))
+                    }
+                };
+                HardField {
+                    name: name.clone(),
+                    codes: c.codes.clone(),
+                    compat,
+                }
+            })
+            .collect()
+    }
+
+    /// Cluster the edges with the spec's options and reviewer constraints (record indices).
+    pub fn cluster(&self, edges: &[Edge], must_link: &[(u32, u32)], cannot_link: &[(u32, u32)]) -> Clustering {
+        let rank: Vec<u32> = (0..self.table.len() as u32).collect();
+        let hard = self.hard_fields();
+        let scorer = |a: u32, b: u32| self.score(a, b);
+        let c = &self.spec.cluster;
+        let ctx = ClusterContext {
+            rank: &rank,
+            sources: &self.table.source,
+            hard: &hard,
+            must_link,
+            cannot_link,
+            scorer: Some(&scorer),
+            options: ClusterOptions {
+                one_per_source: c.one_per_source,
+                min_mean_probability: c.min_mean_probability,
+                min_pair_weight: c.min_pair_weight,
+                max_support_pairs: c.max_support_pairs,
+            },
+        };
+        cluster::cluster(self.table.len(), edges, &ctx)
+    }
+
+    /// The match-weight waterfall of a pair.
+    pub fn explain(&self, a: u32, b: u32) -> Explanation {
+        explain::explain(self, a, b)
+    }
+
+    /// Explain a pair given by (source, id) of each side.
+    pub fn explain_ids(&self, a: (&str, &str), b: (&str, &str)) -> Result<Explanation, LinkError> {
+        let ia = self
+            .table
+            .find(a.0, a.1)
+            .ok_or_else(|| LinkError::UnknownRecord(format!("{}:{}", a.0, a.1)))?;
+        let ib = self
+            .table
+            .find(b.0, b.1)
+            .ok_or_else(|| LinkError::UnknownRecord(format!("{}:{}", b.0, b.1)))?;
+        Ok(self.explain(ia as u32, ib as u32))
+    }
+}

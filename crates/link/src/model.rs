@@ -1,0 +1,1038 @@
+//! Fellegi–Sunter: compiled comparisons, u by random sampling, λ from deterministic rules, m by
+//! EM over the histogram of distinct comparison vectors, term-frequency adjustments.
+//!
+//! Level indices: 0 is the null level (either side null; weight 0), `1..=k` the declared levels
+//! in order, `k + 1` "else". A comparison vector packs 4 bits per comparison into a `u64`.
+
+use crate::block::{Blocker, Pairing};
+use crate::compare::{self, DateVal};
+use crate::data::{Table, NULL};
+use crate::error::LinkError;
+use crate::spec::{ComparisonSpec, KeyExpr, Level};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+pub const MAX_COMPARISONS: usize = 16;
+/// Declared levels per comparison (plus null and else = 16 = 4 bits).
+pub const MAX_LEVELS: usize = 14;
+
+const M_FLOOR: f64 = 1e-6;
+
+/// A comparison bound to table columns, with per-value features precomputed.
+#[derive(Debug, Clone)]
+pub struct CompiledComparison {
+    pub name: String,
+    pub col: usize,
+    pub swap_col: Option<usize>,
+    pub alias_col: Option<usize>,
+    pub scope_col: Option<usize>,
+    pub levels: Vec<Level>,
+    /// Labels of all levels: "null", declared..., "else".
+    pub labels: Vec<String>,
+    /// Level index of `exact`, if declared.
+    pub exact: Option<u8>,
+    pub tf: bool,
+    pub tf_min_u: f64,
+    /// Raw columns read (for EM session exclusion).
+    pub base_columns: Vec<String>,
+    dm: Option<Vec<(u32, u32)>>,
+    dates: Option<Vec<Option<DateVal>>>,
+    /// Sorted distinct token hashes per value (for `token_jaccard`).
+    tokens: Option<Vec<Box<[u64]>>>,
+    prior_m: Option<Vec<f64>>,
+    fixed_u: Option<Vec<f64>>,
+}
+
+impl CompiledComparison {
+    pub fn n_levels(&self) -> usize {
+        self.levels.len() + 2
+    }
+    pub fn else_level(&self) -> u8 {
+        (self.levels.len() + 1) as u8
+    }
+}
+
+pub fn compile_comparison(table: &mut Table, spec: &ComparisonSpec) -> Result<CompiledComparison, LinkError> {
+    let f = format!("comparison {:?}", spec.name);
+    let expr = KeyExpr::parse(spec.column_expr()).map_err(|m| LinkError::spec(&f, m))?;
+    let col = table.expr_column(&expr)?;
+    let mut base_columns: Vec<String> = expr.columns().iter().map(|c| c.to_string()).collect();
+    let mut other = |c: &Option<String>| -> Result<Option<usize>, LinkError> {
+        match c {
+            None => Ok(None),
+            Some(e) => {
+                let k = KeyExpr::parse(e).map_err(|m| LinkError::spec(&f, m))?;
+                base_columns.extend(k.columns().iter().map(|c| c.to_string()));
+                Ok(Some(table.expr_column(&k)?))
+            }
+        }
+    };
+    let swap_col = other(&spec.swap_with)?;
+    let alias_col = other(&spec.aliases)?;
+    let scope_col = other(&spec.scope)?;
+    let levels: Vec<Level> = spec
+        .levels
+        .iter()
+        .map(|l| Level::parse(l).map_err(|m| LinkError::spec(&f, m)))
+        .collect::<Result<_, _>>()?;
+    let mut labels = vec!["null".to_string()];
+    labels.extend(spec.levels.iter().cloned());
+    labels.push("else".into());
+    let exact = levels.iter().position(|l| *l == Level::Exact).map(|p| (p + 1) as u8);
+    let values = &table.columns[col].values;
+    let dm = levels.contains(&Level::Phonetic).then(|| {
+        let mut codes: FxHashMap<String, u32> = FxHashMap::default();
+        codes.insert(String::new(), 0);
+        let raw: Vec<(String, String)> = values.par_iter().map(|v| compare::double_metaphone(v)).collect();
+        raw.into_iter()
+            .map(|(p, a)| {
+                let n = codes.len() as u32;
+                let pc = *codes.entry(p).or_insert(n);
+                let n = codes.len() as u32;
+                let ac = *codes.entry(a).or_insert(n);
+                (pc, ac)
+            })
+            .collect()
+    });
+    let dates = levels
+        .iter()
+        .any(Level::needs_date)
+        .then(|| values.par_iter().map(|v| compare::parse_date(v)).collect());
+    let tokens = levels
+        .iter()
+        .any(|l| matches!(l, Level::TokenJaccard(_)))
+        .then(|| values.par_iter().map(|v| token_hashes(v)).collect());
+    Ok(CompiledComparison {
+        name: spec.name.clone(),
+        col,
+        swap_col,
+        alias_col,
+        scope_col,
+        levels,
+        labels,
+        exact,
+        tf: spec.tf,
+        tf_min_u: spec.tf_min_u.unwrap_or(0.0),
+        base_columns,
+        dm,
+        dates,
+        tokens,
+        prior_m: spec.m.clone(),
+        fixed_u: spec.u.clone(),
+    })
+}
+
+/// The comparison engine: compiled comparisons over a table, with record codes laid out row by
+/// row for cache-friendly pair scoring.
+#[derive(Debug, Clone)]
+pub struct Comparator {
+    pub comps: Vec<CompiledComparison>,
+    /// Distinct table columns used, and per record their codes (`rows[i * stride + slot]`).
+    pub slot_cols: Vec<usize>,
+    pub stride: usize,
+    pub rows: Vec<u32>,
+    pub(crate) slots: Vec<[Option<usize>; 4]>,
+}
+
+impl Comparator {
+    pub fn new(table: &Table, comps: Vec<CompiledComparison>) -> Comparator {
+        let mut slot_cols: Vec<usize> = Vec::new();
+        let mut slot_of = |c: usize| -> usize {
+            if let Some(p) = slot_cols.iter().position(|&x| x == c) {
+                p
+            } else {
+                slot_cols.push(c);
+                slot_cols.len() - 1
+            }
+        };
+        let slots: Vec<[Option<usize>; 4]> = comps
+            .iter()
+            .map(|c| {
+                [
+                    Some(slot_of(c.col)),
+                    c.swap_col.map(&mut slot_of),
+                    c.alias_col.map(&mut slot_of),
+                    c.scope_col.map(&mut slot_of),
+                ]
+            })
+            .collect();
+        let stride = slot_cols.len();
+        let n = table.len();
+        let mut rows = vec![0u32; n * stride];
+        rows.par_chunks_mut(stride.max(1)).enumerate().for_each(|(i, r)| {
+            for (s, &c) in slot_cols.iter().enumerate() {
+                r[s] = table.columns[c].codes[i];
+            }
+        });
+        Comparator {
+            comps,
+            slot_cols,
+            stride,
+            rows,
+            slots,
+        }
+    }
+
+    #[inline]
+    pub fn row(&self, i: u32) -> &[u32] {
+        let s = i as usize * self.stride;
+        &self.rows[s..s + self.stride]
+    }
+
+    /// Level of comparison `ci` for records `a`, `b`.
+    pub fn level(&self, table: &Table, ci: usize, a: u32, b: u32) -> u8 {
+        let ra = self.row(a);
+        let rb = self.row(b);
+        self.level_rows(table, ci, ra, rb)
+    }
+
+    #[inline]
+    pub(crate) fn level_rows(&self, table: &Table, ci: usize, ra: &[u32], rb: &[u32]) -> u8 {
+        let c = &self.comps[ci];
+        let [main, swap, alias, scope] = self.slots[ci];
+        let main = main.expect("main slot");
+        if let Some(s) = scope {
+            if ra[s] == NULL || ra[s] != rb[s] {
+                return 0;
+            }
+        }
+        let (x, y) = (ra[main], rb[main]);
+        if x == NULL || y == NULL {
+            return 0;
+        }
+        if x == y {
+            if let Some(e) = c.exact {
+                return e;
+            }
+        }
+        let values = &table.columns[c.col].values;
+        let (va, vb) = (&*values[x as usize], &*values[y as usize]);
+        let mut jw: Option<f64> = None;
+        let mut dl: Option<usize> = None;
+        for (k, l) in c.levels.iter().enumerate() {
+            let hit = match l {
+                Level::Exact => x == y,
+                Level::JaroWinkler(t) => *jw.get_or_insert_with(|| compare::jaro_winkler(va, vb)) >= *t,
+                Level::Jaro(t) => compare::jaro(va, vb) >= *t,
+                Level::DamerauLevenshtein(k) => *dl.get_or_insert_with(|| compare::damerau_levenshtein(va, vb)) <= *k,
+                Level::Levenshtein(k) => compare::levenshtein(va, vb) <= *k,
+                Level::TokenJaccard(t) => {
+                    let tk = c.tokens.as_ref().expect("tokens");
+                    jaccard_sorted(&tk[x as usize], &tk[y as usize]) >= *t
+                }
+                Level::Nickname => compare::are_nicknames(va, vb),
+                Level::Phonetic => {
+                    let dm = c.dm.as_ref().expect("phonetic codes");
+                    let (pa, aa) = dm[x as usize];
+                    let (pb, ab) = dm[y as usize];
+                    pa != 0 && pb != 0 && (pa == pb || pa == ab || aa == pb || (aa != 0 && aa == ab))
+                }
+                Level::Initial => compare::initial_match(va, vb),
+                Level::Swapped => {
+                    let s = swap.expect("swap slot");
+                    let sv = &table.columns[c.swap_col.expect("swap col")].values;
+                    let (sa, sb) = (ra[s], rb[s]);
+                    sa != NULL && sb != NULL && &*sv[sa as usize] == vb && &*sv[sb as usize] == va
+                }
+                Level::Alias => {
+                    let s = alias.expect("alias slot");
+                    let av = &table.columns[c.alias_col.expect("alias col")].values;
+                    let (aa, ab) = (ra[s], rb[s]);
+                    let la = (aa != NULL).then(|| &*av[aa as usize]);
+                    let lb = (ab != NULL).then(|| &*av[ab as usize]);
+                    alias_hit(va, vb, la, lb)
+                }
+                _ => {
+                    let d = c.dates.as_ref().expect("dates");
+                    match (&d[x as usize], &d[y as usize]) {
+                        (Some(da), Some(db)) => date_level(l, da, db),
+                        _ => false,
+                    }
+                }
+            };
+            if hit {
+                return (k + 1) as u8;
+            }
+        }
+        c.else_level()
+    }
+
+    /// Packed comparison vector of a pair.
+    pub fn vector(&self, table: &Table, a: u32, b: u32) -> u64 {
+        let ra = self.row(a);
+        let rb = self.row(b);
+        let mut v = 0u64;
+        for ci in 0..self.comps.len() {
+            v |= u64::from(self.level_rows(table, ci, ra, rb)) << (4 * ci);
+        }
+        v
+    }
+
+    /// Match weight of a pair, or None as soon as it can no longer reach `threshold`
+    /// (`suffix_max[ci]` = the largest weight comparisons `ci..` can still add).
+    #[inline]
+    pub fn score_pruned(&self, table: &Table, w: &Weights, suffix_max: &[f64], a: u32, b: u32, threshold: f64) -> Option<f64> {
+        let ra = self.row(a);
+        let rb = self.row(b);
+        let mut s = w.prior;
+        for ci in 0..self.comps.len() {
+            let l = self.level_rows(table, ci, ra, rb);
+            s += w.w[ci][l as usize];
+            if !w.tf_adj[ci].is_empty() && Some(l) == self.comps[ci].exact {
+                s += f64::from(w.tf_adj[ci][ra[self.slots[ci][0].expect("main slot")] as usize]);
+            }
+            if s + suffix_max[ci + 1] < threshold {
+                return None;
+            }
+        }
+        Some(s)
+    }
+
+    /// Code of the compared value of record `a` in comparison `ci`.
+    #[inline]
+    pub fn code(&self, ci: usize, a: u32) -> u32 {
+        self.row(a)[self.slots[ci][0].expect("main slot")]
+    }
+}
+
+fn token_hashes(v: &str) -> Box<[u64]> {
+    let mut h: Vec<u64> = v
+        .split_whitespace()
+        .filter(|t| *t != "|")
+        .map(|t| {
+            // FNV-1a
+            let mut x: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in t.bytes() {
+                x ^= u64::from(b);
+                x = x.wrapping_mul(0x100_0000_01b3);
+            }
+            x
+        })
+        .collect();
+    h.sort_unstable();
+    h.dedup();
+    h.into_boxed_slice()
+}
+
+/// Jaccard similarity of two sorted distinct sets.
+fn jaccard_sorted(a: &[u64], b: &[u64]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let (mut i, mut j, mut inter) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                inter += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    inter as f64 / (a.len() + b.len() - inter) as f64
+}
+
+fn alias_hit(va: &str, vb: &str, la: Option<&str>, lb: Option<&str>) -> bool {
+    let split = |l: Option<&str>| -> Vec<String> {
+        l.map(|s| s.split('|').map(compare::normalize).filter(|x| !x.is_empty()).collect())
+            .unwrap_or_default()
+    };
+    let (aa, ab) = (split(la), split(lb));
+    ab.iter().any(|x| x == va) || aa.iter().any(|x| x == vb) || aa.iter().any(|x| ab.contains(x))
+}
+
+fn date_level(l: &Level, a: &DateVal, b: &DateVal) -> bool {
+    match l {
+        Level::DateDmSwap => a.day_month_swapped(b),
+        Level::DateYearOff(k) => a.year_off_by(b, *k),
+        Level::DateWithinDays(k) => a.days_apart(b).is_some_and(|d| d <= *k),
+        Level::DateWithinYears(k) => a.days_apart(b).is_some_and(|d| d as f64 <= *k as f64 * 365.25),
+        Level::DateSameYearMonth => a.is_full() && b.is_full() && a.same_year_month(b),
+        Level::DateSameYear => a.is_full() && b.is_full() && a.year == b.year,
+        Level::DatePartial => a.partial_agree(b),
+        _ => false,
+    }
+}
+
+#[inline]
+pub fn level_of(v: u64, ci: usize) -> usize {
+    ((v >> (4 * ci)) & 15) as usize
+}
+
+// ------------------------------------------------------------------------------- parameters
+
+/// Learned parameters of one level.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LevelParams {
+    pub label: String,
+    pub m: f64,
+    pub u: f64,
+    /// log2(m / u).
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ComparisonParams {
+    pub name: String,
+    pub tf: bool,
+    /// Levels `1..=k` and else (the null level has weight 0 and is not listed).
+    pub levels: Vec<LevelParams>,
+    /// Where m came from: EM session names, "labels", or "prior".
+    pub m_from: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Params {
+    /// Probability that two random records (allowed pair) match.
+    pub lambda: f64,
+    pub lambda_from: String,
+    pub prior_weight: f64,
+    pub comparisons: Vec<ComparisonParams>,
+    pub em_sessions: Vec<EmSessionReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmSessionReport {
+    pub rule: String,
+    pub pairs: u64,
+    pub sampled_pairs: u64,
+    pub distinct_vectors: usize,
+    pub iterations: usize,
+    pub lambda: f64,
+    pub log_likelihood: Vec<f64>,
+    /// Comparisons whose m this session estimated.
+    pub estimated: Vec<String>,
+}
+
+/// Match weights ready for scoring.
+#[derive(Debug, Clone)]
+pub struct Weights {
+    pub prior: f64,
+    /// Per comparison, per level.
+    pub w: Vec<Vec<f64>>,
+    /// Per comparison: TF adjustment per value code (empty when TF is off).
+    pub tf_adj: Vec<Vec<f32>>,
+}
+
+impl Weights {
+    /// `out[ci]` = the largest total weight comparisons `ci..` can add (TF included).
+    pub fn suffix_max(&self, cmp: &Comparator) -> Vec<f64> {
+        let nc = self.w.len();
+        let mut out = vec![0.0; nc + 1];
+        for ci in (0..nc).rev() {
+            let mut m = self.w[ci].iter().copied().fold(0.0f64, f64::max);
+            if let Some(e) = cmp.comps[ci].exact {
+                let tf = self.tf_adj[ci].iter().copied().fold(0.0f32, f32::max);
+                m = m.max(self.w[ci][e as usize] + f64::from(tf));
+            }
+            out[ci] = out[ci + 1] + m;
+        }
+        out
+    }
+
+    #[inline]
+    pub fn score_vector(&self, cmp: &Comparator, v: u64, a: u32) -> f64 {
+        let mut s = self.prior;
+        for (ci, w) in self.w.iter().enumerate() {
+            let l = level_of(v, ci);
+            s += w[l];
+            if !self.tf_adj[ci].is_empty() && Some(l as u8) == cmp.comps[ci].exact {
+                let code = cmp.code(ci, a);
+                s += f64::from(self.tf_adj[ci][code as usize]);
+            }
+        }
+        s
+    }
+}
+
+pub fn probability(weight: f64) -> f64 {
+    let b = weight.exp2();
+    if b.is_infinite() {
+        1.0
+    } else {
+        b / (1.0 + b)
+    }
+}
+
+/// Default m before EM: decreasing over the declared levels, small for else.
+pub fn default_m(n_declared: usize) -> Vec<f64> {
+    let mut v = vec![0.0];
+    let mut raw: Vec<f64> = (0..n_declared).map(|i| if i == 0 { 6.0 } else { 0.5f64.powi(i as i32) }).collect();
+    raw.push(0.3);
+    let s: f64 = raw.iter().sum();
+    v.extend(raw.iter().map(|x| x / s));
+    v
+}
+
+// ------------------------------------------------------------------------------- u sampling
+
+struct SplitMix(u64);
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next()) * n as u128) >> 64) as usize
+    }
+}
+
+/// u per level (index 0 unused) from random pairs: the exact level analytically from value
+/// counts, the others from `n_pairs` sampled non-exact pairs.
+pub fn estimate_u(table: &Table, cmp: &Comparator, ci: usize, pairing: &Pairing, n_pairs: usize, seed: u64) -> Vec<f64> {
+    let c = &cmp.comps[ci];
+    let nl = c.n_levels();
+    if let Some(u) = &c.fixed_u {
+        let mut v = vec![0.0];
+        v.extend(u.iter().copied());
+        return v;
+    }
+    let nonnull: Vec<u32> = (0..table.len() as u32).filter(|&i| cmp.code(ci, i) != NULL).collect();
+    let mut u = vec![0.0; nl];
+    if nonnull.len() < 2 {
+        for x in u.iter_mut().skip(1) {
+            *x = 1.0 / (nl - 1) as f64;
+        }
+        return u;
+    }
+    // exact share, analytically (not for scoped comparisons, whose pairs are restricted)
+    let analytic_exact = c.exact.is_some() && c.scope_col.is_none();
+    let mut p_exact = 0.0;
+    if analytic_exact {
+        let mut per: FxHashMap<(u32, u32), f64> = FxHashMap::default();
+        let mut side_n: FxHashMap<u32, f64> = FxHashMap::default();
+        let mut val_n: FxHashMap<u32, f64> = FxHashMap::default();
+        for &i in &nonnull {
+            let s = if pairing.link_only { pairing.side[i as usize] } else { 0 };
+            let code = cmp.code(ci, i);
+            *per.entry((s, code)).or_default() += 1.0;
+            *side_n.entry(s).or_default() += 1.0;
+            *val_n.entry(code).or_default() += 1.0;
+        }
+        let n = nonnull.len() as f64;
+        let (agree, total) = if pairing.link_only {
+            let same_v: f64 = per.values().map(|x| x * x).sum();
+            let all_v: f64 = val_n.values().map(|x| x * x).sum();
+            let tot = n * n - side_n.values().map(|x| x * x).sum::<f64>();
+            (all_v - same_v, tot)
+        } else {
+            (val_n.values().map(|x| x * (x - 1.0)).sum::<f64>(), n * (n - 1.0))
+        };
+        p_exact = if total > 0.0 { agree / total } else { 0.0 };
+    }
+    // Small dictionaries: enumerate value pairs weighted by their counts (exact, and cheaper
+    // than sampling). Only for comparisons that read one column.
+    let dict = table.columns[c.col].values.len();
+    if c.swap_col.is_none() && c.alias_col.is_none() && c.scope_col.is_none() && dict * dict <= n_pairs {
+        let sides: Vec<u32> = if pairing.link_only {
+            let mut s: Vec<u32> = nonnull.iter().map(|&i| pairing.side[i as usize]).collect();
+            s.sort_unstable();
+            s.dedup();
+            s
+        } else {
+            vec![0]
+        };
+        // counts[side][code]
+        let mut cnt = vec![vec![0f64; dict]; sides.len()];
+        for &i in &nonnull {
+            let s = if pairing.link_only {
+                sides.binary_search(&pairing.side[i as usize]).unwrap_or(0)
+            } else {
+                0
+            };
+            cnt[s][cmp.code(ci, i) as usize] += 1.0;
+        }
+        let tot: Vec<f64> = (0..dict).map(|v| cnt.iter().map(|c| c[v]).sum()).collect();
+        let slot = cmp.slots[ci][0].expect("main slot");
+        let mut acc = vec![0f64; nl];
+        let mut ra = vec![NULL; cmp.stride];
+        let mut rb = vec![NULL; cmp.stride];
+        for x in 0..dict {
+            if tot[x] == 0.0 {
+                continue;
+            }
+            for y in x..dict {
+                if tot[y] == 0.0 {
+                    continue;
+                }
+                // allowed ordered-pair weight between value x and value y
+                let w = if pairing.link_only {
+                    let mut same = 0.0;
+                    for c in &cnt {
+                        same += c[x] * c[y];
+                    }
+                    let all = tot[x] * tot[y];
+                    if x == y {
+                        (all - same) / 2.0
+                    } else {
+                        all - same
+                    }
+                } else if x == y {
+                    tot[x] * (tot[x] - 1.0) / 2.0
+                } else {
+                    tot[x] * tot[y]
+                };
+                if w <= 0.0 {
+                    continue;
+                }
+                ra[slot] = x as u32;
+                rb[slot] = y as u32;
+                acc[cmp.level_rows(table, ci, &ra, &rb) as usize] += w;
+            }
+        }
+        let s: f64 = acc[1..].iter().sum();
+        if s > 0.0 {
+            for l in 1..nl {
+                u[l] = acc[l].max(1e-3) / s;
+            }
+            let s: f64 = u[1..].iter().sum();
+            for x in u.iter_mut().skip(1) {
+                *x /= s;
+            }
+            return u;
+        }
+    }
+    let mut rng = SplitMix(seed ^ (ci as u64).wrapping_mul(0x2545_f491_4f6c_dd1d));
+    let mut counts = vec![0u64; nl];
+    let mut got = 0usize;
+    let mut tries = 0usize;
+    let max_tries = n_pairs.saturating_mul(20).max(1000);
+    // draw pairs in batches, score in parallel
+    while got < n_pairs && tries < max_tries {
+        let batch = (n_pairs - got).clamp(1024, 1 << 18);
+        let pairs: Vec<(u32, u32)> = (0..batch)
+            .map(|_| {
+                let a = nonnull[rng.below(nonnull.len())];
+                let b = nonnull[rng.below(nonnull.len())];
+                (a, b)
+            })
+            .collect();
+        tries += batch;
+        let lv: Vec<u8> = pairs
+            .par_iter()
+            .map(|&(a, b)| {
+                if !pairing.allowed(a, b) {
+                    return 255;
+                }
+                let l = cmp.level(table, ci, a, b);
+                if l == 0 || (analytic_exact && Some(l) == c.exact) {
+                    255
+                } else {
+                    l
+                }
+            })
+            .collect();
+        for l in lv {
+            if l != 255 && got < n_pairs {
+                counts[l as usize] += 1;
+                got += 1;
+            }
+        }
+    }
+    let total: f64 = got.max(1) as f64;
+    let rest = 1.0 - p_exact;
+    for (l, x) in u.iter_mut().enumerate().skip(1) {
+        if analytic_exact && Some(l as u8) == c.exact {
+            *x = p_exact;
+        } else {
+            *x = rest * (counts[l] as f64).max(0.5) / total;
+        }
+    }
+    if analytic_exact {
+        if let Some(e) = c.exact {
+            u[e as usize] = u[e as usize].max(0.5 / (nonnull.len() as f64).powi(2));
+        }
+    }
+    let s: f64 = u[1..].iter().sum();
+    for x in u.iter_mut().skip(1) {
+        *x /= s;
+    }
+    u
+}
+
+/// TF adjustment per value code of comparison `ci`: log2(u_exact / max(freq(v), tf_min_u)).
+pub fn tf_adjustments(table: &Table, cmp: &Comparator, ci: usize, u_exact: f64) -> Vec<f32> {
+    let c = &cmp.comps[ci];
+    if !c.tf || c.exact.is_none() {
+        return Vec::new();
+    }
+    let col = &table.columns[c.col];
+    let counts = col.counts();
+    let n: f64 = counts.iter().map(|&x| f64::from(x)).sum();
+    counts
+        .iter()
+        .map(|&k| {
+            let f = (f64::from(k) / n.max(1.0)).max(c.tf_min_u).max(1e-12);
+            (u_exact / f).log2() as f32
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------------------- EM
+
+/// Distinct comparison vectors and how many pairs have each, sorted by vector.
+#[derive(Debug, Clone, Default)]
+pub struct Histogram {
+    pub vectors: Vec<u64>,
+    pub counts: Vec<f64>,
+}
+
+impl Histogram {
+    pub fn from_vectors(vs: Vec<u64>) -> Histogram {
+        let mut map: FxHashMap<u64, f64> = FxHashMap::default();
+        for v in vs {
+            *map.entry(v).or_default() += 1.0;
+        }
+        let mut e: Vec<(u64, f64)> = map.into_iter().collect();
+        e.sort_unstable_by_key(|x| x.0);
+        Histogram {
+            vectors: e.iter().map(|x| x.0).collect(),
+            counts: e.iter().map(|x| x.1).collect(),
+        }
+    }
+    pub fn total(&self) -> f64 {
+        self.counts.iter().sum()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EmOutcome {
+    pub m: Vec<Vec<f64>>,
+    pub lambda: f64,
+    pub log_likelihood: Vec<f64>,
+    pub iterations: usize,
+}
+
+/// EM with u fixed: estimates λ and the m of comparisons marked `free`; comparisons not free
+/// (used by the session's blocking rule) are left out of the likelihood.
+pub fn em(hist: &Histogram, m0: &[Vec<f64>], u: &[Vec<f64>], lambda0: f64, free: &[bool], max_iter: usize, tol: f64) -> EmOutcome {
+    let nc = m0.len();
+    let mut m: Vec<Vec<f64>> = m0.to_vec();
+    let mut lambda = lambda0.clamp(1e-9, 1.0 - 1e-9);
+    let mut ll_trace = Vec::new();
+    let mut iterations = 0;
+    let e_step = |m: &[Vec<f64>], lambda: f64| -> (Vec<f64>, f64) {
+        let mut post = Vec::with_capacity(hist.vectors.len());
+        let mut ll = 0.0;
+        for (&v, &n) in hist.vectors.iter().zip(&hist.counts) {
+            let (mut pm, mut pu) = (lambda, 1.0 - lambda);
+            for ci in 0..nc {
+                if !free[ci] {
+                    continue;
+                }
+                let l = level_of(v, ci);
+                if l == 0 {
+                    continue;
+                }
+                pm *= m[ci][l];
+                pu *= u[ci][l];
+            }
+            let tot = pm + pu;
+            ll += n * tot.max(f64::MIN_POSITIVE).ln();
+            post.push(if tot > 0.0 { pm / tot } else { 0.0 });
+        }
+        (post, ll)
+    };
+    for it in 0..max_iter {
+        let (post, ll) = e_step(&m, lambda);
+        ll_trace.push(ll);
+        iterations = it + 1;
+        // M-step
+        let total: f64 = hist.counts.iter().sum();
+        let matched: f64 = post.iter().zip(&hist.counts).map(|(p, n)| p * n).sum();
+        let new_lambda = (matched / total.max(1e-300)).clamp(1e-9, 1.0 - 1e-9);
+        let mut new_m = m.clone();
+        for ci in 0..nc {
+            if !free[ci] {
+                continue;
+            }
+            let nl = m[ci].len();
+            let mut acc = vec![0.0; nl];
+            for ((&v, &n), &p) in hist.vectors.iter().zip(&hist.counts).zip(&post) {
+                let l = level_of(v, ci);
+                if l != 0 {
+                    acc[l] += p * n;
+                }
+            }
+            let s: f64 = acc.iter().sum();
+            if s > 0.0 {
+                for l in 1..nl {
+                    new_m[ci][l] = acc[l] / s;
+                }
+            }
+        }
+        let delta = new_m
+            .iter()
+            .zip(&m)
+            .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
+            .fold((new_lambda - lambda).abs(), f64::max);
+        m = new_m;
+        lambda = new_lambda;
+        if delta < tol {
+            let (_, ll) = e_step(&m, lambda);
+            ll_trace.push(ll);
+            break;
+        }
+    }
+    EmOutcome {
+        m,
+        lambda,
+        log_likelihood: ll_trace,
+        iterations,
+    }
+}
+
+// ------------------------------------------------------------------------------- training
+
+/// Everything the model needs at training time.
+pub struct TrainInput<'a> {
+    pub table: &'a Table,
+    pub cmp: &'a Comparator,
+    pub pairing: &'a Pairing,
+    pub spec: &'a crate::spec::TrainingSpec,
+    /// λ from deterministic rules (already counted), if any.
+    pub det_pairs: Option<u64>,
+    /// Compiled EM session blockers (one rule each) with the raw columns each reads.
+    pub sessions: Vec<(Blocker, Vec<String>)>,
+    /// Labelled pairs (a, b, is_match).
+    pub labels: Vec<(u32, u32, bool)>,
+}
+
+pub fn train(inp: TrainInput<'_>) -> (Params, Weights) {
+    let nc = inp.cmp.comps.len();
+    let total_pairs = inp.pairing.total_pairs().max(1.0);
+    // u
+    let u: Vec<Vec<f64>> = (0..nc)
+        .into_par_iter()
+        .map(|ci| estimate_u(inp.table, inp.cmp, ci, inp.pairing, inp.spec.u_max_pairs, inp.spec.seed))
+        .collect();
+    // λ
+    let (mut lambda, mut lambda_from) = match (inp.spec.lambda, inp.det_pairs) {
+        (Some(l), _) => (l, "fixed in spec".to_string()),
+        (None, Some(n)) if n > 0 => (
+            (n as f64 / inp.spec.recall / total_pairs).clamp(1e-12, 0.5),
+            format!("{n} pairs from deterministic rules / recall {}", inp.spec.recall),
+        ),
+        _ => (f64::NAN, String::new()),
+    };
+    // m: priors
+    let priors: Vec<Vec<f64>> = inp
+        .cmp
+        .comps
+        .iter()
+        .map(|c| match &c.prior_m {
+            Some(m) => {
+                let mut v = vec![0.0];
+                v.extend(m.iter().copied());
+                let s: f64 = v.iter().sum();
+                v.iter().map(|x| x / s).collect()
+            }
+            None => default_m(c.levels.len()),
+        })
+        .collect();
+    let mut sums: Vec<Vec<f64>> = priors.iter().map(|p| vec![0.0; p.len()]).collect();
+    let mut n_est = vec![0usize; nc];
+    let mut m_from: Vec<Vec<String>> = vec![Vec::new(); nc];
+    let mut reports = Vec::new();
+    let mut em_lambda_estimates = Vec::new();
+    for (blocker, cols) in &inp.sessions {
+        let raw = blocker.groups[0].raw_pairs(inp.pairing);
+        let frac = if raw as f64 > inp.spec.em_max_pairs as f64 {
+            inp.spec.em_max_pairs as f64 / raw as f64
+        } else {
+            1.0
+        };
+        let vecs = blocker.generate_rule(0, inp.pairing, frac, inp.spec.seed, |a, b| {
+            Some(inp.cmp.vector(inp.table, a, b))
+        });
+        let sampled = vecs.len() as u64;
+        let hist = Histogram::from_vectors(vecs);
+        let free: Vec<bool> = inp
+            .cmp
+            .comps
+            .iter()
+            .map(|c| !c.base_columns.iter().any(|b| cols.contains(b)))
+            .collect();
+        let lambda0 = if lambda.is_finite() {
+            (lambda * total_pairs / (raw as f64).max(1.0)).clamp(0.01, 0.5)
+        } else {
+            0.1
+        };
+        let rule = blocker.rules[0].text.clone();
+        if sampled < 20 {
+            reports.push(EmSessionReport {
+                rule,
+                pairs: raw,
+                sampled_pairs: sampled,
+                distinct_vectors: hist.vectors.len(),
+                iterations: 0,
+                lambda: f64::NAN,
+                log_likelihood: Vec::new(),
+                estimated: Vec::new(),
+            });
+            continue;
+        }
+        let out = em(&hist, &priors, &u, lambda0, &free, inp.spec.em_max_iterations, inp.spec.em_tolerance);
+        let mut estimated = Vec::new();
+        for ci in 0..nc {
+            if free[ci] {
+                for (s, x) in sums[ci].iter_mut().zip(&out.m[ci]) {
+                    *s += x;
+                }
+                n_est[ci] += 1;
+                m_from[ci].push(rule.clone());
+                estimated.push(inp.cmp.comps[ci].name.clone());
+            }
+        }
+        em_lambda_estimates.push(out.lambda * raw as f64 / total_pairs);
+        reports.push(EmSessionReport {
+            rule,
+            pairs: raw,
+            sampled_pairs: sampled,
+            distinct_vectors: hist.vectors.len(),
+            iterations: out.iterations,
+            lambda: out.lambda,
+            log_likelihood: out.log_likelihood,
+            estimated,
+        });
+    }
+    let mut m: Vec<Vec<f64>> = (0..nc)
+        .map(|ci| {
+            if n_est[ci] > 0 {
+                sums[ci].iter().map(|x| x / n_est[ci] as f64).collect()
+            } else {
+                m_from[ci].push("prior".into());
+                priors[ci].clone()
+            }
+        })
+        .collect();
+    // labelled pairs override m
+    let positives: Vec<u64> = inp
+        .labels
+        .iter()
+        .filter(|x| x.2)
+        .map(|&(a, b, _)| inp.cmp.vector(inp.table, a, b))
+        .collect();
+    if positives.len() >= 10 {
+        for ci in 0..nc {
+            let nl = m[ci].len();
+            let mut acc = vec![0.5; nl];
+            acc[0] = 0.0;
+            for &v in &positives {
+                let l = level_of(v, ci);
+                if l != 0 {
+                    acc[l] += 1.0;
+                }
+            }
+            let s: f64 = acc.iter().sum();
+            m[ci] = acc.iter().map(|x| x / s).collect();
+            m_from[ci] = vec![format!("labels ({} matching pairs)", positives.len())];
+        }
+    }
+    if !lambda.is_finite() {
+        lambda = em_lambda_estimates.iter().copied().fold(f64::NAN, f64::max);
+        lambda_from = "EM sessions (expected matches in the largest session / all pairs)".into();
+        if !lambda.is_finite() || lambda <= 0.0 {
+            lambda = 1e-4;
+            lambda_from = "default 1e-4 (no deterministic rules, no EM)".into();
+        }
+    }
+    let prior = (lambda / (1.0 - lambda)).log2();
+    let w: Vec<Vec<f64>> = (0..nc)
+        .map(|ci| {
+            (0..m[ci].len())
+                .map(|l| {
+                    if l == 0 {
+                        0.0
+                    } else {
+                        (m[ci][l].max(M_FLOOR) / u[ci][l].max(1e-12)).log2()
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let tf_adj: Vec<Vec<f32>> = (0..nc)
+        .map(|ci| {
+            let ue = inp.cmp.comps[ci].exact.map(|e| u[ci][e as usize]).unwrap_or(0.0);
+            tf_adjustments(inp.table, inp.cmp, ci, ue)
+        })
+        .collect();
+    let comparisons = inp
+        .cmp
+        .comps
+        .iter()
+        .enumerate()
+        .map(|(ci, c)| ComparisonParams {
+            name: c.name.clone(),
+            tf: c.tf,
+            levels: (1..c.n_levels())
+                .map(|l| LevelParams {
+                    label: c.labels[l].clone(),
+                    m: m[ci][l],
+                    u: u[ci][l],
+                    weight: w[ci][l],
+                })
+                .collect(),
+            m_from: m_from[ci].clone(),
+        })
+        .collect();
+    (
+        Params {
+            lambda,
+            lambda_from,
+            prior_weight: prior,
+            comparisons,
+            em_sessions: reports,
+        },
+        Weights { prior, w, tf_adj },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn em_log_likelihood_non_decreasing(
+            raw in proptest::collection::vec((0u64..4, 0u64..4, 0u64..3, 1u32..500), 3..40),
+            lam in 0.01f64..0.6,
+        ) {
+            // three comparisons: 3 declared levels (+null, else) for the first two, 1 for the third
+            let mut vs = Vec::new();
+            for (a, b, c, n) in raw {
+                let v = (a + 1) | ((b + 1) << 4) | (c << 8);
+                for _ in 0..n { vs.push(v); }
+            }
+            let hist = Histogram::from_vectors(vs);
+            let m0 = vec![default_m(3), default_m(3), default_m(1)];
+            let u = vec![vec![0.0, 0.05, 0.1, 0.25, 0.6], vec![0.0, 0.02, 0.08, 0.2, 0.7], vec![0.0, 0.3, 0.7]];
+            let free = vec![true, true, true];
+            let out = em(&hist, &m0, &u, lam, &free, 60, 0.0);
+            for w in out.log_likelihood.windows(2) {
+                prop_assert!(w[1] >= w[0] - 1e-7 * w[0].abs().max(1.0), "{:?}", out.log_likelihood);
+            }
+            let free2 = vec![true, false, true];
+            let out2 = em(&hist, &m0, &u, lam, &free2, 60, 0.0);
+            for w in out2.log_likelihood.windows(2) {
+                prop_assert!(w[1] >= w[0] - 1e-7 * w[0].abs().max(1.0));
+            }
+            prop_assert_eq!(&out2.m[1], &m0[1]);
+        }
+    }
+
+    #[test]
+    fn default_m_sums_to_one() {
+        let m = default_m(4);
+        assert!((m.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(m[1] > m[2] && m[2] > m[3]);
+        assert!((probability(0.0) - 0.5).abs() < 1e-12);
+    }
+}

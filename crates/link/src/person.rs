@@ -1,0 +1,329 @@
+//! The person door for the store: a built-in spec for [`SourceIdentity`] and
+//! [`link_identities`], which clusters agency identities into persons.
+//!
+//! Agency data holds many records per person within one source, HEART often records a first
+//! name and a last initial only, the jail has SSN last-4 and aliases, and common names and twins
+//! (same surname, DOB and address, different first name) are the hard negatives. The spec is
+//! therefore precision-first: a high threshold, hard identifiers (SSN last-4, DOBs years apart,
+//! JR/SR) that refuse merges, and a cluster-level support check against chaining.
+
+use crate::cluster::RefusalCounts;
+use crate::data::{ColumnBuilder, Table, TableParts};
+use crate::error::LinkError;
+use crate::explain::Explanation;
+use crate::linker::Linker;
+use crate::model::{probability, Params};
+use crate::spec::*;
+use familiar_model::{AddressKind, SourceIdentity};
+use serde::{Deserialize, Serialize};
+
+/// Reviewer decisions, by identity id: must-link pairs are merged whatever the model says;
+/// cannot-link pairs are never put in one person.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Constraints {
+    pub must_link: Vec<(u64, u64)>,
+    pub cannot_link: Vec<(u64, u64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoredPair {
+    pub a: u64,
+    pub b: u64,
+    pub match_weight: f64,
+    pub match_probability: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinkResult {
+    /// Identity ids per person (each sorted; persons ordered by their smallest id).
+    pub clusters: Vec<Vec<u64>>,
+    /// Pairs at or above the threshold.
+    pub pairs: Vec<ScoredPair>,
+    pub params: Option<Params>,
+    pub refused_merges: RefusalCounts,
+    pub candidate_pairs: u64,
+}
+
+fn cmp(name: &str, column: &str, levels: &[&str], m: &[f64]) -> ComparisonSpec {
+    ComparisonSpec {
+        name: name.into(),
+        column: Some(column.into()),
+        levels: levels.iter().map(|s| s.to_string()).collect(),
+        tf: false,
+        tf_min_u: None,
+        swap_with: None,
+        aliases: None,
+        scope: None,
+        m: Some(m.to_vec()),
+        u: None,
+    }
+}
+
+fn rules(r: &[&[&str]]) -> Vec<Vec<String>> {
+    r.iter().map(|x| x.iter().map(|s| s.to_string()).collect()).collect()
+}
+
+/// The built-in spec over the columns [`identity_table`] makes from `SourceIdentity`:
+/// `first, middle, last, suffix, full_name, aliases, dob, sex, phone, address_key, agency_id,
+/// source, ssn_last4`.
+pub fn person_spec() -> Spec {
+    let mut first = cmp(
+        "first_name",
+        "first",
+        &["exact", "nickname", "jw>=0.92", "initial", "dmetaphone", "jw>=0.80", "swapped"],
+        &[0.80, 0.05, 0.05, 0.03, 0.02, 0.02, 0.005, 0.025],
+    );
+    first.tf = true;
+    first.tf_min_u = Some(1e-4);
+    first.swap_with = Some("last".into());
+    let mut last = cmp(
+        "last_name",
+        "last",
+        &["exact", "jw>=0.92", "dmetaphone", "initial", "jw>=0.80", "swapped"],
+        &[0.85, 0.05, 0.02, 0.03, 0.02, 0.005, 0.025],
+    );
+    last.tf = true;
+    last.tf_min_u = Some(1e-4);
+    last.swap_with = Some("first".into());
+    let middle = cmp("middle_name", "middle", &["exact", "initial"], &[0.7, 0.2, 0.1]);
+    let suffix = cmp("suffix", "suffix", &["exact"], &[0.95, 0.05]);
+    let mut dob = cmp(
+        "dob",
+        "dob",
+        &["exact", "dm_swap", "dl<=1", "year_off<=1", "within_days<=31", "partial"],
+        &[0.85, 0.02, 0.05, 0.02, 0.01, 0.03, 0.02],
+    );
+    dob.tf = true;
+    let sex = cmp("sex", "sex", &["exact"], &[0.97, 0.03]);
+    let phone = cmp("phone", "last_digits(phone,7)", &["exact"], &[0.6, 0.4]);
+    let mut address = cmp("address", "address_key", &["exact", "jw>=0.90"], &[0.55, 0.1, 0.35]);
+    address.tf = true;
+    let mut agency = cmp("agency_person_id", "agency_id", &["exact"], &[0.9, 0.1]);
+    agency.scope = Some("source".into());
+    let ssn = cmp("ssn_last4", "ssn_last4", &["exact", "dl<=1"], &[0.95, 0.03, 0.02]);
+    let mut alias = cmp("alias", "full_name", &["alias"], &[0.3, 0.7]);
+    alias.aliases = Some("aliases".into());
+    Spec {
+        name: Some("familiar person (built-in)".into()),
+        id_column: "identity_id".into(),
+        source_column: Some("source".into()),
+        link_type: Some(LinkType::Dedupe),
+        null_values: vec!["unknown".into(), "unk".into(), "none".into(), "n/a".into()],
+        comparisons: vec![first, last, middle, suffix, dob, sex, phone, address, agency, ssn, alias],
+        blocking: BlockingSpec {
+            rules: rules(&[
+                &["source", "agency_id"],
+                &["dob", "initial(first)"],
+                &["first", "last"],
+                &["nickname(first)", "last"],
+                &["dmetaphone(last)", "year(dob)"],
+                &["first", "initial(last)"],
+                &["last", "dob"],
+                &["last_digits(phone,7)"],
+                &["ssn_last4", "initial(last)"],
+                &["last", "address_key"],
+            ]),
+            max_pairs: 50_000_000,
+        },
+        training: TrainingSpec {
+            deterministic_rules: rules(&[&["first", "last", "dob"], &["ssn_last4", "last", "dob"]]),
+            recall: 0.6,
+            u_max_pairs: 200_000,
+            em_sessions: rules(&[&["dob"], &["first", "last"]]),
+            em_max_pairs: 500_000,
+            ..TrainingSpec::default()
+        },
+        threshold: ThresholdSpec {
+            match_probability: Some(0.95),
+            match_weight: None,
+        },
+        cluster: ClusterSpec {
+            one_per_source: false,
+            min_mean_probability: Some(0.5),
+            min_pair_weight: Some(-12.0),
+            max_support_pairs: 64,
+            hard: vec![
+                HardSpec {
+                    column: "ssn_last4".into(),
+                    kind: HardKindSpec::Edit,
+                    tolerance: 1.0,
+                },
+                HardSpec {
+                    column: "dob".into(),
+                    kind: HardKindSpec::DateYears,
+                    tolerance: 2.0,
+                },
+                HardSpec {
+                    column: "suffix".into(),
+                    kind: HardKindSpec::Exact,
+                    tolerance: 0.0,
+                },
+            ],
+        },
+        evaluation: EvaluationSpec::default(),
+    }
+}
+
+/// Build the table `person_spec` reads from agency identities.
+pub fn identity_table(records: &[(u64, String, SourceIdentity)]) -> Result<Table, LinkError> {
+    let names = [
+        "first",
+        "middle",
+        "last",
+        "suffix",
+        "full_name",
+        "aliases",
+        "dob",
+        "sex",
+        "phone",
+        "address_key",
+        "agency_id",
+        "source",
+        "ssn_last4",
+    ];
+    let mut cols: Vec<ColumnBuilder> = names.iter().map(|n| ColumnBuilder::with_capacity(n, records.len())).collect();
+    let nulls: Vec<String> = person_spec().null_values;
+    let mut source_names: Vec<String> = Vec::new();
+    let mut source = Vec::with_capacity(records.len());
+    let mut ids = Vec::with_capacity(records.len());
+    for (id, src, si) in records {
+        let s = match source_names.iter().position(|x| x == src) {
+            Some(i) => i,
+            None => {
+                source_names.push(src.clone());
+                source_names.len() - 1
+            }
+        };
+        source.push(s as u32);
+        ids.push(id.to_string().into_boxed_str());
+        let full = match (&si.first, &si.last) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            _ => None,
+        };
+        let aliases = (!si.aliases.is_empty()).then(|| si.aliases.join("|"));
+        let dob = si.dob.map(|d| d.to_string());
+        let addr = si
+            .address
+            .as_ref()
+            .filter(|a| a.kind == AddressKind::Street && !a.key.trim().is_empty())
+            .map(|a| a.key.clone());
+        let vals: [Option<&str>; 13] = [
+            si.first.as_deref(),
+            si.middle.as_deref(),
+            si.last.as_deref(),
+            si.suffix.as_deref(),
+            full.as_deref(),
+            aliases.as_deref(),
+            dob.as_deref(),
+            si.sex.as_deref(),
+            si.phone.as_deref(),
+            addr.as_deref(),
+            si.agency_person_id.as_deref(),
+            Some(src.as_str()),
+            si.ssn_last4.as_deref(),
+        ];
+        for (c, v) in cols.iter_mut().zip(vals) {
+            c.push(v, &nulls);
+        }
+    }
+    Table::from_parts(TableParts {
+        ids,
+        source,
+        source_names,
+        columns: cols.into_iter().map(ColumnBuilder::finish).collect(),
+        truth: None,
+    })
+}
+
+/// A trained linker over agency identities (for explanations and re-use).
+pub fn person_linker(records: &[(u64, String, SourceIdentity)]) -> Result<Linker, LinkError> {
+    let table = identity_table(records)?;
+    let mut l = Linker::new(table, person_spec(), LinkType::Dedupe)?;
+    let counts = l.count_blocking();
+    l.guard(&counts)?;
+    l.train(Vec::new())?;
+    Ok(l)
+}
+
+fn index_of(l: &Linker, id: u64) -> Option<u32> {
+    l.table.find_id(&id.to_string()).first().map(|&i| i as u32)
+}
+
+/// Cluster agency identities into persons. Reviewer constraints override the model.
+pub fn link_identities(records: &[(u64, String, SourceIdentity)], constraints: &Constraints) -> LinkResult {
+    match try_link_identities(records, constraints) {
+        Ok(r) => r,
+        // The built-in spec is valid and tables built here are well-formed; the only failure is
+        // a duplicate identity id, in which case every identity stays on its own.
+        Err(_) => {
+            let mut ids: Vec<u64> = records.iter().map(|r| r.0).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            LinkResult {
+                clusters: ids.into_iter().map(|i| vec![i]).collect(),
+                pairs: Vec::new(),
+                params: None,
+                refused_merges: RefusalCounts::default(),
+                candidate_pairs: 0,
+            }
+        }
+    }
+}
+
+/// As [`link_identities`], reporting errors (duplicate identity ids, a blocking rule too loose).
+pub fn try_link_identities(records: &[(u64, String, SourceIdentity)], constraints: &Constraints) -> Result<LinkResult, LinkError> {
+    if records.len() < 2 {
+        return Ok(LinkResult {
+            clusters: records.iter().map(|r| vec![r.0]).collect(),
+            pairs: Vec::new(),
+            params: None,
+            refused_merges: RefusalCounts::default(),
+            candidate_pairs: 0,
+        });
+    }
+    let l = person_linker(records)?;
+    let pred = l.predict();
+    let map = |v: &[(u64, u64)]| -> Vec<(u32, u32)> {
+        v.iter()
+            .filter_map(|&(a, b)| Some((index_of(&l, a)?, index_of(&l, b)?)))
+            .collect()
+    };
+    let clustering = l.cluster(&pred.edges, &map(&constraints.must_link), &map(&constraints.cannot_link));
+    let id_of = |i: u32| -> u64 { l.table.ids[i as usize].parse().unwrap_or_default() };
+    let n_clusters = clustering.labels.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let mut clusters: Vec<Vec<u64>> = vec![Vec::new(); n_clusters];
+    for (i, &c) in clustering.labels.iter().enumerate() {
+        clusters[c as usize].push(id_of(i as u32));
+    }
+    for c in clusters.iter_mut() {
+        c.sort_unstable();
+    }
+    clusters.sort_unstable_by_key(|c| c[0]);
+    let pairs = pred
+        .edges
+        .iter()
+        .map(|e| {
+            let (a, b) = (id_of(e.a), id_of(e.b));
+            ScoredPair {
+                a: a.min(b),
+                b: a.max(b),
+                match_weight: e.weight,
+                match_probability: probability(e.weight),
+            }
+        })
+        .collect();
+    Ok(LinkResult {
+        clusters,
+        pairs,
+        params: l.params.clone(),
+        refused_merges: clustering.refused,
+        candidate_pairs: pred.candidates,
+    })
+}
+
+/// The waterfall of two identities under a trained person linker.
+pub fn explain_identities(l: &Linker, a: u64, b: u64) -> Result<Explanation, LinkError> {
+    let ia = index_of(l, a).ok_or_else(|| LinkError::UnknownRecord(a.to_string()))?;
+    let ib = index_of(l, b).ok_or_else(|| LinkError::UnknownRecord(b.to_string()))?;
+    Ok(l.explain(ia, ib))
+}

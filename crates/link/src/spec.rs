@@ -1,0 +1,760 @@
+//! The linkage spec: which column is the id, which fields to compare and how, blocking rules,
+//! training, threshold and clustering options. Written in TOML (see `examples/*.toml`) or built in
+//! code (see [`crate::person::person_spec`]).
+//!
+//! ```toml
+//! id_column = "rec_id"
+//!
+//! [[comparison]]
+//! name = "given_name"
+//! levels = ["exact", "jaro_winkler>=0.92", "jaro_winkler>=0.88", "jaro_winkler>=0.7"]
+//! tf = true
+//!
+//! [blocking]
+//! rules = [["postcode"], ["surname"], ["dmetaphone(surname)", "year(date_of_birth)"]]
+//!
+//! [training]
+//! deterministic_rules = [["given_name", "surname", "date_of_birth"]]
+//! recall = 0.7
+//! em_sessions = [["date_of_birth"], ["postcode"]]
+//! ```
+//!
+//! Level mini-language (the first level that holds wins; a null on either side is its own
+//! neutral level, and a pair matching no level falls in "else"):
+//! `exact`, `jaro_winkler>=T` (`jw>=T`), `jaro>=T`, `damerau_levenshtein<=K` (`dl<=K`),
+//! `levenshtein<=K`, `token_jaccard>=T`, `nickname`, `dmetaphone`, `initial`, `swapped`
+//! (needs `swap_with`), `alias` (needs `aliases`), and for dates `dm_swap`,
+//! `year_off<=K` (same month/day), `within_days<=K`, `within_years<=K`, `same_year_month`,
+//! `same_year`, `partial`.
+//!
+//! Key expressions (blocking rules, and `column` of a comparison): a column name, or
+//! `substr(col,start,len)`, `first(col,n)`, `last(col,n)`, `initial(col)`, `dmetaphone(col)`,
+//! `dmetaphone_alt(col)`, `nickname(col)`, `year(col)`, `year_month(col)`, `digits(col)`,
+//! `last_digits(col,n)`, `first_token(col)`, `last_token(col)`, `concat(col1,col2,...)`.
+
+use crate::error::LinkError;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// How records are paired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkType {
+    /// Only pairs whose sources differ (two files, or several agencies without in-source dedupe).
+    LinkOnly,
+    /// All pairs, regardless of source.
+    Dedupe,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Column holding the record id (unique within a source).
+    pub id_column: String,
+    /// Column naming the source of each row (one file holding several agencies).
+    #[serde(default)]
+    pub source_column: Option<String>,
+    /// Default: `link_only` when two files are given, else `dedupe`.
+    #[serde(default)]
+    pub link_type: Option<LinkType>,
+    /// Values read as null (after trimming, case-insensitive), in addition to the empty string.
+    #[serde(default)]
+    pub null_values: Vec<String>,
+    #[serde(rename = "comparison")]
+    pub comparisons: Vec<ComparisonSpec>,
+    #[serde(default)]
+    pub blocking: BlockingSpec,
+    #[serde(default)]
+    pub training: TrainingSpec,
+    #[serde(default)]
+    pub threshold: ThresholdSpec,
+    #[serde(default)]
+    pub cluster: ClusterSpec,
+    /// Evaluation only: never read before clustering is done.
+    #[serde(default)]
+    pub evaluation: EvaluationSpec,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComparisonSpec {
+    pub name: String,
+    /// Column or key expression compared (default: `name`).
+    #[serde(default)]
+    pub column: Option<String>,
+    pub levels: Vec<String>,
+    /// Term-frequency adjustment on the exact level.
+    #[serde(default)]
+    pub tf: bool,
+    /// Lower bound of the per-value u used by the term-frequency adjustment.
+    #[serde(default)]
+    pub tf_min_u: Option<f64>,
+    /// Column whose values are compared crosswise for the `swapped` level.
+    #[serde(default)]
+    pub swap_with: Option<String>,
+    /// Column holding `|`-separated alternative values (a.k.a.) for the `alias` level.
+    #[serde(default)]
+    pub aliases: Option<String>,
+    /// Compare only when this column is equal on both sides; otherwise the null level.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Prior m per declared level plus a last value for "else" (EM starts here; kept when EM
+    /// cannot estimate it).
+    #[serde(default)]
+    pub m: Option<Vec<f64>>,
+    /// Fixed u per declared level plus "else" (skips random sampling for this comparison).
+    #[serde(default)]
+    pub u: Option<Vec<f64>>,
+}
+
+impl ComparisonSpec {
+    pub fn column_expr(&self) -> &str {
+        self.column.as_deref().unwrap_or(&self.name)
+    }
+}
+
+fn default_max_pairs() -> u64 {
+    100_000_000
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockingSpec {
+    /// OR-ed rules; each rule is a list of key expressions that must all be equal (and non-null).
+    #[serde(default)]
+    pub rules: Vec<Vec<String>>,
+    /// Refuse to run when one rule alone would create more pairs than this.
+    #[serde(default = "default_max_pairs")]
+    pub max_pairs: u64,
+}
+
+impl Default for BlockingSpec {
+    fn default() -> Self {
+        BlockingSpec {
+            rules: Vec::new(),
+            max_pairs: default_max_pairs(),
+        }
+    }
+}
+
+fn default_recall() -> f64 {
+    0.7
+}
+fn default_u_pairs() -> usize {
+    1_000_000
+}
+fn default_seed() -> u64 {
+    42
+}
+fn default_em_pairs() -> usize {
+    2_000_000
+}
+fn default_em_iter() -> usize {
+    30
+}
+fn default_em_tol() -> f64 {
+    1e-4
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSpec {
+    /// Strict rules whose pairs are taken as matches to estimate λ (with `recall`).
+    #[serde(default)]
+    pub deterministic_rules: Vec<Vec<String>>,
+    /// Assumed share of all true matches that the deterministic rules find.
+    #[serde(default = "default_recall")]
+    pub recall: f64,
+    /// Fixed λ (probability that two random records match); overrides the estimate.
+    #[serde(default)]
+    pub lambda: Option<f64>,
+    /// Random pairs sampled per comparison to estimate u.
+    #[serde(default = "default_u_pairs")]
+    pub u_max_pairs: usize,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// EM sessions, each blocked on one rule; a comparison's m is estimated only in sessions
+    /// whose rule does not use its columns.
+    #[serde(default)]
+    pub em_sessions: Vec<Vec<String>>,
+    /// Pairs per EM session above which a deterministic sample is taken.
+    #[serde(default = "default_em_pairs")]
+    pub em_max_pairs: usize,
+    #[serde(default = "default_em_iter")]
+    pub em_max_iterations: usize,
+    #[serde(default = "default_em_tol")]
+    pub em_tolerance: f64,
+    /// Optional labelled pairs (CSV: `id_l,id_r,label` with label 1/0 or a clerical score);
+    /// the m of every comparison is then taken from the labelled matches.
+    #[serde(default)]
+    pub labels: Option<LabelsSpec>,
+}
+
+impl Default for TrainingSpec {
+    fn default() -> Self {
+        TrainingSpec {
+            deterministic_rules: Vec::new(),
+            recall: default_recall(),
+            lambda: None,
+            u_max_pairs: default_u_pairs(),
+            seed: default_seed(),
+            em_sessions: Vec::new(),
+            em_max_pairs: default_em_pairs(),
+            em_max_iterations: default_em_iter(),
+            em_tolerance: default_em_tol(),
+            labels: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelsSpec {
+    /// Path, relative to the spec file.
+    pub path: String,
+    #[serde(default = "default_label_l")]
+    pub left_id_column: String,
+    #[serde(default = "default_label_r")]
+    pub right_id_column: String,
+    #[serde(default = "default_label_score")]
+    pub label_column: String,
+}
+fn default_label_l() -> String {
+    "unique_id_l".into()
+}
+fn default_label_r() -> String {
+    "unique_id_r".into()
+}
+fn default_label_score() -> String {
+    "clerical_match_score".into()
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdSpec {
+    /// Keep pairs with match probability >= this (default 0.5).
+    #[serde(default)]
+    pub match_probability: Option<f64>,
+    /// Or: keep pairs with match weight >= this (log2 Bayes factor incl. prior).
+    #[serde(default)]
+    pub match_weight: Option<f64>,
+}
+
+impl ThresholdSpec {
+    pub fn weight(&self) -> f64 {
+        if let Some(w) = self.match_weight {
+            return w;
+        }
+        let p = self.match_probability.unwrap_or(0.5).clamp(1e-12, 1.0 - 1e-12);
+        (p / (1.0 - p)).log2()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSpec {
+    /// At most one record per source in a cluster (one-to-one data such as FEBRL4). Off by
+    /// default: agencies hold many records per person.
+    #[serde(default)]
+    pub one_per_source: bool,
+    /// Refuse a merge of two multi-record clusters when the mean match probability of their
+    /// cross pairs (scored directly, not only blocked pairs) is below this.
+    #[serde(default)]
+    pub min_mean_probability: Option<f64>,
+    /// Refuse a merge when any scored cross pair has a match weight below this.
+    #[serde(default)]
+    pub min_pair_weight: Option<f64>,
+    /// Cross pairs scored per merge check (the first members of each cluster, in a stable order).
+    #[serde(default = "default_support_pairs")]
+    pub max_support_pairs: usize,
+    /// Hard identifiers: a merge is refused when two clusters hold values that conflict.
+    #[serde(default)]
+    pub hard: Vec<HardSpec>,
+}
+
+fn default_support_pairs() -> usize {
+    64
+}
+
+impl Default for ClusterSpec {
+    fn default() -> Self {
+        ClusterSpec {
+            one_per_source: false,
+            min_mean_probability: None,
+            min_pair_weight: None,
+            max_support_pairs: default_support_pairs(),
+            hard: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HardSpec {
+    /// Column or key expression.
+    pub column: String,
+    /// `exact` (conflict when the value sets are disjoint), `edit` (no two values within
+    /// `tolerance` edits), `date_years` (no two dates within `tolerance` years).
+    pub kind: HardKindSpec,
+    #[serde(default)]
+    pub tolerance: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HardKindSpec {
+    Exact,
+    Edit,
+    DateYears,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationSpec {
+    /// Column holding the true entity label (evaluation only).
+    #[serde(default)]
+    pub truth_column: Option<String>,
+    /// Regex-free extraction: the label is the text of `truth_column` between `truth_prefix`
+    /// and the next `truth_delimiter` (e.g. `rec-` and `-` for FEBRL's `rec-N-dup-k`).
+    #[serde(default)]
+    pub truth_prefix: Option<String>,
+    #[serde(default)]
+    pub truth_delimiter: Option<String>,
+}
+
+impl Spec {
+    pub fn from_toml_str(s: &str, path: &Path) -> Result<Spec, LinkError> {
+        let spec: Spec = toml::from_str(s).map_err(|e| LinkError::SpecParse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Spec, LinkError> {
+        let s = std::fs::read_to_string(path).map_err(|e| LinkError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        Spec::from_toml_str(&s, path)
+    }
+
+    /// Static checks (levels parse, key expressions parse, limits).
+    pub fn validate(&self) -> Result<(), LinkError> {
+        if self.comparisons.is_empty() {
+            return Err(LinkError::spec("comparison", "at least one comparison is needed"));
+        }
+        if self.comparisons.len() > crate::model::MAX_COMPARISONS {
+            return Err(LinkError::spec(
+                "comparison",
+                format!("at most {} comparisons", crate::model::MAX_COMPARISONS),
+            ));
+        }
+        for c in &self.comparisons {
+            let f = format!("comparison {:?}", c.name);
+            if c.levels.is_empty() || c.levels.len() > crate::model::MAX_LEVELS {
+                return Err(LinkError::spec(
+                    &f,
+                    format!("needs 1..={} levels", crate::model::MAX_LEVELS),
+                ));
+            }
+            for l in &c.levels {
+                let lv = Level::parse(l).map_err(|m| LinkError::spec(&f, m))?;
+                if lv == Level::Swapped && c.swap_with.is_none() {
+                    return Err(LinkError::spec(&f, "level `swapped` needs `swap_with`"));
+                }
+                if lv == Level::Alias && c.aliases.is_none() {
+                    return Err(LinkError::spec(&f, "level `alias` needs `aliases`"));
+                }
+            }
+            KeyExpr::parse(c.column_expr()).map_err(|m| LinkError::spec(&f, m))?;
+            for (what, v) in [("m", &c.m), ("u", &c.u)] {
+                if let Some(v) = v {
+                    if v.len() != c.levels.len() + 1 || v.iter().any(|x| !(*x > 0.0 && *x <= 1.0)) {
+                        return Err(LinkError::spec(
+                            &f,
+                            format!("{what} needs one value in (0,1] per level plus one for else"),
+                        ));
+                    }
+                }
+            }
+        }
+        let mut names: Vec<&str> = self.comparisons.iter().map(|c| c.name.as_str()).collect();
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return Err(LinkError::spec("comparison", "comparison names must be unique"));
+        }
+        for (i, r) in self.blocking.rules.iter().enumerate() {
+            if r.is_empty() {
+                return Err(LinkError::spec(format!("blocking.rules[{i}]"), "empty rule"));
+            }
+            for e in r {
+                KeyExpr::parse(e).map_err(|m| LinkError::spec(format!("blocking.rules[{i}]"), m))?;
+            }
+        }
+        for (what, rules) in [
+            ("training.deterministic_rules", &self.training.deterministic_rules),
+            ("training.em_sessions", &self.training.em_sessions),
+        ] {
+            for (i, r) in rules.iter().enumerate() {
+                if r.is_empty() {
+                    return Err(LinkError::spec(format!("{what}[{i}]"), "empty rule"));
+                }
+                for e in r {
+                    KeyExpr::parse(e).map_err(|m| LinkError::spec(format!("{what}[{i}]"), m))?;
+                }
+            }
+        }
+        if !(self.training.recall > 0.0 && self.training.recall <= 1.0) {
+            return Err(LinkError::spec("training.recall", "must be in (0, 1]"));
+        }
+        if let Some(p) = self.threshold.match_probability {
+            if !(p > 0.0 && p < 1.0) {
+                return Err(LinkError::spec("threshold.match_probability", "must be in (0, 1)"));
+            }
+        }
+        for h in &self.cluster.hard {
+            KeyExpr::parse(&h.column).map_err(|m| LinkError::spec("cluster.hard", m))?;
+        }
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------------------- levels
+
+/// One comparison level.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Level {
+    Exact,
+    JaroWinkler(f64),
+    Jaro(f64),
+    DamerauLevenshtein(usize),
+    Levenshtein(usize),
+    TokenJaccard(f64),
+    Nickname,
+    Phonetic,
+    Initial,
+    Swapped,
+    Alias,
+    DateDmSwap,
+    DateYearOff(u32),
+    DateWithinDays(u64),
+    DateWithinYears(u32),
+    DateSameYearMonth,
+    DateSameYear,
+    DatePartial,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Result<Level, String> {
+        let t: String = s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
+        let thr = |rest: &str| -> Result<f64, String> {
+            let v: f64 = rest.parse().map_err(|_| format!("bad threshold in level {s:?}"))?;
+            if (0.0..=1.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!("threshold in level {s:?} must be in [0, 1]"))
+            }
+        };
+        let int = |rest: &str| -> Result<u64, String> {
+            rest.parse().map_err(|_| format!("bad number in level {s:?}"))
+        };
+        let l = if let Some(r) = t.strip_prefix("jaro_winkler>=").or_else(|| t.strip_prefix("jw>=")) {
+            Level::JaroWinkler(thr(r)?)
+        } else if let Some(r) = t.strip_prefix("jaro>=") {
+            Level::Jaro(thr(r)?)
+        } else if let Some(r) = t
+            .strip_prefix("damerau_levenshtein<=")
+            .or_else(|| t.strip_prefix("dl<="))
+        {
+            Level::DamerauLevenshtein(int(r)? as usize)
+        } else if let Some(r) = t.strip_prefix("levenshtein<=").or_else(|| t.strip_prefix("lev<=")) {
+            Level::Levenshtein(int(r)? as usize)
+        } else if let Some(r) = t.strip_prefix("token_jaccard>=") {
+            Level::TokenJaccard(thr(r)?)
+        } else if let Some(r) = t.strip_prefix("year_off<=") {
+            Level::DateYearOff(int(r)? as u32)
+        } else if let Some(r) = t.strip_prefix("within_days<=") {
+            Level::DateWithinDays(int(r)?)
+        } else if let Some(r) = t.strip_prefix("within_years<=") {
+            Level::DateWithinYears(int(r)? as u32)
+        } else {
+            match t.as_str() {
+                "exact" => Level::Exact,
+                "nickname" => Level::Nickname,
+                "dmetaphone" | "phonetic" => Level::Phonetic,
+                "initial" => Level::Initial,
+                "swapped" => Level::Swapped,
+                "alias" => Level::Alias,
+                "dm_swap" | "day_month_swap" => Level::DateDmSwap,
+                "same_year_month" => Level::DateSameYearMonth,
+                "same_year" => Level::DateSameYear,
+                "partial" => Level::DatePartial,
+                _ => return Err(format!("unknown level {s:?}")),
+            }
+        };
+        Ok(l)
+    }
+
+    pub fn needs_date(&self) -> bool {
+        matches!(
+            self,
+            Level::DateDmSwap
+                | Level::DateYearOff(_)
+                | Level::DateWithinDays(_)
+                | Level::DateWithinYears(_)
+                | Level::DateSameYearMonth
+                | Level::DateSameYear
+                | Level::DatePartial
+        )
+    }
+}
+
+// ------------------------------------------------------------------------------- key expressions
+
+/// A key expression over one column.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KeyExpr {
+    Col(String),
+    Substr(String, usize, usize),
+    Last(String, usize),
+    Dmetaphone(String),
+    DmetaphoneAlt(String),
+    Nickname(String),
+    Year(String),
+    YearMonth(String),
+    Digits(String),
+    LastDigits(String, usize),
+    FirstToken(String),
+    LastToken(String),
+    /// Several columns joined with " | " (nulls as empty; null when all are null).
+    Concat(Vec<String>),
+}
+
+impl KeyExpr {
+    pub fn parse(s: &str) -> Result<KeyExpr, String> {
+        let s = s.trim();
+        let Some(open) = s.find('(') else {
+            if s.is_empty() {
+                return Err("empty key expression".into());
+            }
+            return Ok(KeyExpr::Col(s.to_string()));
+        };
+        if !s.ends_with(')') {
+            return Err(format!("bad key expression {s:?}"));
+        }
+        let func = s[..open].trim().to_lowercase();
+        let args: Vec<&str> = s[open + 1..s.len() - 1].split(',').map(str::trim).collect();
+        if func == "concat" {
+            if args.len() < 2 || args.iter().any(|a| a.is_empty() || a.contains('(')) {
+                return Err(format!("{s:?}: concat takes two or more column names"));
+            }
+            return Ok(KeyExpr::Concat(args.iter().map(|a| a.to_string()).collect()));
+        }
+        let col = args
+            .first()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| format!("{s:?}: missing column"))?
+            .to_string();
+        let n = |i: usize| -> Result<usize, String> {
+            args.get(i)
+                .ok_or_else(|| format!("{s:?}: missing argument {}", i + 1))?
+                .parse()
+                .map_err(|_| format!("{s:?}: argument {} is not a number", i + 1))
+        };
+        let want = |k: usize| -> Result<(), String> {
+            if args.len() == k {
+                Ok(())
+            } else {
+                Err(format!("{s:?}: {func} takes {k} argument(s)"))
+            }
+        };
+        Ok(match func.as_str() {
+            "substr" => {
+                want(3)?;
+                KeyExpr::Substr(col, n(1)?, n(2)?)
+            }
+            "first" => {
+                want(2)?;
+                KeyExpr::Substr(col, 0, n(1)?)
+            }
+            "initial" => {
+                want(1)?;
+                KeyExpr::Substr(col, 0, 1)
+            }
+            "last" => {
+                want(2)?;
+                KeyExpr::Last(col, n(1)?)
+            }
+            "dmetaphone" => {
+                want(1)?;
+                KeyExpr::Dmetaphone(col)
+            }
+            "dmetaphone_alt" => {
+                want(1)?;
+                KeyExpr::DmetaphoneAlt(col)
+            }
+            "nickname" => {
+                want(1)?;
+                KeyExpr::Nickname(col)
+            }
+            "year" => {
+                want(1)?;
+                KeyExpr::Year(col)
+            }
+            "year_month" => {
+                want(1)?;
+                KeyExpr::YearMonth(col)
+            }
+            "digits" => {
+                want(1)?;
+                KeyExpr::Digits(col)
+            }
+            "last_digits" => {
+                want(2)?;
+                KeyExpr::LastDigits(col, n(1)?)
+            }
+            "first_token" => {
+                want(1)?;
+                KeyExpr::FirstToken(col)
+            }
+            "last_token" => {
+                want(1)?;
+                KeyExpr::LastToken(col)
+            }
+            _ => return Err(format!("unknown function {func:?} in {s:?}")),
+        })
+    }
+
+    pub fn column(&self) -> &str {
+        match self {
+            KeyExpr::Col(c)
+            | KeyExpr::Substr(c, _, _)
+            | KeyExpr::Last(c, _)
+            | KeyExpr::Dmetaphone(c)
+            | KeyExpr::DmetaphoneAlt(c)
+            | KeyExpr::Nickname(c)
+            | KeyExpr::Year(c)
+            | KeyExpr::YearMonth(c)
+            | KeyExpr::Digits(c)
+            | KeyExpr::LastDigits(c, _)
+            | KeyExpr::FirstToken(c)
+            | KeyExpr::LastToken(c) => c,
+            KeyExpr::Concat(cs) => &cs[0],
+        }
+    }
+
+    /// Every raw column the expression reads.
+    pub fn columns(&self) -> Vec<&str> {
+        match self {
+            KeyExpr::Concat(cs) => cs.iter().map(String::as_str).collect(),
+            _ => vec![self.column()],
+        }
+    }
+
+    /// Apply to one normalized value; None = null key.
+    pub fn apply(&self, v: &str) -> Option<String> {
+        use crate::compare;
+        let out = match self {
+            KeyExpr::Col(_) => v.to_string(),
+            KeyExpr::Substr(_, start, len) => v.chars().skip(*start).take(*len).collect(),
+            KeyExpr::Last(_, n) => {
+                let c: Vec<char> = v.chars().collect();
+                c[c.len().saturating_sub(*n)..].iter().collect()
+            }
+            KeyExpr::Dmetaphone(_) => compare::double_metaphone(v).0,
+            KeyExpr::DmetaphoneAlt(_) => compare::double_metaphone(v).1,
+            KeyExpr::Nickname(_) => compare::nickname_key(v).to_string(),
+            KeyExpr::Year(_) => compare::parse_date(v).map(|d| d.year.to_string())?,
+            KeyExpr::YearMonth(_) => {
+                let d = compare::parse_date(v)?;
+                format!("{}-{:02}", d.year, d.month?)
+            }
+            KeyExpr::Digits(_) => compare::digits(v),
+            KeyExpr::LastDigits(_, n) => compare::last_digits(v, *n)?,
+            KeyExpr::FirstToken(_) => v.split_whitespace().next()?.to_string(),
+            KeyExpr::LastToken(_) => v.split_whitespace().last()?.to_string(),
+            KeyExpr::Concat(_) => v.to_string(),
+        };
+        (!out.is_empty()).then_some(out)
+    }
+
+    pub fn is_identity(&self) -> bool {
+        matches!(self, KeyExpr::Col(_))
+    }
+
+    /// Canonical text (used to share derived columns).
+    pub fn canonical(&self) -> String {
+        match self {
+            KeyExpr::Col(c) => c.clone(),
+            KeyExpr::Substr(c, s, l) => format!("substr({c},{s},{l})"),
+            KeyExpr::Last(c, n) => format!("last({c},{n})"),
+            KeyExpr::Dmetaphone(c) => format!("dmetaphone({c})"),
+            KeyExpr::DmetaphoneAlt(c) => format!("dmetaphone_alt({c})"),
+            KeyExpr::Nickname(c) => format!("nickname({c})"),
+            KeyExpr::Year(c) => format!("year({c})"),
+            KeyExpr::YearMonth(c) => format!("year_month({c})"),
+            KeyExpr::Digits(c) => format!("digits({c})"),
+            KeyExpr::LastDigits(c, n) => format!("last_digits({c},{n})"),
+            KeyExpr::FirstToken(c) => format!("first_token({c})"),
+            KeyExpr::LastToken(c) => format!("last_token({c})"),
+            KeyExpr::Concat(cs) => format!("concat({})", cs.join(",")),
+        }
+    }
+}
+
+/// Every raw column a spec reads (besides id / source / truth).
+pub fn referenced_columns(spec: &Spec) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut add = |expr: &str, why: String| {
+        if let Ok(k) = KeyExpr::parse(expr) {
+            for c in k.columns() {
+                if !out.iter().any(|(x, _)| x == c) {
+                    out.push((c.to_string(), why.clone()));
+                }
+            }
+        }
+    };
+    for c in &spec.comparisons {
+        add(c.column_expr(), format!("comparison {:?}", c.name));
+        for o in [&c.swap_with, &c.aliases, &c.scope].into_iter().flatten() {
+            add(o, format!("comparison {:?}", c.name));
+        }
+    }
+    for (i, r) in spec.blocking.rules.iter().enumerate() {
+        for e in r {
+            add(e, format!("blocking rule {}", i + 1));
+        }
+    }
+    for r in spec.training.deterministic_rules.iter().chain(&spec.training.em_sessions) {
+        for e in r {
+            add(e, "training".into());
+        }
+    }
+    for h in &spec.cluster.hard {
+        add(&h.column, "cluster.hard".into());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_levels_and_keys() {
+        assert_eq!(Level::parse("jw >= 0.92").unwrap(), Level::JaroWinkler(0.92));
+        assert_eq!(Level::parse("dl<=1").unwrap(), Level::DamerauLevenshtein(1));
+        assert!(Level::parse("bogus").is_err());
+        assert_eq!(
+            KeyExpr::parse("substr(surname, 0, 2)").unwrap(),
+            KeyExpr::Substr("surname".into(), 0, 2)
+        );
+        assert_eq!(KeyExpr::parse("year(dob)").unwrap().apply("19800312"), Some("1980".into()));
+        assert_eq!(KeyExpr::parse("last_digits(phone,7)").unwrap().apply("(303) 555-1234"), Some("5551234".into()));
+        assert!(KeyExpr::parse("nope(x)").is_err());
+    }
+}
