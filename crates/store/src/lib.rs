@@ -6,6 +6,8 @@
 //! The store never interprets data: ingest normalizes, linkage decides who is who, the engine
 //! counts. The store keeps everything, loses nothing, and makes every batch atomic.
 
+pub mod access;
+mod bulk;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -13,6 +15,9 @@ use familiar_model::{Agency, NormalizedRecord, SourceIdentity};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+pub use access::{
+    AccessStore, AuditEntry, AuditQuery, AuditVerify, NewAudit, NewUser, User, UserRole,
+};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]

@@ -505,141 +505,17 @@ impl IngestTx for SqliteIngest {
     }
 
     async fn insert_records(&mut self, rows: &[NewRecord]) -> Result<()> {
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let first_id = self.next_id;
-            self.next_id += chunk.len() as i64;
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO source_records (id, source, record_key, version, current, content_hash, file_id, row_number, raw) ",
-            );
-            qb.push_values(chunk.iter().enumerate(), |mut b, (i, r)| {
-                b.push_bind(first_id + i as i64)
-                    .push_bind(r.record.source.as_str())
-                    .push_bind(r.record.record_key.as_str())
-                    .push_bind(r.version)
-                    .push_bind(1i64)
-                    .push_bind(&r.content_hash[..])
-                    .push_bind(r.file_id)
-                    .push_bind(r.row_number as i64)
-                    .push_bind(r.raw.as_str());
-            });
-            qb.build()
-                .execute(&mut *self.tx)
-                .await
-                .doing("saving source records")?;
-
-            // After the insert, so a row and its newer version in one chunk end up right.
-            for r in chunk {
-                if r.version > 1 {
-                    sqlx::query(
-                        "UPDATE source_records SET current = 0
-                         WHERE source = ? AND record_key = ? AND version < ?",
-                    )
-                    .bind(&r.record.source)
-                    .bind(&r.record.record_key)
-                    .bind(r.version)
-                    .execute(&mut *self.tx)
-                    .await
-                    .doing("superseding an earlier version")?;
-                }
-            }
-
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO interactions (record_id, agency, source, event_key, kind, start_utc, local_date, end_utc, location_key, location_raw, location_kind, call_type, disposition, units, role, needs, transported, part2) ",
-            );
-            qb.push_values(chunk.iter().enumerate(), |mut b, (i, r)| {
-                let n = &r.record;
-                b.push_bind(first_id + i as i64)
-                    .push_bind(n.agency.as_str())
-                    .push_bind(n.source.as_str())
-                    .push_bind(n.event_key.as_str())
-                    .push_bind(n.kind.as_str())
-                    .push_bind(n.start.timestamp())
-                    .push_bind(n.local_date.format("%Y-%m-%d").to_string())
-                    .push_bind(n.end.map(|e| e.timestamp()))
-                    .push_bind(n.location.as_ref().map(|l| l.key.as_str()))
-                    .push_bind(n.location.as_ref().map(|l| l.raw.as_str()))
-                    .push_bind(n.location.as_ref().map(|l| l.kind.as_str()))
-                    .push_bind(n.call_type.as_deref())
-                    .push_bind(n.disposition.as_deref())
-                    .push_bind(n.units.as_deref())
-                    .push_bind(n.role.as_str())
-                    .push_bind(n.needs.bits() as i64)
-                    .push_bind(n.transported.map(|t| t as i64))
-                    .push_bind(n.part2 as i64);
-            });
-            qb.build()
-                .execute(&mut *self.tx)
-                .await
-                .doing("saving interactions")?;
-
-            let with_identity: Vec<(i64, &NewRecord)> = chunk
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.record.identity.is_some())
-                .map(|(i, r)| (first_id + i as i64, r))
-                .collect();
-            if !with_identity.is_empty() {
-                let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                    "INSERT INTO identities (record_id, source, agency, first_name, middle_name, last_name, suffix, aliases, dob, sex, race, ethnicity, phone, address_key, address_raw, address_kind, agency_person_id, ssn_last4) ",
-                );
-                qb.push_values(with_identity.iter(), |mut b, (id, r)| {
-                    let p = r.record.identity.as_ref().expect("filtered");
-                    b.push_bind(*id)
-                        .push_bind(r.record.source.as_str())
-                        .push_bind(r.record.agency.as_str())
-                        .push_bind(p.first.as_deref())
-                        .push_bind(p.middle.as_deref())
-                        .push_bind(p.last.as_deref())
-                        .push_bind(p.suffix.as_deref())
-                        .push_bind(if p.aliases.is_empty() {
-                            None
-                        } else {
-                            serde_json::to_string(&p.aliases).ok()
-                        })
-                        .push_bind(p.dob.map(|d| d.to_string()))
-                        .push_bind(p.sex.as_deref())
-                        .push_bind(p.race.as_deref())
-                        .push_bind(p.ethnicity.as_deref())
-                        .push_bind(p.phone.as_deref())
-                        .push_bind(p.address.as_ref().map(|a| a.key.as_str()))
-                        .push_bind(p.address.as_ref().map(|a| a.raw.as_str()))
-                        .push_bind(p.address.as_ref().map(|a| a.kind.as_str()))
-                        .push_bind(p.agency_person_id.as_deref())
-                        .push_bind(p.ssn_last4.as_deref());
-                });
-                qb.build()
-                    .execute(&mut *self.tx)
-                    .await
-                    .doing("saving identities")?;
-            }
-
-            let mut seen = std::collections::HashSet::new();
-            let locs: Vec<&Address> = chunk
-                .iter()
-                .filter_map(|r| r.record.location.as_ref())
-                .filter(|l| !l.key.is_empty() && seen.insert(l.key.as_str()))
-                .collect();
-            if !locs.is_empty() {
-                let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                    "INSERT INTO locations (key, number, street, city, zip, kind, example) ",
-                );
-                qb.push_values(locs.iter(), |mut b, l| {
-                    b.push_bind(l.key.as_str())
-                        .push_bind(l.number.as_deref())
-                        .push_bind(l.street.as_deref())
-                        .push_bind(l.city.as_deref())
-                        .push_bind(l.zip.as_deref())
-                        .push_bind(l.kind.as_str())
-                        .push_bind(l.raw.as_str());
-                });
-                qb.push(" ON CONFLICT(key) DO NOTHING");
-                qb.build()
-                    .execute(&mut *self.tx)
-                    .await
-                    .doing("saving locations")?;
-            }
+        if rows.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let first_id = self.next_id;
+        self.next_id += rows.len() as i64;
+        let mut handle = self
+            .tx
+            .lock_handle()
+            .await
+            .doing("locking the connection for a bulk insert")?;
+        crate::bulk::insert_records(handle.as_raw_handle(), rows, first_id)
     }
 
     async fn quarantine(&mut self, rows: &[QuarantineRow]) -> Result<()> {

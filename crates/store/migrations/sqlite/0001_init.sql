@@ -65,8 +65,7 @@ CREATE TABLE interactions (
     transported INTEGER,
     part2       INTEGER NOT NULL
 );
-CREATE INDEX interactions_date ON interactions(local_date);
-CREATE INDEX interactions_location ON interactions(location_key);
+-- No secondary indexes: the engine scans whole tables, and ingest speed matters more.
 
 CREATE TABLE identities (
     record_id   INTEGER PRIMARY KEY,

@@ -1,0 +1,179 @@
+//! `familiar user add | disable | enable | reset | scope | list`: accounts for the web app.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use familiar_store::{AccessStore, UserRole};
+use familiar_web::users::{self, Credentials, PasswordParams, UserSpec};
+
+use super::serve::cli_actor;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: UserCommand,
+}
+
+#[derive(clap::Subcommand)]
+pub enum UserCommand {
+    /// Create a user. Prints the password (when generated) and the TOTP secret once.
+    Add {
+        name: String,
+        /// admin | analyst | case_manager | agency_liaison | viewer
+        #[arg(long, value_parser = parse_role)]
+        role: UserRole,
+        /// Read the password from the first line of standard input (else one is generated).
+        #[arg(long)]
+        password_stdin: bool,
+        /// agency_liaison: the agency whose records the user sees.
+        #[arg(long)]
+        agency: Option<String>,
+        /// case_manager: the person ids the user sees, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        assign: Vec<String>,
+    },
+    /// Disable a user and end their sessions.
+    Disable { name: String },
+    /// Enable a disabled user.
+    Enable { name: String },
+    /// New password and TOTP secret (printed once); ends the user's sessions.
+    Reset {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's agency and assigned persons (replaces both).
+    Scope {
+        name: String,
+        #[arg(long)]
+        agency: Option<String>,
+        #[arg(long, value_delimiter = ',')]
+        assign: Vec<String>,
+    },
+    /// List users (never secrets).
+    List,
+}
+
+fn parse_role(s: &str) -> Result<UserRole, String> {
+    s.parse()
+}
+
+fn read_password() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let p = line.trim_end_matches(['\r', '\n']).to_string();
+    if p.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(p)
+}
+
+fn print_credentials(c: &Credentials, generated_password: bool) {
+    println!("user:        {}", c.username);
+    if generated_password {
+        println!("password:    {}", c.password);
+    }
+    println!("TOTP secret: {}", c.totp_secret);
+    println!("TOTP URI:    {}", c.otpauth_uri);
+    println!("Add the secret to an authenticator app now; it is not shown again.");
+}
+
+pub async fn run(db: &Path, args: Args) -> Result<()> {
+    let store = super::open_store(db).await?;
+    let actor = cli_actor();
+    match args.command {
+        UserCommand::Add {
+            name,
+            role,
+            password_stdin,
+            agency,
+            assign,
+        } => {
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            let generated = password.is_none();
+            let c = users::add_user(
+                &store,
+                &UserSpec {
+                    username: name,
+                    role,
+                    password,
+                    agency,
+                    assignments: assign,
+                },
+                PasswordParams::default(),
+                &actor,
+            )
+            .await?;
+            print_credentials(&c, generated);
+        }
+        UserCommand::Disable { name } => {
+            users::set_disabled(&store, &name, true, &actor, "cli").await?;
+            println!("disabled {name}");
+        }
+        UserCommand::Enable { name } => {
+            users::set_disabled(&store, &name, false, &actor, "cli").await?;
+            println!("enabled {name}");
+        }
+        UserCommand::Reset {
+            name,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            let generated = password.is_none();
+            let c =
+                users::reset_user(&store, &name, password, PasswordParams::default(), &actor)
+                    .await?;
+            print_credentials(&c, generated);
+        }
+        UserCommand::Scope {
+            name,
+            agency,
+            assign,
+        } => {
+            if !store.set_scope(&name, agency.as_deref(), &assign).await? {
+                bail!("no user {name}");
+            }
+            store
+                .append_audit(&familiar_store::NewAudit {
+                    actor,
+                    action: "user.scope".into(),
+                    target: name.clone(),
+                    source: "cli".into(),
+                    outcome: "ok".into(),
+                    detail: serde_json::json!({"agency": agency, "assignments": assign.len()})
+                        .to_string(),
+                })
+                .await?;
+            println!("{name}: agency {agency:?}, {} assigned persons", assign.len());
+        }
+        UserCommand::List => {
+            println!(
+                "{:<24} {:<15} {:<8} {:>9} {:<8}",
+                "user", "role", "agency", "assigned", "status"
+            );
+            for u in store.users().await? {
+                println!(
+                    "{:<24} {:<15} {:<8} {:>9} {:<8}",
+                    u.username,
+                    u.role.as_str(),
+                    u.agency.as_deref().unwrap_or("-"),
+                    u.assignments.len(),
+                    if u.disabled { "disabled" } else { "active" }
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,424 @@
+//! End-to-end tests through the `familiar` binary: synth → ingest → link → measures, the
+//! reconciliation and idempotency promises, a kill mid-ingest, and bad input of every kind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_familiar"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run familiar")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "familiar {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn json(args: &[&str]) -> Value {
+    serde_json::from_str(&ok(args)).expect("json output")
+}
+
+fn synth(dir: &Path, people: &str, days: &str, seed: &str) -> PathBuf {
+    let out = dir.join("county");
+    ok(&[
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--people",
+        people,
+        "--days",
+        days,
+        "--seed",
+        seed,
+        "--end-date",
+        "2025-06-30",
+    ]);
+    out
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Bad rows listed by truth, per source.
+fn truth_bad_rows(county: &Path) -> std::collections::HashMap<String, u64> {
+    let mut m = std::collections::HashMap::new();
+    let mut r = csv::Reader::from_path(county.join("truth/bad_rows.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let si = h.iter().position(|c| c == "source").unwrap();
+    for rec in r.records() {
+        *m.entry(rec.unwrap()[si].to_string()).or_default() += 1;
+    }
+    m
+}
+
+#[test]
+fn synth_ingest_reconciles_with_truth_and_reingest_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let county = synth(dir.path(), "3000", "400", "3");
+    let db = dir.path().join("f.db");
+    let cfg = county.join("sources.toml");
+    let first = json(&["ingest", "--db", s(&db), "--config", s(&cfg), "--json"]);
+    let bad = truth_bad_rows(&county);
+    let sources = first["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 5, "one entry per source");
+    for src in sources {
+        let name = src["source"].as_str().unwrap();
+        let n = |k: &str| src[k].as_u64().unwrap();
+        assert_eq!(
+            n("read"),
+            n("accepted") + n("rejected") + n("duplicate"),
+            "{name} reconciles"
+        );
+        assert_eq!(
+            n("rejected") + n("duplicate"),
+            bad.get(name).copied().unwrap_or(0),
+            "{name}: rejected + duplicate equals truth's bad rows"
+        );
+    }
+    // The rejects report exists and lists every rejected row.
+    let rejects = first["rejects_file"].as_str().expect("rejects file");
+    let n_rejects = csv::Reader::from_path(rejects).unwrap().records().count() as u64;
+    assert_eq!(n_rejects, first["totals"]["rejected"].as_u64().unwrap());
+
+    let second = json(&["ingest", "--db", s(&db), "--config", s(&cfg), "--json"]);
+    assert_eq!(second["totals"]["accepted"], 0);
+    assert_eq!(second["totals"]["read"], first["totals"]["read"]);
+
+    // Known links from truth give exactly the truth's key measures.
+    ok(&[
+        "link",
+        "import",
+        "--db",
+        s(&db),
+        "--map",
+        s(&county.join("truth/record_map.csv")),
+    ]);
+    let m = json(&[
+        "measures",
+        "--db",
+        s(&db),
+        "--as-of",
+        "2025-06-30",
+        "--json",
+    ]);
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(county.join("truth/expected_measures.json")).unwrap(),
+    )
+    .unwrap();
+    for k in ["by_agency", "all_agencies", "interactions", "people"] {
+        assert_eq!(m[k], expected[k], "{k} equals truth");
+    }
+    let e = json(&[
+        "link",
+        "evaluate",
+        "--db",
+        s(&db),
+        "--truth",
+        s(&county.join("truth/record_map.csv")),
+        "--json",
+    ]);
+    assert_eq!(e["pairwise"]["f1"].as_f64().unwrap(), 1.0);
+}
+
+#[test]
+fn a_changed_row_becomes_a_new_version_not_a_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("calls.csv");
+    std::fs::write(
+        &data,
+        "id,when,who\n1,2025-01-02 10:00,\"DOE, JANE\"\n2,2025-01-03 11:00,\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("sources.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+[[source]]
+name = "calls"
+agency = "DECC"
+files = "calls.csv"
+format = "csv"
+record_key = ["id"]
+kind = "call_911"
+role = "caller"
+[source.fields]
+start = { column = "when", format = "%Y-%m-%d %H:%M" }
+name = { column = "who", layout = "last_comma_first_middle" }
+"#,
+    )
+    .unwrap();
+    let db = dir.path().join("f.db");
+    let a = json(&["ingest", "--db", s(&db), "--config", s(&cfg), "--json"]);
+    assert_eq!(a["totals"]["accepted"], 2);
+    std::fs::write(
+        &data,
+        "id,when,who\n1,2025-01-02 10:00,\"DOE, JANET\"\n2,2025-01-03 11:00,\n",
+    )
+    .unwrap();
+    let b = json(&["ingest", "--db", s(&db), "--config", s(&cfg), "--json"]);
+    assert_eq!(b["totals"]["accepted"], 1, "the changed row is kept");
+    assert_eq!(b["totals"]["duplicate"], 1);
+    assert_eq!(b["sources"][0]["new_versions"], 1);
+}
+
+fn write_config(dir: &Path, body: &str) -> PathBuf {
+    let p = dir.join("sources.toml");
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+const CSV_SOURCE: &str = r#"
+[[source]]
+name = "calls"
+agency = "DECC"
+files = "calls.csv"
+format = "csv"
+record_key = ["id"]
+kind = "call_911"
+[source.fields]
+start = { column = "when", format = "%Y-%m-%d %H:%M" }
+last_name = "last"
+"#;
+
+/// A failing ingest must say why on stderr and leave no store behind.
+fn fails_cleanly(dir: &Path, cfg: &Path, want: &[&str]) {
+    let db = dir.join("f.db");
+    let o = run(&["ingest", "--db", s(&db), "--config", s(cfg)]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!o.status.success(), "should fail");
+    for w in want {
+        assert!(err.contains(w), "stderr {err:?} should mention {w:?}");
+    }
+    assert!(!db.exists(), "nothing written on a bad input: {err}");
+}
+
+#[test]
+fn malformed_config_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("calls.csv"), "id,when,last\n").unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &CSV_SOURCE.replace("kind = \"call_911\"", "kind = call_911"),
+    );
+    // file:line:column of the offending value
+    fails_cleanly(dir.path(), &cfg, &["sources.toml:8:"]);
+    let cfg = write_config(dir.path(), &CSV_SOURCE.replace("DECC", "NOPE"));
+    fails_cleanly(dir.path(), &cfg, &["NOPE"]);
+}
+
+#[test]
+fn missing_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), CSV_SOURCE);
+    fails_cleanly(dir.path(), &cfg, &["calls.csv"]);
+}
+
+#[test]
+fn empty_file_is_an_error_and_header_only_is_zero_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("calls.csv"), "").unwrap();
+    let cfg = write_config(dir.path(), CSV_SOURCE);
+    fails_cleanly(dir.path(), &cfg, &["calls.csv", "empty"]);
+
+    std::fs::write(dir.path().join("calls.csv"), "id,when,last\n").unwrap();
+    let db = dir.path().join("f.db");
+    let r = json(&["ingest", "--db", s(&db), "--config", s(&cfg), "--json"]);
+    assert_eq!(r["totals"]["read"], 0);
+}
+
+#[test]
+fn wrong_delimiter_gets_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("calls.csv"),
+        "id;when;last\n1;2025-01-01 10:00;DOE\n",
+    )
+    .unwrap();
+    let cfg = write_config(dir.path(), CSV_SOURCE);
+    fails_cleanly(dir.path(), &cfg, &["calls.csv", "delimiter"]);
+}
+
+#[test]
+fn every_bad_row_kind_is_rejected_with_its_row_and_the_rest_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut body: Vec<u8> = b"id,when,last\n".to_vec();
+    body.extend_from_slice(b"1,2025-01-01 10:00,DOE\n"); // line 2 ok
+    body.extend_from_slice(b"2,2025-13-45 10:00,DOE\n"); // 3 bad date
+    body.extend_from_slice(b",2025-01-01 10:00,DOE\n"); // 4 missing key
+    body.extend_from_slice(b"5,2025-01-01 10:00,\"DOE\n"); // 5 unbalanced quote
+    body.extend_from_slice(b"6,2025-01-01 10:00,D\xffOE\n"); // 6 invalid UTF-8
+    body.extend_from_slice(b"7,2025-01-01 10:00,DOE,EXTRA\n"); // 7 field count
+    body.extend_from_slice(b"1,2025-01-01 10:00,DOE\n"); // 8 duplicate of line 2
+    body.extend_from_slice(b"9,2025-01-02 10:00,ROE\n"); // 9 ok
+    std::fs::write(dir.path().join("calls.csv"), &body).unwrap();
+    let cfg = write_config(dir.path(), CSV_SOURCE);
+    let db = dir.path().join("f.db");
+    let r = json(&["ingest", "--db", s(&db), "--config", s(&cfg), "--json"]);
+    let src = &r["sources"][0];
+    assert_eq!(src["read"], 8);
+    assert_eq!(src["accepted"], 2);
+    assert_eq!(src["duplicate"], 1);
+    assert_eq!(src["rejected"], 5);
+    let kinds = &src["rejected_by_kind"];
+    for k in [
+        "bad_date",
+        "missing_required",
+        "unbalanced_quote",
+        "invalid_encoding",
+        "field_count",
+    ] {
+        assert_eq!(kinds[k], 1, "{k} in {kinds}");
+    }
+    // The report names each rejected row by its line.
+    let mut rows: Vec<(u64, String)> = csv::Reader::from_path(r["rejects_file"].as_str().unwrap())
+        .unwrap()
+        .records()
+        .map(|x| {
+            let x = x.unwrap();
+            (x[1].parse().unwrap(), x[2].to_string())
+        })
+        .collect();
+    rows.sort();
+    let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
+    assert_eq!(lines, vec![3, 4, 5, 6, 7]);
+}
+
+#[test]
+fn legacy_encoding_is_decoded_not_mangled() {
+    let dir = tempfile::tempdir().unwrap();
+    // "PEÑA" in windows-1252: Ñ = 0xD1.
+    std::fs::write(
+        dir.path().join("calls.csv"),
+        b"id,when,last\n1,2025-01-01 10:00,PE\xd1A\n",
+    )
+    .unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &CSV_SOURCE.replace(
+            "format = \"csv\"",
+            "format = \"csv\"\nencoding = \"windows-1252\"",
+        ),
+    );
+    let db = dir.path().join("f.db");
+    let r = json(&["ingest", "--db", s(&db), "--config", s(&cfg), "--json"]);
+    assert_eq!(r["totals"]["accepted"], 1);
+    assert_eq!(r["totals"]["rejected"], 0);
+    // Declared as UTF-8 instead, the same byte is rejected with a reason, not mangled.
+    let cfg = write_config(dir.path(), CSV_SOURCE);
+    let db2 = dir.path().join("g.db");
+    let r = json(&["ingest", "--db", s(&db2), "--config", s(&cfg), "--json"]);
+    assert_eq!(r["sources"][0]["rejected_by_kind"]["invalid_encoding"], 1);
+}
+
+/// Kill the process mid-ingest, re-run, and compare with a clean run: same counts, same store.
+#[test]
+#[cfg(unix)]
+fn killed_ingest_leaves_nothing_and_the_rerun_matches_a_clean_run() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let county = synth(dir.path(), "40000", "730", "7");
+    let cfg = county.join("sources.toml");
+
+    let clean_db = dir.path().join("clean.db");
+    let clean = json(&[
+        "ingest",
+        "--db",
+        s(&clean_db),
+        "--config",
+        s(&cfg),
+        "--json",
+    ]);
+
+    let db = dir.path().join("killed.db");
+    let mut killed_mid_run = false;
+    // Kill at a few different moments; at least one must land while rows are being written.
+    for delay_ms in [400u64, 900, 1600] {
+        let _ = std::fs::remove_file(&db);
+        let mut child = bin()
+            .args(["ingest", "--db", s(&db), "--config", s(&cfg), "--json"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_millis(delay_ms) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let wal = PathBuf::from(format!("{}-wal", db.display()));
+        let writing = wal.metadata().map(|m| m.len() > 0).unwrap_or(false);
+        // SIGKILL: no destructors, no rollback by us.
+        let _ = Command::new("kill")
+            .args(["-9", &child.id().to_string()])
+            .status();
+        let status = child.wait().unwrap();
+        if !status.success() && writing {
+            killed_mid_run = true;
+            break;
+        }
+    }
+    assert!(
+        killed_mid_run,
+        "the ingest finished before it could be killed; make the county bigger"
+    );
+
+    let rerun = json(&["ingest", "--db", s(&db), "--config", s(&cfg), "--json"]);
+    assert_eq!(
+        rerun["totals"], clean["totals"],
+        "the re-run counts equal a clean run's"
+    );
+    for (a, b) in rerun["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(clean["sources"].as_array().unwrap())
+    {
+        for k in ["read", "accepted", "rejected", "duplicate"] {
+            assert_eq!(a[k], b[k], "{} {k}", a["source"]);
+        }
+    }
+    let m1 = json(&["measures", "--db", s(&db), "--json"]);
+    let m2 = json(&["measures", "--db", s(&clean_db), "--json"]);
+    assert_eq!(m1["interactions"], m2["interactions"]);
+}
+
+#[test]
+fn demo_prints_the_key_measures_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let text = ok(&[
+        "demo",
+        "--no-serve",
+        "--people",
+        "3000",
+        "--days",
+        "400",
+        "--out",
+        s(&out),
+    ]);
+    assert!(text.contains("Key measures"), "{text}");
+    for col in [
+        "5+",
+        "10+",
+        "20+",
+        "40+",
+        "DECC",
+        "DPD",
+        "DFD",
+        "DCSD",
+        "HEART",
+        "all agencies",
+    ] {
+        assert!(text.contains(col), "demo table lacks {col}: {text}");
+    }
+}
