@@ -42,8 +42,14 @@ enum Command {
     Match(cmd::matching::Args),
     /// The key-measures table: people with 5+ / 10+ / 20+ / 40+ interactions, per agency.
     Measures(cmd::measures::Args),
-    /// Synthesize a county, ingest it, link it and print the key measures.
+    /// Synthesize a county, ingest it, link it, print the key measures and serve the dashboard.
     Demo(cmd::demo::Args),
+    /// Serve the web app: public dashboard, workspace pages and JSON API.
+    Serve(cmd::serve::Args),
+    /// Web app accounts: add, disable, enable, reset, scope, list.
+    User(cmd::user::Args),
+    /// Verify or export the hash-chained audit log.
+    Audit(cmd::audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +73,9 @@ fn main() -> ExitCode {
             Command::Match(a) => cmd::matching::run(a),
             Command::Measures(a) => cmd::measures::run(&cli.db, a).await,
             Command::Demo(a) => cmd::demo::run(a).await,
+            Command::Serve(a) => cmd::serve::run(&cli.db, a).await,
+            Command::User(a) => cmd::user::run(&cli.db, a).await,
+            Command::Audit(a) => cmd::audit::run(&cli.db, a).await,
         }
     });
     match result {

@@ -18,7 +18,7 @@
 //! 4. **Shelters.** A value containing a known shelter phrase (default [`DEFAULT_SHELTER_WORDS`]:
 //!    `SHELTER`, `RESCUE MISSION`, `URBAN MINISTRIES`, ...; the list is configurable) is
 //!    [`AddressKind::Shelter`]; if a house number remains after removing the phrase, the key is
-//!    the street key below, else the shelter's name.
+//!    the street key below, else the shelter's name (read like a street name).
 //! 5. **Intersections and blocks.** `MAIN ST / 5TH ST` (also `&`, `@`, `AT`, `AND`) is
 //!    [`AddressKind::Intersection`], key = the two street keys sorted and joined with ` & `
 //!    (`5TH & MAIN`), so the order the call-taker typed does not matter. `100 BLK MAIN ST` (also
@@ -284,6 +284,7 @@ const NAME_WORDS: &[(&str, &str)] = &[
     ("FORT", "FT"),
     ("HIGHWAY", "HWY"),
     ("ROUTE", "RTE"),
+    ("BLOCK", "BLK"),
 ];
 
 const UNIT_WORDS: &[&str] = &[
@@ -322,8 +323,10 @@ fn lookup(table: &[(&str, &'static str)], t: &str) -> Option<&'static str> {
     table.iter().find(|(k, _)| *k == t).map(|(_, v)| *v)
 }
 
+/// The standard abbreviation of a street suffix written in any listed form (or already
+/// abbreviated).
 fn suffix(t: &str) -> Option<&'static str> {
-    lookup(SUFFIXES, t)
+    lookup(SUFFIXES, t).or_else(|| SUFFIXES.iter().find(|(_, v)| *v == t).map(|(_, v)| *v))
 }
 
 fn directional(t: &str) -> Option<&'static str> {
@@ -380,7 +383,9 @@ impl AddressNormalizer {
             raw: raw_trim.to_string(),
             ..Default::default()
         };
-        let toks = tokenize(raw_trim);
+        let mut buf = String::with_capacity(raw_trim.len() + 8);
+        tokenize_into(raw_trim, &mut buf);
+        let toks = tokens_of(&buf);
         if is_homeless(&toks) {
             a.kind = AddressKind::Homeless;
             a.city = city_col;
@@ -388,32 +393,54 @@ impl AddressNormalizer {
             return Some(a);
         }
 
+        // Shelters: remove the phrase; what is left may still be a street address.
+        let mut shelter = false;
+        let mut rest = Vec::new();
+        if self
+            .shelters
+            .iter()
+            .any(|p| find_phrase(&toks, p).is_some())
+        {
+            rest = toks.clone();
+            for phrase in &self.shelters {
+                while let Some(pos) = find_phrase(&rest, phrase) {
+                    shelter = true;
+                    rest.drain(pos..pos + phrase.len());
+                }
+            }
+        }
+        let (mut base, orig) = if shelter {
+            (trim_connectors(rest), Some(toks))
+        } else {
+            (trim_connectors(toks), None)
+        };
+        // "100 MAIN ST / 5TH ST": a street address with a cross-street note; the note goes
+        // (before city / state / ZIP are looked for at the end).
+        // "WALMART / 100 ELM ST": a place name, then its address; the address stays.
+        if let Some(ci) = (1..base.len()).find(|&i| CONNECTORS.contains(&base[i])) {
+            if base.first().is_some_and(|t| is_house_number(t)) {
+                if base.get(ci + 1).is_some_and(|t| !is_unit_word(t)) {
+                    base.truncate(ci);
+                }
+            } else if base.get(ci + 1).is_some_and(|t| is_house_number(t)) {
+                base.drain(..=ci);
+                if let Some(cj) = base.iter().position(|t| CONNECTORS.contains(t)) {
+                    base.truncate(cj);
+                }
+            }
+        }
+
         // City / state / ZIP.
-        let (mut street_toks, line_city, line_zip) = split_locality(toks);
+        let (street_toks, line_city, line_zip) = split_locality(base);
         a.city = city_col.or(line_city);
         a.zip = zip_col.or(line_zip);
-
-        // Shelters.
-        let mut shelter = false;
-        let mut rest = street_toks.clone();
-        for phrase in &self.shelters {
-            while let Some(pos) = find_phrase(&rest, phrase) {
-                shelter = true;
-                rest.drain(pos..pos + phrase.len());
-            }
-        }
-        if shelter {
-            let rest = trim_connectors(rest);
-            if rest.first().is_some_and(|t| is_house_number(t)) {
-                street_toks = rest;
-            } else {
-                let name = street_toks.join(" ");
-                a.kind = AddressKind::Shelter;
-                a.street = Some(name.clone());
-                a.key = name;
-                return Some(a);
-            }
-        }
+        // A shelter known by name (no house number once the phrase is removed): the name,
+        // shelter words included, is read like a street name.
+        let street_toks = if shelter && !street_toks.first().is_some_and(|t| is_house_number(t)) {
+            split_locality(orig.expect("kept for shelters")).0
+        } else {
+            street_toks
+        };
 
         let mut street_toks = trim_connectors(street_toks);
 
@@ -421,13 +448,13 @@ impl AddressNormalizer {
         if let Some(ci) = street_toks
             .iter()
             .enumerate()
-            .position(|(i, t)| i > 0 && CONNECTORS.contains(&t.as_str()))
+            .position(|(i, t)| i > 0 && CONNECTORS.contains(t))
         {
             let left = &street_toks[..ci];
             let right = &street_toks[ci + 1..];
             let right = right
                 .iter()
-                .position(|t| CONNECTORS.contains(&t.as_str()))
+                .position(|t| CONNECTORS.contains(t))
                 .map_or(right, |j| &right[..j]);
             let left_is_numbered = left.first().is_some_and(|t| is_house_number(t));
             let right_is_numbered = right.first().is_some_and(|t| is_house_number(t));
@@ -455,7 +482,7 @@ impl AddressNormalizer {
                 }
             }
             // Not an intersection after all: drop the connector words.
-            street_toks.retain(|t| !CONNECTORS.contains(&t.as_str()));
+            street_toks.retain(|t| !CONNECTORS.contains(t));
         }
 
         // House number (and "1/2").
@@ -466,44 +493,39 @@ impl AddressNormalizer {
             .count();
         let mut number = None;
         if street_toks.get(i).is_some_and(|t| is_house_number(t)) {
-            let mut n = street_toks[i].clone();
+            let mut n = street_toks[i].to_string();
             i += 1;
             if street_toks.get(i).is_some_and(|t| is_fraction(t)) {
                 n.push(' ');
-                n.push_str(&street_toks[i]);
+                n.push_str(street_toks[i]);
                 i += 1;
             }
             number = Some(n);
         }
 
         // Blocks: "100 BLK MAIN ST", "100 BLOCK OF MAIN ST".
-        if number.is_some()
+        let is_block = !shelter
             && street_toks
                 .get(i)
-                .is_some_and(|t| t == "BLK" || t == "BLOCK")
-        {
+                .is_some_and(|t| *t == "BLK" || *t == "BLOCK");
+        if let (true, Some(n)) = (is_block, &number) {
             let mut j = i + 1;
-            if street_toks.get(j).is_some_and(|t| t == "OF") {
+            if street_toks.get(j).is_some_and(|t| *t == "OF") {
                 j += 1;
             }
             let (body, _unit) = split_unit(&street_toks[j..]);
-            let (s, k) = street_name(&body);
+            let (s, k) = street_name(body);
             if !k.is_empty() {
-                let n = number.expect("checked");
-                a.kind = if shelter {
-                    AddressKind::Shelter
-                } else {
-                    AddressKind::Intersection
-                };
+                a.kind = AddressKind::Intersection;
                 a.key = format!("{n} BLK {k}");
-                a.number = Some(n);
+                a.number = number;
                 a.street = Some(s);
                 return Some(a);
             }
         }
 
         let (body, unit) = split_unit(&street_toks[i..]);
-        let (s, k) = street_name(&body);
+        let (s, k) = street_name(body);
         a.unit = unit;
         a.kind = if shelter {
             AddressKind::Shelter
@@ -523,28 +545,29 @@ impl AddressNormalizer {
 
 /// Normalize with the default shelter list.
 pub fn normalize(raw: &str, city: Option<&str>, zip: Option<&str>) -> Option<Address> {
-    AddressNormalizer::default().normalize(raw, city, zip)
+    static DEFAULT: std::sync::OnceLock<AddressNormalizer> = std::sync::OnceLock::new();
+    DEFAULT
+        .get_or_init(AddressNormalizer::default)
+        .normalize(raw, city, zip)
 }
 
 /// One-line form of a normalized address: `NUMBER STREET UNIT u`, `A & B` for intersections,
 /// `NUMBER BLK STREET` for blocks, `HOMELESS` for homeless.
 pub fn render(a: &Address) -> String {
+    let n = a.number.as_deref().unwrap_or("");
+    let street = a.street.as_deref().unwrap_or("");
+    // Blocks are the intersection-kind addresses with a house number.
+    let block = a.kind == AddressKind::Intersection && !n.is_empty();
     match a.kind {
         AddressKind::Homeless => "HOMELESS".to_string(),
-        _ if a.number.as_ref().is_some_and(|n| a.key.starts_with(&format!("{n} BLK "))) => format!(
-            "{} BLK {}",
-            a.number.as_deref().unwrap_or(""),
-            a.street.as_deref().unwrap_or("")
-        ),
+        _ if block => format!("{n} BLK {street}"),
         _ => {
-            let mut parts: Vec<&str> = Vec::new();
-            if let Some(n) = &a.number {
-                parts.push(n);
-            }
-            if let Some(s) = &a.street {
-                parts.push(s);
-            }
-            let mut out = parts.join(" ");
+            let mut out = [n, street]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ");
             if let Some(u) = &a.unit {
                 out.push_str(" UNIT ");
                 out.push_str(u);
@@ -554,50 +577,66 @@ pub fn render(a: &Address) -> String {
     }
 }
 
-/// Upper-case and split into tokens (rule 1).
-fn tokenize(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let flush = |cur: &mut String, out: &mut Vec<String>| {
-        let t = cur.trim_matches('-');
-        if !t.is_empty() {
-            out.push(t.to_string());
+/// Rule 1: write `s` normalized into `buf` as tokens separated by single spaces.
+fn tokenize_into(s: &str, buf: &mut String) {
+    buf.clear();
+    let mut tok = 0; // where the current token starts in buf
+    fn end_token(buf: &mut String, tok: &mut usize) {
+        while buf.len() > *tok && buf.ends_with('-') {
+            buf.pop();
         }
-        cur.clear();
-    };
-    let chars: Vec<char> = s.chars().collect();
-    for (idx, &c) in chars.iter().enumerate() {
+        if buf.len() > *tok {
+            buf.push(' ');
+        }
+        *tok = buf.len();
+    }
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         if c.is_alphanumeric() {
             if c.is_ascii() {
-                cur.push(c.to_ascii_uppercase());
+                buf.push(c.to_ascii_uppercase());
             } else {
-                cur.extend(c.to_uppercase());
+                buf.extend(c.to_uppercase());
             }
         } else if c == '-' {
-            cur.push('-');
+            // Kept inside a word; leading and trailing hyphens are dropped.
+            if buf.len() > tok {
+                buf.push('-');
+            }
         } else if c == '\'' || c == '’' {
             // dropped: MARY'S → MARYS
         } else if c == '/'
-            && !cur.is_empty()
-            && cur.bytes().all(|b| b.is_ascii_digit())
-            && chars.get(idx + 1).is_some_and(|n| n.is_ascii_digit())
+            && buf.len() > tok
+            && buf[tok..].bytes().all(|b| b.is_ascii_digit())
+            && chars.peek().is_some_and(|n| n.is_ascii_digit())
         {
-            cur.push('/'); // a fraction like 1/2
+            buf.push('/'); // a fraction like 1/2
         } else if matches!(c, '#' | '/' | '&' | '@' | ',') {
-            flush(&mut cur, &mut out);
-            out.push(c.to_string());
+            end_token(buf, &mut tok);
+            buf.push(c);
+            buf.push(' ');
+            tok = buf.len();
         } else {
-            flush(&mut cur, &mut out);
+            end_token(buf, &mut tok);
         }
     }
-    flush(&mut cur, &mut out);
-    // Name words: FIFTH → 5TH, SAINT → ST, ... (everywhere, so a re-read sees the same words).
-    for t in out.iter_mut() {
-        if let Some(a) = lookup(NAME_WORDS, t) {
-            *t = a.to_string();
-        }
-    }
-    out
+    end_token(buf, &mut tok);
+}
+
+/// The tokens of a [`tokenize_into`] buffer, with name words standardized
+/// (FIFTH → 5TH, SAINT → ST, ...: everywhere, so a re-read sees the same words).
+fn tokens_of(buf: &str) -> Vec<&str> {
+    buf.split(' ')
+        .filter(|t| !t.is_empty())
+        .map(|t| lookup(NAME_WORDS, t).unwrap_or(t))
+        .collect()
+}
+
+/// Owned tokens of `s` (for configuration and tests).
+fn tokenize(s: &str) -> Vec<String> {
+    let mut buf = String::new();
+    tokenize_into(s, &mut buf);
+    tokens_of(&buf).into_iter().map(str::to_string).collect()
 }
 
 /// A house number: starts with a digit and is not an ordinal street name (`5TH`, `21ST`):
@@ -617,41 +656,67 @@ fn is_fraction(t: &str) -> bool {
         && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit()))
 }
 
-fn is_homeless(toks: &[String]) -> bool {
-    let key: String = toks
+fn is_homeless(toks: &[&str]) -> bool {
+    let junk = |t: &&str| CONNECTORS.contains(t) || matches!(*t, "-" | "#" | ",");
+    let toks = {
+        let s = toks.iter().position(|t| !junk(t)).unwrap_or(toks.len());
+        let e = toks.iter().rposition(|t| !junk(t)).map_or(s, |e| e + 1);
+        &toks[s..e.max(s)]
+    };
+    if toks.len() > 4 && !toks.iter().any(|t| *t == "HOMELESS" || *t == "TRANSIENT") {
+        return false;
+    }
+    // The words (and "/") joined with spaces, in a stack buffer.
+    let mut buf = [0u8; 48];
+    let mut n = 0;
+    for t in toks
         .iter()
-        .flat_map(|t| t.chars())
-        .filter(|c| c.is_alphanumeric())
-        .collect();
+        .filter(|t| **t == "/" || t.chars().any(char::is_alphanumeric))
+    {
+        let extra = usize::from(n > 0);
+        if n + extra + t.len() > buf.len() {
+            return toks.iter().any(|t| *t == "HOMELESS" || *t == "TRANSIENT");
+        }
+        if extra == 1 {
+            buf[n] = b' ';
+            n += 1;
+        }
+        buf[n..n + t.len()].copy_from_slice(t.as_bytes());
+        n += t.len();
+    }
+    let key = std::str::from_utf8(&buf[..n]).unwrap_or("?");
     if matches!(
-        key.as_str(),
+        key,
         "" | "HOMELESS"
             | "TRANSIENT"
-            | "NOFIXEDADDRESS"
-            | "NOFIXEDABODE"
-            | "NOFIXEDRESIDENCE"
+            | "NO FIXED ADDRESS"
+            | "NO FIXED ABODE"
+            | "NO FIXED RESIDENCE"
             | "NFA"
             | "UNHOUSED"
             | "UNKNOWN"
             | "UNK"
-            | "UNKNOWNADDRESS"
-            | "ADDRESSUNKNOWN"
+            | "UNKNOWN ADDRESS"
+            | "ADDRESS UNKNOWN"
             | "NONE"
             | "NA"
+            | "N / A"
             | "NULL"
-            | "NOADDRESS"
-            | "NOTGIVEN"
-            | "NOTPROVIDED"
+            | "NO ADDRESS"
+            | "NOT GIVEN"
+            | "NOT PROVIDED"
             | "REFUSED"
             | "DECLINED"
     ) {
         return true;
     }
-    toks.iter().any(|t| t == "HOMELESS" || t == "TRANSIENT")
+    toks.iter().any(|t| *t == "HOMELESS" || *t == "TRANSIENT")
 }
 
 fn normalize_city(s: &str) -> Option<String> {
-    let t: Vec<String> = tokenize(s)
+    let mut buf = String::with_capacity(s.len() + 4);
+    tokenize_into(s, &mut buf);
+    let t: Vec<&str> = tokens_of(&buf)
         .into_iter()
         .filter(|t| t.chars().any(|c| c.is_alphanumeric()))
         .collect();
@@ -677,23 +742,26 @@ fn is_zip_token(t: &str) -> bool {
 }
 
 /// Rule 3: split the street line from city / state / ZIP.
-fn split_locality(toks: Vec<String>) -> (Vec<String>, Option<String>, Option<String>) {
-    if toks.iter().any(|t| t == ",") {
-        let mut parts: Vec<Vec<String>> = vec![vec![]];
-        for t in toks {
-            if t == "," {
-                parts.push(vec![]);
-            } else {
-                parts.last_mut().expect("non-empty").push(t);
-            }
+fn split_locality(toks: Vec<&str>) -> (Vec<&str>, Option<String>, Option<String>) {
+    if !toks.contains(&",") {
+        return strip_tail(toks);
+    }
+    let mut parts: Vec<Vec<&str>> = vec![vec![]];
+    for t in toks {
+        if t == "," {
+            parts.push(vec![]);
+        } else {
+            parts.last_mut().expect("non-empty").push(t);
         }
-        let mut parts: Vec<Vec<String>> = parts.into_iter().filter(|p| !p.is_empty()).collect();
-        if parts.is_empty() {
-            return (vec![], None, None);
-        }
-        let mut street = parts.remove(0);
-        let mut zip = None;
-        let mut city_parts: Vec<String> = Vec::new();
+    }
+    let mut parts: Vec<Vec<&str>> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return (vec![], None, None);
+    }
+    let mut street = parts.remove(0);
+    let mut zip = None;
+    let mut city_parts: Vec<&str> = Vec::new();
+    {
         for mut p in parts {
             // A unit in its own comma part ("123 MAIN ST, APT 4, DURHAM") belongs to the street.
             if p.first().is_some_and(|t| is_unit_word(t)) {
@@ -701,23 +769,28 @@ fn split_locality(toks: Vec<String>) -> (Vec<String>, Option<String>, Option<Str
                 continue;
             }
             if p.last().is_some_and(|t| is_zip_token(t)) {
-                zip = p.pop().and_then(|z| normalize_zip(&z));
+                zip = p.pop().and_then(normalize_zip);
             }
-            if p.last().is_some_and(|t| US_STATES.contains(&t.as_str())) {
+            if p.last().is_some_and(|t| US_STATES.contains(t)) {
                 p.pop();
             }
             if !p.is_empty() && city_parts.is_empty() {
                 city_parts = p;
             }
         }
-        let city = (!city_parts.is_empty()).then(|| city_parts.join(" "));
-        return (street, city, zip);
     }
-    let mut toks = toks;
+    let city = (!city_parts.is_empty()).then(|| city_parts.join(" "));
+    let (street, tail_city, tail_zip) = strip_tail(street);
+    (street, city.or(tail_city), zip.or(tail_zip))
+}
+
+/// Without commas: a trailing `STATE ZIP` / `STATE`, and the city words between it and the
+/// street suffix.
+fn strip_tail(mut toks: Vec<&str>) -> (Vec<&str>, Option<String>, Option<String>) {
     // A trailing designator with no value ("... APT") or connector is noise.
     while toks
         .last()
-        .is_some_and(|t| is_unit_word(t) || CONNECTORS.contains(&t.as_str()) || t == "-")
+        .is_some_and(|t| is_unit_word(t) || CONNECTORS.contains(t) || *t == "-")
     {
         toks.pop();
     }
@@ -725,17 +798,19 @@ fn split_locality(toks: Vec<String>) -> (Vec<String>, Option<String>, Option<Str
     let mut had_state = false;
     if toks.len() > 2 && toks.last().is_some_and(|t| is_zip_token(t)) {
         let n = toks.len();
-        if US_STATES.contains(&toks[n - 2].as_str()) {
-            zip = toks.pop().and_then(|z| normalize_zip(&z));
+        if US_STATES.contains(&toks[n - 2]) {
+            zip = toks.pop().and_then(normalize_zip);
             toks.pop();
             had_state = true;
         }
     } else if toks.len() > 3
         && toks.last().is_some_and(|t| {
             // Not CT, WY...: those are street suffixes too.
-            t.len() == 2 && US_STATES.contains(&t.as_str()) && suffix(t).is_none()
+            t.len() == 2 && US_STATES.contains(t) && suffix(t).is_none()
         })
         && toks[1..toks.len() - 1].iter().any(|t| suffix(t).is_some())
+        // "UNIT MD" is a unit, not Maryland.
+        && !is_unit_word(toks[toks.len() - 2])
     {
         toks.pop();
         had_state = true;
@@ -743,7 +818,7 @@ fn split_locality(toks: Vec<String>) -> (Vec<String>, Option<String>, Option<Str
     let mut city = None;
     if had_state {
         // Words after the last street suffix (and an optional directional / unit) are the city.
-        if let Some(si) = (1..toks.len()).rev().find(|&i| suffix(&toks[i]).is_some()) {
+        if let Some(si) = (1..toks.len()).rev().find(|&i| suffix(toks[i]).is_some()) {
             let mut j = si + 1;
             if toks.get(j).is_some_and(|t| directional(t).is_some()) {
                 j += 1;
@@ -760,15 +835,20 @@ fn split_locality(toks: Vec<String>) -> (Vec<String>, Option<String>, Option<Str
     (toks, city, zip)
 }
 
-fn find_phrase(toks: &[String], phrase: &[String]) -> Option<usize> {
+fn find_phrase(toks: &[&str], phrase: &[String]) -> Option<usize> {
     if phrase.is_empty() || toks.len() < phrase.len() {
         return None;
     }
-    (0..=toks.len() - phrase.len()).find(|&i| toks[i..i + phrase.len()] == *phrase)
+    (0..=toks.len() - phrase.len()).find(|&i| {
+        toks[i..i + phrase.len()]
+            .iter()
+            .zip(phrase)
+            .all(|(a, b)| *a == b.as_str())
+    })
 }
 
-fn trim_connectors(mut t: Vec<String>) -> Vec<String> {
-    let junk = |s: &str| CONNECTORS.contains(&s) || s == "-" || s == "#";
+fn trim_connectors(mut t: Vec<&str>) -> Vec<&str> {
+    let junk = |s: &str| CONNECTORS.contains(&s) || s == "-" || s == "#" || s == ",";
     while t.last().is_some_and(|s| junk(s)) {
         t.pop();
     }
@@ -779,15 +859,17 @@ fn trim_connectors(mut t: Vec<String>) -> Vec<String> {
 }
 
 /// Rule 6: split a unit designator and its value (or a trailing unit after the suffix).
-fn split_unit(toks: &[String]) -> (Vec<String>, Option<String>) {
+fn split_unit<'t, 'a>(toks: &'t [&'a str]) -> (&'t [&'a str], Option<String>) {
     let mut toks = toks;
     if let Some(ui) = toks.iter().position(|t| is_unit_word(t)) {
         let body = &toks[..ui];
-        let mut rest = toks[ui + 1..].iter().filter(|t| *t != "#" && !is_unit_word(t));
+        let mut rest = toks[ui + 1..]
+            .iter()
+            .filter(|t| **t != "#" && !is_unit_word(t));
         let unit = rest.next().map(|u| u.trim_start_matches('#').to_string());
         let unit = unit.filter(|u| !u.is_empty());
         if unit.is_some() {
-            return (body.to_vec(), unit);
+            return (body, unit);
         }
         // A designator with no value: ignore it.
         toks = body;
@@ -798,55 +880,94 @@ fn split_unit(toks: &[String]) -> (Vec<String>, Option<String>) {
         let last = &toks[n - 1];
         let unitish = last.bytes().any(|b| b.is_ascii_digit())
             || (last.len() == 1 && directional(last).is_none());
-        if unitish && suffix(&toks[n - 2]).is_some() {
-            return (toks[..n - 1].to_vec(), Some(last.clone()));
+        if unitish && suffix(toks[n - 2]).is_some() {
+            return (&toks[..n - 1], Some(last.to_string()));
         }
     }
-    (toks.to_vec(), None)
+    (toks, None)
 }
 
 /// Rule 7: the normalized street (with suffix) and its key form (without suffix).
-fn street_name(toks: &[String]) -> (String, String) {
-    let mut t: Vec<&str> = toks
-        .iter()
-        .map(String::as_str)
-        .filter(|t| t.chars().any(char::is_alphanumeric))
-        .collect();
+fn street_name(toks: &[&str]) -> (String, String) {
+    let mut t = toks;
+    // Skip punctuation-only tokens at the ends (inner ones are filtered below).
+    while t
+        .first()
+        .is_some_and(|x| !x.chars().any(char::is_alphanumeric))
+    {
+        t = &t[1..];
+    }
+    while t
+        .last()
+        .is_some_and(|x| !x.chars().any(char::is_alphanumeric))
+    {
+        t = &t[..t.len() - 1];
+    }
+    let words = |t: &[&str]| {
+        t.iter()
+            .filter(|x| x.chars().any(char::is_alphanumeric))
+            .count()
+    };
     if t.is_empty() {
         return (String::new(), String::new());
     }
     let mut post: Option<&'static str> = None;
-    if t.len() >= 2 {
+    if words(t) >= 2 {
         if let Some(d) = directional(t[t.len() - 1]) {
             post = Some(d);
-            t.pop();
+            t = &t[..t.len() - 1];
         }
+    }
+    while t
+        .last()
+        .is_some_and(|x| !x.chars().any(char::is_alphanumeric))
+    {
+        t = &t[..t.len() - 1];
     }
     let mut suf: Option<&'static str> = None;
-    if t.len() >= 2 {
+    if words(t) >= 2 {
         if let Some(s) = suffix(t[t.len() - 1]) {
             suf = Some(s);
-            t.pop();
+            t = &t[..t.len() - 1];
         }
+    }
+    while t
+        .last()
+        .is_some_and(|x| !x.chars().any(char::is_alphanumeric))
+    {
+        t = &t[..t.len() - 1];
     }
     let mut pre: Option<&'static str> = None;
-    if t.len() >= 2 {
+    if words(t) >= 2 {
         if let Some(d) = directional(t[0]) {
             pre = Some(d);
-            t.remove(0);
+            t = &t[1..];
         }
     }
-    let name = t;
-    let mut key: Vec<&str> = Vec::with_capacity(name.len() + 2);
-    key.extend(pre);
-    key.extend(name.iter().copied());
-    key.extend(post);
-    let mut full: Vec<&str> = Vec::with_capacity(name.len() + 3);
-    full.extend(pre);
-    full.extend(name.iter().copied());
-    full.extend(suf);
-    full.extend(post);
-    (full.join(" "), key.join(" "))
+    let name = t
+        .iter()
+        .copied()
+        .filter(|x| x.chars().any(char::is_alphanumeric));
+    let cap: usize = toks.iter().map(|x| x.len() + 1).sum::<usize>() + 8;
+    let mut key = String::with_capacity(cap);
+    let push = |s: &mut String, w: &str| {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(w);
+    };
+    for w in pre.into_iter().chain(name).chain(post) {
+        push(&mut key, w);
+    }
+    let mut full = String::with_capacity(cap);
+    let name = t
+        .iter()
+        .copied()
+        .filter(|x| x.chars().any(char::is_alphanumeric));
+    for w in pre.into_iter().chain(name).chain(suf).chain(post) {
+        push(&mut full, w);
+    }
+    (full, key)
 }
 
 #[cfg(test)]
@@ -891,7 +1012,10 @@ mod tests {
         assert_eq!(a.street.as_deref(), Some("N 5TH AVE SW"));
         assert_eq!(a.key, "500 N 5TH SW");
         assert_eq!(n("100 North St").street.as_deref(), Some("NORTH ST"));
-        assert_eq!(n("1 Saint Marys Road").street.as_deref(), Some("ST MARYS RD"));
+        assert_eq!(
+            n("1 Saint Marys Road").street.as_deref(),
+            Some("ST MARYS RD")
+        );
         assert_eq!(n("1 St. Mary's Rd").key, "1 ST MARYS");
         assert_eq!(n("77 Park Avenue").street.as_deref(), Some("PARK AVE"));
         assert_eq!(n("12 Broadway").key, "12 BROADWAY");
@@ -905,7 +1029,10 @@ mod tests {
         assert_eq!(n("10 Elm Ct Ste 300").unit.as_deref(), Some("300"));
         assert_eq!(n("10 Elm Ct 2B").unit.as_deref(), Some("2B"));
         assert_eq!(n("10 Elm Ct 2B").key, "10 ELM");
-        assert_eq!(n("10 Elm Ct, Apt 2B, Durham").city.as_deref(), Some("DURHAM"));
+        assert_eq!(
+            n("10 Elm Ct, Apt 2B, Durham").city.as_deref(),
+            Some("DURHAM")
+        );
         assert_eq!(n("10 Elm Ct, Apt 2B, Durham").unit.as_deref(), Some("2B"));
         assert_eq!(n("123 1/2 Main St").number.as_deref(), Some("123 1/2"));
     }
@@ -917,6 +1044,12 @@ mod tests {
         assert_eq!(a.key, "5TH & MAIN");
         assert_eq!(n("FIFTH STREET & MAIN").key, "5TH & MAIN");
         assert_eq!(n("5th St at Main St").key, "5TH & MAIN");
+        let w = n("Walmart / 1525 N Pointe Dr");
+        assert_eq!(
+            (w.kind, w.key.as_str()),
+            (AddressKind::Street, "1525 N POINTE")
+        );
+        assert_eq!(n("100 Main St / 5th St").key, "100 MAIN");
         let b = n("100 BLK Main Street");
         assert_eq!(b.kind, AddressKind::Intersection);
         assert_eq!(b.key, "100 BLK MAIN");
@@ -925,7 +1058,15 @@ mod tests {
 
     #[test]
     fn homeless_and_shelters() {
-        for s in ["HOMELESS", "Transient", "no fixed address", "N/A", "unknown", "NONE", "Homeless - downtown"] {
+        for s in [
+            "HOMELESS",
+            "Transient",
+            "no fixed address",
+            "N/A",
+            "unknown",
+            "NONE",
+            "Homeless - downtown",
+        ] {
             let a = n(s);
             assert_eq!(a.kind, AddressKind::Homeless, "{s:?}");
             assert_eq!(a.key, "");
@@ -950,7 +1091,12 @@ mod tests {
 
     #[test]
     fn columns_win() {
-        let a = normalize("123 Main St, Durham NC 27701", Some("bahama"), Some("27503")).unwrap();
+        let a = normalize(
+            "123 Main St, Durham NC 27701",
+            Some("bahama"),
+            Some("27503"),
+        )
+        .unwrap();
         assert_eq!(a.city.as_deref(), Some("BAHAMA"));
         assert_eq!(a.zip.as_deref(), Some("27503"));
         assert_eq!(normalize_zip("2770"), None);

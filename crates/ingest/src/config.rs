@@ -15,7 +15,7 @@ use encoding_rs::Encoding;
 use familiar_model::mapping::{FileFormat, SourceDef, SourcesConfig};
 use familiar_model::{default_agencies, Agency};
 
-use crate::error::{ConfigError, FileError};
+use crate::error::{ConfigError, FileError, MissingColumns};
 use crate::mapper::{Compiled, Mapper};
 use crate::reader::{FileReader, OpenError, ReadOptions};
 
@@ -262,14 +262,12 @@ fn explain_field_error(text: &str) -> Option<String> {
                         }
                         let ok = match k.as_str() {
                             "column" | "value" | "separator" | "layout" => kv.is_str(),
-                            "columns" | "truthy" => kv
-                                .as_array()
-                                .is_some_and(|a| a.iter().all(|x| x.is_str())),
+                            "columns" | "truthy" => {
+                                kv.as_array().is_some_and(|a| a.iter().all(|x| x.is_str()))
+                            }
                             "format" => {
                                 kv.is_str()
-                                    || kv
-                                        .as_array()
-                                        .is_some_and(|a| a.iter().all(|x| x.is_str()))
+                                    || kv.as_array().is_some_and(|a| a.iter().all(|x| x.is_str()))
                             }
                             "map" => kv
                                 .as_table()
@@ -300,8 +298,8 @@ fn explain_field_error(text: &str) -> Option<String> {
                 }
                 _ => {
                     return Some(format!(
-                        "{at}: expected a column name (string) or a table like {{ column = \"...\" }}"
-                    ))
+                    "{at}: expected a column name (string) or a table like {{ column = \"...\" }}"
+                ))
                 }
             }
         }
@@ -433,7 +431,8 @@ pub fn resolve_glob(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> 
         let b = glob::Pattern::escape(&base.to_string_lossy());
         format!("{}/{}", b.trim_end_matches('/'), pattern)
     };
-    let paths = glob::glob(&full).map_err(|e| format!("files {pattern:?} is not a valid glob: {e}"))?;
+    let paths =
+        glob::glob(&full).map_err(|e| format!("files {pattern:?} is not a valid glob: {e}"))?;
     let mut files: Vec<PathBuf> = paths
         .filter_map(Result::ok)
         .filter(|p| p.is_file())
@@ -495,14 +494,14 @@ pub fn preflight_file(plan: &SourcePlan, file: &Path) -> Result<(), ConfigError>
                 .filter(|c| !seen.iter().any(|s| s == c || s.eq_ignore_ascii_case(c)))
                 .collect();
             if !missing.is_empty() {
-                return Err(FileError::MissingColumns {
+                return Err(FileError::MissingColumns(Box::new(MissingColumns {
                     file: file.to_path_buf(),
                     source_name: plan.def.name.clone(),
                     sheet: None,
                     missing,
                     header: seen,
                     hint: Some("no line in the first 1000 has these keys".into()),
-                }
+                }))
                 .into());
             }
             Ok(())
@@ -544,12 +543,12 @@ pub(crate) fn missing_columns(
             hint = Some("is the delimiter right? the header parsed as one column".into());
         }
     }
-    FileError::MissingColumns {
+    FileError::MissingColumns(Box::new(MissingColumns {
         file: file.to_path_buf(),
         source_name: plan.def.name.clone(),
         sheet: plan.def.sheet.clone(),
         missing,
         header,
         hint,
-    }
+    }))
 }

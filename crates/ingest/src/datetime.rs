@@ -379,7 +379,10 @@ fn fast_ops(items: &[Item<'_>]) -> Option<Vec<FastOp>> {
     if !(y && m && d) || (mi && !h) || (s && !mi) || (h && !mi) {
         return None;
     }
-    if ops.iter().any(|o| matches!(o, FastOp::Lit(b) if !b.is_ascii())) {
+    if ops
+        .iter()
+        .any(|o| matches!(o, FastOp::Lit(b) if !b.is_ascii()))
+    {
         return None;
     }
     Some(ops)
@@ -556,7 +559,8 @@ pub fn parse_time_of_day(s: &str) -> Option<NaiveTime> {
         }
         (h, m, sec, nano)
     } else {
-        if !(3..=4).contains(&body.len()) && !(body.len() == 6 && ampm.is_none()) {
+        let ok_len = (3..=4).contains(&body.len()) || (body.len() == 6 && ampm.is_none());
+        if !ok_len {
             return None;
         }
         if !body.bytes().all(|c| c.is_ascii_digit()) {
@@ -653,7 +657,9 @@ mod tests {
         );
         assert_eq!(
             p("%Y-%m-%d", "2024-03-05"),
-            Some(DateValue::Date(NaiveDate::from_ymd_opt(2024, 3, 5).unwrap()))
+            Some(DateValue::Date(
+                NaiveDate::from_ymd_opt(2024, 3, 5).unwrap()
+            ))
         );
         assert_eq!(p("%m/%d/%Y", "02/30/2024"), None);
         assert_eq!(p("%m/%d/%Y", "13/45/2024"), None);
@@ -720,9 +726,14 @@ mod tests {
         // 45356 = 2024-03-05 in Excel's 1900 system.
         assert_eq!(
             p("excel", "45356"),
-            Some(DateValue::Date(NaiveDate::from_ymd_opt(2024, 3, 5).unwrap()))
+            Some(DateValue::Date(
+                NaiveDate::from_ymd_opt(2024, 3, 5).unwrap()
+            ))
         );
-        assert_eq!(p("excel", "45356.6041666667"), Some(local(2024, 3, 5, 14, 30, 0)));
+        assert_eq!(
+            p("excel", "45356.6041666667"),
+            Some(local(2024, 3, 5, 14, 30, 0))
+        );
         assert_eq!(p("excel", "-3"), None);
     }
 

@@ -25,6 +25,8 @@ pub struct RawRow {
 }
 
 /// What became of one row.
+// Accepted is the common case; boxing its record would cost an allocation per row.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum RowOutcome {
     Accepted {
@@ -138,7 +140,10 @@ pub fn read_file<E>(
     let mut by_kind = [0u64; RejectKind::ALL.len()];
     let mut reject = |r: Rejection, rep: &mut FileReport| {
         rep.rejected += 1;
-        by_kind[RejectKind::ALL.iter().position(|k| *k == r.kind).expect("all")] += 1;
+        by_kind[RejectKind::ALL
+            .iter()
+            .position(|k| *k == r.kind)
+            .expect("all")] += 1;
         RowOutcome::Rejected(r)
     };
     while let Some(next) = reader.next_row() {
@@ -187,7 +192,10 @@ pub fn read_file<E>(
 
 /// Map one row with a plan (binds the mapping to the row's columns each call: for one-offs and
 /// tests; [`read_source`] binds once per file).
-pub fn map_row(plan: &SourcePlan, row: &crate::reader::Row<'_>) -> Result<NormalizedRecord, Rejection> {
+pub fn map_row(
+    plan: &SourcePlan,
+    row: &crate::reader::Row<'_>,
+) -> Result<NormalizedRecord, Rejection> {
     let mapper = plan.bind(row.names).map_err(|missing| Rejection {
         kind: RejectKind::MissingRequired,
         field: None,

@@ -72,7 +72,7 @@ impl fmt::Display for RejectKind {
 pub struct Rejection {
     pub kind: RejectKind,
     /// The canonical field concerned (`start`, `record_key`, `dob`, ...), if any.
-    pub field: Option<String>,
+    pub field: Option<&'static str>,
     /// The source column concerned, if any.
     pub column: Option<String>,
     /// Human explanation, e.g. `value "13/45/2024" matches none of the formats ["%m/%d/%Y"]`.
@@ -109,28 +109,33 @@ impl std::error::Error for Rejection {}
 pub enum FileError {
     #[error("{}: empty file: no header row", file.display())]
     Empty { file: PathBuf },
-    #[error(
-        "{}: source {source_name:?}: column{} {} not in the header{}; the header has {} column{}: {}{}",
-        file.display(),
-        if missing.len() == 1 { "" } else { "s" },
-        quoted_list(missing),
-        match sheet { Some(s) => format!(" of sheet {s:?}"), None => String::new() },
-        header.len(),
-        if header.len() == 1 { "" } else { "s" },
-        quoted_list(header),
-        match hint { Some(h) => format!(" ({h})"), None => String::new() }
-    )]
-    MissingColumns {
-        file: PathBuf,
-        source_name: String,
-        sheet: Option<String>,
-        missing: Vec<String>,
-        header: Vec<String>,
-        /// e.g. "is the delimiter right? the header looks ';'-delimited".
-        hint: Option<String>,
-    },
+    #[error(transparent)]
+    MissingColumns(Box<MissingColumns>),
     #[error("{}: cannot read: {message}", file.display())]
     Unreadable { file: PathBuf, message: String },
+}
+
+/// A header lacks columns the mapping reads.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{}: source {source_name:?}: column{} {} not in the header{}; the header has {} column{}: {}{}",
+    file.display(),
+    if missing.len() == 1 { "" } else { "s" },
+    quoted_list(missing),
+    match sheet { Some(s) => format!(" of sheet {s:?}"), None => String::new() },
+    header.len(),
+    if header.len() == 1 { "" } else { "s" },
+    quoted_list(header),
+    match hint { Some(h) => format!(" ({h})"), None => String::new() }
+)]
+pub struct MissingColumns {
+    pub file: PathBuf,
+    pub source_name: String,
+    pub sheet: Option<String>,
+    pub missing: Vec<String>,
+    pub header: Vec<String>,
+    /// e.g. "is the delimiter right? the header looks ';'-delimited".
+    pub hint: Option<String>,
 }
 
 fn quoted_list(v: &[String]) -> String {

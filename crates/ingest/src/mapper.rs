@@ -43,7 +43,7 @@ use std::borrow::Cow;
 
 use chrono::{Datelike, NaiveDate, NaiveTime};
 use chrono_tz::Tz;
-use familiar_model::mapping::{Fields, FieldSpec, NameLayout, SourceDef};
+use familiar_model::mapping::{FieldSpec, Fields, NameLayout, SourceDef};
 use familiar_model::{
     Address, InteractionKind, NeedFlags, NormalizedRecord, PartialDate, Role, SourceIdentity,
 };
@@ -501,10 +501,14 @@ fn compile_field(name: &'static str, spec: &FieldSpec) -> Result<CField, Vec<Str
     let mut errs = Vec::new();
     let at = format!("fields.{name}");
     if spec.columns.is_empty() && spec.value.is_none() {
-        errs.push(format!("{at}: give a column (or columns, or a constant value)"));
+        errs.push(format!(
+            "{at}: give a column (or columns, or a constant value)"
+        ));
     }
     if !spec.columns.is_empty() && spec.value.is_some() {
-        errs.push(format!("{at}: give either columns or a constant value, not both"));
+        errs.push(format!(
+            "{at}: give either columns or a constant value, not both"
+        ));
     }
     if spec.columns.iter().any(|c| c.trim().is_empty()) {
         errs.push(format!("{at}: a column name is blank"));
@@ -618,6 +622,19 @@ fn eq_upper(key_upper: &str, v: &str) -> bool {
     }
 }
 
+/// A field's value before and after `map`.
+type RawAndMapped<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// `map` applied to a value (unchanged when no key matches).
+fn apply_map<'a>(f: &'a CField, v: Cow<'a, str>) -> Cow<'a, str> {
+    if !f.map.is_empty() {
+        if let Some((_, to)) = f.map.iter().find(|(k, _)| eq_upper(k, &v)) {
+            return Cow::Borrowed(to.trim());
+        }
+    }
+    v
+}
+
 fn code_match(patterns: &[(String, bool)], v: &str) -> bool {
     if v.is_empty() {
         return false;
@@ -690,12 +707,7 @@ impl<'c> Mapper<'c> {
         let slot = id as usize;
         let f = self.c.slots[slot].as_ref()?;
         let v = self.raw_value(f, slot, row);
-        if !f.map.is_empty() {
-            if let Some((_, to)) = f.map.iter().find(|(k, _)| eq_upper(k, &v)) {
-                return Some((f, Cow::Borrowed(to.trim())));
-            }
-        }
-        Some((f, v))
+        Some((f, apply_map(f, v)))
     }
 
     /// Non-blank text value.
@@ -726,7 +738,12 @@ impl<'c> Mapper<'c> {
         Some(f.columns.join("+"))
     }
 
-    fn key(&self, cols: &[(usize, &'c str)], row: &Row<'_>, field: &str) -> Result<String, Rejection> {
+    fn key(
+        &self,
+        cols: &[(usize, &'c str)],
+        row: &Row<'_>,
+        field: &'static str,
+    ) -> Result<String, Rejection> {
         let mut out = String::new();
         for (i, &(idx, name)) in cols.iter().enumerate() {
             let v = row.value(idx).unwrap_or("").trim();
@@ -819,7 +836,9 @@ impl<'c> Mapper<'c> {
             Some((f, v)) if !v.is_empty() => match self.date(F::End, f, &v, row) {
                 Some((DateValue::Instant(i), _)) => Some(i),
                 Some((DateValue::Local(l), _)) => Some(local_to_utc(l, c.tz)),
-                Some((DateValue::Date(d), _)) => Some(local_to_utc(d.and_time(NaiveTime::MIN), c.tz)),
+                Some((DateValue::Date(d), _)) => {
+                    Some(local_to_utc(d.and_time(NaiveTime::MIN), c.tz))
+                }
                 _ => {
                     if f.required {
                         return Err(self.bad_date(F::End, f, &v, row));
@@ -839,12 +858,12 @@ impl<'c> Mapper<'c> {
         };
 
         // Kind.
-        let code_values: [(F, Option<(Cow<'_, str>, Cow<'_, str>)>); 3] =
+        let code_values: [(F, Option<RawAndMapped<'_>>); 3] =
             [F::CallType, F::Disposition, F::Units].map(|id| {
                 let slot = id as usize;
                 let v = self.c.slots[slot].as_ref().map(|f| {
                     let raw = self.raw_value(f, slot, row);
-                    let mapped = self.value(id, row).map(|x| x.1).unwrap_or_default();
+                    let mapped = apply_map(f, raw.clone());
                     (raw, mapped)
                 });
                 (id, v)
@@ -961,7 +980,10 @@ impl<'c> Mapper<'c> {
             let expected = if f.formats.is_empty() {
                 "HHMM, HH:MM or HH:MM:SS (optionally AM/PM)".to_string()
             } else {
-                format!("{:?}", f.formats.iter().map(|x| x.name()).collect::<Vec<_>>())
+                format!(
+                    "{:?}",
+                    f.formats.iter().map(|x| x.name()).collect::<Vec<_>>()
+                )
             };
             row.reject(
                 RejectKind::BadDate,
@@ -1180,7 +1202,10 @@ mod tests {
         "America/New_York".parse().unwrap()
     }
 
-    fn map(d: &SourceDef, pairs: &[(&str, &str)]) -> Result<(NormalizedRecord, Warnings), Rejection> {
+    fn map(
+        d: &SourceDef,
+        pairs: &[(&str, &str)],
+    ) -> Result<(NormalizedRecord, Warnings), Rejection> {
         let c = Compiled::new(d, "DPD", tz()).unwrap();
         let data = RowData::new(Path::new("f.csv"), 2, pairs);
         let row = data.as_row();
@@ -1201,7 +1226,11 @@ mod tests {
         let mut d = def(start_only());
         d.record_key = vec!["id".into(), "seq".into()];
         d.event_key = Some(vec!["id".into()]);
-        let (r, _) = map(&d, &[("id", " 17 "), ("seq", "2"), ("when", "07/04/2024 23:30")]).unwrap();
+        let (r, _) = map(
+            &d,
+            &[("id", " 17 "), ("seq", "2"), ("when", "07/04/2024 23:30")],
+        )
+        .unwrap();
         assert_eq!(r.record_key, "17|2");
         assert_eq!(r.event_key, "17");
         assert_eq!(r.start.to_rfc3339(), "2024-07-05T03:30:00+00:00");
@@ -1210,13 +1239,21 @@ mod tests {
         assert_eq!(r.role, Role::Subject);
         assert!(r.identity.is_none());
 
-        let e = map(&d, &[("id", "17"), ("seq", " "), ("when", "07/04/2024 23:30")]).unwrap_err();
+        let e = map(
+            &d,
+            &[("id", "17"), ("seq", " "), ("when", "07/04/2024 23:30")],
+        )
+        .unwrap_err();
         assert_eq!(e.kind, RejectKind::MissingRequired);
         assert_eq!(e.column.as_deref(), Some("seq"));
         let e = map(&d, &[("id", "17"), ("seq", "1"), ("when", "")]).unwrap_err();
         assert_eq!(e.kind, RejectKind::MissingRequired);
-        assert_eq!(e.field.as_deref(), Some("start"));
-        let e = map(&d, &[("id", "17"), ("seq", "1"), ("when", "13/45/2024 99:00")]).unwrap_err();
+        assert_eq!(e.field, Some("start"));
+        let e = map(
+            &d,
+            &[("id", "17"), ("seq", "1"), ("when", "13/45/2024 99:00")],
+        )
+        .unwrap_err();
         assert_eq!(e.kind, RejectKind::BadDate);
         assert_eq!(e.column.as_deref(), Some("when"));
         assert!(e.reason.contains("13/45/2024"), "{}", e.reason);
@@ -1234,7 +1271,7 @@ mod tests {
         let (r, _) = map(&d, &[("id", "1"), ("day", "20240105"), ("time", "")]).unwrap();
         assert_eq!(r.start.to_rfc3339(), "2024-01-05T05:00:00+00:00");
         let e = map(&d, &[("id", "1"), ("day", "20240105"), ("time", "25:99")]).unwrap_err();
-        assert_eq!((e.kind, e.field.as_deref()), (RejectKind::BadDate, Some("start_time")));
+        assert_eq!((e.kind, e.field), (RejectKind::BadDate, Some("start_time")));
     }
 
     #[test]
@@ -1287,7 +1324,10 @@ mod tests {
         assert!(r.needs.mental_health && !r.needs.housing_instability);
         assert_eq!(r.transported, Some(false));
         let e = map(&d, &base("", "jaywalk", "", "", "")).unwrap_err();
-        assert_eq!((e.kind, e.column.as_deref()), (RejectKind::BadValue, Some("k")));
+        assert_eq!(
+            (e.kind, e.column.as_deref()),
+            (RejectKind::BadValue, Some("k"))
+        );
         let e = map(&d, &base("", "", "bystander", "", "")).unwrap_err();
         assert_eq!(e.kind, RejectKind::BadValue);
     }
@@ -1327,7 +1367,12 @@ mod tests {
         let (r, w) = map(&d, &row("SMITH JR, JOHN A", "02/29/1980")).unwrap();
         let id = r.identity.unwrap();
         assert_eq!(
-            (id.first.as_deref(), id.middle.as_deref(), id.last.as_deref(), id.suffix.as_deref()),
+            (
+                id.first.as_deref(),
+                id.middle.as_deref(),
+                id.last.as_deref(),
+                id.suffix.as_deref()
+            ),
             (Some("JOHN"), Some("A"), Some("SMITH"), Some("JR"))
         );
         assert_eq!(id.aliases, vec!["JOHNNY SMITH", "J SMITH"]);
@@ -1336,7 +1381,10 @@ mod tests {
         assert_eq!(id.phone.as_deref(), Some("9195550100"));
         assert_eq!(id.ssn_last4.as_deref(), Some("6789"));
         let a = id.address.unwrap();
-        assert_eq!((a.key.as_str(), a.unit.as_deref(), a.zip.as_deref()), ("12 N ELM", Some("3"), Some("27701")));
+        assert_eq!(
+            (a.key.as_str(), a.unit.as_deref(), a.zip.as_deref()),
+            ("12 N ELM", Some("3"), Some("27701"))
+        );
         assert_eq!(a.kind, AddressKind::Street);
         assert_eq!(w, Warnings::default());
 
@@ -1370,7 +1418,13 @@ mod tests {
         });
         let (r, _) = map(
             &d,
-            &[("id", "1"), ("when", "01/01/2024 10:00"), ("fn", "josé"), ("ln", "peña jr."), ("pid", "")],
+            &[
+                ("id", "1"),
+                ("when", "01/01/2024 10:00"),
+                ("fn", "josé"),
+                ("ln", "peña jr."),
+                ("pid", ""),
+            ],
         )
         .unwrap();
         let id = r.identity.unwrap();
@@ -1380,11 +1434,20 @@ mod tests {
         assert_eq!(id.race.as_deref(), Some("W"));
         let (r, _) = map(
             &d,
-            &[("id", "1"), ("when", "01/01/2024 10:00"), ("fn", "John"), ("ln", "Doe"), ("pid", "J-77")],
+            &[
+                ("id", "1"),
+                ("when", "01/01/2024 10:00"),
+                ("fn", "John"),
+                ("ln", "Doe"),
+                ("pid", "J-77"),
+            ],
         )
         .unwrap();
         let id = r.identity.unwrap();
-        assert_eq!((id.first, id.agency_person_id.as_deref()), (None, Some("J-77")));
+        assert_eq!(
+            (id.first, id.agency_person_id.as_deref()),
+            (None, Some("J-77"))
+        );
     }
 
     #[test]
@@ -1392,9 +1455,20 @@ mod tests {
         let mut f = start_only();
         f.phone = Some(FieldSpec::column("phone").required());
         let d = def(f);
-        let e = map(&d, &[("id", "1"), ("when", "01/01/2024 10:00"), ("phone", " ")]).unwrap_err();
-        assert_eq!((e.kind, e.field.as_deref(), e.column.as_deref()), (RejectKind::MissingRequired, Some("phone"), Some("phone")));
-        let e = map(&d, &[("id", "1"), ("when", "01/01/2024 10:00"), ("phone", "NULL")]).unwrap_err();
+        let e = map(
+            &d,
+            &[("id", "1"), ("when", "01/01/2024 10:00"), ("phone", " ")],
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.kind, e.field, e.column.as_deref()),
+            (RejectKind::MissingRequired, Some("phone"), Some("phone"))
+        );
+        let e = map(
+            &d,
+            &[("id", "1"), ("when", "01/01/2024 10:00"), ("phone", "NULL")],
+        )
+        .unwrap_err();
         assert_eq!(e.kind, RejectKind::MissingRequired);
     }
 
@@ -1413,7 +1487,14 @@ mod tests {
             flags: vec!["hungry".into()],
         }];
         let e = Compiled::new(&d, "DPD", tz()).unwrap_err().join("\n");
-        for want in ["kind: unknown interaction kind", "fields.start: format", "fields.phone: format applies only", "map \"x\"", "not mapped", "unknown flag \"hungry\""] {
+        for want in [
+            "kind: unknown interaction kind",
+            "fields.start: format",
+            "fields.phone: format applies only",
+            "map \"x\"",
+            "not mapped",
+            "unknown flag \"hungry\"",
+        ] {
             assert!(e.contains(want), "{want:?} not in:\n{e}");
         }
     }

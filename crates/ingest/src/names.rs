@@ -50,9 +50,15 @@ impl PersonName {
                     format!("{left}, {right}")
                 }
             }
-            NameLayout::FirstMiddleLast => j(&[&self.first, &self.middle, &self.last, &self.suffix]),
-            NameLayout::LastFirstMiddle => j(&[&self.last, &self.suffix, &self.first, &self.middle]),
-            NameLayout::FirstLastInitial => j(&[&self.first, &self.last, &self.suffix]),
+            NameLayout::FirstMiddleLast => {
+                j(&[&self.first, &self.middle, &self.last, &self.suffix])
+            }
+            NameLayout::LastFirstMiddle => {
+                j(&[&self.last, &self.suffix, &self.first, &self.middle])
+            }
+            NameLayout::FirstLastInitial => {
+                j(&[&self.first, &self.middle, &self.last, &self.suffix])
+            }
             NameLayout::FirstOnly => j(&[&self.first]),
         }
     }
@@ -68,14 +74,32 @@ fn is_particle(t: &str) -> bool {
     PARTICLES.contains(&t)
 }
 
+/// Upper-cased letters and digits of `s` into `buf`; false when there are more than `max`.
+fn alnum_key<'b>(s: &str, buf: &'b mut [u8; 24], max: usize) -> Option<&'b str> {
+    let mut n = 0;
+    for c in s.chars() {
+        if !c.is_alphanumeric() {
+            continue;
+        }
+        if !c.is_ascii() || n >= max.min(buf.len()) {
+            return None;
+        }
+        buf[n] = c.to_ascii_uppercase() as u8;
+        n += 1;
+    }
+    std::str::from_utf8(&buf[..n]).ok()
+}
+
 /// The canonical suffix for a token, if it is one (`JR.` → `JR`, `3RD` → `III`).
 pub fn canonical_suffix(token: &str) -> Option<&'static str> {
-    let t: String = token
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(|c| c.to_uppercase())
-        .collect();
-    Some(match t.as_str() {
+    // Quick reject: suffixes start with J, S, I, 2, 3 or 4 and are short.
+    let first = token.bytes().find(|b| b.is_ascii_alphanumeric())?;
+    if token.len() > 6 || !matches!(first | 0x20, b'j' | b's' | b'i' | b'2' | b'3' | b'4') {
+        return None;
+    }
+    let mut buf = [0u8; 24];
+    let t = alnum_key(token, &mut buf, 3)?;
+    Some(match t {
         "JR" | "JNR" => "JR",
         "SR" | "SNR" => "SR",
         "II" | "2ND" => "II",
@@ -133,13 +157,20 @@ fn tokens(s: &str) -> Vec<String> {
 
 /// Values that name nobody. Compared on letters and digits only, case-insensitively.
 pub fn is_placeholder(s: &str) -> bool {
-    let key: String = s
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(|c| c.to_uppercase())
-        .collect();
+    // Quick reject on the first letter of every placeholder below (U N R D J B X).
+    if let Some(first) = s.trim_start().bytes().next() {
+        if first.is_ascii_alphabetic()
+            && !matches!(first | 0x20, b'u' | b'n' | b'r' | b'd' | b'j' | b'b' | b'x')
+        {
+            return false;
+        }
+    }
+    let mut buf = [0u8; 24];
+    let Some(key) = alnum_key(s, &mut buf, 14) else {
+        return false;
+    };
     matches!(
-        key.as_str(),
+        key,
         "" | "UNKNOWN"
             | "UNK"
             | "UNKN"
@@ -208,11 +239,11 @@ pub fn split_name(raw: &str, layout: Option<NameLayout>) -> PersonName {
         NameLayout::FirstLastInitial => {
             let mut t = tokens(&raw.replace(',', " "));
             let suffix = take_trailing_suffix(&mut t, 1);
-            let first = if t.is_empty() { None } else { Some(t.remove(0)) };
-            let last = if t.is_empty() { None } else { Some(t.join(" ")) };
+            let last = if t.len() >= 2 { t.pop() } else { None };
+            let (first, middle) = first_and_middle(t);
             PersonName {
                 first,
-                middle: None,
+                middle,
                 last,
                 suffix,
             }
@@ -220,7 +251,11 @@ pub fn split_name(raw: &str, layout: Option<NameLayout>) -> PersonName {
         NameLayout::FirstOnly => {
             let t = tokens(&raw.replace(',', " "));
             PersonName {
-                first: if t.is_empty() { None } else { Some(t.join(" ")) },
+                first: if t.is_empty() {
+                    None
+                } else {
+                    Some(t.join(" "))
+                },
                 ..Default::default()
             }
         }
@@ -228,9 +263,26 @@ pub fn split_name(raw: &str, layout: Option<NameLayout>) -> PersonName {
     clean(name)
 }
 
-/// Drop parts that are placeholders on their own ("UNKNOWN, JOHN" keeps JOHN).
+/// Drop parts that are placeholders on their own ("UNKNOWN, JOHN" keeps JOHN), and tidy what
+/// is left; repeated until nothing changes.
 fn clean(mut n: PersonName) -> PersonName {
-    for p in [&mut n.first, &mut n.middle, &mut n.last] {
+    for _ in 0..4 {
+        if !clean_once(&mut n) {
+            break;
+        }
+    }
+    n
+}
+
+/// One tidying pass; true when something changed.
+fn clean_once(n: &mut PersonName) -> bool {
+    let before = (
+        n.first.as_ref().map(String::len),
+        n.middle.as_ref().map(String::len),
+        n.last.as_ref().map(String::len),
+        n.suffix.is_some(),
+    );
+    for p in [&mut n.first, &mut n.last] {
         if p.as_deref().is_some_and(is_placeholder) {
             *p = None;
         }
@@ -273,10 +325,32 @@ fn clean(mut n: PersonName) -> PersonName {
             }
         }
     }
+    if n.first.as_deref().is_some_and(is_placeholder) {
+        n.first = None;
+    }
+    // No surname but a middle name: its last word stands as the surname.
+    if n.last.is_none() {
+        if let Some(m) = n.middle.take() {
+            match m.rsplit_once(' ') {
+                Some((rest, l)) => {
+                    n.last = Some(l.to_string());
+                    n.middle = Some(rest.to_string());
+                }
+                None => n.last = Some(m),
+            }
+        }
+    }
     if n.is_empty() {
         n.suffix = None;
     }
-    n
+    // Every step only removes words or moves them between parts, so lengths tell.
+    before
+        != (
+            n.first.as_ref().map(String::len),
+            n.middle.as_ref().map(String::len),
+            n.last.as_ref().map(String::len),
+            n.suffix.is_some(),
+        )
 }
 
 /// Remove suffix tokens from the end while more than `keep` tokens would remain.
@@ -337,7 +411,11 @@ fn first_and_middle(mut t: Vec<String>) -> (Option<String>, Option<String>) {
         return (None, None);
     }
     let first = t.remove(0);
-    let middle = if t.is_empty() { None } else { Some(t.join(" ")) };
+    let middle = if t.is_empty() {
+        None
+    } else {
+        Some(t.join(" "))
+    };
     (Some(first), middle)
 }
 
@@ -419,10 +497,22 @@ mod tests {
     fn last_comma_first() {
         let l = Some(NameLayout::LastCommaFirstMiddle);
         assert_eq!(split_name("SMITH, JOHN A", l), n("JOHN", "A", "SMITH", ""));
-        assert_eq!(split_name("Smith Jr, John A.", l), n("JOHN", "A", "SMITH", "JR"));
-        assert_eq!(split_name("SMITH, JOHN A JR", l), n("JOHN", "A", "SMITH", "JR"));
-        assert_eq!(split_name("Smith, John, Jr.", l), n("JOHN", "", "SMITH", "JR"));
-        assert_eq!(split_name("SMITH, JOHN III", l), n("JOHN", "", "SMITH", "III"));
+        assert_eq!(
+            split_name("Smith Jr, John A.", l),
+            n("JOHN", "A", "SMITH", "JR")
+        );
+        assert_eq!(
+            split_name("SMITH, JOHN A JR", l),
+            n("JOHN", "A", "SMITH", "JR")
+        );
+        assert_eq!(
+            split_name("Smith, John, Jr.", l),
+            n("JOHN", "", "SMITH", "JR")
+        );
+        assert_eq!(
+            split_name("SMITH, JOHN III", l),
+            n("JOHN", "", "SMITH", "III")
+        );
         assert_eq!(
             split_name("GARCIA LOPEZ, MARIA", l),
             n("MARIA", "", "GARCIA LOPEZ", "")
@@ -436,15 +526,33 @@ mod tests {
     #[test]
     fn first_middle_last() {
         let l = Some(NameLayout::FirstMiddleLast);
-        assert_eq!(split_name("John A. Smith Jr.", l), n("JOHN", "A", "SMITH", "JR"));
-        assert_eq!(split_name("John Smith, Jr.", l), n("JOHN", "", "SMITH", "JR"));
-        assert_eq!(split_name("Maria de la Cruz", l), n("MARIA", "", "DE LA CRUZ", ""));
-        assert_eq!(split_name("Ludwig van Beethoven", l), n("LUDWIG", "", "VAN BEETHOVEN", ""));
+        assert_eq!(
+            split_name("John A. Smith Jr.", l),
+            n("JOHN", "A", "SMITH", "JR")
+        );
+        assert_eq!(
+            split_name("John Smith, Jr.", l),
+            n("JOHN", "", "SMITH", "JR")
+        );
+        assert_eq!(
+            split_name("Maria de la Cruz", l),
+            n("MARIA", "", "DE LA CRUZ", "")
+        );
+        assert_eq!(
+            split_name("Ludwig van Beethoven", l),
+            n("LUDWIG", "", "VAN BEETHOVEN", "")
+        );
         assert_eq!(split_name("José Peña", l), n("JOSÉ", "", "PEÑA", ""));
-        assert_eq!(split_name("Mary-Kate  Olsen", l), n("MARY-KATE", "", "OLSEN", ""));
+        assert_eq!(
+            split_name("Mary-Kate  Olsen", l),
+            n("MARY-KATE", "", "OLSEN", "")
+        );
         assert_eq!(split_name("Cher", l), n("CHER", "", "", ""));
         assert_eq!(split_name("Smith, John", l), n("JOHN", "", "SMITH", ""));
-        assert_eq!(split_name("John Smith 2nd", l), n("JOHN", "", "SMITH", "II"));
+        assert_eq!(
+            split_name("John Smith 2nd", l),
+            n("JOHN", "", "SMITH", "II")
+        );
     }
 
     #[test]
@@ -469,14 +577,26 @@ mod tests {
             split_name("Dana", Some(NameLayout::FirstLastInitial)),
             n("DANA", "", "", "")
         );
-        assert_eq!(split_name("dana", Some(NameLayout::FirstOnly)), n("DANA", "", "", ""));
+        assert_eq!(
+            split_name("dana", Some(NameLayout::FirstOnly)),
+            n("DANA", "", "", "")
+        );
         assert_eq!(split_name("SMITH, JOHN", None), n("JOHN", "", "SMITH", ""));
         assert_eq!(split_name("John Smith", None), n("JOHN", "", "SMITH", ""));
     }
 
     #[test]
     fn placeholders_name_nobody() {
-        for p in ["UNKNOWN", "John Doe", "DOE, JOHN", "Refused", "N/A", "", "  ", "unk"] {
+        for p in [
+            "UNKNOWN",
+            "John Doe",
+            "DOE, JOHN",
+            "Refused",
+            "N/A",
+            "",
+            "  ",
+            "unk",
+        ] {
             assert!(split_name(p, None).is_empty(), "{p:?}");
             assert!(split_name(p, Some(NameLayout::LastCommaFirstMiddle)).is_empty());
         }

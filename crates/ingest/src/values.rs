@@ -7,12 +7,15 @@ pub const DEFAULT_TRUTHY: &[&str] = &["Y", "YES", "TRUE", "1", "T", "X"];
 /// US country code (`+1` / `1` on an 11-digit number) is removed. Fewer than 7 digits, or one
 /// digit repeated (`0000000000`), gives None. Idempotent.
 pub fn normalize_phone(s: &str) -> Option<String> {
-    let lower = s.to_ascii_lowercase();
-    let cut = ["ext", "x", "#"]
-        .iter()
-        .filter_map(|m| lower.find(m))
-        .min()
-        .unwrap_or(lower.len());
+    let cut = s
+        .bytes()
+        .position(|b| matches!(b, b'x' | b'X' | b'#') || b.eq_ignore_ascii_case(&b'e'))
+        .filter(|&i| {
+            let b = s.as_bytes();
+            matches!(b[i], b'x' | b'X' | b'#')
+                || b.len() >= i + 3 && b[i..i + 3].eq_ignore_ascii_case(b"ext")
+        })
+        .unwrap_or(s.len());
     // Only an extension marker after a whole number counts ("Text 919..." is not an extension).
     let cut = if s[..cut].bytes().filter(u8::is_ascii_digit).count() >= 7 {
         cut
@@ -50,7 +53,10 @@ pub fn normalize_sex(s: &str) -> Option<&'static str> {
 /// digits or `0000` gives None.
 pub fn normalize_ssn_last4(s: &str) -> Option<String> {
     let t = s.trim();
-    if t.len() >= 32 && t.bytes().all(|b| b.is_ascii_hexdigit()) && !t.bytes().all(|b| b.is_ascii_digit()) {
+    if t.len() >= 32
+        && t.bytes().all(|b| b.is_ascii_hexdigit())
+        && !t.bytes().all(|b| b.is_ascii_digit())
+    {
         return Some(t.to_ascii_lowercase());
     }
     let d: Vec<u8> = t.bytes().filter(u8::is_ascii_digit).collect();
@@ -77,10 +83,22 @@ mod tests {
 
     #[test]
     fn phones() {
-        assert_eq!(normalize_phone("(919) 555-0142").as_deref(), Some("9195550142"));
-        assert_eq!(normalize_phone("+1 919.555.0142").as_deref(), Some("9195550142"));
-        assert_eq!(normalize_phone("1-919-555-0142").as_deref(), Some("9195550142"));
-        assert_eq!(normalize_phone("919-555-0142 x12").as_deref(), Some("9195550142"));
+        assert_eq!(
+            normalize_phone("(919) 555-0142").as_deref(),
+            Some("9195550142")
+        );
+        assert_eq!(
+            normalize_phone("+1 919.555.0142").as_deref(),
+            Some("9195550142")
+        );
+        assert_eq!(
+            normalize_phone("1-919-555-0142").as_deref(),
+            Some("9195550142")
+        );
+        assert_eq!(
+            normalize_phone("919-555-0142 x12").as_deref(),
+            Some("9195550142")
+        );
         assert_eq!(normalize_phone("555-0142").as_deref(), Some("5550142"));
         assert_eq!(normalize_phone("000-000-0000"), None);
         assert_eq!(normalize_phone("none"), None);

@@ -58,7 +58,10 @@ pub struct CompiledRule {
     pub base_columns: Vec<String>,
 }
 
-pub fn compile_rules(table: &mut Table, rules: &[Vec<String>]) -> Result<Vec<CompiledRule>, LinkError> {
+pub fn compile_rules(
+    table: &mut Table,
+    rules: &[Vec<String>],
+) -> Result<Vec<CompiledRule>, LinkError> {
     rules
         .iter()
         .map(|r| {
@@ -89,7 +92,11 @@ fn mix(mut x: u64) -> u64 {
 
 /// Key per record for a rule (exact packing for one or two expressions, a 64-bit mix beyond).
 pub fn rule_keys(table: &Table, rule: &CompiledRule) -> Vec<u64> {
-    let cols: Vec<&[u32]> = rule.cols.iter().map(|&c| table.columns[c].codes.as_slice()).collect();
+    let cols: Vec<&[u32]> = rule
+        .cols
+        .iter()
+        .map(|&c| table.columns[c].codes.as_slice())
+        .collect();
     (0..table.len())
         .into_par_iter()
         .map(|i| {
@@ -201,15 +208,36 @@ pub struct RuleCount {
 #[derive(Debug, Clone)]
 pub struct Blocker {
     pub rules: Vec<CompiledRule>,
-    pub keys: Vec<Vec<u64>>,
+    /// Rule keys record by record: `keys[i * rules.len() + r]` (one cache line per record for
+    /// the "did an earlier rule pair them" check).
+    pub keys: Vec<u64>,
     pub groups: Vec<Groups>,
 }
 
 impl Blocker {
     pub fn new(table: &Table, rules: Vec<CompiledRule>) -> Blocker {
-        let keys: Vec<Vec<u64>> = rules.iter().map(|r| rule_keys(table, r)).collect();
-        let groups = keys.iter().map(|k| groups(k)).collect();
-        Blocker { rules, keys, groups }
+        let per_rule: Vec<Vec<u64>> = rules.iter().map(|r| rule_keys(table, r)).collect();
+        let groups = per_rule.iter().map(|k| groups(k)).collect();
+        let nr = rules.len();
+        let mut keys = vec![NULL_KEY; table.len() * nr];
+        if nr > 0 {
+            keys.par_chunks_mut(nr).enumerate().for_each(|(i, row)| {
+                for (r, k) in per_rule.iter().enumerate() {
+                    row[r] = k[i];
+                }
+            });
+        }
+        Blocker {
+            rules,
+            keys,
+            groups,
+        }
+    }
+
+    #[inline]
+    fn rec_keys(&self, i: u32) -> &[u64] {
+        let nr = self.rules.len();
+        &self.keys[i as usize * nr..(i as usize + 1) * nr]
     }
 
     /// Raw pair count per rule (cheap: from group sizes).
@@ -243,10 +271,11 @@ impl Blocker {
     /// True when an earlier rule than `r` already pairs `a` and `b`.
     #[inline]
     fn earlier(&self, r: usize, a: u32, b: u32) -> bool {
-        self.keys[..r].iter().any(|k| {
-            let ka = k[a as usize];
-            ka != NULL_KEY && ka == k[b as usize]
-        })
+        let (ka, kb) = (self.rec_keys(a), self.rec_keys(b));
+        ka[..r]
+            .iter()
+            .zip(&kb[..r])
+            .any(|(x, y)| *x != NULL_KEY && x == y)
     }
 
     /// Visit every candidate pair once (a < b), in parallel; `f` returns what to keep.
@@ -291,7 +320,14 @@ impl Blocker {
 
     /// Pairs of a single rule (no earlier-rule check), optionally subsampled to about
     /// `keep_fraction` by a deterministic hash of the pair.
-    pub fn generate_rule<T, F>(&self, r: usize, pairing: &Pairing, keep_fraction: f64, seed: u64, f: F) -> Vec<T>
+    pub fn generate_rule<T, F>(
+        &self,
+        r: usize,
+        pairing: &Pairing,
+        keep_fraction: f64,
+        seed: u64,
+        f: F,
+    ) -> Vec<T>
     where
         T: Send,
         F: Fn(u32, u32) -> Option<T> + Sync,
@@ -313,7 +349,8 @@ impl Blocker {
                         if !pairing.allowed(a, b) {
                             continue;
                         }
-                        if cut != u64::MAX && mix(seed ^ (u64::from(a) << 32 | u64::from(b))) > cut {
+                        if cut != u64::MAX && mix(seed ^ (u64::from(a) << 32 | u64::from(b))) > cut
+                        {
                             continue;
                         }
                         if let Some(t) = f(a, b) {
@@ -328,10 +365,8 @@ impl Blocker {
 
     /// True when some rule pairs `a` and `b` (used for blocking recall).
     pub fn covers(&self, a: u32, b: u32) -> bool {
-        self.keys.iter().any(|k| {
-            let ka = k[a as usize];
-            ka != NULL_KEY && ka == k[b as usize]
-        })
+        let (ka, kb) = (self.rec_keys(a), self.rec_keys(b));
+        ka.iter().zip(kb).any(|(x, y)| *x != NULL_KEY && x == y)
     }
 }
 

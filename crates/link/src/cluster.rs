@@ -51,6 +51,11 @@ pub struct ClusterOptions {
     pub min_mean_probability: Option<f64>,
     pub min_pair_weight: Option<f64>,
     pub max_support_pairs: usize,
+    /// Detach a record whose links to two clusters that conflict on a hard identifier are about
+    /// as strong (within this many bits): the evidence cannot tell which person it is (a
+    /// name-only record when two people share the name).
+    #[serde(default)]
+    pub ambiguity_margin: Option<f64>,
 }
 
 /// Inputs beside the edges.
@@ -76,6 +81,9 @@ pub struct RefusalCounts {
     pub weak_support: u64,
     /// Must-links skipped because they contradict a cannot-link.
     pub must_link_conflicts: u64,
+    /// Records left on their own because they fit two conflicting persons equally well.
+    #[serde(default)]
+    pub ambiguous_records: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -89,17 +97,96 @@ pub struct Clustering {
 
 const MAX_HARD_VALUES: usize = 16;
 
-struct Node {
-    members: Vec<u32>,
-    sources: Vec<u32>,
-    hard: Vec<Vec<u32>>,
-    cannot: Vec<u32>,
+/// Per-root data, kept only where an option needs it (members are a linked list).
+struct Forest {
+    parent: Vec<u32>,
+    size: Vec<u32>,
+    /// Members of a root: head, then `next` links; `tail` for O(1) concatenation.
+    head: Vec<u32>,
+    tail: Vec<u32>,
+    next: Vec<u32>,
+    sources: Vec<Vec<u32>>,
+    hard: Vec<Vec<Vec<u32>>>,
+    cannot: Vec<Vec<u32>>,
+}
+
+const END: u32 = u32::MAX;
+
+impl Forest {
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let p = self.parent[x as usize];
+            self.parent[x as usize] = self.parent[p as usize];
+            x = p;
+        }
+        x
+    }
+
+    fn members(&self, root: u32, limit: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut x = self.head[root as usize];
+        while x != END && out.len() < limit {
+            out.push(x);
+            x = self.next[x as usize];
+        }
+        out
+    }
+
+    fn cannot_conflict(&mut self, ra: u32, rb: u32) -> bool {
+        let ca = std::mem::take(&mut self.cannot[ra as usize]);
+        let cb = std::mem::take(&mut self.cannot[rb as usize]);
+        let hit = ca.iter().any(|&x| self.find(x) == rb) || cb.iter().any(|&x| self.find(x) == ra);
+        self.cannot[ra as usize] = ca;
+        self.cannot[rb as usize] = cb;
+        hit
+    }
+
+    fn union(&mut self, ctx: &ClusterContext<'_>, ra: u32, rb: u32) {
+        let (sa, sb) = (self.size[ra as usize], self.size[rb as usize]);
+        // larger keeps the root; ties by rank of the first member
+        let fr = |f: &Forest, r: u32| ctx.rank[f.head[r as usize] as usize];
+        let (keep, gone) = if sa > sb || (sa == sb && fr(self, ra) < fr(self, rb)) {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        let (k, g) = (keep as usize, gone as usize);
+        self.parent[g] = keep;
+        self.size[k] += self.size[g];
+        let t = self.tail[k];
+        self.next[t as usize] = self.head[g];
+        self.tail[k] = self.tail[g];
+        if !self.sources.is_empty() {
+            let gs = std::mem::take(&mut self.sources[g]);
+            self.sources[k].extend(gs);
+            self.sources[k].sort_unstable();
+        }
+        if !self.hard.is_empty() {
+            let gh = std::mem::take(&mut self.hard[g]);
+            for (h, vals) in gh.into_iter().enumerate() {
+                for v in vals {
+                    if self.hard[k][h].len() < MAX_HARD_VALUES && !self.hard[k][h].contains(&v) {
+                        self.hard[k][h].push(v);
+                    }
+                }
+            }
+        }
+        let gc = std::mem::take(&mut self.cannot[g]);
+        self.cannot[k].extend(gc);
+    }
 }
 
 pub fn sort_edges(edges: &mut [Edge], rank: &[u32]) {
-    edges.sort_unstable_by(|x, y| {
-        let kx = (rank[x.a as usize].min(rank[x.b as usize]), rank[x.a as usize].max(rank[x.b as usize]));
-        let ky = (rank[y.a as usize].min(rank[y.b as usize]), rank[y.a as usize].max(rank[y.b as usize]));
+    use rayon::slice::ParallelSliceMut;
+    edges.par_sort_unstable_by(|x, y| {
+        let kx = (
+            rank[x.a as usize].min(rank[x.b as usize]),
+            rank[x.a as usize].max(rank[x.b as usize]),
+        );
+        let ky = (
+            rank[y.a as usize].min(rank[y.b as usize]),
+            rank[y.a as usize].max(rank[y.b as usize]),
+        );
         y.weight.total_cmp(&x.weight).then(kx.cmp(&ky))
     });
 }
@@ -107,34 +194,42 @@ pub fn sort_edges(edges: &mut [Edge], rank: &[u32]) {
 pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering {
     let mut edges: Vec<Edge> = edges.to_vec();
     sort_edges(&mut edges, ctx.rank);
-    let mut parent: Vec<u32> = (0..n as u32).collect();
-    let mut nodes: Vec<Option<Node>> = (0..n)
-        .map(|i| {
-            Some(Node {
-                members: vec![i as u32],
-                sources: if ctx.options.one_per_source { vec![ctx.sources[i]] } else { Vec::new() },
-                hard: ctx
-                    .hard
-                    .iter()
-                    .map(|h| if h.codes[i] == u32::MAX { Vec::new() } else { vec![h.codes[i]] })
-                    .collect(),
-                cannot: Vec::new(),
-            })
-        })
-        .collect();
+    let mut f = Forest {
+        parent: (0..n as u32).collect(),
+        size: vec![1; n],
+        head: (0..n as u32).collect(),
+        tail: (0..n as u32).collect(),
+        next: vec![END; n],
+        sources: if ctx.options.one_per_source {
+            (0..n).map(|i| vec![ctx.sources[i]]).collect()
+        } else {
+            Vec::new()
+        },
+        hard: if ctx.hard.is_empty() {
+            Vec::new()
+        } else {
+            (0..n)
+                .map(|i| {
+                    ctx.hard
+                        .iter()
+                        .map(|h| {
+                            if h.codes[i] == u32::MAX {
+                                Vec::new()
+                            } else {
+                                vec![h.codes[i]]
+                            }
+                        })
+                        .collect()
+                })
+                .collect()
+        },
+        cannot: vec![Vec::new(); n],
+    };
     for &(a, b) in ctx.cannot_link {
         if a != b && (a as usize) < n && (b as usize) < n {
-            nodes[a as usize].as_mut().expect("root").cannot.push(b);
-            nodes[b as usize].as_mut().expect("root").cannot.push(a);
+            f.cannot[a as usize].push(b);
+            f.cannot[b as usize].push(a);
         }
-    }
-    fn find(parent: &mut [u32], mut x: u32) -> u32 {
-        while parent[x as usize] != x {
-            let p = parent[x as usize];
-            parent[x as usize] = parent[p as usize];
-            x = p;
-        }
-        x
     }
     let mut refused = RefusalCounts::default();
     let mut merged_by = Vec::new();
@@ -145,54 +240,136 @@ pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering
         .iter()
         .filter(|(a, b)| a != b && (*a as usize) < n && (*b as usize) < n)
         .map(|&(a, b)| {
-            let (x, y) = if ctx.rank[a as usize] < ctx.rank[b as usize] { (a, b) } else { (b, a) };
-            (x, y)
+            if ctx.rank[a as usize] < ctx.rank[b as usize] {
+                (a, b)
+            } else {
+                (b, a)
+            }
         })
         .collect();
     must.sort_unstable_by_key(|&(a, b)| (ctx.rank[a as usize], ctx.rank[b as usize]));
     for (a, b) in must {
-        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        let (ra, rb) = (f.find(a), f.find(b));
         if ra == rb {
             continue;
         }
-        if cannot_conflict(&mut parent, &nodes, ra, rb) {
+        if f.cannot_conflict(ra, rb) {
             refused.must_link_conflicts += 1;
             continue;
         }
-        union(&mut parent, &mut nodes, ctx, ra, rb);
+        f.union(ctx, ra, rb);
     }
 
+    // weight of the edge by which a record joined a cluster as a singleton (+inf: must-link)
+    let margin = ctx.options.ambiguity_margin;
+    let mut join_w: Vec<f64> = if margin.is_some() {
+        vec![f64::NAN; n]
+    } else {
+        Vec::new()
+    };
+    if margin.is_some() {
+        for &(a, b) in ctx.must_link {
+            for x in [a, b] {
+                if (x as usize) < n {
+                    join_w[x as usize] = f64::INFINITY;
+                }
+            }
+        }
+    }
+    let mut ambiguous: Vec<u32> = Vec::new();
+
     for e in &edges {
-        let (ra, rb) = (find(&mut parent, e.a), find(&mut parent, e.b));
+        let (ra, rb) = (f.find(e.a), f.find(e.b));
         if ra == rb {
             continue;
         }
-        if cannot_conflict(&mut parent, &nodes, ra, rb) {
+        if f.cannot_conflict(ra, rb) {
             refused.cannot_link += 1;
             continue;
         }
-        let (na, nb) = (nodes[ra as usize].as_ref().expect("root"), nodes[rb as usize].as_ref().expect("root"));
-        if ctx.options.one_per_source && na.sources.iter().any(|s| nb.sources.binary_search(s).is_ok()) {
-            refused.one_per_source += 1;
-            continue;
+        if ctx.options.one_per_source {
+            let (x, y) = (&f.sources[ra as usize], &f.sources[rb as usize]);
+            if x.iter().any(|s| y.binary_search(s).is_ok()) {
+                refused.one_per_source += 1;
+                continue;
+            }
         }
-        if ctx.hard.iter().enumerate().any(|(h, f)| {
-            let (x, y) = (&na.hard[h], &nb.hard[h]);
-            !x.is_empty() && !y.is_empty() && !x.iter().any(|&p| y.iter().any(|&q| f.compatible(p, q)))
-        }) {
-            refused.hard_identifier += 1;
-            continue;
+        if !f.hard.is_empty() {
+            let (ha, hb) = (&f.hard[ra as usize], &f.hard[rb as usize]);
+            if ctx.hard.iter().enumerate().any(|(h, fld)| {
+                let (x, y) = (&ha[h], &hb[h]);
+                !x.is_empty()
+                    && !y.is_empty()
+                    && !x.iter().any(|&p| y.iter().any(|&q| fld.compatible(p, q)))
+            }) {
+                refused.hard_identifier += 1;
+                if let Some(m) = margin {
+                    for z in [e.a, e.b] {
+                        let j = join_w[z as usize];
+                        if j.is_finite() && e.weight >= j - m {
+                            ambiguous.push(z);
+                        }
+                    }
+                }
+                continue;
+            }
         }
-        if (na.members.len() > 1 || nb.members.len() > 1) && !supported(na, nb, ctx) {
+        if (f.size[ra as usize] > 1 || f.size[rb as usize] > 1) && !supported(&f, ra, rb, ctx) {
             refused.weak_support += 1;
             continue;
         }
-        union(&mut parent, &mut nodes, ctx, ra, rb);
+        if margin.is_some() {
+            if f.size[ra as usize] == 1 && join_w[e.a as usize].is_nan() {
+                join_w[e.a as usize] = e.weight;
+            }
+            if f.size[rb as usize] == 1 && join_w[e.b as usize].is_nan() {
+                join_w[e.b as usize] = e.weight;
+            }
+        }
+        f.union(ctx, ra, rb);
         merged_by.push(*e);
     }
 
+    if !ambiguous.is_empty() {
+        // rebuild without the ambiguous records' links (records that hung on them fall off too)
+        ambiguous.sort_unstable();
+        ambiguous.dedup();
+        refused.ambiguous_records = ambiguous.len() as u64;
+        let mut g = Forest {
+            parent: (0..n as u32).collect(),
+            size: vec![1; n],
+            head: (0..n as u32).collect(),
+            tail: (0..n as u32).collect(),
+            next: vec![END; n],
+            sources: Vec::new(),
+            hard: Vec::new(),
+            cannot: vec![Vec::new(); n],
+        };
+        for &(a, b) in ctx.must_link {
+            if a != b && (a as usize) < n && (b as usize) < n {
+                let (ra, rb) = (f.find(a), f.find(b));
+                if ra == rb {
+                    let (ga, gb) = (g.find(a), g.find(b));
+                    if ga != gb {
+                        g.union(ctx, ga, gb);
+                    }
+                }
+            }
+        }
+        merged_by.retain(|e| {
+            ambiguous.binary_search(&e.a).is_err() && ambiguous.binary_search(&e.b).is_err()
+        });
+        for e in &merged_by {
+            let (ga, gb) = (g.find(e.a), g.find(e.b));
+            if ga != gb {
+                g.union(ctx, ga, gb);
+            }
+        }
+        f = g;
+    }
+
     // labels by lowest rank
-    let mut roots: Vec<u32> = (0..n as u32).map(|i| find(&mut parent, i)).collect();
+    let roots: Vec<u32> = (0..n as u32).map(|i| f.find(i)).collect();
     let mut by_rank: Vec<u32> = (0..n as u32).collect();
     by_rank.sort_unstable_by_key(|&i| ctx.rank[i as usize]);
     let mut label_of_root = vec![u32::MAX; n];
@@ -206,7 +383,6 @@ pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering
         }
         labels[i as usize] = label_of_root[r];
     }
-    roots.clear();
     Clustering {
         labels,
         merged_by,
@@ -214,35 +390,22 @@ pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering
     }
 }
 
-fn cannot_conflict(parent: &mut [u32], nodes: &[Option<Node>], ra: u32, rb: u32) -> bool {
-    fn find(parent: &mut [u32], mut x: u32) -> u32 {
-        while parent[x as usize] != x {
-            let p = parent[x as usize];
-            parent[x as usize] = parent[p as usize];
-            x = p;
-        }
-        x
-    }
-    let (ca, cb) = (
-        nodes[ra as usize].as_ref().expect("root").cannot.clone(),
-        nodes[rb as usize].as_ref().expect("root").cannot.clone(),
-    );
-    ca.iter().any(|&x| find(parent, x) == rb) || cb.iter().any(|&x| find(parent, x) == ra)
-}
-
-fn supported(na: &Node, nb: &Node, ctx: &ClusterContext<'_>) -> bool {
+fn supported(f: &Forest, ra: u32, rb: u32, ctx: &ClusterContext<'_>) -> bool {
     let Some(score) = ctx.scorer else { return true };
     let o = &ctx.options;
     if o.min_mean_probability.is_none() && o.min_pair_weight.is_none() {
         return true;
     }
     let cap = o.max_support_pairs.max(1);
-    let ka = na.members.len().min((cap as f64).sqrt().ceil() as usize).max(1);
-    let kb = nb.members.len().min((cap / ka).max(1));
+    let ka = (f.size[ra as usize] as usize)
+        .min((cap as f64).sqrt().ceil() as usize)
+        .max(1);
+    let kb = (f.size[rb as usize] as usize).min((cap / ka).max(1));
+    let (ma, mb) = (f.members(ra, ka), f.members(rb, kb));
     let mut sum = 0.0;
     let mut k = 0usize;
-    for &x in &na.members[..ka] {
-        for &y in &nb.members[..kb] {
+    for &x in &ma {
+        for &y in &mb {
             let w = score(x, y);
             if let Some(min) = o.min_pair_weight {
                 if w < min {
@@ -259,36 +422,6 @@ fn supported(na: &Node, nb: &Node, ctx: &ClusterContext<'_>) -> bool {
     }
 }
 
-fn union(parent: &mut [u32], nodes: &mut [Option<Node>], ctx: &ClusterContext<'_>, ra: u32, rb: u32) {
-    let (sa, sb) = (
-        nodes[ra as usize].as_ref().expect("root").members.len(),
-        nodes[rb as usize].as_ref().expect("root").members.len(),
-    );
-    // larger keeps the root; ties by rank of the root's first member
-    let first_rank = |nodes: &[Option<Node>], r: u32| ctx.rank[nodes[r as usize].as_ref().expect("root").members[0] as usize];
-    let (keep, gone) = if sa > sb || (sa == sb && first_rank(nodes, ra) < first_rank(nodes, rb)) {
-        (ra, rb)
-    } else {
-        (rb, ra)
-    };
-    let g = nodes[gone as usize].take().expect("root");
-    parent[gone as usize] = keep;
-    let k = nodes[keep as usize].as_mut().expect("root");
-    k.members.extend(g.members);
-    if !g.sources.is_empty() {
-        k.sources.extend(g.sources);
-        k.sources.sort_unstable();
-    }
-    for (h, vals) in g.hard.into_iter().enumerate() {
-        for v in vals {
-            if k.hard[h].len() < MAX_HARD_VALUES && !k.hard[h].contains(&v) {
-                k.hard[h].push(v);
-            }
-        }
-    }
-    k.cannot.extend(g.cannot);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,16 +432,32 @@ mod tests {
         for (i, &l) in labels.iter().enumerate() {
             m.entry(l).or_default().push(keys[i]);
         }
-        let mut v: Vec<Vec<u32>> = m.into_values().map(|mut x| { x.sort(); x }).collect();
+        let mut v: Vec<Vec<u32>> = m
+            .into_values()
+            .map(|mut x| {
+                x.sort();
+                x
+            })
+            .collect();
         v.sort();
         v
     }
 
-    fn run(n: usize, keys: &[u32], src: &[u32], edges: &[Edge], opts: ClusterOptions, cannot: &[(u32, u32)]) -> Vec<Vec<u32>> {
+    fn run(
+        n: usize,
+        keys: &[u32],
+        src: &[u32],
+        edges: &[Edge],
+        opts: ClusterOptions,
+        cannot: &[(u32, u32)],
+    ) -> Vec<Vec<u32>> {
         let rank: Vec<u32> = keys.to_vec();
         let scorer = |a: u32, b: u32| -> f64 {
             // symmetric, key-based pseudo score
-            let (x, y) = (keys[a as usize].min(keys[b as usize]), keys[a as usize].max(keys[b as usize]));
+            let (x, y) = (
+                keys[a as usize].min(keys[b as usize]),
+                keys[a as usize].max(keys[b as usize]),
+            );
             ((x * 7 + y * 13) % 11) as f64 - 4.0
         };
         let ctx = ClusterContext {
@@ -343,6 +492,7 @@ mod tests {
                 min_mean_probability: support.then_some(0.4),
                 min_pair_weight: None,
                 max_support_pairs: 16,
+                ambiguity_margin: support.then_some(2.0),
             };
             let cannot = [(0u32, 1u32)];
             let base = run(n, &keys, &src, &edges, opts.clone(), &cannot);
@@ -366,14 +516,77 @@ mod tests {
     }
 
     #[test]
+    fn ambiguous_record_is_left_alone() {
+        // record 0 (name only) links to 1 (born 1990) and 2 (born 1960), which conflict
+        let hard = [HardField {
+            name: "dob".into(),
+            codes: vec![u32::MAX, 1990, 1960],
+            compat: HardCompat::Custom(Box::new(|a, b| a.abs_diff(b) <= 2)),
+        }];
+        let edges = [
+            Edge {
+                a: 0,
+                b: 1,
+                weight: 5.0,
+            },
+            Edge {
+                a: 0,
+                b: 2,
+                weight: 4.5,
+            },
+        ];
+        let run = |margin: Option<f64>| {
+            let ctx = ClusterContext {
+                rank: &[0, 1, 2],
+                sources: &[0, 0, 0],
+                hard: &hard,
+                must_link: &[],
+                cannot_link: &[],
+                scorer: None,
+                options: ClusterOptions {
+                    ambiguity_margin: margin,
+                    ..Default::default()
+                },
+            };
+            cluster(3, &edges, &ctx)
+        };
+        let plain = run(None);
+        assert_eq!(plain.labels, vec![0, 0, 1]);
+        assert_eq!(plain.refused.hard_identifier, 1);
+        let careful = run(Some(1.0));
+        assert_eq!(careful.labels, vec![0, 1, 2]);
+        assert_eq!(careful.refused.ambiguous_records, 1);
+        // a clear winner is kept
+        let far = run(Some(0.2));
+        assert_eq!(far.labels, vec![0, 0, 1]);
+    }
+
+    #[test]
     fn refusals() {
         let keys: Vec<u32> = (0..4).collect();
         let e = |a, b, w| Edge { a, b, weight: w };
         // 0-1 strong, 1-2 weaker, 2-3; one per source with sources 0,1,0,1
-        let opts = ClusterOptions { one_per_source: true, ..Default::default() };
-        let p = run(4, &keys, &[0, 1, 0, 1], &[e(0, 1, 9.0), e(1, 2, 5.0), e(2, 3, 4.0)], opts, &[]);
+        let opts = ClusterOptions {
+            one_per_source: true,
+            ..Default::default()
+        };
+        let p = run(
+            4,
+            &keys,
+            &[0, 1, 0, 1],
+            &[e(0, 1, 9.0), e(1, 2, 5.0), e(2, 3, 4.0)],
+            opts,
+            &[],
+        );
         assert_eq!(p, vec![vec![0, 1], vec![2, 3]]);
-        let p = run(4, &keys, &[0, 0, 0, 0], &[e(0, 2, 9.0), e(2, 1, 5.0)], ClusterOptions::default(), &[(0, 1)]);
+        let p = run(
+            4,
+            &keys,
+            &[0, 0, 0, 0],
+            &[e(0, 2, 9.0), e(2, 1, 5.0)],
+            ClusterOptions::default(),
+            &[(0, 1)],
+        );
         assert_eq!(p, vec![vec![0, 2], vec![1], vec![3]]);
     }
 }

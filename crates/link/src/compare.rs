@@ -155,6 +155,28 @@ pub fn damerau_levenshtein(a: &str, b: &str) -> usize {
     }
 }
 
+/// `damerau_levenshtein(a, b) <= 1`, in linear time.
+pub fn within_one_edit(a: &str, b: &str) -> bool {
+    if !(a.is_ascii() && b.is_ascii()) {
+        return damerau_levenshtein(a, b) <= 1;
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (la, lb) = (a.len(), b.len());
+    if la == lb {
+        let Some(i) = (0..la).find(|&i| a[i] != b[i]) else {
+            return true;
+        };
+        a[i + 1..] == b[i + 1..]
+            || (i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] && a[i + 2..] == b[i + 2..])
+    } else if la.abs_diff(lb) == 1 {
+        let (s, l) = if la < lb { (a, b) } else { (b, a) };
+        let i = (0..s.len()).find(|&i| s[i] != l[i]).unwrap_or(s.len());
+        s[i..] == l[i + 1..]
+    } else {
+        false
+    }
+}
+
 /// Levenshtein distance on characters.
 pub fn levenshtein(a: &str, b: &str) -> usize {
     strsim::levenshtein(a, b)
@@ -215,6 +237,19 @@ pub fn token_jaccard(a: &str, b: &str) -> f64 {
     inter as f64 / union as f64
 }
 
+/// True when the values share a word of two or more characters (words split on anything not
+/// alphanumeric).
+pub fn token_overlap(a: &str, b: &str) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() >= 2)
+            .map(str::to_string)
+            .collect()
+    };
+    let wb = words(b);
+    words(a).iter().any(|w| wb.contains(w))
+}
+
 /// True when one value is an initial (one letter, optionally followed by '.') equal to the first
 /// letter of the other value.
 pub fn initial_match(a: &str, b: &str) -> bool {
@@ -229,8 +264,8 @@ pub fn initial_match(a: &str, b: &str) -> bool {
         }
     }
     match (initial(a), initial(b)) {
-        (Some(x), _) => b.chars().next() == Some(x),
-        (_, Some(y)) => a.chars().next() == Some(y),
+        (Some(x), _) => b.starts_with(x),
+        (_, Some(y)) => a.starts_with(y),
         _ => false,
     }
 }
@@ -269,7 +304,11 @@ fn nick_table() -> &'static NickTable {
 
 /// Nickname groups a (lower-case) given name belongs to.
 pub fn nickname_groups(name: &str) -> &'static [u16] {
-    nick_table().groups.get(name).map(|v| v.as_slice()).unwrap_or(&[])
+    nick_table()
+        .groups
+        .get(name)
+        .map(|v| v.as_slice())
+        .unwrap_or(&[])
 }
 
 /// True when the two (lower-case) given names are different forms of the same name
@@ -519,7 +558,7 @@ pub fn last_digits(s: &str, n: usize) -> Option<String> {
     (d.len() >= n).then(|| d[d.len() - n..].to_string())
 }
 
-/// Lower-case, trim, collapse inner whitespace.
+/// Lower-case, fold common Latin accents ("José" → "jose"), trim, collapse inner whitespace.
 pub fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for w in s.split_whitespace() {
@@ -527,7 +566,13 @@ pub fn normalize(s: &str) -> String {
             out.push(' ');
         }
         for c in w.chars() {
-            out.extend(c.to_lowercase());
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else if let Some(f) = fold_ascii(c) {
+                out.push(f.to_ascii_lowercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
         }
     }
     out
@@ -561,6 +606,8 @@ mod tests {
         assert!(are_nicknames("margaret", "peggy"));
         assert!(!are_nicknames("robert", "william"));
         assert_eq!(nickname_key("bob"), "robert");
+        assert!(are_nicknames("jesus", "chuy"));
+        assert_eq!(normalize("  José   PEÑA "), "jose pena");
     }
 
     #[test]
@@ -605,6 +652,7 @@ mod tests {
             prop_assert!((0.0..=1.0).contains(&ju));
             prop_assert_eq!(ju, jaro_winkler(&u, &a));
             prop_assert_eq!(initial_match(&a, &b), initial_match(&b, &a));
+            prop_assert_eq!(token_overlap(&a, &u), token_overlap(&u, &a));
             prop_assert_eq!(are_nicknames(&a, &b), are_nicknames(&b, &a));
             prop_assert_eq!(phonetic_match(&a, &u), phonetic_match(&u, &a));
         }
@@ -616,6 +664,9 @@ mod tests {
             let bc: Vec<char> = b.chars().collect();
             prop_assert_eq!(osa(a.as_bytes(), b.as_bytes()), osa(&ac, &bc));
             prop_assert_eq!(osa(a.as_bytes(), b.as_bytes()), strsim::osa_distance(&a, &b));
+            prop_assert_eq!(within_one_edit(&a, &b), osa(a.as_bytes(), b.as_bytes()) <= 1);
+            let (c, d) = (&a[..a.len().min(6)], &b[..b.len().min(6)]);
+            prop_assert_eq!(within_one_edit(c, d), osa(c.as_bytes(), d.as_bytes()) <= 1);
         }
     }
 }

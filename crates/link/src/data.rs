@@ -45,9 +45,20 @@ impl Column {
 #[derive(Debug, Default)]
 pub struct ColumnBuilder {
     pub name: String,
-    map: FxHashMap<Box<str>, u32>,
+    /// 64-bit hash of a value -> its code (the value is checked against `values`).
+    map: FxHashMap<u64, u32>,
+    /// Values whose hash collided with a different value's.
+    collided: FxHashMap<Box<str>, u32>,
     values: Vec<Box<str>>,
     codes: Vec<u32>,
+}
+
+fn hash_str(v: &str) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    h.write(v.as_bytes());
+    h.write_u8(0xff);
+    h.finish()
 }
 
 impl ColumnBuilder {
@@ -70,7 +81,8 @@ impl ColumnBuilder {
             None => NULL,
             Some(r) => {
                 let fast = !r.is_empty()
-                    && r.bytes().all(|b| b.is_ascii_graphic() && !b.is_ascii_uppercase() || b == b' ')
+                    && r.bytes()
+                        .all(|b| b.is_ascii_graphic() && !b.is_ascii_uppercase() || b == b' ')
                     && !r.starts_with(' ')
                     && !r.ends_with(' ')
                     && !r.contains("  ");
@@ -93,13 +105,25 @@ impl ColumnBuilder {
     }
 
     pub fn intern(&mut self, v: &str) -> u32 {
-        if let Some(&c) = self.map.get(v) {
-            return c;
+        let h = hash_str(v);
+        match self.map.get(&h) {
+            Some(&c) if &*self.values[c as usize] == v => c,
+            Some(_) => {
+                if let Some(&c) = self.collided.get(v) {
+                    return c;
+                }
+                let c = self.values.len() as u32;
+                self.values.push(v.into());
+                self.collided.insert(v.into(), c);
+                c
+            }
+            None => {
+                let c = self.values.len() as u32;
+                self.values.push(v.into());
+                self.map.insert(h, c);
+                c
+            }
         }
-        let c = self.values.len() as u32;
-        self.values.push(v.into());
-        self.map.insert(v.into(), c);
-        c
     }
 
     pub fn push_code(&mut self, c: u32) {
@@ -207,11 +231,14 @@ impl Table {
     /// Index of the column computing `expr` (derived columns are made once and cached).
     pub fn expr_column(&mut self, expr: &KeyExpr) -> Result<usize, LinkError> {
         if let KeyExpr::Concat(cols) = expr {
-            return self.concat_column(expr, cols);
+            return self.concat_column(expr, cols, false);
         }
-        let base = self
-            .column_index(expr.column())
-            .ok_or_else(|| LinkError::spec("column", format!("no column {:?} loaded", expr.column())))?;
+        if let KeyExpr::SortedConcat(cols) = expr {
+            return self.concat_column(expr, cols, true);
+        }
+        let base = self.column_index(expr.column()).ok_or_else(|| {
+            LinkError::spec("column", format!("no column {:?} loaded", expr.column()))
+        })?;
         if expr.is_identity() {
             return Ok(base);
         }
@@ -242,7 +269,12 @@ impl Table {
         Ok(i)
     }
 
-    fn concat_column(&mut self, expr: &KeyExpr, cols: &[String]) -> Result<usize, LinkError> {
+    fn concat_column(
+        &mut self,
+        expr: &KeyExpr,
+        cols: &[String],
+        sorted: bool,
+    ) -> Result<usize, LinkError> {
         let key = expr.canonical();
         if let Some(&i) = self.derived.get(&key) {
             return Ok(i);
@@ -260,6 +292,11 @@ impl Table {
             .map(|r| {
                 if parts.iter().all(|c| c.codes[r] == NULL) {
                     return None;
+                }
+                if sorted {
+                    let mut vs: Vec<&str> = parts.iter().filter_map(|c| c.value(r)).collect();
+                    vs.sort_unstable();
+                    return Some(vs.join(" | "));
                 }
                 let mut s = String::new();
                 for (k, c) in parts.iter().enumerate() {
@@ -291,7 +328,10 @@ impl Table {
 
     /// "source:id" label of a record.
     pub fn record_label(&self, i: usize) -> String {
-        format!("{}:{}", self.source_names[self.source[i] as usize], self.ids[i])
+        format!(
+            "{}:{}",
+            self.source_names[self.source[i] as usize], self.ids[i]
+        )
     }
 
     /// Index of the record with this source name and id.

@@ -20,12 +20,24 @@ pub struct Prf {
 
 impl Prf {
     fn from_counts(tp: u64, pred: u64, truth: u64) -> Prf {
-        let p = if pred > 0 { tp as f64 / pred as f64 } else { 1.0 };
-        let r = if truth > 0 { tp as f64 / truth as f64 } else { 1.0 };
+        let p = if pred > 0 {
+            tp as f64 / pred as f64
+        } else {
+            1.0
+        };
+        let r = if truth > 0 {
+            tp as f64 / truth as f64
+        } else {
+            1.0
+        };
         Prf {
             precision: p,
             recall: r,
-            f1: if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 },
+            f1: if p + r > 0.0 {
+                2.0 * p * r / (p + r)
+            } else {
+                0.0
+            },
             predicted_pairs: Some(pred),
             true_pairs: Some(truth),
             true_positives: Some(tp),
@@ -64,10 +76,19 @@ fn c2(n: u64) -> u64 {
 
 /// Cluster-implied pairwise and B-cubed metrics. `truth` labels may be `u32::MAX` (unknown:
 /// the record is its own entity). `link_only` sets which pairs count as "pairwise".
-pub fn evaluate_clusters(pred: &[u32], truth: &[u32], source: &[u32], link_only: bool) -> Evaluation {
+pub fn evaluate_clusters(
+    pred: &[u32],
+    truth: &[u32],
+    source: &[u32],
+    link_only: bool,
+) -> Evaluation {
     let n = pred.len();
     // unknown truth -> unique labels
-    let mut next = truth.iter().filter(|&&t| t != u32::MAX).max().map_or(0, |m| m + 1);
+    let mut next = truth
+        .iter()
+        .filter(|&&t| t != u32::MAX)
+        .max()
+        .map_or(0, |m| m + 1);
     let truth: Vec<u32> = truth
         .iter()
         .map(|&t| {
@@ -114,15 +135,27 @@ pub fn evaluate_clusters(pred: &[u32], truth: &[u32], source: &[u32], link_only:
         bp += inter / cp[&pred[i]] as f64;
         br += inter / ct[&truth[i]] as f64;
     }
-    let (bp, br) = if n > 0 { (bp / n as f64, br / n as f64) } else { (1.0, 1.0) };
+    let (bp, br) = if n > 0 {
+        (bp / n as f64, br / n as f64)
+    } else {
+        (1.0, 1.0)
+    };
     let bcubed = Prf {
         precision: bp,
         recall: br,
-        f1: if bp + br > 0.0 { 2.0 * bp * br / (bp + br) } else { 0.0 },
+        f1: if bp + br > 0.0 {
+            2.0 * bp * br / (bp + br)
+        } else {
+            0.0
+        },
         ..Default::default()
     };
     Evaluation {
-        pairwise: if link_only { cross.clone() } else { all_pairs.clone() },
+        pairwise: if link_only {
+            cross.clone()
+        } else {
+            all_pairs.clone()
+        },
         within_source: within,
         cross_source: cross,
         all_pairs,

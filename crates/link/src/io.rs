@@ -1,4 +1,4 @@
-//! Reading input files (CSV / TSV, and Parquet with the `parquet` feature) into a [`Table`], and
+//! Reading input files (CSV / TSV, and Parquet with the `parquet` feature) into a [`Table`](crate::data::Table), and
 //! writing `clusters.csv` / `pairs.csv`.
 
 use crate::data::{ColumnBuilder, TableParts, NULL};
@@ -96,12 +96,20 @@ impl Builders {
 
 /// Read the files into table parts (not yet in canonical order).
 pub fn read_inputs(files: &[InputFile], plan: &ReadPlan) -> Result<TableParts, LinkError> {
-    let nulls: Vec<String> = plan.nulls.iter().map(|n| crate::compare::normalize(n)).collect();
+    let nulls: Vec<String> = plan
+        .nulls
+        .iter()
+        .map(|n| crate::compare::normalize(n))
+        .collect();
     let mut b = Builders {
         ids: Vec::new(),
         source: Vec::new(),
         source_names: Vec::new(),
-        cols: plan.columns.iter().map(|(c, _)| ColumnBuilder::new(c)).collect(),
+        cols: plan
+            .columns
+            .iter()
+            .map(|(c, _)| ColumnBuilder::new(c))
+            .collect(),
         truth: plan.truth.as_ref().map(|_| ColumnBuilder::new("truth")),
     };
     for f in files {
@@ -130,7 +138,13 @@ fn missing(path: &Path, column: &str, needed_by: &str, available: &[String]) -> 
     }
 }
 
-fn read_csv(f: &InputFile, plan: &ReadPlan, nulls: &[String], delim: u8, b: &mut Builders) -> Result<(), LinkError> {
+fn read_csv(
+    f: &InputFile,
+    plan: &ReadPlan,
+    nulls: &[String],
+    delim: u8,
+    b: &mut Builders,
+) -> Result<(), LinkError> {
     let file = std::fs::File::open(&f.path).map_err(|e| LinkError::Io {
         path: f.path.clone(),
         source: e,
@@ -157,9 +171,21 @@ fn read_csv(f: &InputFile, plan: &ReadPlan, nulls: &[String], delim: u8, b: &mut
             .ok_or_else(|| missing(&f.path, c, why, &headers))
     };
     let id_i = find(&plan.id_column, "id_column")?;
-    let src_i = plan.source_column.as_deref().map(|c| find(c, "source_column")).transpose()?;
-    let col_i: Vec<usize> = plan.columns.iter().map(|(c, why)| find(c, why)).collect::<Result<_, _>>()?;
-    let truth_i = plan.truth.as_ref().map(|t| find(&t.column, "truth column")).transpose()?;
+    let src_i = plan
+        .source_column
+        .as_deref()
+        .map(|c| find(c, "source_column"))
+        .transpose()?;
+    let col_i: Vec<usize> = plan
+        .columns
+        .iter()
+        .map(|(c, why)| find(c, why))
+        .collect::<Result<_, _>>()?;
+    let truth_i = plan
+        .truth
+        .as_ref()
+        .map(|t| find(&t.column, "truth column"))
+        .transpose()?;
     let file_source = b.source_index(&f.source_name);
     let mut rec = csv::StringRecord::new();
     loop {
@@ -211,7 +237,12 @@ fn read_csv(f: &InputFile, plan: &ReadPlan, nulls: &[String], delim: u8, b: &mut
 }
 
 #[cfg(feature = "parquet")]
-fn read_parquet(f: &InputFile, plan: &ReadPlan, nulls: &[String], b: &mut Builders) -> Result<(), LinkError> {
+fn read_parquet(
+    f: &InputFile,
+    plan: &ReadPlan,
+    nulls: &[String],
+    b: &mut Builders,
+) -> Result<(), LinkError> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     let perr = |m: String| LinkError::Parquet {
         path: f.path.clone(),
@@ -226,14 +257,31 @@ fn read_parquet(f: &InputFile, plan: &ReadPlan, nulls: &[String], b: &mut Builde
     };
     let reader = open()?;
     let schema = reader.metadata().file_metadata().schema_descr_ptr();
-    let names: Vec<String> = (0..schema.num_columns()).map(|i| schema.column(i).path().string()).collect();
+    let names: Vec<String> = (0..schema.num_columns())
+        .map(|i| schema.column(i).path().string())
+        .collect();
     let find = |c: &str, why: &str| -> Result<usize, LinkError> {
-        names.iter().position(|h| h == c).ok_or_else(|| missing(&f.path, c, why, &names))
+        names
+            .iter()
+            .position(|h| h == c)
+            .ok_or_else(|| missing(&f.path, c, why, &names))
     };
     let id_i = find(&plan.id_column, "id_column")?;
-    let src_i = plan.source_column.as_deref().map(|c| find(c, "source_column")).transpose()?;
-    let col_i: Vec<usize> = plan.columns.iter().map(|(c, why)| find(c, why)).collect::<Result<_, _>>()?;
-    let truth_i = plan.truth.as_ref().map(|t| find(&t.column, "truth column")).transpose()?;
+    let src_i = plan
+        .source_column
+        .as_deref()
+        .map(|c| find(c, "source_column"))
+        .transpose()?;
+    let col_i: Vec<usize> = plan
+        .columns
+        .iter()
+        .map(|(c, why)| find(c, why))
+        .collect::<Result<_, _>>()?;
+    let truth_i = plan
+        .truth
+        .as_ref()
+        .map(|t| find(&t.column, "truth column"))
+        .transpose()?;
     drop(reader);
 
     // id, source and truth as raw strings; comparison columns interned straight into builders,
@@ -295,7 +343,12 @@ fn read_parquet(f: &InputFile, plan: &ReadPlan, nulls: &[String], b: &mut Builde
     }
     for cb in &b.cols {
         if cb.len() != b.ids.len() {
-            return Err(perr(format!("column {} has {} values, expected {}", cb.name, cb.len(), b.ids.len())));
+            return Err(perr(format!(
+                "column {} has {} values, expected {}",
+                cb.name,
+                cb.len(),
+                b.ids.len()
+            )));
         }
     }
     Ok(())
@@ -311,7 +364,11 @@ fn read_parquet_column(
     use parquet::file::reader::FileReader;
     const BATCH: usize = 8192;
     let md = reader.metadata();
-    let max_def = md.file_metadata().schema_descr().column(col).max_def_level();
+    let max_def = md
+        .file_metadata()
+        .schema_descr()
+        .column(col)
+        .max_def_level();
     let mut def: Vec<i16> = Vec::with_capacity(BATCH);
     let mut sbuf = String::new();
     macro_rules! drain {
@@ -320,7 +377,12 @@ fn read_parquet_column(
                 def.clear();
                 $vals.clear();
                 let (recs, _, _) = $r
-                    .read_records(BATCH, if max_def > 0 { Some(&mut def) } else { None }, None, &mut $vals)
+                    .read_records(
+                        BATCH,
+                        if max_def > 0 { Some(&mut def) } else { None },
+                        None,
+                        &mut $vals,
+                    )
                     .map_err(|e| e.to_string())?;
                 if recs == 0 {
                     break;
@@ -371,22 +433,31 @@ fn read_parquet_column(
                 let mut vals: Vec<bool> = Vec::with_capacity(BATCH);
                 drain!(r, vals, v => { sink(Some(if *v { "true" } else { "false" })); });
             }
-            _ => return Err(format!("column {col}: unsupported physical type (INT96 / fixed-length)")),
+            _ => {
+                return Err(format!(
+                    "column {col}: unsupported physical type (INT96 / fixed-length)"
+                ))
+            }
         }
     }
     Ok(())
 }
 
 /// Write `source,record_id,cluster_id` rows (records in canonical order).
-pub fn write_clusters(path: &Path, rows: impl Iterator<Item = (String, String, String)>) -> Result<(), LinkError> {
+pub fn write_clusters(
+    path: &Path,
+    rows: impl Iterator<Item = (String, String, String)>,
+) -> Result<(), LinkError> {
     let werr = |e: String| LinkError::Write {
         path: path.to_path_buf(),
         message: e,
     };
     let mut w = csv::Writer::from_path(path).map_err(|e| werr(e.to_string()))?;
-    w.write_record(["source", "record_id", "cluster_id"]).map_err(|e| werr(e.to_string()))?;
+    w.write_record(["source", "record_id", "cluster_id"])
+        .map_err(|e| werr(e.to_string()))?;
     for (s, r, c) in rows {
-        w.write_record([s.as_str(), r.as_str(), c.as_str()]).map_err(|e| werr(e.to_string()))?;
+        w.write_record([s.as_str(), r.as_str(), c.as_str()])
+            .map_err(|e| werr(e.to_string()))?;
     }
     w.flush().map_err(|e| werr(e.to_string()))
 }
@@ -401,7 +472,10 @@ pub struct PairRow<'a> {
     pub match_probability: f64,
 }
 
-pub fn write_pairs<'a>(path: &Path, rows: impl Iterator<Item = PairRow<'a>>) -> Result<(), LinkError> {
+pub fn write_pairs<'a>(
+    path: &Path,
+    rows: impl Iterator<Item = PairRow<'a>>,
+) -> Result<(), LinkError> {
     let werr = |e: String| LinkError::Write {
         path: path.to_path_buf(),
         message: e,
@@ -431,12 +505,19 @@ pub fn write_pairs<'a>(path: &Path, rows: impl Iterator<Item = PairRow<'a>>) -> 
 }
 
 /// Read labelled pairs `(id_l, id_r, is_match)` from a CSV.
-pub fn read_labels(path: &Path, l: &str, r: &str, label: &str) -> Result<Vec<(String, String, bool)>, LinkError> {
+pub fn read_labels(
+    path: &Path,
+    l: &str,
+    r: &str,
+    label: &str,
+) -> Result<Vec<(String, String, bool)>, LinkError> {
     let file = std::fs::File::open(path).map_err(|e| LinkError::Io {
         path: path.to_path_buf(),
         source: e,
     })?;
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(file);
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(file);
     let headers: Vec<String> = rdr
         .headers()
         .map_err(|e| LinkError::Labels {
@@ -461,11 +542,15 @@ pub fn read_labels(path: &Path, l: &str, r: &str, label: &str) -> Result<Vec<(St
             row: k as u64 + 2,
             message: e.to_string(),
         })?;
-        let score: f64 = rec.get(si).unwrap_or("").parse().map_err(|_| LinkError::Labels {
-            path: path.to_path_buf(),
-            row: k as u64 + 2,
-            message: format!("label {:?} is not a number", rec.get(si).unwrap_or("")),
-        })?;
+        let score: f64 = rec
+            .get(si)
+            .unwrap_or("")
+            .parse()
+            .map_err(|_| LinkError::Labels {
+                path: path.to_path_buf(),
+                row: k as u64 + 2,
+                message: format!("label {:?} is not a number", rec.get(si).unwrap_or("")),
+            })?;
         out.push((
             rec.get(li).unwrap_or("").to_string(),
             rec.get(ri).unwrap_or("").to_string(),

@@ -35,7 +35,10 @@ pub use error::LinkError;
 pub use eval::{evaluate_clusters, Evaluation, Prf};
 pub use explain::{Explanation, Term};
 pub use linker::Linker;
-pub use matching::{run_match, MatchOptions, MatchReport};
-pub use person::{explain_identities, link_identities, person_linker, person_spec, try_link_identities, Constraints, LinkResult, ScoredPair};
+pub use matching::{load_linker, run_match, MatchOptions, MatchReport};
+pub use person::{
+    explain_identities, link_identities, person_linker, person_linker_with, person_spec,
+    try_link_identities, try_link_identities_with, Constraints, LinkResult, ScoredPair,
+};
 pub use spec::Spec;
 pub use stable::{assign_stable_ids, Assignment, IdEvent};

@@ -3,7 +3,9 @@
 //! this.
 
 use crate::block::{compile_rules, Blocker, Pairing, RuleCount};
-use crate::cluster::{self, ClusterContext, ClusterOptions, Clustering, Edge, HardCompat, HardField};
+use crate::cluster::{
+    self, ClusterContext, ClusterOptions, Clustering, Edge, HardCompat, HardField,
+};
 use crate::compare;
 use crate::data::{Table, NULL};
 use crate::error::LinkError;
@@ -57,7 +59,12 @@ impl Linker {
         let mut hard_cols = Vec::new();
         for h in &spec.cluster.hard {
             let k = KeyExpr::parse(&h.column).map_err(|m| LinkError::spec("cluster.hard", m))?;
-            hard_cols.push((table.expr_column(&k)?, h.kind, h.tolerance, h.column.clone()));
+            hard_cols.push((
+                table.expr_column(&k)?,
+                h.kind,
+                h.tolerance,
+                h.column.clone(),
+            ));
         }
         let cmp = Comparator::new(&table, comps);
         let blocker = Blocker::new(&table, rules);
@@ -150,7 +157,8 @@ impl Linker {
         let w = self.weights();
         let suffix = w.suffix_max(&self.cmp);
         let (kept, marginal) = self.blocker.generate(&self.pairing, |a, b, _| {
-            let is_true = truth.is_some_and(|t| t[a as usize] != NULL && t[a as usize] == t[b as usize]);
+            let is_true =
+                truth.is_some_and(|t| t[a as usize] != NULL && t[a as usize] == t[b as usize]);
             if is_true {
                 let v = self.cmp.vector(&self.table, a, b);
                 let s = w.score_vector(&self.cmp, v, a);
@@ -193,15 +201,35 @@ impl Linker {
                             compare::damerau_levenshtein(&vals[x as usize], &vals[y as usize]) <= k
                         }))
                     }
-                    HardKindSpec::DateYears => {
-                        let dates: Vec<Option<compare::DateVal>> = c.values.iter().map(|v| compare::parse_date(v)).collect();
+                    HardKindSpec::Dob => {
+                        let dates: Vec<Option<compare::DateVal>> =
+                            c.values.iter().map(|v| compare::parse_date(v)).collect();
                         let tol = *tol;
-                        HardCompat::Custom(Box::new(move |x, y| match (&dates[x as usize], &dates[y as usize]) {
-                            (Some(a), Some(b)) => match a.days_apart(b) {
-                                Some(d) => d as f64 <= tol * 365.25,
-                                None => f64::from(a.year.abs_diff(b.year)) <= tol.ceil(),
-                            },
-                            _ => true,
+                        HardCompat::Custom(Box::new(move |x, y| {
+                            match (&dates[x as usize], &dates[y as usize]) {
+                                (Some(a), Some(b)) => {
+                                    a.days_apart(b).is_some_and(|d| d as f64 <= tol)
+                                        || a.year_off_by(b, 1)
+                                        || a.day_month_swapped(b)
+                                        || a.partial_agree(b)
+                                        || a.text == b.text
+                                }
+                                _ => true,
+                            }
+                        }))
+                    }
+                    HardKindSpec::DateYears => {
+                        let dates: Vec<Option<compare::DateVal>> =
+                            c.values.iter().map(|v| compare::parse_date(v)).collect();
+                        let tol = *tol;
+                        HardCompat::Custom(Box::new(move |x, y| {
+                            match (&dates[x as usize], &dates[y as usize]) {
+                                (Some(a), Some(b)) => match a.days_apart(b) {
+                                    Some(d) => d as f64 <= tol * 365.25,
+                                    None => f64::from(a.year.abs_diff(b.year)) <= tol.ceil(),
+                                },
+                                _ => true,
+                            }
                         }))
                     }
                 };
@@ -215,7 +243,12 @@ impl Linker {
     }
 
     /// Cluster the edges with the spec's options and reviewer constraints (record indices).
-    pub fn cluster(&self, edges: &[Edge], must_link: &[(u32, u32)], cannot_link: &[(u32, u32)]) -> Clustering {
+    pub fn cluster(
+        &self,
+        edges: &[Edge],
+        must_link: &[(u32, u32)],
+        cannot_link: &[(u32, u32)],
+    ) -> Clustering {
         let rank: Vec<u32> = (0..self.table.len() as u32).collect();
         let hard = self.hard_fields();
         let scorer = |a: u32, b: u32| self.score(a, b);
@@ -232,6 +265,7 @@ impl Linker {
                 min_mean_probability: c.min_mean_probability,
                 min_pair_weight: c.min_pair_weight,
                 max_support_pairs: c.max_support_pairs,
+                ambiguity_margin: c.ambiguity_margin,
             },
         };
         cluster::cluster(self.table.len(), edges, &ctx)

@@ -92,7 +92,10 @@ fn ms(t: Instant) -> f64 {
 }
 
 fn stem(p: &Path) -> String {
-    p.file_stem().and_then(|s| s.to_str()).unwrap_or("input").to_string()
+    p.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("input")
+        .to_string()
 }
 
 /// Run a whole match: read, train, predict, cluster, (evaluate), write.
@@ -103,56 +106,9 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
 
     // ---- read
     let t = Instant::now();
-    let mut files = vec![InputFile {
-        path: opts.left.clone(),
-        source_name: stem(&opts.left),
-    }];
-    if let Some(r) = &opts.right {
-        let mut rs = stem(r);
-        if rs == files[0].source_name {
-            files[0].source_name = "left".into();
-            rs = "right".into();
-        }
-        files.push(InputFile {
-            path: r.clone(),
-            source_name: rs,
-        });
-    }
-    let truth_column = opts.truth_column.clone().or_else(|| spec.evaluation.truth_column.clone());
-    let columns = referenced_columns(&spec);
-    let plan = ReadPlan {
-        id_column: spec.id_column.clone(),
-        source_column: spec.source_column.clone(),
-        columns,
-        truth: truth_column.map(|c| TruthSpec {
-            column: c,
-            prefix: spec.evaluation.truth_prefix.clone(),
-            delimiter: spec.evaluation.truth_delimiter.clone(),
-        }),
-        nulls: spec.null_values.clone(),
-    };
-    let parts = io::read_inputs(&files, &plan)?;
-    let mut inputs = Vec::new();
-    let table = Table::from_parts(parts)?;
+    let (table, inputs) = read_table(opts, &spec)?;
     timings.read_ms = ms(t);
-    for f in &files {
-        let records = if spec.source_column.is_some() {
-            0
-        } else {
-            let s = table.source_names.iter().position(|x| *x == f.source_name);
-            s.map_or(0, |s| table.source.iter().filter(|&&x| x == s as u32).count())
-        };
-        inputs.push(InputSummary {
-            path: f.path.display().to_string(),
-            source: f.source_name.clone(),
-            records,
-        });
-    }
-    let link_type = spec.link_type.unwrap_or(if opts.right.is_some() {
-        LinkType::LinkOnly
-    } else {
-        LinkType::Dedupe
-    });
+    let link_type = link_type_of(opts, &spec);
 
     // ---- prepare
     let t = Instant::now();
@@ -187,7 +143,9 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
     };
     if opts.count_only {
         if linker.guard(&blocking).is_ok() {
-            let (_, marginal) = linker.blocker.generate(&linker.pairing, |_, _, _| None::<()>);
+            let (_, marginal) = linker
+                .blocker
+                .generate(&linker.pairing, |_, _, _| None::<()>);
             for (c, m) in blocking.iter_mut().zip(&marginal) {
                 c.marginal_pairs = Some(*m);
             }
@@ -202,21 +160,7 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
 
     // ---- train
     let t = Instant::now();
-    let labels = match &spec.training.labels {
-        None => Vec::new(),
-        Some(ls) => {
-            let base = opts.spec.parent().unwrap_or(Path::new("."));
-            let path = base.join(&ls.path);
-            let raw = io::read_labels(&path, &ls.left_id_column, &ls.right_id_column, &ls.label_column)?;
-            raw.into_iter()
-                .filter_map(|(a, b, m)| {
-                    let ia = *linker.table.find_id(&a).first()?;
-                    let ib = *linker.table.find_id(&b).first()?;
-                    Some((ia as u32, ib as u32, m))
-                })
-                .collect()
-        }
-    };
+    let labels = read_training_labels(opts, &spec, &linker)?;
     linker.train(labels)?;
     timings.train_ms = ms(t);
 
@@ -249,7 +193,12 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
     // ---- evaluate
     let t = Instant::now();
     if let Some(truth) = linker.table.truth.as_deref() {
-        let mut ev = evaluate_clusters(labels, truth, &linker.table.source, link_type == LinkType::LinkOnly);
+        let mut ev = evaluate_clusters(
+            labels,
+            truth,
+            &linker.table.source,
+            link_type == LinkType::LinkOnly,
+        );
         let in_scope = ev.pairwise.true_pairs.unwrap_or(0);
         ev.blocking_recall = Some(if in_scope > 0 {
             pred.true_candidates as f64 / in_scope as f64
@@ -262,7 +211,8 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
             match_weight: w,
             match_probability: probability(w),
         };
-        let same_truth = |a: u32, b: u32| truth[a as usize] != NULL && truth[a as usize] == truth[b as usize];
+        let same_truth =
+            |a: u32, b: u32| truth[a as usize] != NULL && truth[a as usize] == truth[b as usize];
         ev.worst_false_merges = clustering
             .merged_by
             .iter()
@@ -279,7 +229,11 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
             .collect();
         let rank: Vec<u32> = (0..linker.table.len() as u32).collect();
         sort_edges(&mut missed, &rank);
-        ev.missed_links = missed.iter().take(10).map(|e| note(e.a, e.b, e.weight)).collect();
+        ev.missed_links = missed
+            .iter()
+            .take(10)
+            .map(|e| note(e.a, e.b, e.weight))
+            .collect();
         report.evaluation = Some(ev);
     }
     timings.evaluate_ms = ms(t);
@@ -324,6 +278,108 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
     Ok(report)
 }
 
+/// Read the input files of `opts` as `spec` needs them (records in canonical order).
+fn read_table(opts: &MatchOptions, spec: &Spec) -> Result<(Table, Vec<InputSummary>), LinkError> {
+    let mut files = vec![InputFile {
+        path: opts.left.clone(),
+        source_name: stem(&opts.left),
+    }];
+    if let Some(r) = &opts.right {
+        let mut rs = stem(r);
+        if rs == files[0].source_name {
+            files[0].source_name = "left".into();
+            rs = "right".into();
+        }
+        files.push(InputFile {
+            path: r.clone(),
+            source_name: rs,
+        });
+    }
+    let truth_column = opts
+        .truth_column
+        .clone()
+        .or_else(|| spec.evaluation.truth_column.clone());
+    let plan = ReadPlan {
+        id_column: spec.id_column.clone(),
+        source_column: spec.source_column.clone(),
+        columns: referenced_columns(spec),
+        truth: truth_column.map(|c| TruthSpec {
+            column: c,
+            prefix: spec.evaluation.truth_prefix.clone(),
+            delimiter: spec.evaluation.truth_delimiter.clone(),
+        }),
+        nulls: spec.null_values.clone(),
+    };
+    let parts = io::read_inputs(&files, &plan)?;
+    let table = Table::from_parts(parts)?;
+    let inputs = files
+        .iter()
+        .map(|f| {
+            let records = if spec.source_column.is_some() {
+                0
+            } else {
+                let s = table.source_names.iter().position(|x| *x == f.source_name);
+                s.map_or(0, |s| {
+                    table.source.iter().filter(|&&x| x == s as u32).count()
+                })
+            };
+            InputSummary {
+                path: f.path.display().to_string(),
+                source: f.source_name.clone(),
+                records,
+            }
+        })
+        .collect();
+    Ok((table, inputs))
+}
+
+fn read_training_labels(
+    opts: &MatchOptions,
+    spec: &Spec,
+    linker: &Linker,
+) -> Result<Vec<(u32, u32, bool)>, LinkError> {
+    let Some(ls) = &spec.training.labels else {
+        return Ok(Vec::new());
+    };
+    let base = opts.spec.parent().unwrap_or(Path::new("."));
+    let raw = io::read_labels(
+        &base.join(&ls.path),
+        &ls.left_id_column,
+        &ls.right_id_column,
+        &ls.label_column,
+    )?;
+    Ok(raw
+        .into_iter()
+        .filter_map(|(a, b, m)| {
+            let ia = *linker.table.find_id(&a).first()?;
+            let ib = *linker.table.find_id(&b).first()?;
+            Some((ia as u32, ib as u32, m))
+        })
+        .collect())
+}
+
+fn link_type_of(opts: &MatchOptions, spec: &Spec) -> LinkType {
+    spec.link_type.unwrap_or(if opts.right.is_some() {
+        LinkType::LinkOnly
+    } else {
+        LinkType::Dedupe
+    })
+}
+
+/// Read the files of `opts` and train the spec's model, without scoring or clustering: for
+/// explaining pairs (`linker.explain_ids((source, id), (source, id))`) or scoring by hand.
+/// Source names are the file stems (or "left" / "right" when both stems are equal).
+pub fn load_linker(opts: &MatchOptions) -> Result<Linker, LinkError> {
+    let spec = Spec::from_file(&opts.spec)?;
+    let (table, _) = read_table(opts, &spec)?;
+    let mut linker = Linker::new(table, spec.clone(), link_type_of(opts, &spec))?;
+    let counts = linker.count_blocking();
+    linker.guard(&counts)?;
+    let labels = read_training_labels(opts, &spec, &linker)?;
+    linker.train(labels)?;
+    Ok(linker)
+}
+
 impl MatchReport {
     /// A short human-readable summary (what the CLI prints without `--json`).
     pub fn summary_text(&self) -> String {
@@ -348,7 +404,9 @@ impl MatchReport {
                 i + 1,
                 b.rule,
                 b.raw_pairs,
-                b.marginal_pairs.map(|m| format!(" ({m} new)")).unwrap_or_default()
+                b.marginal_pairs
+                    .map(|m| format!(" ({m} new)"))
+                    .unwrap_or_default()
             );
         }
         if self.count_only {

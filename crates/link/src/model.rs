@@ -37,12 +37,20 @@ pub struct CompiledComparison {
     /// Raw columns read (for EM session exclusion).
     pub base_columns: Vec<String>,
     dm: Option<Vec<(u32, u32)>>,
-    dates: Option<Vec<Option<DateVal>>>,
-    /// Sorted distinct token hashes per value (for `token_jaccard`).
-    tokens: Option<Vec<Box<[u64]>>>,
+    dates: Option<Vec<CDate>>,
+    /// Main-column code -> swap-column code of the same text (for `swapped`).
+    swap_cross: Option<Vec<u32>>,
+    /// Sorted distinct token hashes per value (for `token_jaccard`), flat: value `v` owns
+    /// `tokens.1[tokens.0[v]..tokens.0[v + 1]]`.
+    tokens: Option<(Vec<u32>, Vec<u32>)>,
     prior_m: Option<Vec<f64>>,
     fixed_u: Option<Vec<f64>>,
+    /// Level indices whose weight is forced to `VETO_WEIGHT`.
+    pub veto: Vec<u8>,
 }
+
+/// Weight of a vetoed level.
+pub const VETO_WEIGHT: f64 = -100.0;
 
 impl CompiledComparison {
     pub fn n_levels(&self) -> usize {
@@ -53,7 +61,10 @@ impl CompiledComparison {
     }
 }
 
-pub fn compile_comparison(table: &mut Table, spec: &ComparisonSpec) -> Result<CompiledComparison, LinkError> {
+pub fn compile_comparison(
+    table: &mut Table,
+    spec: &ComparisonSpec,
+) -> Result<CompiledComparison, LinkError> {
     let f = format!("comparison {:?}", spec.name);
     let expr = KeyExpr::parse(spec.column_expr()).map_err(|m| LinkError::spec(&f, m))?;
     let col = table.expr_column(&expr)?;
@@ -79,12 +90,18 @@ pub fn compile_comparison(table: &mut Table, spec: &ComparisonSpec) -> Result<Co
     let mut labels = vec!["null".to_string()];
     labels.extend(spec.levels.iter().cloned());
     labels.push("else".into());
-    let exact = levels.iter().position(|l| *l == Level::Exact).map(|p| (p + 1) as u8);
+    let exact = levels
+        .iter()
+        .position(|l| *l == Level::Exact)
+        .map(|p| (p + 1) as u8);
     let values = &table.columns[col].values;
     let dm = levels.contains(&Level::Phonetic).then(|| {
         let mut codes: FxHashMap<String, u32> = FxHashMap::default();
         codes.insert(String::new(), 0);
-        let raw: Vec<(String, String)> = values.par_iter().map(|v| compare::double_metaphone(v)).collect();
+        let raw: Vec<(String, String)> = values
+            .par_iter()
+            .map(|v| compare::double_metaphone(v))
+            .collect();
         raw.into_iter()
             .map(|(p, a)| {
                 let n = codes.len() as u32;
@@ -95,14 +112,38 @@ pub fn compile_comparison(table: &mut Table, spec: &ComparisonSpec) -> Result<Co
             })
             .collect()
     });
-    let dates = levels
-        .iter()
-        .any(Level::needs_date)
-        .then(|| values.par_iter().map(|v| compare::parse_date(v)).collect());
+    let dates = levels.iter().any(Level::needs_date).then(|| {
+        values
+            .par_iter()
+            .map(|v| CDate::from(compare::parse_date(v).as_ref()))
+            .collect()
+    });
+    let swap_cross = swap_col.map(|sc| {
+        let other: FxHashMap<&str, u32> = table.columns[sc]
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (&**v, i as u32))
+            .collect();
+        values
+            .iter()
+            .map(|v| other.get(&**v).copied().unwrap_or(NULL))
+            .collect()
+    });
     let tokens = levels
         .iter()
         .any(|l| matches!(l, Level::TokenJaccard(_)))
-        .then(|| values.par_iter().map(|v| token_hashes(v)).collect());
+        .then(|| {
+            let per: Vec<Vec<u32>> = values.par_iter().map(|v| token_hashes(v)).collect();
+            let mut off = Vec::with_capacity(per.len() + 1);
+            let mut data = Vec::new();
+            off.push(0u32);
+            for t in per {
+                data.extend(t);
+                off.push(data.len() as u32);
+            }
+            (off, data)
+        });
     Ok(CompiledComparison {
         name: spec.name.clone(),
         col,
@@ -117,9 +158,24 @@ pub fn compile_comparison(table: &mut Table, spec: &ComparisonSpec) -> Result<Co
         base_columns,
         dm,
         dates,
+        swap_cross,
         tokens,
         prior_m: spec.m.clone(),
         fixed_u: spec.u.clone(),
+        veto: spec
+            .veto
+            .iter()
+            .filter_map(|v| {
+                if v == "else" {
+                    Some((spec.levels.len() + 1) as u8)
+                } else {
+                    spec.levels
+                        .iter()
+                        .position(|l| l == v)
+                        .map(|p| (p + 1) as u8)
+                }
+            })
+            .collect(),
     })
 }
 
@@ -160,11 +216,13 @@ impl Comparator {
         let stride = slot_cols.len();
         let n = table.len();
         let mut rows = vec![0u32; n * stride];
-        rows.par_chunks_mut(stride.max(1)).enumerate().for_each(|(i, r)| {
-            for (s, &c) in slot_cols.iter().enumerate() {
-                r[s] = table.columns[c].codes[i];
-            }
-        });
+        rows.par_chunks_mut(stride.max(1))
+            .enumerate()
+            .for_each(|(i, r)| {
+                for (s, &c) in slot_cols.iter().enumerate() {
+                    r[s] = table.columns[c].codes[i];
+                }
+            });
         Comparator {
             comps,
             slot_cols,
@@ -207,33 +265,69 @@ impl Comparator {
             }
         }
         let values = &table.columns[c.col].values;
-        let (va, vb) = (&*values[x as usize], &*values[y as usize]);
+        let mut strs: Option<(&str, &str)> = None;
+        let mut sv = || *strs.get_or_insert_with(|| (&*values[x as usize], &*values[y as usize]));
         let mut jw: Option<f64> = None;
         let mut dl: Option<usize> = None;
         for (k, l) in c.levels.iter().enumerate() {
             let hit = match l {
                 Level::Exact => x == y,
-                Level::JaroWinkler(t) => *jw.get_or_insert_with(|| compare::jaro_winkler(va, vb)) >= *t,
-                Level::Jaro(t) => compare::jaro(va, vb) >= *t,
-                Level::DamerauLevenshtein(k) => *dl.get_or_insert_with(|| compare::damerau_levenshtein(va, vb)) <= *k,
-                Level::Levenshtein(k) => compare::levenshtein(va, vb) <= *k,
-                Level::TokenJaccard(t) => {
-                    let tk = c.tokens.as_ref().expect("tokens");
-                    jaccard_sorted(&tk[x as usize], &tk[y as usize]) >= *t
+                Level::JaroWinkler(t) => {
+                    let (va, vb) = sv();
+                    *jw.get_or_insert_with(|| compare::jaro_winkler(va, vb)) >= *t
                 }
-                Level::Nickname => compare::are_nicknames(va, vb),
+                Level::Jaro(t) => {
+                    let (va, vb) = sv();
+                    compare::jaro(va, vb) >= *t
+                }
+                Level::DamerauLevenshtein(1) if dl.is_none() => {
+                    let (va, vb) = sv();
+                    compare::within_one_edit(va, vb)
+                }
+                Level::DamerauLevenshtein(k) => {
+                    let (va, vb) = sv();
+                    *dl.get_or_insert_with(|| compare::damerau_levenshtein(va, vb)) <= *k
+                }
+                Level::Levenshtein(k) => {
+                    let (va, vb) = sv();
+                    compare::levenshtein(va, vb) <= *k
+                }
+                Level::TokenJaccard(t) => {
+                    let (off, data) = c.tokens.as_ref().expect("tokens");
+                    let ta = &data[off[x as usize] as usize..off[x as usize + 1] as usize];
+                    let tb = &data[off[y as usize] as usize..off[y as usize + 1] as usize];
+                    jaccard_sorted(ta, tb) >= *t
+                }
+                Level::TokenOverlap => {
+                    let (va, vb) = sv();
+                    compare::token_overlap(va, vb)
+                }
+                Level::FirstToken => {
+                    let (va, vb) = sv();
+                    let (fa, fb) = (va.split_whitespace().next(), vb.split_whitespace().next());
+                    fa.is_some() && fa == fb
+                }
+                Level::Nickname => {
+                    let (va, vb) = sv();
+                    compare::are_nicknames(va, vb)
+                }
                 Level::Phonetic => {
                     let dm = c.dm.as_ref().expect("phonetic codes");
                     let (pa, aa) = dm[x as usize];
                     let (pb, ab) = dm[y as usize];
-                    pa != 0 && pb != 0 && (pa == pb || pa == ab || aa == pb || (aa != 0 && aa == ab))
+                    pa != 0
+                        && pb != 0
+                        && (pa == pb || pa == ab || aa == pb || (aa != 0 && aa == ab))
                 }
-                Level::Initial => compare::initial_match(va, vb),
+                Level::Initial => {
+                    let (va, vb) = sv();
+                    compare::initial_match(va, vb)
+                }
                 Level::Swapped => {
                     let s = swap.expect("swap slot");
-                    let sv = &table.columns[c.swap_col.expect("swap col")].values;
-                    let (sa, sb) = (ra[s], rb[s]);
-                    sa != NULL && sb != NULL && &*sv[sa as usize] == vb && &*sv[sb as usize] == va
+                    let cross = c.swap_cross.as_ref().expect("swap map");
+                    let (cx, cy) = (cross[x as usize], cross[y as usize]);
+                    cx != NULL && cy != NULL && cx == rb[s] && cy == ra[s]
                 }
                 Level::Alias => {
                     let s = alias.expect("alias slot");
@@ -241,14 +335,13 @@ impl Comparator {
                     let (aa, ab) = (ra[s], rb[s]);
                     let la = (aa != NULL).then(|| &*av[aa as usize]);
                     let lb = (ab != NULL).then(|| &*av[ab as usize]);
+                    let (va, vb) = sv();
                     alias_hit(va, vb, la, lb)
                 }
                 _ => {
                     let d = c.dates.as_ref().expect("dates");
-                    match (&d[x as usize], &d[y as usize]) {
-                        (Some(da), Some(db)) => date_level(l, da, db),
-                        _ => false,
-                    }
+                    let (da, db) = (d[x as usize], d[y as usize]);
+                    da.valid() && db.valid() && date_level(l, &da, &db)
                 }
             };
             if hit {
@@ -272,7 +365,15 @@ impl Comparator {
     /// Match weight of a pair, or None as soon as it can no longer reach `threshold`
     /// (`suffix_max[ci]` = the largest weight comparisons `ci..` can still add).
     #[inline]
-    pub fn score_pruned(&self, table: &Table, w: &Weights, suffix_max: &[f64], a: u32, b: u32, threshold: f64) -> Option<f64> {
+    pub fn score_pruned(
+        &self,
+        table: &Table,
+        w: &Weights,
+        suffix_max: &[f64],
+        a: u32,
+        b: u32,
+        threshold: f64,
+    ) -> Option<f64> {
         let ra = self.row(a);
         let rb = self.row(b);
         let mut s = w.prior;
@@ -296,8 +397,8 @@ impl Comparator {
     }
 }
 
-fn token_hashes(v: &str) -> Box<[u64]> {
-    let mut h: Vec<u64> = v
+fn token_hashes(v: &str) -> Vec<u32> {
+    let mut h: Vec<u32> = v
         .split_whitespace()
         .filter(|t| *t != "|")
         .map(|t| {
@@ -307,16 +408,16 @@ fn token_hashes(v: &str) -> Box<[u64]> {
                 x ^= u64::from(b);
                 x = x.wrapping_mul(0x100_0000_01b3);
             }
-            x
+            (x ^ (x >> 32)) as u32
         })
         .collect();
     h.sort_unstable();
     h.dedup();
-    h.into_boxed_slice()
+    h
 }
 
 /// Jaccard similarity of two sorted distinct sets.
-fn jaccard_sorted(a: &[u64], b: &[u64]) -> f64 {
+fn jaccard_sorted(a: &[u32], b: &[u32]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 1.0;
     }
@@ -337,22 +438,87 @@ fn jaccard_sorted(a: &[u64], b: &[u64]) -> f64 {
 
 fn alias_hit(va: &str, vb: &str, la: Option<&str>, lb: Option<&str>) -> bool {
     let split = |l: Option<&str>| -> Vec<String> {
-        l.map(|s| s.split('|').map(compare::normalize).filter(|x| !x.is_empty()).collect())
-            .unwrap_or_default()
+        l.map(|s| {
+            s.split('|')
+                .map(compare::normalize)
+                .filter(|x| !x.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
     };
     let (aa, ab) = (split(la), split(lb));
     ab.iter().any(|x| x == va) || aa.iter().any(|x| x == vb) || aa.iter().any(|x| ab.contains(x))
 }
 
-fn date_level(l: &Level, a: &DateVal, b: &DateVal) -> bool {
+/// A parsed date in 12 bytes (month / day 0 = unknown; `days` = i32::MIN when not a valid full
+/// calendar date; year i32::MIN = no date).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CDate {
+    year: i32,
+    month: u8,
+    day: u8,
+    days: i32,
+}
+
+impl From<Option<&DateVal>> for CDate {
+    fn from(d: Option<&DateVal>) -> Self {
+        match d {
+            None => CDate {
+                year: i32::MIN,
+                month: 0,
+                day: 0,
+                days: i32::MIN,
+            },
+            Some(d) => CDate {
+                year: d.year,
+                month: d.month.unwrap_or(0).min(255) as u8,
+                day: d.day.unwrap_or(0).min(255) as u8,
+                days: d.days.map_or(i32::MIN, |x| x as i32),
+            },
+        }
+    }
+}
+
+impl CDate {
+    fn valid(&self) -> bool {
+        self.year != i32::MIN
+    }
+    fn full(&self) -> bool {
+        self.month != 0 && self.day != 0
+    }
+    fn days_apart(&self, o: &CDate) -> Option<u32> {
+        (self.days != i32::MIN && o.days != i32::MIN).then(|| self.days.abs_diff(o.days))
+    }
+}
+
+fn date_level(l: &Level, a: &CDate, b: &CDate) -> bool {
     match l {
-        Level::DateDmSwap => a.day_month_swapped(b),
-        Level::DateYearOff(k) => a.year_off_by(b, *k),
-        Level::DateWithinDays(k) => a.days_apart(b).is_some_and(|d| d <= *k),
-        Level::DateWithinYears(k) => a.days_apart(b).is_some_and(|d| d as f64 <= *k as f64 * 365.25),
-        Level::DateSameYearMonth => a.is_full() && b.is_full() && a.same_year_month(b),
-        Level::DateSameYear => a.is_full() && b.is_full() && a.year == b.year,
-        Level::DatePartial => a.partial_agree(b),
+        Level::DateDmSwap => {
+            a.year == b.year
+                && a.full()
+                && b.full()
+                && a.month == b.day
+                && a.day == b.month
+                && a.month != a.day
+        }
+        Level::DateYearOff(k) => {
+            a.full()
+                && b.full()
+                && a.month == b.month
+                && a.day == b.day
+                && a.year.abs_diff(b.year) <= *k
+        }
+        Level::DateWithinDays(k) => a.days_apart(b).is_some_and(|d| u64::from(d) <= *k),
+        Level::DateWithinYears(k) => a
+            .days_apart(b)
+            .is_some_and(|d| f64::from(d) <= f64::from(*k) * 365.25),
+        Level::DateSameYearMonth => a.full() && b.full() && a.year == b.year && a.month == b.month,
+        Level::DateSameYear => a.full() && b.full() && a.year == b.year,
+        Level::DatePartial => {
+            !(a.full() && b.full())
+                && a.year == b.year
+                && (a.month == 0 || b.month == 0 || a.month == b.month)
+        }
         _ => false,
     }
 }
@@ -460,7 +626,9 @@ pub fn probability(weight: f64) -> f64 {
 /// Default m before EM: decreasing over the declared levels, small for else.
 pub fn default_m(n_declared: usize) -> Vec<f64> {
     let mut v = vec![0.0];
-    let mut raw: Vec<f64> = (0..n_declared).map(|i| if i == 0 { 6.0 } else { 0.5f64.powi(i as i32) }).collect();
+    let mut raw: Vec<f64> = (0..n_declared)
+        .map(|i| if i == 0 { 6.0 } else { 0.5f64.powi(i as i32) })
+        .collect();
     raw.push(0.3);
     let s: f64 = raw.iter().sum();
     v.extend(raw.iter().map(|x| x / s));
@@ -485,7 +653,14 @@ impl SplitMix {
 
 /// u per level (index 0 unused) from random pairs: the exact level analytically from value
 /// counts, the others from `n_pairs` sampled non-exact pairs.
-pub fn estimate_u(table: &Table, cmp: &Comparator, ci: usize, pairing: &Pairing, n_pairs: usize, seed: u64) -> Vec<f64> {
+pub fn estimate_u(
+    table: &Table,
+    cmp: &Comparator,
+    ci: usize,
+    pairing: &Pairing,
+    n_pairs: usize,
+    seed: u64,
+) -> Vec<f64> {
     let c = &cmp.comps[ci];
     let nl = c.n_levels();
     if let Some(u) = &c.fixed_u {
@@ -493,7 +668,9 @@ pub fn estimate_u(table: &Table, cmp: &Comparator, ci: usize, pairing: &Pairing,
         v.extend(u.iter().copied());
         return v;
     }
-    let nonnull: Vec<u32> = (0..table.len() as u32).filter(|&i| cmp.code(ci, i) != NULL).collect();
+    let nonnull: Vec<u32> = (0..table.len() as u32)
+        .filter(|&i| cmp.code(ci, i) != NULL)
+        .collect();
     let mut u = vec![0.0; nl];
     if nonnull.len() < 2 {
         for x in u.iter_mut().skip(1) {
@@ -509,7 +686,11 @@ pub fn estimate_u(table: &Table, cmp: &Comparator, ci: usize, pairing: &Pairing,
         let mut side_n: FxHashMap<u32, f64> = FxHashMap::default();
         let mut val_n: FxHashMap<u32, f64> = FxHashMap::default();
         for &i in &nonnull {
-            let s = if pairing.link_only { pairing.side[i as usize] } else { 0 };
+            let s = if pairing.link_only {
+                pairing.side[i as usize]
+            } else {
+                0
+            };
             let code = cmp.code(ci, i);
             *per.entry((s, code)).or_default() += 1.0;
             *side_n.entry(s).or_default() += 1.0;
@@ -522,14 +703,21 @@ pub fn estimate_u(table: &Table, cmp: &Comparator, ci: usize, pairing: &Pairing,
             let tot = n * n - side_n.values().map(|x| x * x).sum::<f64>();
             (all_v - same_v, tot)
         } else {
-            (val_n.values().map(|x| x * (x - 1.0)).sum::<f64>(), n * (n - 1.0))
+            (
+                val_n.values().map(|x| x * (x - 1.0)).sum::<f64>(),
+                n * (n - 1.0),
+            )
         };
         p_exact = if total > 0.0 { agree / total } else { 0.0 };
     }
     // Small dictionaries: enumerate value pairs weighted by their counts (exact, and cheaper
     // than sampling). Only for comparisons that read one column.
     let dict = table.columns[c.col].values.len();
-    if c.swap_col.is_none() && c.alias_col.is_none() && c.scope_col.is_none() && dict * dict <= n_pairs {
+    if c.swap_col.is_none()
+        && c.alias_col.is_none()
+        && c.scope_col.is_none()
+        && dict * dict <= n_pairs
+    {
         let sides: Vec<u32> = if pairing.link_only {
             let mut s: Vec<u32> = nonnull.iter().map(|&i| pairing.side[i as usize]).collect();
             s.sort_unstable();
@@ -711,7 +899,15 @@ pub struct EmOutcome {
 
 /// EM with u fixed: estimates λ and the m of comparisons marked `free`; comparisons not free
 /// (used by the session's blocking rule) are left out of the likelihood.
-pub fn em(hist: &Histogram, m0: &[Vec<f64>], u: &[Vec<f64>], lambda0: f64, free: &[bool], max_iter: usize, tol: f64) -> EmOutcome {
+pub fn em(
+    hist: &Histogram,
+    m0: &[Vec<f64>],
+    u: &[Vec<f64>],
+    lambda0: f64,
+    free: &[bool],
+    max_iter: usize,
+    tol: f64,
+) -> EmOutcome {
     let nc = m0.len();
     let mut m: Vec<Vec<f64>> = m0.to_vec();
     let mut lambda = lambda0.clamp(1e-9, 1.0 - 1e-9);
@@ -810,14 +1006,26 @@ pub fn train(inp: TrainInput<'_>) -> (Params, Weights) {
     // u
     let u: Vec<Vec<f64>> = (0..nc)
         .into_par_iter()
-        .map(|ci| estimate_u(inp.table, inp.cmp, ci, inp.pairing, inp.spec.u_max_pairs, inp.spec.seed))
+        .map(|ci| {
+            estimate_u(
+                inp.table,
+                inp.cmp,
+                ci,
+                inp.pairing,
+                inp.spec.u_max_pairs,
+                inp.spec.seed,
+            )
+        })
         .collect();
     // λ
     let (mut lambda, mut lambda_from) = match (inp.spec.lambda, inp.det_pairs) {
         (Some(l), _) => (l, "fixed in spec".to_string()),
         (None, Some(n)) if n > 0 => (
             (n as f64 / inp.spec.recall / total_pairs).clamp(1e-12, 0.5),
-            format!("{n} pairs from deterministic rules / recall {}", inp.spec.recall),
+            format!(
+                "{n} pairs from deterministic rules / recall {}",
+                inp.spec.recall
+            ),
         ),
         _ => (f64::NAN, String::new()),
     };
@@ -878,7 +1086,15 @@ pub fn train(inp: TrainInput<'_>) -> (Params, Weights) {
             });
             continue;
         }
-        let out = em(&hist, &priors, &u, lambda0, &free, inp.spec.em_max_iterations, inp.spec.em_tolerance);
+        let out = em(
+            &hist,
+            &priors,
+            &u,
+            lambda0,
+            &free,
+            inp.spec.em_max_iterations,
+            inp.spec.em_tolerance,
+        );
         let mut estimated = Vec::new();
         for ci in 0..nc {
             if free[ci] {
@@ -912,6 +1128,20 @@ pub fn train(inp: TrainInput<'_>) -> (Params, Weights) {
             }
         })
         .collect();
+    if inp.spec.m_prior_floor > 0.0 {
+        for ci in 0..nc {
+            // the else level only: EM tends to decide true matches never disagree
+            let l = m[ci].len() - 1;
+            let f = inp.spec.m_prior_floor * priors[ci][l];
+            if m[ci][l] < f {
+                m[ci][l] = f;
+                let s: f64 = m[ci][1..].iter().sum();
+                for x in m[ci].iter_mut().skip(1) {
+                    *x /= s;
+                }
+            }
+        }
+    }
     // labelled pairs override m
     let positives: Vec<u64> = inp
         .labels
@@ -950,6 +1180,8 @@ pub fn train(inp: TrainInput<'_>) -> (Params, Weights) {
                 .map(|l| {
                     if l == 0 {
                         0.0
+                    } else if inp.cmp.comps[ci].veto.contains(&(l as u8)) {
+                        VETO_WEIGHT
                     } else {
                         (m[ci][l].max(M_FLOOR) / u[ci][l].max(1e-12)).log2()
                     }
@@ -959,7 +1191,10 @@ pub fn train(inp: TrainInput<'_>) -> (Params, Weights) {
         .collect();
     let tf_adj: Vec<Vec<f32>> = (0..nc)
         .map(|ci| {
-            let ue = inp.cmp.comps[ci].exact.map(|e| u[ci][e as usize]).unwrap_or(0.0);
+            let ue = inp.cmp.comps[ci]
+                .exact
+                .map(|e| u[ci][e as usize])
+                .unwrap_or(0.0);
             tf_adjustments(inp.table, inp.cmp, ci, ue)
         })
         .collect();

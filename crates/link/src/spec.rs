@@ -22,7 +22,7 @@
 //! Level mini-language (the first level that holds wins; a null on either side is its own
 //! neutral level, and a pair matching no level falls in "else"):
 //! `exact`, `jaro_winkler>=T` (`jw>=T`), `jaro>=T`, `damerau_levenshtein<=K` (`dl<=K`),
-//! `levenshtein<=K`, `token_jaccard>=T`, `nickname`, `dmetaphone`, `initial`, `swapped`
+//! `levenshtein<=K`, `token_jaccard>=T`, `first_token`, `token_overlap`, `nickname`, `dmetaphone`, `initial`, `swapped`
 //! (needs `swap_with`), `alias` (needs `aliases`), and for dates `dm_swap`,
 //! `year_off<=K` (same month/day), `within_days<=K`, `within_years<=K`, `same_year_month`,
 //! `same_year`, `partial`.
@@ -30,7 +30,8 @@
 //! Key expressions (blocking rules, and `column` of a comparison): a column name, or
 //! `substr(col,start,len)`, `first(col,n)`, `last(col,n)`, `initial(col)`, `dmetaphone(col)`,
 //! `dmetaphone_alt(col)`, `nickname(col)`, `year(col)`, `year_month(col)`, `digits(col)`,
-//! `last_digits(col,n)`, `first_token(col)`, `last_token(col)`, `concat(col1,col2,...)`.
+//! `last_digits(col,n)`, `first_token(col)`, `last_token(col)`, `concat(col1,col2,...)`,
+//! `sorted_concat(col1,col2,...)` (the values sorted first: a key that ignores swaps).
 
 use crate::error::LinkError;
 use serde::{Deserialize, Serialize};
@@ -107,6 +108,10 @@ pub struct ComparisonSpec {
     /// Fixed u per declared level plus "else" (skips random sampling for this comparison).
     #[serde(default)]
     pub u: Option<Vec<f64>>,
+    /// Levels (by label, e.g. `"else"`) that veto a link whatever the other fields say: their
+    /// weight is set to -100 (twins: same surname, DOB and address, different first name).
+    #[serde(default)]
+    pub veto: Vec<String>,
 }
 
 impl ComparisonSpec {
@@ -186,6 +191,11 @@ pub struct TrainingSpec {
     pub em_max_iterations: usize,
     #[serde(default = "default_em_tol")]
     pub em_tolerance: f64,
+    /// After EM, keep the "else" level's m at least this share of its prior m (the spec's `m`,
+    /// or the default); 0 = off. Guards against EM deciding that true matches never disagree on a
+    /// field (people do change phones and addresses).
+    #[serde(default)]
+    pub m_prior_floor: f64,
     /// Optional labelled pairs (CSV: `id_l,id_r,label` with label 1/0 or a clerical score);
     /// the m of every comparison is then taken from the labelled matches.
     #[serde(default)]
@@ -204,6 +214,7 @@ impl Default for TrainingSpec {
             em_max_pairs: default_em_pairs(),
             em_max_iterations: default_em_iter(),
             em_tolerance: default_em_tol(),
+            m_prior_floor: 0.0,
             labels: None,
         }
     }
@@ -247,7 +258,10 @@ impl ThresholdSpec {
         if let Some(w) = self.match_weight {
             return w;
         }
-        let p = self.match_probability.unwrap_or(0.5).clamp(1e-12, 1.0 - 1e-12);
+        let p = self
+            .match_probability
+            .unwrap_or(0.5)
+            .clamp(1e-12, 1.0 - 1e-12);
         (p / (1.0 - p)).log2()
     }
 }
@@ -272,6 +286,10 @@ pub struct ClusterSpec {
     /// Hard identifiers: a merge is refused when two clusters hold values that conflict.
     #[serde(default)]
     pub hard: Vec<HardSpec>,
+    /// Leave a record on its own when its links to two persons that conflict on a hard
+    /// identifier are within this many bits of each other (it fits both equally well).
+    #[serde(default)]
+    pub ambiguity_margin: Option<f64>,
 }
 
 fn default_support_pairs() -> usize {
@@ -286,6 +304,7 @@ impl Default for ClusterSpec {
             min_pair_weight: None,
             max_support_pairs: default_support_pairs(),
             hard: Vec::new(),
+            ambiguity_margin: None,
         }
     }
 }
@@ -296,7 +315,9 @@ pub struct HardSpec {
     /// Column or key expression.
     pub column: String,
     /// `exact` (conflict when the value sets are disjoint), `edit` (no two values within
-    /// `tolerance` edits), `date_years` (no two dates within `tolerance` years).
+    /// `tolerance` edits), `date_years` (no two dates within `tolerance` years), `dob` (no two
+    /// dates that are equal, within `tolerance` days, a year apart on the same day and month,
+    /// day/month swapped, or a partial date that agrees).
     pub kind: HardKindSpec,
     #[serde(default)]
     pub tolerance: f64,
@@ -308,6 +329,7 @@ pub enum HardKindSpec {
     Exact,
     Edit,
     DateYears,
+    Dob,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -345,7 +367,10 @@ impl Spec {
     /// Static checks (levels parse, key expressions parse, limits).
     pub fn validate(&self) -> Result<(), LinkError> {
         if self.comparisons.is_empty() {
-            return Err(LinkError::spec("comparison", "at least one comparison is needed"));
+            return Err(LinkError::spec(
+                "comparison",
+                "at least one comparison is needed",
+            ));
         }
         if self.comparisons.len() > crate::model::MAX_COMPARISONS {
             return Err(LinkError::spec(
@@ -371,6 +396,14 @@ impl Spec {
                 }
             }
             KeyExpr::parse(c.column_expr()).map_err(|m| LinkError::spec(&f, m))?;
+            for v in &c.veto {
+                if v != "else" && !c.levels.contains(v) {
+                    return Err(LinkError::spec(
+                        &f,
+                        format!("veto level {v:?} is not one of its levels or \"else\""),
+                    ));
+                }
+            }
             for (what, v) in [("m", &c.m), ("u", &c.u)] {
                 if let Some(v) = v {
                     if v.len() != c.levels.len() + 1 || v.iter().any(|x| !(*x > 0.0 && *x <= 1.0)) {
@@ -385,18 +418,28 @@ impl Spec {
         let mut names: Vec<&str> = self.comparisons.iter().map(|c| c.name.as_str()).collect();
         names.sort_unstable();
         if names.windows(2).any(|w| w[0] == w[1]) {
-            return Err(LinkError::spec("comparison", "comparison names must be unique"));
+            return Err(LinkError::spec(
+                "comparison",
+                "comparison names must be unique",
+            ));
         }
         for (i, r) in self.blocking.rules.iter().enumerate() {
             if r.is_empty() {
-                return Err(LinkError::spec(format!("blocking.rules[{i}]"), "empty rule"));
+                return Err(LinkError::spec(
+                    format!("blocking.rules[{i}]"),
+                    "empty rule",
+                ));
             }
             for e in r {
-                KeyExpr::parse(e).map_err(|m| LinkError::spec(format!("blocking.rules[{i}]"), m))?;
+                KeyExpr::parse(e)
+                    .map_err(|m| LinkError::spec(format!("blocking.rules[{i}]"), m))?;
             }
         }
         for (what, rules) in [
-            ("training.deterministic_rules", &self.training.deterministic_rules),
+            (
+                "training.deterministic_rules",
+                &self.training.deterministic_rules,
+            ),
             ("training.em_sessions", &self.training.em_sessions),
         ] {
             for (i, r) in rules.iter().enumerate() {
@@ -413,7 +456,10 @@ impl Spec {
         }
         if let Some(p) = self.threshold.match_probability {
             if !(p > 0.0 && p < 1.0) {
-                return Err(LinkError::spec("threshold.match_probability", "must be in (0, 1)"));
+                return Err(LinkError::spec(
+                    "threshold.match_probability",
+                    "must be in (0, 1)",
+                ));
             }
         }
         for h in &self.cluster.hard {
@@ -434,6 +480,11 @@ pub enum Level {
     DamerauLevenshtein(usize),
     Levenshtein(usize),
     TokenJaccard(f64),
+    /// The first whitespace-separated token is equal (house number, postcode district).
+    FirstToken,
+    /// The values share a word of two or more letters (compound surnames: "garcia lopez" /
+    /// "garcia-lopez" / "lopez").
+    TokenOverlap,
     Nickname,
     Phonetic,
     Initial,
@@ -450,9 +501,15 @@ pub enum Level {
 
 impl Level {
     pub fn parse(s: &str) -> Result<Level, String> {
-        let t: String = s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
+        let t: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase();
         let thr = |rest: &str| -> Result<f64, String> {
-            let v: f64 = rest.parse().map_err(|_| format!("bad threshold in level {s:?}"))?;
+            let v: f64 = rest
+                .parse()
+                .map_err(|_| format!("bad threshold in level {s:?}"))?;
             if (0.0..=1.0).contains(&v) {
                 Ok(v)
             } else {
@@ -460,9 +517,13 @@ impl Level {
             }
         };
         let int = |rest: &str| -> Result<u64, String> {
-            rest.parse().map_err(|_| format!("bad number in level {s:?}"))
+            rest.parse()
+                .map_err(|_| format!("bad number in level {s:?}"))
         };
-        let l = if let Some(r) = t.strip_prefix("jaro_winkler>=").or_else(|| t.strip_prefix("jw>=")) {
+        let l = if let Some(r) = t
+            .strip_prefix("jaro_winkler>=")
+            .or_else(|| t.strip_prefix("jw>="))
+        {
             Level::JaroWinkler(thr(r)?)
         } else if let Some(r) = t.strip_prefix("jaro>=") {
             Level::Jaro(thr(r)?)
@@ -471,7 +532,10 @@ impl Level {
             .or_else(|| t.strip_prefix("dl<="))
         {
             Level::DamerauLevenshtein(int(r)? as usize)
-        } else if let Some(r) = t.strip_prefix("levenshtein<=").or_else(|| t.strip_prefix("lev<=")) {
+        } else if let Some(r) = t
+            .strip_prefix("levenshtein<=")
+            .or_else(|| t.strip_prefix("lev<="))
+        {
             Level::Levenshtein(int(r)? as usize)
         } else if let Some(r) = t.strip_prefix("token_jaccard>=") {
             Level::TokenJaccard(thr(r)?)
@@ -485,6 +549,8 @@ impl Level {
             match t.as_str() {
                 "exact" => Level::Exact,
                 "nickname" => Level::Nickname,
+                "first_token" => Level::FirstToken,
+                "token_overlap" => Level::TokenOverlap,
                 "dmetaphone" | "phonetic" => Level::Phonetic,
                 "initial" => Level::Initial,
                 "swapped" => Level::Swapped,
@@ -532,6 +598,8 @@ pub enum KeyExpr {
     LastToken(String),
     /// Several columns joined with " | " (nulls as empty; null when all are null).
     Concat(Vec<String>),
+    /// As `Concat`, the non-null values sorted first (a key that ignores first/last swaps).
+    SortedConcat(Vec<String>),
 }
 
 impl KeyExpr {
@@ -548,11 +616,16 @@ impl KeyExpr {
         }
         let func = s[..open].trim().to_lowercase();
         let args: Vec<&str> = s[open + 1..s.len() - 1].split(',').map(str::trim).collect();
-        if func == "concat" {
+        if func == "concat" || func == "sorted_concat" {
             if args.len() < 2 || args.iter().any(|a| a.is_empty() || a.contains('(')) {
-                return Err(format!("{s:?}: concat takes two or more column names"));
+                return Err(format!("{s:?}: {func} takes two or more column names"));
             }
-            return Ok(KeyExpr::Concat(args.iter().map(|a| a.to_string()).collect()));
+            let cols = args.iter().map(|a| a.to_string()).collect();
+            return Ok(if func == "concat" {
+                KeyExpr::Concat(cols)
+            } else {
+                KeyExpr::SortedConcat(cols)
+            });
         }
         let col = args
             .first()
@@ -643,14 +716,16 @@ impl KeyExpr {
             | KeyExpr::LastDigits(c, _)
             | KeyExpr::FirstToken(c)
             | KeyExpr::LastToken(c) => c,
-            KeyExpr::Concat(cs) => &cs[0],
+            KeyExpr::Concat(cs) | KeyExpr::SortedConcat(cs) => &cs[0],
         }
     }
 
     /// Every raw column the expression reads.
     pub fn columns(&self) -> Vec<&str> {
         match self {
-            KeyExpr::Concat(cs) => cs.iter().map(String::as_str).collect(),
+            KeyExpr::Concat(cs) | KeyExpr::SortedConcat(cs) => {
+                cs.iter().map(String::as_str).collect()
+            }
             _ => vec![self.column()],
         }
     }
@@ -677,7 +752,7 @@ impl KeyExpr {
             KeyExpr::LastDigits(_, n) => compare::last_digits(v, *n)?,
             KeyExpr::FirstToken(_) => v.split_whitespace().next()?.to_string(),
             KeyExpr::LastToken(_) => v.split_whitespace().last()?.to_string(),
-            KeyExpr::Concat(_) => v.to_string(),
+            KeyExpr::Concat(_) | KeyExpr::SortedConcat(_) => v.to_string(),
         };
         (!out.is_empty()).then_some(out)
     }
@@ -702,6 +777,7 @@ impl KeyExpr {
             KeyExpr::FirstToken(c) => format!("first_token({c})"),
             KeyExpr::LastToken(c) => format!("last_token({c})"),
             KeyExpr::Concat(cs) => format!("concat({})", cs.join(",")),
+            KeyExpr::SortedConcat(cs) => format!("sorted_concat({})", cs.join(",")),
         }
     }
 }
@@ -729,7 +805,12 @@ pub fn referenced_columns(spec: &Spec) -> Vec<(String, String)> {
             add(e, format!("blocking rule {}", i + 1));
         }
     }
-    for r in spec.training.deterministic_rules.iter().chain(&spec.training.em_sessions) {
+    for r in spec
+        .training
+        .deterministic_rules
+        .iter()
+        .chain(&spec.training.em_sessions)
+    {
         for e in r {
             add(e, "training".into());
         }
@@ -746,15 +827,26 @@ mod tests {
 
     #[test]
     fn parse_levels_and_keys() {
-        assert_eq!(Level::parse("jw >= 0.92").unwrap(), Level::JaroWinkler(0.92));
+        assert_eq!(
+            Level::parse("jw >= 0.92").unwrap(),
+            Level::JaroWinkler(0.92)
+        );
         assert_eq!(Level::parse("dl<=1").unwrap(), Level::DamerauLevenshtein(1));
         assert!(Level::parse("bogus").is_err());
         assert_eq!(
             KeyExpr::parse("substr(surname, 0, 2)").unwrap(),
             KeyExpr::Substr("surname".into(), 0, 2)
         );
-        assert_eq!(KeyExpr::parse("year(dob)").unwrap().apply("19800312"), Some("1980".into()));
-        assert_eq!(KeyExpr::parse("last_digits(phone,7)").unwrap().apply("(303) 555-1234"), Some("5551234".into()));
+        assert_eq!(
+            KeyExpr::parse("year(dob)").unwrap().apply("19800312"),
+            Some("1980".into())
+        );
+        assert_eq!(
+            KeyExpr::parse("last_digits(phone,7)")
+                .unwrap()
+                .apply("(303) 555-1234"),
+            Some("5551234".into())
+        );
         assert!(KeyExpr::parse("nope(x)").is_err());
     }
 }

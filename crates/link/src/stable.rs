@@ -13,7 +13,11 @@ use std::collections::{BTreeMap, BTreeSet};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum IdEvent {
     /// A cluster without previous records got a new id.
-    New { person_id: String, records: usize, reason: String },
+    New {
+        person_id: String,
+        records: usize,
+        reason: String,
+    },
     /// Records of `absorbed` ids now belong to `into`.
     Merge {
         into: String,
@@ -57,7 +61,10 @@ impl Default for IdMinter {
 
 /// See the module docs. `previous`: (record key, person id) of the last run;
 /// `new_clusters`: record keys per new cluster.
-pub fn assign_stable_ids(previous: &[(String, String)], new_clusters: &[Vec<String>]) -> (Assignment, Vec<IdEvent>) {
+pub fn assign_stable_ids(
+    previous: &[(String, String)],
+    new_clusters: &[Vec<String>],
+) -> (Assignment, Vec<IdEvent>) {
     assign_stable_ids_with(previous, new_clusters, &IdMinter::default())
 }
 
@@ -66,7 +73,10 @@ pub fn assign_stable_ids_with(
     new_clusters: &[Vec<String>],
     minter: &IdMinter,
 ) -> (Assignment, Vec<IdEvent>) {
-    let prev: BTreeMap<&str, &str> = previous.iter().map(|(r, p)| (r.as_str(), p.as_str())).collect();
+    let prev: BTreeMap<&str, &str> = previous
+        .iter()
+        .map(|(r, p)| (r.as_str(), p.as_str()))
+        .collect();
     let mut prev_size: BTreeMap<&str, usize> = BTreeMap::new();
     for p in prev.values() {
         *prev_size.entry(p).or_default() += 1;
@@ -94,7 +104,11 @@ pub fn assign_stable_ids_with(
             cands.push((k, p, ci));
         }
     }
-    cands.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)).then(min_key[a.2].cmp(min_key[b.2])));
+    cands.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(a.1.cmp(b.1))
+            .then(min_key[a.2].cmp(min_key[b.2]))
+    });
     let mut cluster_pid: Vec<Option<String>> = vec![None; new_clusters.len()];
     let mut used: BTreeSet<&str> = BTreeSet::new();
     for (_, p, ci) in cands {
@@ -106,7 +120,10 @@ pub fn assign_stable_ids_with(
     // mint new ids in order of the clusters' smallest record key
     let mut max_n: u64 = 0;
     for p in prev_size.keys() {
-        if let Some(n) = p.strip_prefix(minter.prefix.as_str()).and_then(|x| x.parse::<u64>().ok()) {
+        if let Some(n) = p
+            .strip_prefix(minter.prefix.as_str())
+            .and_then(|x| x.parse::<u64>().ok())
+        {
             max_n = max_n.max(n);
         }
     }
@@ -121,7 +138,10 @@ pub fn assign_stable_ids_with(
                 "no record of this cluster had a person id before".to_string()
             } else {
                 let from: Vec<&str> = overlaps[ci].keys().copied().collect();
-                format!("its records split off from {}, whose id stayed with a larger part", from.join(", "))
+                format!(
+                    "its records split off from {}, whose id stayed with a larger part",
+                    from.join(", ")
+                )
             };
             events.push(IdEvent::New {
                 person_id: id.clone(),
@@ -131,14 +151,24 @@ pub fn assign_stable_ids_with(
             cluster_pid[ci] = Some(id);
         }
     }
-    let cluster_ids: Vec<String> = cluster_pid.into_iter().map(|x| x.expect("assigned")).collect();
+    let cluster_ids: Vec<String> = cluster_pid
+        .into_iter()
+        .map(|x| x.expect("assigned"))
+        .collect();
     // merges
     for &ci in &order {
         let m = &overlaps[ci];
         if m.len() > 1 {
             let into = cluster_ids[ci].clone();
-            let absorbed: Vec<String> = m.keys().filter(|p| **p != into).map(|p| p.to_string()).collect();
-            let detail: Vec<String> = m.iter().map(|(p, k)| format!("{k} of {p}'s {} records", prev_size[p])).collect();
+            let absorbed: Vec<String> = m
+                .keys()
+                .filter(|p| **p != into)
+                .map(|p| p.to_string())
+                .collect();
+            let detail: Vec<String> = m
+                .iter()
+                .map(|(p, k)| format!("{k} of {p}'s {} records", prev_size[p]))
+                .collect();
             events.push(IdEvent::Merge {
                 into,
                 absorbed,
@@ -164,7 +194,12 @@ pub fn assign_stable_ids_with(
             events.push(IdEvent::Split {
                 from: p.to_string(),
                 into,
-                reason: format!("its {} records now fall in {} clusters ({})", prev_size[p], cs.len(), detail.join(", ")),
+                reason: format!(
+                    "its {} records now fall in {} clusters ({})",
+                    prev_size[p],
+                    cs.len(),
+                    detail.join(", ")
+                ),
             });
         }
     }
@@ -189,12 +224,51 @@ pub fn assign_stable_ids_with(
             records.insert(r.clone(), cluster_ids[ci].clone());
         }
     }
-    (Assignment { cluster_ids, records }, events)
+    (
+        Assignment {
+            cluster_ids,
+            records,
+        },
+        events,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Re-running on the same clusters keeps every id and reports nothing; every record gets
+        /// exactly one id and clusters get distinct ids.
+        #[test]
+        fn idempotent_and_one_id_per_cluster(labels in proptest::collection::vec(0u8..12, 1..60), relabel in proptest::collection::vec(0u8..12, 1..60)) {
+            let clusters = |lab: &[u8]| -> Vec<Vec<String>> {
+                let mut m: BTreeMap<u8, Vec<String>> = BTreeMap::new();
+                for (i, &l) in lab.iter().enumerate() {
+                    m.entry(l).or_default().push(format!("r{i:03}"));
+                }
+                m.into_values().collect()
+            };
+            let first = clusters(&labels);
+            let (a, _) = assign_stable_ids(&[], &first);
+            let mut ids = a.cluster_ids.clone();
+            ids.sort();
+            ids.dedup();
+            prop_assert_eq!(ids.len(), first.len());
+            let prev: Vec<(String, String)> = a.records.iter().map(|(r, p)| (r.clone(), p.clone())).collect();
+            let (b, ev) = assign_stable_ids(&prev, &first);
+            prop_assert_eq!(&b.cluster_ids, &a.cluster_ids);
+            prop_assert!(ev.is_empty());
+            // a different clustering of (partly) the same records: ids stay unique
+            let second = clusters(&relabel);
+            let (c, _) = assign_stable_ids(&prev, &second);
+            let mut ids = c.cluster_ids.clone();
+            ids.sort();
+            ids.dedup();
+            prop_assert_eq!(ids.len(), second.len());
+        }
+    }
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
@@ -218,11 +292,24 @@ mod tests {
         assert_eq!(asg.cluster_ids[2], "P0000004");
         assert_eq!(asg.cluster_ids[3], "P0000005");
         assert!(ev.iter().any(|e| matches!(e, IdEvent::Merge { into, absorbed, .. } if into == "P0000001" && absorbed == &s(&["P0000002"]))));
-        assert!(ev.iter().any(|e| matches!(e, IdEvent::Split { from, .. } if from == "P0000003")));
-        assert!(ev.iter().any(|e| matches!(e, IdEvent::Retired { person_id, .. } if person_id == "P0000002")));
-        assert_eq!(ev.iter().filter(|e| matches!(e, IdEvent::New { .. })).count(), 2);
+        assert!(ev
+            .iter()
+            .any(|e| matches!(e, IdEvent::Split { from, .. } if from == "P0000003")));
+        assert!(ev
+            .iter()
+            .any(|e| matches!(e, IdEvent::Retired { person_id, .. } if person_id == "P0000002")));
+        assert_eq!(
+            ev.iter()
+                .filter(|e| matches!(e, IdEvent::New { .. }))
+                .count(),
+            2
+        );
         // deterministic and stable on a re-run with the same clusters
-        let prev2: Vec<(String, String)> = asg.records.iter().map(|(r, p)| (r.clone(), p.clone())).collect();
+        let prev2: Vec<(String, String)> = asg
+            .records
+            .iter()
+            .map(|(r, p)| (r.clone(), p.clone()))
+            .collect();
         let (asg2, ev2) = assign_stable_ids(&prev2, &clusters);
         assert_eq!(asg2.cluster_ids, asg.cluster_ids);
         assert!(ev2.is_empty());

@@ -187,6 +187,17 @@ pub struct Linkage {
     pub events: Vec<PersonEvent>,
     /// JSON statistics of the run.
     pub stats: String,
+    /// Pairs for the review queue (replaces the previous queue).
+    pub review: Vec<ReviewPair>,
+}
+
+/// A pair the model was unsure about, waiting for a reviewer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReviewPair {
+    pub left_record: i64,
+    pub right_record: i64,
+    pub match_weight: f64,
+    pub match_probability: f64,
 }
 
 /// Counts of what the store holds, for reports and tests.
@@ -223,8 +234,11 @@ pub trait Store: Send + Sync {
     async fn record_ids(&self) -> Result<HashMap<(String, String), i64>>;
     /// Current person links: record id → person id.
     async fn person_links(&self) -> Result<HashMap<i64, String>>;
-    /// Replace all person links with a new linkage, atomically, recording the run and events.
+    /// Replace all person links with a new linkage, atomically, recording the run and events
+    /// and replacing the review queue with `linkage.review`.
     async fn save_linkage(&self, linkage: &Linkage) -> Result<i64>;
+    /// Pairs waiting for review that no decision has settled yet, least certain first.
+    async fn review_queue(&self) -> Result<Vec<ReviewPair>>;
 
     async fn add_decision(&self, d: &LinkDecision) -> Result<i64>;
     /// Active decisions, oldest first.

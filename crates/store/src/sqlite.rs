@@ -14,7 +14,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::{
     Doing, FileMeta, IdentityRow, IngestTx, InteractionRow, KnownVersion, LinkDecision, Linkage,
-    NewRecord, PersonEvent, QuarantineRow, Result, RowCounts, Store, StoreCounts, StoreError,
+    NewRecord, PersonEvent, QuarantineRow, Result, ReviewPair, RowCounts, Store, StoreCounts,
+    StoreError,
 };
 
 /// Rows per multi-row INSERT; keeps every statement well under SQLite's 32,766 variables.
@@ -277,6 +278,26 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .doing("retiring persons")?;
+        sqlx::query("DELETE FROM review_pairs")
+            .execute(&mut *tx)
+            .await
+            .doing("clearing the review queue")?;
+        for chunk in linkage.review.chunks(ROWS_PER_STATEMENT) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT OR IGNORE INTO review_pairs (left_record, right_record, match_weight, match_probability, run_id) ",
+            );
+            qb.push_values(chunk, |mut b, p| {
+                b.push_bind(p.left_record.min(p.right_record))
+                    .push_bind(p.left_record.max(p.right_record))
+                    .push_bind(p.match_weight)
+                    .push_bind(p.match_probability)
+                    .push_bind(run_id);
+            });
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .doing("saving the review queue")?;
+        }
         for e in &linkage.events {
             sqlx::query(
                 "INSERT INTO person_events (run_id, at, kind, person_id, detail) VALUES (?, ?, ?, ?, ?)",
@@ -292,6 +313,30 @@ impl Store for SqliteStore {
         }
         tx.commit().await.doing("committing the linkage")?;
         Ok(run_id)
+    }
+
+    async fn review_queue(&self) -> Result<Vec<ReviewPair>> {
+        let rows = sqlx::query(
+            "SELECT q.left_record, q.right_record, q.match_weight, q.match_probability
+             FROM review_pairs q
+             WHERE NOT EXISTS (
+                SELECT 1 FROM link_decisions d WHERE d.active = 1 AND d.right_record IS NOT NULL
+                  AND ((d.left_record = q.left_record AND d.right_record = q.right_record)
+                    OR (d.left_record = q.right_record AND d.right_record = q.left_record)))
+             ORDER BY abs(q.match_probability - 0.5), q.left_record, q.right_record",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .doing("reading the review queue")?;
+        Ok(rows
+            .iter()
+            .map(|r| ReviewPair {
+                left_record: r.get("left_record"),
+                right_record: r.get("right_record"),
+                match_weight: r.get("match_weight"),
+                match_probability: r.get("match_probability"),
+            })
+            .collect())
     }
 
     async fn add_decision(&self, d: &LinkDecision) -> Result<i64> {

@@ -225,6 +225,7 @@ async fn linkage_replaces_links_and_retires_unused_persons() {
                     detail: "{}".into(),
                 }],
                 stats: "{}".into(),
+                review: vec![],
             })
             .await
             .unwrap();
@@ -237,6 +238,7 @@ async fn linkage_replaces_links_and_retires_unused_persons() {
                 link_methods: vec!["review".into(), "model".into()],
                 events: vec![],
                 stats: "{}".into(),
+                review: vec![],
             })
             .await
             .unwrap();
@@ -244,6 +246,47 @@ async fn linkage_replaces_links_and_retires_unused_persons() {
         assert_eq!(links[&a], "P1");
         assert_eq!(links[&b], "P1");
         assert_eq!(store.counts().await.unwrap().persons, 1, "P2 retired");
+        store
+            .save_linkage(&Linkage {
+                method: "test".into(),
+                actor: "tester".into(),
+                links: vec![(a, "P1".into()), (b, "P1".into())],
+                link_methods: vec![],
+                events: vec![],
+                stats: "{}".into(),
+                review: vec![familiar_store::ReviewPair {
+                    left_record: b,
+                    right_record: a,
+                    match_weight: 1.0,
+                    match_probability: 0.67,
+                }],
+            })
+            .await
+            .unwrap();
+        let q = store.review_queue().await.unwrap();
+        assert_eq!(q.len(), 1);
+        assert_eq!(
+            (q[0].left_record, q[0].right_record),
+            (a, b),
+            "stored smaller id first"
+        );
+        store
+            .add_decision(&LinkDecision {
+                id: 0,
+                at: String::new(),
+                actor: "reviewer".into(),
+                kind: "non_match".into(),
+                left_record: b,
+                right_record: Some(a),
+                person_id: None,
+                reason: "different people".into(),
+            })
+            .await
+            .unwrap();
+        assert!(
+            store.review_queue().await.unwrap().is_empty(),
+            "a decided pair leaves the queue"
+        );
         assert_eq!(store.person_events("P1").await.unwrap().len(), 1);
         let rows = store.interaction_rows().await.unwrap();
         assert!(rows.iter().all(|r| r.person_id.as_deref() == Some("P1")));

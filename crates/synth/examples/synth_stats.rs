@@ -24,7 +24,12 @@ fn main() {
     if let Some(out) = args.get(4) {
         let t1 = Instant::now();
         let s = familiar_synth::write_county(&c, &opts, std::path::Path::new(out)).unwrap();
-        println!("write: {:.2?}; bad rows {}; interactions {}", t1.elapsed(), s.bad_rows, s.interactions);
+        println!(
+            "write: {:.2?}; bad rows {}; interactions {}",
+            t1.elapsed(),
+            s.bad_rows,
+            s.interactions
+        );
         for (src, p, n) in &s.files {
             println!("  {src:16} {n:>9} {}", p.display());
         }
@@ -34,8 +39,15 @@ fn main() {
     let live: Vec<_> = c.events.iter().filter(|e| !e.dead).collect();
     for ag in Ag::ALL {
         let n = live.iter().filter(|e| e.ag == ag).count() as f64;
-        let named = live.iter().filter(|e| e.ag == ag && !e.parties().is_empty()).count() as f64;
-        let rows: usize = live.iter().filter(|e| e.ag == ag).map(|e| e.parties().len().max(1)).sum();
+        let named = live
+            .iter()
+            .filter(|e| e.ag == ag && !e.parties().is_empty())
+            .count() as f64;
+        let rows: usize = live
+            .iter()
+            .filter(|e| e.ag == ag)
+            .map(|e| e.parties().len().max(1))
+            .sum();
         println!(
             "{:6} per year {:>9.0} (Durham-scale {:>8.0}); named {:.1}%; rows {}",
             ag.code(),
@@ -46,7 +58,10 @@ fn main() {
         );
     }
     let arrests = live.iter().filter(|e| e.sub == Sub::Arrest).count() as f64;
-    println!("DPD arrests per year (Durham scale) {:.0}", arrests / years / scale);
+    println!(
+        "DPD arrests per year (Durham scale) {:.0}",
+        arrests / years / scale
+    );
     let as_of = c.end;
     let m = truth::expected_measures(&c, as_of, 365, &[5, 10, 20, 40]);
     println!("by_agency {:?}", m.by_agency);
@@ -64,8 +79,14 @@ fn main() {
     let mut tot: Vec<u32> = (0..c.people.len()).map(|i| cnt.total(i)).collect();
     tot.sort_unstable_by(|a, b| b.cmp(a));
     let sum: u64 = tot.iter().map(|&x| u64::from(x)).sum();
-    let top1: u64 = tot[..c.people.len() / 100].iter().map(|&x| u64::from(x)).sum();
-    let top5: u64 = tot[..c.people.len() / 20].iter().map(|&x| u64::from(x)).sum();
+    let top1: u64 = tot[..c.people.len() / 100]
+        .iter()
+        .map(|&x| u64::from(x))
+        .sum();
+    let top5: u64 = tot[..c.people.len() / 20]
+        .iter()
+        .map(|&x| u64::from(x))
+        .sum();
     println!(
         "person-interactions last year {sum} ({:.2}/resident); top1% share {:.3}; top5% {:.3}; max {}",
         sum as f64 / people as f64,
@@ -94,13 +115,23 @@ fn main() {
     // super caller month
     if let Some(sc) = c.super_caller {
         let mut months: BTreeMap<(i32, u32), u32> = BTreeMap::new();
-        for e in live.iter().filter(|e| e.ag == Ag::Decc && e.parties().iter().any(|p| p.person == sc)) {
+        for e in live
+            .iter()
+            .filter(|e| e.ag == Ag::Decc && e.parties().iter().any(|p| p.person == sc))
+        {
             *months.entry((e.t.year(), e.t.month())).or_default() += 1;
         }
-        println!("super caller max calls in a month {:?}; DECC last year {}", months.values().max(), cnt.per_person[sc as usize][0]);
+        println!(
+            "super caller max calls in a month {:?}; DECC last year {}",
+            months.values().max(),
+            cnt.per_person[sc as usize][0]
+        );
     }
     for &fb in &c.frequent_bookers {
-        println!("frequent booker bookings last year {}", cnt.per_person[fb as usize][3]);
+        println!(
+            "frequent booker bookings last year {}",
+            cnt.per_person[fb as usize][3]
+        );
     }
     let dozen = cnt.per_person.iter().filter(|x| x[3] >= 12).count();
     println!("people booked 12+ times last year: {dozen}");

@@ -1,6 +1,5 @@
 //! Rows ingest must reject (or count as duplicates), planned per source.
 
-use rand::seq::index::sample;
 use rand::seq::SliceRandom;
 use rand::Rng;
 
@@ -43,7 +42,11 @@ pub const CSV_SINGLE_BYTE: &[BadKind] = &[
     BadKind::Duplicate,
     BadKind::UnbalancedQuote,
 ];
-pub const XLSX: &[BadKind] = &[BadKind::BadDate, BadKind::MissingRequired, BadKind::Duplicate];
+pub const XLSX: &[BadKind] = &[
+    BadKind::BadDate,
+    BadKind::MissingRequired,
+    BadKind::Duplicate,
+];
 pub const JSONL: &[BadKind] = &[
     BadKind::BadDate,
     BadKind::MissingRequired,
@@ -54,6 +57,8 @@ pub const JSONL: &[BadKind] = &[
 
 /// Share of rows that are bad.
 pub const RATE: f64 = 0.002;
+/// Events kept clean after each bad row (readers join at most a few lines to close a quote).
+pub const MIN_GAP: usize = 8;
 
 /// One bad row as reported in the truth file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +72,12 @@ pub struct BadRow {
 /// Choose after which events (positions in write order) a bad row goes, and its kind.
 /// Every kind appears at least once when the source has 100+ rows; at most one bad row
 /// follows an event, so a duplicate always copies a good row.
-pub fn plan<R: Rng + ?Sized>(rng: &mut R, events: usize, rows: usize, kinds: &[BadKind]) -> Vec<Option<BadKind>> {
+pub fn plan<R: Rng + ?Sized>(
+    rng: &mut R,
+    events: usize,
+    rows: usize,
+    kinds: &[BadKind],
+) -> Vec<Option<BadKind>> {
     let mut out = vec![None; events];
     if events == 0 || kinds.is_empty() {
         return out;
@@ -77,13 +87,26 @@ pub fn plan<R: Rng + ?Sized>(rng: &mut R, events: usize, rows: usize, kinds: &[B
         m = m.max(kinds.len());
     }
     let m = m.min(events / 2);
-    let mut ks: Vec<BadKind> = kinds.iter().copied().cycle().take(m.min(kinds.len())).collect();
+    let mut ks: Vec<BadKind> = kinds
+        .iter()
+        .copied()
+        .cycle()
+        .take(m.min(kinds.len()))
+        .collect();
     while ks.len() < m {
         ks.push(*kinds.choose(rng).unwrap());
     }
     ks.shuffle(rng);
-    let mut pos = sample(rng, events, m).into_vec();
-    pos.sort_unstable();
+    // One position per stratum, away from the stratum's end, so bad rows sit well apart: two
+    // unbalanced quotes within a few lines could otherwise balance each other when a reader
+    // looks ahead to close a quote.
+    let mut pos = Vec::with_capacity(m);
+    for k in 0..m {
+        let lo = k * events / m;
+        let hi = (k + 1) * events / m;
+        let margin = MIN_GAP.min((hi - lo) / 2);
+        pos.push(rng.gen_range(lo..hi - margin));
+    }
     for (p, k) in pos.into_iter().zip(ks) {
         out[p] = Some(k);
     }
@@ -106,5 +129,13 @@ mod tests {
         }
         let small = plan(&mut rng, 150, 150, JSONL);
         assert_eq!(small.iter().flatten().count(), 5);
+        // bad rows are spread out
+        let at: Vec<usize> = p
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| k.is_some())
+            .map(|(i, _)| i)
+            .collect();
+        assert!(at.windows(2).all(|w| w[1] - w[0] > MIN_GAP), "{at:?}");
     }
 }

@@ -67,45 +67,143 @@ pub struct Street {
 
 use Suffix::*;
 
-const ZIPS: [&str; 8] = ["27701", "27703", "27704", "27705", "27707", "27712", "27713", "27713"];
+const ZIPS: [&str; 8] = [
+    "27701", "27703", "27704", "27705", "27707", "27712", "27713", "27713",
+];
 
-/// (direction, name, suffix). Durham-flavoured names plus generic ones.
+/// (direction, name, suffix). Durham-flavoured names plus generic ones; none of the words is
+/// also a surname in [`crate::names`] (a public page listing places must not look like it
+/// lists people).
 static STREET_NAMES: &[(Option<char>, &str, Suffix)] = &[
-    (Some('N'), "ROXBORO", St), (Some('S'), "ROXBORO", St), (Some('E'), "MAIN", St),
-    (Some('W'), "MAIN", St), (None, "FAYETTEVILLE", St), (None, "HOLLOWAY", St),
-    (None, "ALSTON", Ave), (None, "DRIVER", St), (None, "GUESS", Rd), (None, "HILLANDALE", Rd),
-    (Some('N'), "DUKE", St), (None, "BROAD", St), (None, "GREGSON", St), (None, "CHAPEL HILL", Rd),
-    (None, "UNIVERSITY", Dr), (None, "CORNWALLIS", Rd), (None, "HOPE VALLEY", Rd),
-    (None, "GARRETT", Rd), (None, "ANGIER", Ave), (None, "ELLIS", Rd), (None, "GEER", St),
-    (None, "LAKEWOOD", Ave), (None, "MOREHEAD", Ave), (None, "PETTIGREW", St),
-    (None, "CHESTNUT", St), (None, "DUNBAR", St), (None, "ENO", St), (None, "RIDGEWAY", Ave),
-    (Some('N'), "MIAMI", Blvd), (Some('S'), "MIAMI", Blvd), (None, "LIBERTY", St),
-    (None, "CLUB", Blvd), (None, "PARK", Ave), (None, "OAK", St), (None, "MAPLE", St),
-    (None, "PINE", St), (None, "CEDAR", St), (None, "ELM", St), (None, "WILLOW", Dr),
-    (None, "DOGWOOD", Rd), (None, "MAGNOLIA", Ln), (None, "LAUREL", Ave), (None, "SPRUCE", St),
-    (None, "HICKORY", St), (None, "LAKE", Dr), (None, "HILL", St), (None, "RIDGE", Rd),
-    (None, "FOREST", Dr), (None, "MEADOW", Ln), (None, "SPRING", St), (None, "CHURCH", St),
-    (None, "MILL", Rd), (None, "CREEK", Trl), (None, "FARRINGTON", Rd), (None, "ERWIN", Rd),
-    (None, "CARVER", St), (None, "GLENN", Rd), (None, "OLD OXFORD", Rd), (None, "INFINITY", Rd),
-    (None, "AVONDALE", Dr), (None, "MANGUM", St), (None, "FOSTER", St), (None, "MORGAN", St),
-    (None, "PEABODY", St), (None, "VICKERS", Ave), (None, "BACON", St), (None, "COLUMBIA", Ave),
-    (None, "LINWOOD", Ave), (None, "RUSSELL", Rd), (None, "TAYLOR", St), (None, "ALEXANDER", Ave),
-    (None, "ROSE OF SHARON", Rd), (None, "CARPENTER FLETCHER", Rd), (None, "STADIUM", Dr),
-    (None, "WOODCROFT", Pkwy), (None, "SOUTHPOINT", Dr), (None, "MARTIN LUTHER KING", Pkwy),
-    (None, "WELLONS VILLAGE", Way), (None, "BRIGGS", Ave), (None, "NELSON", St),
-    (None, "OWEN", St), (None, "PRIMITIVE", St), (None, "ROSEDALE", Ave), (None, "SHEPHERD", St),
-    (None, "SOUTH", St), (None, "TRAVIS", St), (None, "WABASH", St), (None, "ZION", Ave),
-    (None, "BELT", St), (None, "CECIL", St), (None, "DAKOTA", St), (None, "EXPRESS", Dr),
-    (None, "FARGO", St), (None, "GRANT", St), (None, "HAYTI", Pl), (None, "IREDELL", St),
-    (None, "JUNIPER", Ct), (None, "KENT", St), (None, "LOWE", St), (None, "MONMOUTH", Ave),
-    (None, "NINTH", St), (None, "ONSLOW", St), (None, "POPLAR", Cir), (None, "QUAIL RIDGE", Rd),
-    (None, "ROCKWOOD", Dr), (None, "SEDGEFIELD", St), (None, "TRINITY", Ave), (None, "UMSTEAD", St),
-    (None, "VALLEY RUN", Dr), (None, "WEAVER", St), (None, "YORKTOWN", Cir), (None, "ASHE", St),
-    (None, "BEN FRANKLIN", Blvd), (None, "COLE MILL", Rd), (None, "DEARBORN", Dr),
-    (None, "EDGEMONT", Cir), (None, "FALCONBRIDGE", Rd), (None, "GRANDALE", Dr),
-    (None, "HARDEE", St), (None, "KENTWOOD", Dr), (None, "LEBANON", Cir), (None, "MERRICK", St),
-    (None, "NEW HOPE COMMONS", Dr), (None, "OLD CHAPEL HILL", Rd), (None, "PILOT", St),
-    (None, "REVERE", Rd), (None, "SHERRON", Rd), (None, "TOWNSEND", St), (None, "WAKE FOREST", Rd),
+    (Some('N'), "ROXBORO", St),
+    (Some('S'), "ROXBORO", St),
+    (Some('E'), "MAIN", St),
+    (Some('W'), "MAIN", St),
+    (None, "FAYETTEVILLE", St),
+    (None, "HIGHLAND", St),
+    (None, "ASPEN", Ave),
+    (None, "DRIVER", St),
+    (None, "GUESS", Rd),
+    (None, "HILLANDALE", Rd),
+    (Some('N'), "DUKE", St),
+    (None, "BROAD", St),
+    (None, "GREGSON", St),
+    (None, "CHAPEL HILL", Rd),
+    (None, "UNIVERSITY", Dr),
+    (None, "CORNWALLIS", Rd),
+    (None, "HOPE VALLEY", Rd),
+    (None, "GARRETT", Rd),
+    (None, "ANGIER", Ave),
+    (None, "ELLIS", Rd),
+    (None, "GEER", St),
+    (None, "LAKEWOOD", Ave),
+    (None, "MOREHEAD", Ave),
+    (None, "PETTIGREW", St),
+    (None, "CHESTNUT", St),
+    (None, "DUNBAR", St),
+    (None, "ENO", St),
+    (None, "RIDGEWAY", Ave),
+    (Some('N'), "MIAMI", Blvd),
+    (Some('S'), "MIAMI", Blvd),
+    (None, "LIBERTY", St),
+    (None, "CLUB", Blvd),
+    (None, "PARK", Ave),
+    (None, "OAK", St),
+    (None, "MAPLE", St),
+    (None, "PINE", St),
+    (None, "CEDAR", St),
+    (None, "ELM", St),
+    (None, "WILLOW", Dr),
+    (None, "DOGWOOD", Rd),
+    (None, "MAGNOLIA", Ln),
+    (None, "LAUREL", Ave),
+    (None, "SPRUCE", St),
+    (None, "HICKORY", St),
+    (None, "LAKE", Dr),
+    (None, "HILL", St),
+    (None, "RIDGE", Rd),
+    (None, "FOREST", Dr),
+    (None, "MEADOW", Ln),
+    (None, "SPRING", St),
+    (None, "CHURCH", St),
+    (None, "MILL", Rd),
+    (None, "CREEK", Trl),
+    (None, "FARRINGTON", Rd),
+    (None, "ERWIN", Rd),
+    (None, "CARVER", St),
+    (None, "GLENN", Rd),
+    (None, "OLD OXFORD", Rd),
+    (None, "INFINITY", Rd),
+    (None, "AVONDALE", Dr),
+    (None, "MONTROSE", St),
+    (None, "FOXCROFT", St),
+    (None, "MULBERRY", St),
+    (None, "PEABODY", St),
+    (None, "VICKERS", Ave),
+    (None, "BACON", St),
+    (None, "COLUMBIA", Ave),
+    (None, "LINWOOD", Ave),
+    (None, "ROLLING HILLS", Rd),
+    (None, "TANGLEWOOD", St),
+    (None, "ASHBURY", Ave),
+    (None, "ROSE OF SHARON", Rd),
+    (None, "CARPENTER FLETCHER", Rd),
+    (None, "STADIUM", Dr),
+    (None, "WOODCROFT", Pkwy),
+    (None, "SOUTHPOINT", Dr),
+    (None, "RIVERSIDE", Pkwy),
+    (None, "WELLONS VILLAGE", Way),
+    (None, "BRIGGS", Ave),
+    (None, "NEWBERRY", St),
+    (None, "OWEN", St),
+    (None, "PRIMITIVE", St),
+    (None, "ROSEDALE", Ave),
+    (None, "SHEPHERD", St),
+    (None, "SOUTH", St),
+    (None, "TRAVIS", St),
+    (None, "WABASH", St),
+    (None, "ZION", Ave),
+    (None, "BELT", St),
+    (None, "CECIL", St),
+    (None, "DAKOTA", St),
+    (None, "EXPRESS", Dr),
+    (None, "FARGO", St),
+    (None, "GRANT", St),
+    (None, "HAYTI", Pl),
+    (None, "IREDELL", St),
+    (None, "JUNIPER", Ct),
+    (None, "KENT", St),
+    (None, "LOWE", St),
+    (None, "MONMOUTH", Ave),
+    (None, "NINTH", St),
+    (None, "ONSLOW", St),
+    (None, "POPLAR", Cir),
+    (None, "QUAIL RIDGE", Rd),
+    (None, "ROCKWOOD", Dr),
+    (None, "SEDGEFIELD", St),
+    (None, "TRINITY", Ave),
+    (None, "UPLAND", St),
+    (None, "VALLEY RUN", Dr),
+    (None, "WESTGATE", St),
+    (None, "YORKTOWN", Cir),
+    (None, "ASHE", St),
+    (None, "BEN FRANKLIN", Blvd),
+    (None, "COLE MILL", Rd),
+    (None, "DEARBORN", Dr),
+    (None, "EDGEMONT", Cir),
+    (None, "FALCONBRIDGE", Rd),
+    (None, "GRANDALE", Dr),
+    (None, "HARDEE", St),
+    (None, "KENTWOOD", Dr),
+    (None, "LEBANON", Cir),
+    (None, "MERRICK", St),
+    (None, "NEW HOPE COMMONS", Dr),
+    (None, "OLD CHAPEL HILL", Rd),
+    (None, "PILOT", St),
+    (None, "REVERE", Rd),
+    (None, "SHERRON", Rd),
+    (None, "TOWNSEND", St),
+    (None, "WAKE FOREST", Rd),
 ];
 
 pub fn streets() -> Vec<Street> {
@@ -236,7 +334,13 @@ impl Geo {
     }
 
     /// Write a location in an agency's style. `rng` picks the hand-typed variants.
-    pub fn write_loc<R: Rng + ?Sized>(&self, out: &mut String, loc: Loc, style: AddrStyle, rng: &mut R) {
+    pub fn write_loc<R: Rng + ?Sized>(
+        &self,
+        out: &mut String,
+        loc: Loc,
+        style: AddrStyle,
+        rng: &mut R,
+    ) {
         match loc {
             Loc::Premise { id, unit } => {
                 let p = &self.premises[id as usize];
@@ -276,7 +380,13 @@ impl Geo {
         }
     }
 
-    fn write_street<R: Rng + ?Sized>(&self, out: &mut String, street: u16, style: AddrStyle, rng: &mut R) {
+    fn write_street<R: Rng + ?Sized>(
+        &self,
+        out: &mut String,
+        street: u16,
+        style: AddrStyle,
+        rng: &mut R,
+    ) {
         let s = &self.streets[street as usize];
         let (long_dir, long_suffix) = match style {
             AddrStyle::Cad => (false, false),
@@ -369,16 +479,57 @@ mod tests {
         let id = g.add(&mut rng, PremiseKind::Apartments, 40);
         let key = g.premise_key(id);
         assert!(key.chars().next().unwrap().is_ascii_digit());
-        assert!(key.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == ' '));
+        assert!(key
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == ' '));
         let mut forms = BTreeSet::new();
         for _ in 0..200 {
             let mut s = String::new();
-            g.write_loc(&mut s, Loc::Premise { id, unit: 4 }, AddrStyle::Title, &mut rng);
+            g.write_loc(
+                &mut s,
+                Loc::Premise { id, unit: 4 },
+                AddrStyle::Title,
+                &mut rng,
+            );
             forms.insert(s);
         }
         assert!(forms.len() >= 3, "{forms:?}");
         let mut cad = String::new();
-        g.write_loc(&mut cad, Loc::Premise { id, unit: 4 }, AddrStyle::Cad, &mut rng);
+        g.write_loc(
+            &mut cad,
+            Loc::Premise { id, unit: 4 },
+            AddrStyle::Cad,
+            &mut rng,
+        );
         assert_eq!(cad, format!("{key} APT 4"));
+    }
+}
+
+#[cfg(test)]
+mod no_surname_streets {
+    use super::*;
+
+    /// A public page that lists busy places must not appear to list people.
+    #[test]
+    fn no_street_word_is_a_long_surname() {
+        let surnames: std::collections::BTreeSet<String> = [
+            crate::names::SURNAMES,
+            crate::names::HISP_SURNAMES,
+            crate::names::ASIAN_SURNAMES,
+        ]
+        .iter()
+        .flat_map(|t| {
+            t.iter()
+                .map(|(n, _)| crate::names::fold_accents(n).to_uppercase())
+        })
+        .collect();
+        for s in streets() {
+            for w in s.name.split(' ') {
+                assert!(
+                    w.len() <= 5 || !surnames.contains(w),
+                    "street word {w} is a surname"
+                );
+            }
+        }
     }
 }

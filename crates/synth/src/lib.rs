@@ -14,6 +14,7 @@
 //! Output is a pure function of the options: same options, byte-identical files.
 
 use chrono::{Duration, NaiveDate};
+use rand::Rng;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -117,9 +118,12 @@ pub fn simulate(opts: &SynthOptions) -> Result<County, SynthError> {
     let mut pop = population::build(&mut rng, &names, &mut geo, opts.people, start, end);
     let scale = f64::from(opts.people) / sim::DURHAM_PEOPLE;
     let fb = ((7.0 * scale).round() as u32).max(1);
-    let (sc, fbs, staff) = population::assign_personas(&mut rng, &mut pop, &mut geo, end, fb);
+    // crisis regulars: ~40 at Durham scale, proportionally fewer (randomly rounded) below
+    let cr_exact = 40.0 * scale;
+    let cr = cr_exact.floor() as u32 + u32::from(rng.gen_bool(cr_exact.fract()));
+    let cast = population::assign_personas(&mut rng, &mut pop, &mut geo, end, fb, cr);
     let mut rng = agencies::rng_for(opts.seed, 2);
-    Ok(sim::simulate(&mut rng, pop, geo, start, end, sc, fbs, staff))
+    Ok(sim::simulate(&mut rng, pop, geo, (start, end), cast))
 }
 
 /// Generate the county and write every file into `out_dir`.
@@ -145,7 +149,11 @@ fn remove_stale(out_dir: &Path) -> Result<(), SynthError> {
     Ok(())
 }
 
-pub fn write_county(county: &County, opts: &SynthOptions, out_dir: &Path) -> Result<SynthSummary, SynthError> {
+pub fn write_county(
+    county: &County,
+    opts: &SynthOptions,
+    out_dir: &Path,
+) -> Result<SynthSummary, SynthError> {
     std::fs::create_dir_all(out_dir).map_err(io_at(out_dir))?;
     remove_stale(out_dir)?;
     let truth = out_dir.join("truth");

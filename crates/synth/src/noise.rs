@@ -155,7 +155,13 @@ fn text(p: &Person, s: &'static str, keep_accents: bool) -> String {
     }
 }
 
-fn surname_text<R: Rng + ?Sized>(p: &Person, s: Surname, prof: &Profile, keep: bool, rng: &mut R) -> String {
+fn surname_text<R: Rng + ?Sized>(
+    p: &Person,
+    s: Surname,
+    prof: &Profile,
+    keep: bool,
+    rng: &mut R,
+) -> String {
     match s.1 {
         None => text(p, s.0, keep),
         Some(b) => {
@@ -175,7 +181,12 @@ fn surname_text<R: Rng + ?Sized>(p: &Person, s: Surname, prof: &Profile, keep: b
 }
 
 /// The person's name as this agency writes it on `date`.
-pub fn name_view<R: Rng + ?Sized>(p: &Person, prof: &Profile, date: NaiveDate, rng: &mut R) -> NameView {
+pub fn name_view<R: Rng + ?Sized>(
+    p: &Person,
+    prof: &Profile,
+    date: NaiveDate,
+    rng: &mut R,
+) -> NameView {
     let keep = rng.gen_bool(prof.accents);
     let mut surname = p.surname_on(date);
     if let Some((old, changed)) = p.maiden {
@@ -242,7 +253,11 @@ pub fn typo<R: Rng + ?Sized>(s: &str, rng: &mut R) -> String {
     match rng.gen_range(0..4) {
         0 => {
             if c[i].eq_ignore_ascii_case(&letter) {
-                letter = if letter.is_ascii_uppercase() { 'E' } else { 'e' };
+                letter = if letter.is_ascii_uppercase() {
+                    'E'
+                } else {
+                    'e'
+                };
                 if c[i].eq_ignore_ascii_case(&letter) {
                     letter = if upper { 'A' } else { 'a' };
                 }
@@ -273,9 +288,14 @@ pub fn typo<R: Rng + ?Sized>(s: &str, rng: &mut R) -> String {
     }
 }
 
-/// The DOB as written (None = left blank): exact mostly; day/month swapped 1%, year ±1 2%,
-/// a few days off 2%.
-pub fn dob_view<R: Rng + ?Sized>(p: &Person, prof: &Profile, rng: &mut R) -> Option<NaiveDate> {
+/// The DOB as written on `date` (None = left blank): exact mostly; day/month swapped 1%,
+/// year ±1 2%, a few days off 2% (never a birth date after the row's own date).
+pub fn dob_view<R: Rng + ?Sized>(
+    p: &Person,
+    prof: &Profile,
+    date: NaiveDate,
+    rng: &mut R,
+) -> Option<NaiveDate> {
     if !rng.gen_bool(prof.dob) {
         return None;
     }
@@ -296,7 +316,7 @@ pub fn dob_view<R: Rng + ?Sized>(p: &Person, prof: &Profile, rng: &mut R) -> Opt
     } else {
         None
     };
-    Some(noisy.unwrap_or(d))
+    Some(noisy.filter(|n| *n < date).unwrap_or(d))
 }
 
 /// Phone spellings.

@@ -63,6 +63,8 @@ pub enum Persona {
     FrequentBooker,
     GroupHomeResident,
     GroupHomeStaff,
+    /// Known to the crisis team: dozens of HEART responses a year.
+    CrisisRegular,
 }
 
 pub const NEED_MH: u8 = 1;
@@ -231,7 +233,11 @@ impl<'a, R: Rng> Builder<'a, R> {
     fn pool(&mut self) -> (Pool, Race, bool) {
         let x: f64 = self.rng.gen();
         if x < 0.14 {
-            let race = if self.rng.gen_bool(0.8) { Race::White } else { Race::Other };
+            let race = if self.rng.gen_bool(0.8) {
+                Race::White
+            } else {
+                Race::Other
+            };
             (Pool::Hispanic, race, true)
         } else if x < 0.19 {
             (Pool::Asian, Race::Asian, false)
@@ -327,7 +333,10 @@ impl<'a, R: Rng> Builder<'a, R> {
             if self.rng.gen_bool(sig(1.5 * (z - 1.5))) {
                 needs |= NEED_MH;
             }
-            if self.rng.gen_bool(sig(1.5 * (z - 1.7)) * if age < 18 { 0.4 } else { 1.0 }) {
+            if self
+                .rng
+                .gen_bool(sig(1.5 * (z - 1.7)) * if age < 18 { 0.4 } else { 1.0 })
+            {
                 needs |= NEED_SU;
             }
             if age >= 18 && self.rng.gen_bool(sig(1.8 * (z - 2.2))) {
@@ -341,9 +350,11 @@ impl<'a, R: Rng> Builder<'a, R> {
                 _ => 0.15,
             };
             let sex_f = if female { 0.5 } else { 1.0 };
-            cj = self.rng.gen_bool((sig(1.5 * (z - 0.8)) * age_f * sex_f).min(1.0));
+            cj = self
+                .rng
+                .gen_bool((sig(1.5 * (z - 0.8)) * age_f * sex_f).min(1.0));
         }
-        let maiden = if female && age >= 20 && age <= 65 && self.rng.gen_bool(0.05) {
+        let maiden = if female && (20..=65).contains(&age) && self.rng.gen_bool(0.05) {
             let old = self.surname(pool);
             let days = (self.end - self.period_start).num_days().max(1);
             let changed = self.period_start + Duration::days(self.rng.gen_range(0..days));
@@ -370,7 +381,7 @@ impl<'a, R: Rng> Builder<'a, R> {
             dob,
             home,
             phone,
-            ssn4: self.rng.gen_range(0..10_000),
+            ssn4: self.rng.gen_range(1..10_000), // 0000 is never issued
             household,
             twin_of: None,
             prop,
@@ -385,13 +396,29 @@ impl<'a, R: Rng> Builder<'a, R> {
     /// A look-alike: same surname, DOB and household, different first name.
     fn twin(&mut self, of: u32, home: Home, household: u32) -> u32 {
         let o = self.people[of as usize].clone();
-        let sex = if self.rng.gen_bool(0.5) { Sex::Male } else { Sex::Female };
+        let sex = if self.rng.gen_bool(0.5) {
+            Sex::Male
+        } else {
+            Sex::Female
+        };
         let age = o.age_on(self.end);
-        let id = self.person(sex, pool_of(&o), o.race, o.hispanic, o.last, age, home, household);
+        let id = self.person(
+            sex,
+            pool_of(&o),
+            o.race,
+            o.hispanic,
+            o.last,
+            age,
+            home,
+            household,
+        );
         let t = &mut self.people[id as usize];
         t.dob = o.dob;
         if t.first == o.first {
-            t.first = self.names.first(pool_of(&o), sex == Sex::Female).pick_other(self.rng, o.first);
+            t.first = self
+                .names
+                .first(pool_of(&o), sex == Sex::Female)
+                .pick_other(self.rng, o.first);
         }
         t.twin_of = Some(of);
         self.people[of as usize].twin_of = Some(id);
@@ -422,7 +449,13 @@ impl<'a, R: Rng> Builder<'a, R> {
         let (pool, race, hispanic) = self.pool();
         let kind = self.rng.gen_range(0..100);
         let last = self.surname(pool);
-        let adult_sex = |r: &mut R| if r.gen_bool(0.5) { Sex::Male } else { Sex::Female };
+        let adult_sex = |r: &mut R| {
+            if r.gen_bool(0.5) {
+                Sex::Male
+            } else {
+                Sex::Female
+            }
+        };
         match kind {
             // single adult; may be unhoused
             0..=29 => {
@@ -462,7 +495,11 @@ impl<'a, R: Rng> Builder<'a, R> {
                     _ => (3, 0),
                 };
                 let roommates = kind > 95;
-                let a1_age = if kids > 0 { self.rng.gen_range(24..55) } else { self.adult_age() };
+                let a1_age = if kids > 0 {
+                    self.rng.gen_range(24..55)
+                } else {
+                    self.adult_age()
+                };
                 let a1_sex = if adults == 1 && self.rng.gen_bool(0.8) {
                     Sex::Female
                 } else {
@@ -478,11 +515,13 @@ impl<'a, R: Rng> Builder<'a, R> {
                         self.person(sex, p2, r2, h2, l2, age, home, hh);
                     } else {
                         let age = (a1_age + self.rng.gen_range(-5..6)).max(18);
-                        let id = self.person(Sex::Female, pool, race, hispanic, last, age, home, hh);
+                        let id =
+                            self.person(Sex::Female, pool, race, hispanic, last, age, home, hh);
                         // her own earlier surname, long ago or (5%, set in `person`) recently
                         if self.people[id as usize].maiden.is_none() && self.rng.gen_bool(0.7) {
                             let old = self.surname(pool);
-                            let long_ago = self.period_start - Duration::days(self.rng.gen_range(400..9000));
+                            let long_ago =
+                                self.period_start - Duration::days(self.rng.gen_range(400..9000));
                             self.people[id as usize].maiden = Some((old, long_ago));
                         }
                     }
@@ -509,7 +548,11 @@ impl<'a, R: Rng> Builder<'a, R> {
         for _ in 0..residents {
             let (pool, race, hispanic) = self.pool();
             let last = self.surname(pool);
-            let sex = if self.rng.gen_bool(0.6) { Sex::Male } else { Sex::Female };
+            let sex = if self.rng.gen_bool(0.6) {
+                Sex::Male
+            } else {
+                Sex::Female
+            };
             let age = self.rng.gen_range(20..62);
             let id = self.person(
                 sex,
@@ -543,15 +586,23 @@ fn pool_of(p: &Person) -> Pool {
     }
 }
 
-/// Pick the scripted people among ordinary adults. Returns (super caller, frequent bookers,
-/// group-home staff).
+/// The scripted people.
+#[derive(Debug, Clone, Default)]
+pub struct Cast {
+    pub super_caller: Option<u32>,
+    pub frequent_bookers: Vec<u32>,
+    pub group_home_staff: Vec<u32>,
+}
+
+/// Pick the scripted people among ordinary adults.
 pub fn assign_personas<R: Rng>(
     rng: &mut R,
     pop: &mut Population,
     geo: &mut Geo,
     end: NaiveDate,
     frequent_bookers: u32,
-) -> (Option<u32>, Vec<u32>, Vec<u32>) {
+    crisis_regulars: u32,
+) -> Cast {
     let n = pop.people.len();
     let eligible = |p: &Person, lo: i32, hi: i32| {
         p.persona == Persona::Normal && p.twin_of.is_none() && (lo..=hi).contains(&p.age_on(end))
@@ -563,7 +614,9 @@ pub fn assign_personas<R: Rng>(
                 return Some(i as u32);
             }
         }
-        (0..n).find(|&i| eligible(&pop.people[i], lo, hi)).map(|i| i as u32)
+        (0..n)
+            .find(|&i| eligible(&pop.people[i], lo, hi))
+            .map(|i| i as u32)
     };
     let sc = pick(rng, pop, 35, 60);
     if let Some(i) = sc {
@@ -597,6 +650,17 @@ pub fn assign_personas<R: Rng>(
             fb.push(i);
         }
     }
+    for _ in 0..crisis_regulars {
+        if let Some(i) = pick(rng, pop, 20, 65) {
+            let p = &mut pop.people[i as usize];
+            p.persona = Persona::CrisisRegular;
+            p.needs |= NEED_MH;
+            if rng.gen_bool(0.6) {
+                p.needs |= NEED_HOUSING;
+            }
+            p.maiden = None;
+        }
+    }
     let mut staff = Vec::new();
     for _ in 0..3 {
         if let Some(i) = pick(rng, pop, 25, 60) {
@@ -604,7 +668,11 @@ pub fn assign_personas<R: Rng>(
             staff.push(i);
         }
     }
-    (sc, fb, staff)
+    Cast {
+        super_caller: sc,
+        frequent_bookers: fb,
+        group_home_staff: staff,
+    }
 }
 
 #[cfg(test)]

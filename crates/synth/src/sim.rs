@@ -11,9 +11,7 @@ use rand_distr::{LogNormal, Poisson};
 
 use crate::codes::{self, pick};
 use crate::geo::{Geo, Loc, PremiseKind};
-use crate::population::{
-    Home, Person, Persona, Population, NEED_HOUSING, NEED_MH, NEED_SU,
-};
+use crate::population::{Cast, Home, Person, Persona, Population, NEED_HOUSING, NEED_MH, NEED_SU};
 use crate::timefmt::{fix_local, same_day_after};
 
 /// "No related event".
@@ -106,6 +104,8 @@ pub struct Event {
     /// of a booking.
     pub link: u32,
     pub dead: bool,
+    /// An EMS patient written as a placeholder ("DOE JOHN" = 1, "DOE JANE" = 2): names nobody.
+    pub placeholder: u8,
 }
 
 impl Event {
@@ -187,17 +187,22 @@ const GENERIC: [It; 7] = [
     It::Booking,
 ];
 /// Incidents per year at Durham scale, by generic type.
-const TARGETS: [f64; 7] = [80_000.0, 60_000.0, 33_000.0, 36_000.0, 12_000.0, 7_500.0, 3_600.0];
+const TARGETS: [f64; 7] = [
+    80_000.0, 72_000.0, 40_000.0, 36_000.0, 10_000.0, 7_500.0, 2_300.0,
+];
 /// How strongly each type follows the propensity.
-const GAMMA: [f64; 7] = [1.0, 1.0, 0.8, 0.5, 0.85, 1.0, 1.0];
+const GAMMA: [f64; 7] = [0.8, 0.85, 0.75, 0.5, 0.15, 0.9, 0.9];
 /// Share of a person's activity that happens in crisis episodes.
 const EPISODIC: f64 = 0.8;
 /// Episodes per year, and their duration (lognormal, days).
 const EP_RATE: f64 = 0.5;
 const EP_MEDIAN_DAYS: f64 = 28.0;
 const EP_SIGMA: f64 = 0.7;
+/// Crisis regulars' extra crisis incidents per year (lognormal).
+const CRISIS_REGULAR_MEDIAN: f64 = 14.0;
+const CRISIS_REGULAR_SIGMA: f64 = 1.1;
 /// Frequent bookers' yearly rates by generic type.
-const FB_RATES: [f64; 7] = [3.0, 45.0, 6.0, 3.0, 3.0, 6.0, 4.0];
+const FB_RATES: [f64; 7] = [3.0, 50.0, 6.0, 3.0, 3.0, 6.0, 5.0];
 
 struct Sim<'a> {
     rng: &'a mut ChaCha8Rng,
@@ -229,12 +234,14 @@ pub fn simulate(
     rng: &mut ChaCha8Rng,
     pop: Population,
     geo: Geo,
-    start: NaiveDate,
-    end: NaiveDate,
-    super_caller: Option<u32>,
-    frequent_bookers: Vec<u32>,
-    staff: Vec<u32>,
+    (start, end): (NaiveDate, NaiveDate),
+    cast: Cast,
 ) -> County {
+    let Cast {
+        super_caller,
+        frequent_bookers,
+        group_home_staff: staff,
+    } = cast;
     let people = pop.people;
     let households = pop.households;
     let days = (end - start).num_days() + 1;
@@ -301,7 +308,10 @@ pub fn simulate(
     let generic = |p: &Person| {
         matches!(
             p.persona,
-            Persona::Normal | Persona::GroupHomeResident | Persona::GroupHomeStaff
+            Persona::Normal
+                | Persona::GroupHomeResident
+                | Persona::GroupHomeStaff
+                | Persona::CrisisRegular
         )
     };
     let mut sums = [0.0f64; 7];
@@ -311,18 +321,34 @@ pub fn simulate(
         }
     }
     let k: Vec<f64> = (0..7)
-        .map(|t| if sums[t] > 0.0 { TARGETS[t] * scale / sums[t] } else { 0.0 })
+        .map(|t| {
+            if sums[t] > 0.0 {
+                TARGETS[t] * scale / sums[t]
+            } else {
+                0.0
+            }
+        })
         .collect();
 
     let mut cands = Vec::new();
-    for i in 0..n {
-        let p = &people[i];
+    for (i, p) in people.iter().enumerate() {
         match p.persona {
             Persona::SuperCaller => sim.super_caller_timeline(i as u32, &mut cands),
             Persona::FrequentBooker => {
                 let mut r = [0.0; 8];
                 r[..7].copy_from_slice(&FB_RATES);
                 sim.timeline(i as u32, &r, 0.0, &mut cands);
+            }
+            Persona::CrisisRegular => {
+                let w = weights(p);
+                let mut r = [0.0; 8];
+                for t in 0..7 {
+                    r[t] = k[t] * w[t];
+                }
+                r[4] += LogNormal::new(CRISIS_REGULAR_MEDIAN.ln(), CRISIS_REGULAR_SIGMA)
+                    .unwrap()
+                    .sample(sim.rng);
+                sim.timeline(i as u32, &r, 0.5, &mut cands);
             }
             _ => {
                 let w = weights(p);
@@ -339,7 +365,10 @@ pub fn simulate(
     sim.remove_jailed_parties();
 
     let Sim {
-        events, jail, staff, ..
+        events,
+        jail,
+        staff,
+        ..
     } = sim;
     County {
         people,
@@ -375,7 +404,7 @@ fn affinity(p: &Person, end: NaiveDate) -> [f64; 7] {
     let mh = p.has(NEED_MH) as u8 as f64;
     let su = p.has(NEED_SU) as u8 as f64;
     let ho = p.has(NEED_HOUSING) as u8 as f64;
-    let cj = if p.cj { 4.0 } else { 0.25 };
+    let cj = if p.cj { 1.6 } else { 0.6 };
     let med_age = match age {
         14..=54 => 1.0,
         55..=64 => 1.6,
@@ -383,13 +412,13 @@ fn affinity(p: &Person, end: NaiveDate) -> [f64; 7] {
         _ => 4.5,
     };
     [
-        (1.0 + 1.5 * mh + ho) * if age >= 65 { 1.2 } else { 1.0 },
-        police_age * sex * cj * (1.0 + 0.8 * su + ho + 0.5 * mh),
-        police_age * sex * if p.cj { 4.0 } else { 0.35 } * (1.0 + ho),
-        med_age * (1.0 + su + 1.5 * ho + 0.5 * mh),
+        (1.0 + 0.8 * mh + 0.5 * ho) * if age >= 65 { 1.2 } else { 1.0 },
+        police_age * sex * cj * (1.0 + 0.4 * su + 0.5 * ho + 0.3 * mh),
+        police_age * sex * if p.cj { 2.0 } else { 0.6 } * (1.0 + 0.5 * ho),
+        med_age * (1.0 + 0.5 * su + 0.8 * ho + 0.3 * mh),
         if mh > 0.0 { 1.0 } else { 0.02 },
         if su > 0.0 { 1.0 } else { 0.02 },
-        police_age * sex * if p.cj { 1.0 } else { 0.02 },
+        police_age * sex * if p.cj { 1.0 } else { 0.05 },
     ]
 }
 
@@ -419,7 +448,13 @@ impl<'a> Sim<'a> {
 
     // ---------------------------------------------------------------- timelines
 
-    fn timeline(&mut self, i: u32, rates: &[f64; 8], f_ep: f64, cands: &mut Vec<(NaiveDateTime, It)>) {
+    fn timeline(
+        &mut self,
+        i: u32,
+        rates: &[f64; 8],
+        f_ep: f64,
+        cands: &mut Vec<(NaiveDateTime, It)>,
+    ) {
         let total: f64 = rates.iter().sum();
         if total <= 0.0 {
             return;
@@ -461,9 +496,10 @@ impl<'a> Sim<'a> {
     fn run_candidates(&mut self, i: u32, cands: &mut [(NaiveDateTime, It)]) {
         cands.sort_by_key(|c| c.0);
         let mut free_at = NaiveDateTime::MIN;
+        let born = self.person(i).dob;
         for &(t, ty) in cands.iter() {
-            if t < free_at {
-                continue; // in custody: no street interactions
+            if t < free_at || t.date() <= born {
+                continue; // in custody (no street interactions), or not born yet
             }
             if let Some(rel) = self.incident(i, ty, t) {
                 free_at = rel;
@@ -485,7 +521,7 @@ impl<'a> Sim<'a> {
     fn super_caller_timeline(&mut self, i: u32, cands: &mut Vec<(NaiveDateTime, It)>) {
         cands.clear();
         let spike_days = (self.spike.1 - self.spike.0).num_days() + 1;
-        let spike_rate = 445.0 / spike_days.max(28) as f64;
+        let spike_rate = 470.0 / spike_days.max(28) as f64;
         for k in 0..self.days {
             let day = self.start + Duration::days(k);
             let rate = if day >= self.spike.0 && day <= self.spike.1 {
@@ -513,7 +549,7 @@ impl<'a> Sim<'a> {
 
     fn in_spike(&self, t: NaiveDateTime) -> bool {
         let d = t.date();
-        d >= self.spike.0 - Duration::days(3) && d <= self.spike.1
+        d >= self.spike.0 - Duration::days(5) && d <= self.spike.1
     }
 
     fn may_arrest(&self, i: u32, t: NaiveDateTime) -> bool {
@@ -597,7 +633,15 @@ impl<'a> Sim<'a> {
         id
     }
 
-    fn event(&self, ag: Ag, sub: Sub, t: NaiveDateTime, code: &'static str, loc: Loc, link: u32) -> Event {
+    fn event(
+        &self,
+        ag: Ag,
+        sub: Sub,
+        t: NaiveDateTime,
+        code: &'static str,
+        loc: Loc,
+        link: u32,
+    ) -> Event {
         Event {
             ag,
             sub,
@@ -611,10 +655,17 @@ impl<'a> Sim<'a> {
             transported: false,
             link,
             dead: false,
+            placeholder: 0,
         }
     }
 
-    fn call(&mut self, t: NaiveDateTime, loc: Loc, nature: &'static str, caller: Option<u32>) -> u32 {
+    fn call(
+        &mut self,
+        t: NaiveDateTime,
+        loc: Loc,
+        nature: &'static str,
+        caller: Option<u32>,
+    ) -> u32 {
         let mut e = self.event(Ag::Decc, Sub::Call, t, nature, loc, NONE);
         e.end = Some(t + Duration::seconds(self.rng.gen_range(300..7200)));
         if let Some(c) = caller {
@@ -626,7 +677,14 @@ impl<'a> Sim<'a> {
         self.push(e)
     }
 
-    fn dpd_incident(&mut self, t: NaiveDateTime, call: u32, loc: Loc, offense: &'static str, parties: &[Party]) -> u32 {
+    fn dpd_incident(
+        &mut self,
+        t: NaiveDateTime,
+        call: u32,
+        loc: Loc,
+        offense: &'static str,
+        parties: &[Party],
+    ) -> u32 {
         let td = if call == NONE {
             t
         } else {
@@ -639,7 +697,14 @@ impl<'a> Sim<'a> {
         self.push(e)
     }
 
-    fn ems(&mut self, t: NaiveDateTime, call: u32, loc: Loc, patient: Option<u32>, impression: &'static str) -> u32 {
+    fn ems(
+        &mut self,
+        t: NaiveDateTime,
+        call: u32,
+        loc: Loc,
+        patient: Option<u32>,
+        impression: &'static str,
+    ) -> u32 {
         let te = same_day_after(t, self.rng.gen_range(240..900));
         let mut e = self.event(Ag::Dfd, Sub::Ems, te, impression, loc, call);
         let p_transport = match impression {
@@ -649,16 +714,34 @@ impl<'a> Sim<'a> {
             _ => 0.66,
         };
         e.transported = patient.is_some() && self.rng.gen_bool(p_transport);
-        if let Some(p) = patient {
-            e.add(Party {
-                person: p,
-                role: PRole::Patient,
-            });
+        let unresponsive = matches!(
+            impression,
+            "Altered Mental Status" | "Syncope" | "Opioid Overdose" | "Cardiac Arrest"
+        );
+        match patient {
+            // an unresponsive patient recorded as John / Jane Doe: the row names nobody
+            Some(p) if unresponsive && self.rng.gen_bool(0.05) => {
+                e.placeholder = if self.person(p).female() { 2 } else { 1 };
+            }
+            Some(p) => {
+                e.add(Party {
+                    person: p,
+                    role: PRole::Patient,
+                });
+            }
+            None => {}
         }
         self.push(e)
     }
 
-    fn heart(&mut self, t: NaiveDateTime, call: u32, loc: Loc, client: Option<u32>, reason: &'static str) -> u32 {
+    fn heart(
+        &mut self,
+        t: NaiveDateTime,
+        call: u32,
+        loc: Loc,
+        client: Option<u32>,
+        reason: &'static str,
+    ) -> u32 {
         let th = same_day_after(t, self.rng.gen_range(600..2700));
         let mut e = self.event(Ag::Heart, Sub::Crisis, th, reason, loc, call);
         e.end = Some(th + Duration::seconds(self.rng.gen_range(1200..5400)));
@@ -681,7 +764,14 @@ impl<'a> Sim<'a> {
     }
 
     /// Arrest after an incident; usually a same-day booking. Returns when the person is free.
-    fn arrest(&mut self, i: u32, incident: u32, t: NaiveDateTime, loc: Loc, low_level: bool) -> NaiveDateTime {
+    fn arrest(
+        &mut self,
+        i: u32,
+        incident: u32,
+        t: NaiveDateTime,
+        loc: Loc,
+        low_level: bool,
+    ) -> NaiveDateTime {
         let ta = same_day_after(t, self.rng.gen_range(1200..5400));
         let offense = self.events[incident as usize].code;
         let mut e = self.event(Ag::Dpd, Sub::Arrest, ta, offense, loc, incident);
@@ -693,7 +783,7 @@ impl<'a> Sim<'a> {
         let booked_p = if self.person(i).persona == Persona::FrequentBooker {
             0.95
         } else {
-            0.85
+            0.8
         };
         if self.rng.gen_bool(booked_p) {
             let tb = same_day_after(ta, self.rng.gen_range(3600..10_800));
@@ -713,7 +803,11 @@ impl<'a> Sim<'a> {
     fn stay(&mut self, i: u32) -> Duration {
         let secs_per_day = 86_400.0;
         let days = match self.person(i).persona {
-            Persona::FrequentBooker | Persona::SuperCaller => {
+            Persona::SuperCaller => LogNormal::new(0.8f64.ln(), 0.3)
+                .unwrap()
+                .sample(self.rng)
+                .min(2.0),
+            Persona::FrequentBooker => {
                 if self.rng.gen_bool(0.08) {
                     LogNormal::new(10f64.ln(), 0.5).unwrap().sample(self.rng)
                 } else {
@@ -724,7 +818,7 @@ impl<'a> Sim<'a> {
                 if self.rng.gen_bool(0.68) {
                     LogNormal::new(1.2f64.ln(), 0.8).unwrap().sample(self.rng)
                 } else {
-                    LogNormal::new(25f64.ln(), 1.25).unwrap().sample(self.rng)
+                    LogNormal::new(30f64.ln(), 1.25).unwrap().sample(self.rng)
                 }
             }
         };
@@ -733,10 +827,23 @@ impl<'a> Sim<'a> {
     }
 
     /// A jail booking; returns the release time (possibly after the data ends).
-    fn booking(&mut self, i: u32, t: NaiveDateTime, arrest: u32, charge: &'static str) -> NaiveDateTime {
+    fn booking(
+        &mut self,
+        i: u32,
+        t: NaiveDateTime,
+        arrest: u32,
+        charge: &'static str,
+    ) -> NaiveDateTime {
         let release = fix_local(t + self.stay(i));
         // A booking has no incident location; the placeholder is never written or counted.
-        let mut e = self.event(Ag::Dcsd, Sub::Booking, t, charge, Loc::Intersection(0, 0), arrest);
+        let mut e = self.event(
+            Ag::Dcsd,
+            Sub::Booking,
+            t,
+            charge,
+            Loc::Intersection(0, 0),
+            arrest,
+        );
         e.end = (release.date() <= self.end).then_some(release);
         let p = self.person(i);
         let mut needs = 0;
@@ -767,9 +874,14 @@ impl<'a> Sim<'a> {
                 }
             }
             "MEDICAL - BREATHING PROBLEM" => "Respiratory Distress",
-            "MEDICAL - UNCONSCIOUS" => {
-                pick(self.rng, &[("Syncope", 3.0), ("Altered Mental Status", 2.0), ("Cardiac Arrest", 0.5)])
-            }
+            "MEDICAL - UNCONSCIOUS" => pick(
+                self.rng,
+                &[
+                    ("Syncope", 3.0),
+                    ("Altered Mental Status", 2.0),
+                    ("Cardiac Arrest", 0.5),
+                ],
+            ),
             "MEDICAL - SEIZURE" => "Seizure",
             "MEDICAL - DIABETIC" => "Diabetic Emergency",
             "TRAFFIC ACCIDENT W/ INJURY" => "Trauma - MVC",
@@ -828,16 +940,29 @@ impl<'a> Sim<'a> {
                 None
             }
             It::PoliceSubject => {
-                let loc = if fb { self.public_loc() } else { self.loc_for(i, 0.4) };
+                let loc = if fb {
+                    self.public_loc()
+                } else {
+                    self.loc_for(i, 0.4)
+                };
                 let nature = if fb {
                     pick(
                         self.rng,
-                        &[("TRESPASS/UNWANTED", 4.0), ("PANHANDLING", 2.0), ("INTOXICATED PERSON", 3.0), ("DISTURBANCE", 2.0), ("LARCENY", 1.0)],
+                        &[
+                            ("TRESPASS/UNWANTED", 4.0),
+                            ("PANHANDLING", 2.0),
+                            ("INTOXICATED PERSON", 3.0),
+                            ("DISTURBANCE", 2.0),
+                            ("LARCENY", 1.0),
+                        ],
                     )
                 } else if p.has(NEED_SU) && self.rng.gen_bool(0.3) {
                     "INTOXICATED PERSON"
                 } else if p.has(NEED_HOUSING) && self.rng.gen_bool(0.35) {
-                    pick(self.rng, &[("TRESPASS/UNWANTED", 2.0), ("PANHANDLING", 1.0)])
+                    pick(
+                        self.rng,
+                        &[("TRESPASS/UNWANTED", 2.0), ("PANHANDLING", 1.0)],
+                    )
                 } else {
                     pick(self.rng, codes::NAT_POLICE)
                 };
@@ -880,9 +1005,9 @@ impl<'a> Sim<'a> {
                 let p_arrest = if fb {
                     0.5
                 } else if p.cj {
-                    0.10
+                    0.085
                 } else {
-                    0.03
+                    0.025
                 };
                 if self.may_arrest(i, t) && self.rng.gen_bool(p_arrest) {
                     let td = self.events[inc as usize].t;
@@ -969,7 +1094,10 @@ impl<'a> Sim<'a> {
                 let call = self.call(t, loc, nature, caller);
                 if self.rng.gen_bool(0.75) {
                     let imp = if nature == "OVERDOSE" {
-                        pick(self.rng, &[("Opioid Overdose", 3.0), ("Drug Intoxication", 1.0)])
+                        pick(
+                            self.rng,
+                            &[("Opioid Overdose", 3.0), ("Drug Intoxication", 1.0)],
+                        )
                     } else {
                         pick(self.rng, codes::IMPRESSION_SUBSTANCE)
                     };
@@ -1048,7 +1176,7 @@ impl<'a> Sim<'a> {
         .unwrap();
         for k in 0..self.days {
             let day = self.start + Duration::days(k);
-            for _ in 0..self.poisson(0.4) {
+            for _ in 0..self.poisson(0.5) {
                 let t = self.time_on(day);
                 let resident = self.gh_residents[w.sample(self.rng)];
                 let nature = pick(self.rng, codes::NAT_GROUP_HOME);
@@ -1162,7 +1290,10 @@ mod tests {
 
     #[test]
     fn event_parties_are_distinct_and_capped() {
-        let t = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap().and_hms_opt(1, 0, 0).unwrap();
+        let t = NaiveDate::from_ymd_opt(2025, 1, 1)
+            .unwrap()
+            .and_hms_opt(1, 0, 0)
+            .unwrap();
         let mut e = Event {
             ag: Ag::Dpd,
             sub: Sub::Incident,
@@ -1176,6 +1307,7 @@ mod tests {
             transported: false,
             link: NONE,
             dead: false,
+            placeholder: 0,
         };
         let p = |person| Party {
             person,
@@ -1187,6 +1319,9 @@ mod tests {
         assert!(e.add(p(3)));
         assert!(!e.add(p(4)));
         e.retain(|q| q.person != 2);
-        assert_eq!(e.parties().iter().map(|q| q.person).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!(
+            e.parties().iter().map(|q| q.person).collect::<Vec<_>>(),
+            vec![1, 3]
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! Local time in the county's zone and the date/time spellings agencies use.
 
-use chrono::{Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike};
+use chrono::{
+    Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike,
+};
 use chrono_tz::America::New_York;
 use std::fmt::Write as _;
 
@@ -96,6 +98,9 @@ mod tests {
         assert_eq!(s, "2025-07-04T09:00:00-04:00");
         assert_eq!(epoch(dt("2025-01-01 00:00:00")), 1_735_707_600);
         assert_eq!(excel_serial(dt("2025-01-01 12:00:00")), 45658.5);
-        assert_eq!(same_day_after(dt("2025-01-01 23:50:00"), 3600), dt("2025-01-01 23:59:59"));
+        assert_eq!(
+            same_day_after(dt("2025-01-01 23:50:00"), 3600),
+            dt("2025-01-01 23:59:59")
+        );
     }
 }

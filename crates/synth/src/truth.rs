@@ -41,7 +41,12 @@ pub fn counts(county: &County, as_of: NaiveDate, window: u32) -> Counts {
 }
 
 /// The key-measures table following `familiar_model::measures`' counting rules.
-pub fn expected_measures(county: &County, as_of: NaiveDate, window: u32, thresholds: &[u32]) -> KeyMeasures {
+pub fn expected_measures(
+    county: &County,
+    as_of: NaiveDate,
+    window: u32,
+    thresholds: &[u32],
+) -> KeyMeasures {
     let c = counts(county, as_of, window);
     let n = county.people.len();
     let totals: Vec<u32> = (0..n).map(|i| c.total(i)).collect();
@@ -65,7 +70,10 @@ pub fn expected_measures(county: &County, as_of: NaiveDate, window: u32, thresho
     }
     let mut all = BTreeMap::new();
     for &k in thresholds {
-        all.insert(k.to_string(), totals.iter().filter(|&&t| t >= k).count() as u64);
+        all.insert(
+            k.to_string(),
+            totals.iter().filter(|&&t| t >= k).count() as u64,
+        );
     }
     people.insert(
         ALL_AGENCIES.to_string(),
@@ -83,7 +91,10 @@ pub fn expected_measures(county: &County, as_of: NaiveDate, window: u32, thresho
         inter[a] += 1;
         inter[5] += 1;
         for (ti, &k) in thresholds.iter().enumerate().take(8) {
-            if e.parties().iter().any(|p| c.per_person[p.person as usize][a] >= k) {
+            if e.parties()
+                .iter()
+                .any(|p| c.per_person[p.person as usize][a] >= k)
+            {
                 hits[a][ti] += 1;
             }
             if e.parties().iter().any(|p| totals[p.person as usize] >= k) {
@@ -134,9 +145,17 @@ fn q(s: &str) -> String {
     }
 }
 
-pub fn write_top_people(path: &Path, county: &County, as_of: NaiveDate, window: u32, limit: usize) -> io::Result<()> {
+pub fn write_top_people(
+    path: &Path,
+    county: &County,
+    as_of: NaiveDate,
+    window: u32,
+    limit: usize,
+) -> io::Result<()> {
     let c = counts(county, as_of, window);
-    let mut idx: Vec<usize> = (0..county.people.len()).filter(|&i| c.total(i) > 0).collect();
+    let mut idx: Vec<usize> = (0..county.people.len())
+        .filter(|&i| c.total(i) > 0)
+        .collect();
     // ids sort like indexes (zero-padded), so ties break by person id
     idx.sort_by_key(|&i| (std::cmp::Reverse(c.total(i)), i));
     let mut w = create(path)?;
@@ -161,7 +180,13 @@ pub fn write_top_people(path: &Path, county: &County, as_of: NaiveDate, window: 
 
 /// Premises ranked by DECC calls in the window; distinct people = true persons named on any
 /// agency's record located at the premise in the window.
-pub fn write_top_addresses(path: &Path, county: &County, as_of: NaiveDate, window: u32, limit: usize) -> io::Result<()> {
+pub fn write_top_addresses(
+    path: &Path,
+    county: &County,
+    as_of: NaiveDate,
+    window: u32,
+    limit: usize,
+) -> io::Result<()> {
     let mut calls: BTreeMap<u32, u64> = BTreeMap::new();
     let mut people: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
     for e in county.events.iter().filter(|e| !e.dead) {
@@ -173,7 +198,10 @@ pub fn write_top_addresses(path: &Path, county: &County, as_of: NaiveDate, windo
                 *calls.entry(id).or_default() += 1;
             }
             if e.ag != Ag::Dcsd {
-                people.entry(id).or_default().extend(e.parties().iter().map(|p| p.person));
+                people
+                    .entry(id)
+                    .or_default()
+                    .extend(e.parties().iter().map(|p| p.person));
             }
         }
     }
@@ -246,7 +274,14 @@ pub fn write_bad_rows(path: &Path, bad: &[BadRow]) -> io::Result<()> {
     let mut w = create(path)?;
     writeln!(w, "source,line,kind,file")?;
     for b in bad {
-        writeln!(w, "{},{},{},{}", b.source, b.line, b.kind.as_str(), q(&b.file))?;
+        writeln!(
+            w,
+            "{},{},{},{}",
+            b.source,
+            b.line,
+            b.kind.as_str(),
+            q(&b.file)
+        )?;
     }
     w.flush()
 }

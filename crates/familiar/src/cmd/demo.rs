@@ -22,6 +22,9 @@ pub struct Args {
     pub days: u32,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Where the dashboard listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
 }
 
 pub async fn run(a: Args) -> Result<()> {
@@ -72,8 +75,21 @@ pub async fn run(a: Args) -> Result<()> {
         db.display()
     );
     println!("  familiar measures --db {} --json", db.display());
-    if !a.no_serve {
-        println!("(the web dashboard is not built yet; `--no-serve` is implied)");
+    if a.no_serve {
+        return Ok(());
     }
-    Ok(())
+    let (user, password, totp) = familiar_web::ensure_demo_user(&store).await?;
+    let args = super::serve::Args {
+        addr: a.addr,
+        insecure_cookies: true,
+        ..Default::default()
+    };
+    println!(
+        "\nServing the dashboard at http://{}/  (Ctrl-C stops)",
+        a.addr
+    );
+    println!("Workspace login: http://{}/login", a.addr);
+    println!("  user {user}   password {password}");
+    println!("  TOTP secret {totp}  (an authenticator app, or: oathtool --totp -b {totp})");
+    super::serve::serve_store(store, &args).await
 }

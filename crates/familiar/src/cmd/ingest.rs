@@ -263,7 +263,7 @@ async fn ingest_file(
                         source: plan.def.name.clone(),
                         row_number: r.row_number,
                         kind: r.kind.as_str().to_string(),
-                        field: r.column.clone().or(r.field.clone()),
+                        field: r.column.clone().or(r.field.map(str::to_string)),
                         reason: r.reason,
                         raw: r.raw,
                     });

@@ -4,11 +4,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use familiar_store::{IdentityRow, LinkDecision, Linkage, PersonEvent, Store};
+use familiar_link::{Constraints, IdEvent};
+use familiar_store::{IdentityRow, LinkDecision, Linkage, PersonEvent, ReviewPair, Store};
 use serde::Serialize;
 
 /// The linkage used when none is named.
-pub const DEFAULT_METHOD: &str = "deterministic";
+pub const DEFAULT_METHOD: &str = "model";
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -18,7 +19,8 @@ pub struct Args {
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,
-    /// `deterministic` is the stand-in: exact normalized first + last name + full DOB.
+    /// `model` (Fellegi–Sunter, learned from the data) or `deterministic` (the stand-in: exact
+    /// normalized first + last name + full DOB).
     #[arg(long, default_value = DEFAULT_METHOD)]
     pub method: String,
 }
@@ -51,14 +53,16 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
                 println!(
-                    "linked {} identities into {} persons ({} new, {} kept their id, {} merged, {} split) with method {}",
+                    "linked {} identities into {} persons ({} new, {} kept their id, {} merged, {} split) with method {} in {:.1}s; {} pairs wait for review",
                     summary.identities,
                     summary.persons,
                     summary.new_persons,
                     summary.kept_ids,
                     summary.merges,
                     summary.splits,
-                    summary.method
+                    summary.method,
+                    summary.seconds,
+                    summary.review_pairs
                 );
             }
             Ok(())
@@ -109,6 +113,8 @@ pub struct LinkSummary {
     pub kept_ids: usize,
     pub merges: usize,
     pub splits: usize,
+    pub review_pairs: usize,
+    pub seconds: f64,
 }
 
 /// The stand-in linkage key: exact normalized first + last name + full DOB. Identities without
@@ -124,13 +130,153 @@ fn deterministic_key(r: &IdentityRow) -> Option<String> {
     Some(format!("{}|{}|{}", norm(&p.first)?, norm(&p.last)?, dob))
 }
 
-/// Group identities into clusters of record ids.
-fn cluster(rows: &[IdentityRow], method: &str) -> Result<Vec<Vec<i64>>> {
-    match method {
+/// Reviewer decisions as model constraints, plus record → person assignments.
+fn constraints_from(decisions: &[LinkDecision]) -> (Constraints, BTreeMap<i64, String>) {
+    let mut c = Constraints::default();
+    let mut assigned: BTreeMap<i64, String> = BTreeMap::new();
+    for d in decisions {
+        match (d.kind.as_str(), d.right_record) {
+            ("match", Some(r)) => c.must_link.push((d.left_record as u64, r as u64)),
+            ("non_match", Some(r)) => c.cannot_link.push((d.left_record as u64, r as u64)),
+            ("assign", _) => {
+                if let Some(p) = &d.person_id {
+                    // Later decisions win.
+                    assigned.insert(d.left_record, p.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    // Records assigned to one person are linked to each other.
+    let mut by_person: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for (r, p) in &assigned {
+        by_person.entry(p).or_default().push(*r);
+    }
+    for rs in by_person.values() {
+        for w in rs.windows(2) {
+            c.must_link.push((w[0] as u64, w[1] as u64));
+        }
+    }
+    (c, assigned)
+}
+
+/// Make clusters agree with assignments: a cluster holding records assigned to several persons
+/// is cut along them (unassigned records go with the person most of its records belong to);
+/// clusters assigned to the same person are joined. Returns (records, fixed person id).
+fn apply_assignments(
+    clusters: Vec<Vec<i64>>,
+    assigned: &BTreeMap<i64, String>,
+) -> Vec<(Vec<i64>, Option<String>)> {
+    let mut fixed: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    let mut free = Vec::new();
+    for c in clusters {
+        let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in &c {
+            if let Some(p) = assigned.get(r) {
+                *votes.entry(p).or_default() += 1;
+            }
+        }
+        let Some((&major, _)) = votes.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))) else {
+            free.push(c);
+            continue;
+        };
+        for r in c {
+            let p = assigned.get(&r).map(String::as_str).unwrap_or(major);
+            fixed.entry(p.to_string()).or_default().push(r);
+        }
+    }
+    let mut out: Vec<(Vec<i64>, Option<String>)> = free.into_iter().map(|c| (c, None)).collect();
+    out.extend(fixed.into_iter().map(|(p, mut rs)| {
+        rs.sort_unstable();
+        (rs, Some(p))
+    }));
+    out
+}
+
+/// Pairs the model linked without being sure go to the review queue.
+const REVIEW_BELOW_PROBABILITY: f64 = 0.99;
+
+/// The review queue: a weak link (probability below [`REVIEW_BELOW_PROBABILITY`]) is worth a
+/// reviewer's time only when it is what joins two groups of records that strong links hold
+/// together; a weak pair inside one strongly linked group is settled already. One pair (the
+/// strongest) per two groups.
+fn review_pairs(pairs: &[familiar_link::ScoredPair]) -> Vec<ReviewPair> {
+    let mut parent: HashMap<u64, u64> = HashMap::new();
+    fn find(parent: &mut HashMap<u64, u64>, x: u64) -> u64 {
+        let p = *parent.entry(x).or_insert(x);
+        if p == x {
+            return x;
+        }
+        let r = find(parent, p);
+        parent.insert(x, r);
+        r
+    }
+    for p in pairs
+        .iter()
+        .filter(|p| p.match_probability >= REVIEW_BELOW_PROBABILITY)
+    {
+        let (a, b) = (find(&mut parent, p.a), find(&mut parent, p.b));
+        if a != b {
+            parent.insert(a.max(b), a.min(b));
+        }
+    }
+    let mut best: BTreeMap<(u64, u64), &familiar_link::ScoredPair> = BTreeMap::new();
+    for p in pairs
+        .iter()
+        .filter(|p| p.match_probability < REVIEW_BELOW_PROBABILITY)
+    {
+        let (a, b) = (find(&mut parent, p.a), find(&mut parent, p.b));
+        if a == b {
+            continue;
+        }
+        let key = (a.min(b), a.max(b));
+        let e = best.entry(key).or_insert(p);
+        if p.match_probability > e.match_probability {
+            *e = p;
+        }
+    }
+    best.into_values()
+        .map(|p| ReviewPair {
+            left_record: p.a as i64,
+            right_record: p.b as i64,
+            match_weight: p.match_weight,
+            match_probability: p.match_probability,
+        })
+        .collect()
+}
+
+/// Link every identity in the store, keep person ids stable, save atomically.
+pub async fn link_store(store: &dyn Store, method: &str, actor: &str) -> Result<LinkSummary> {
+    let rows = store.identities().await?;
+    let decisions = store.decisions().await?;
+    let (constraints, assigned) = constraints_from(&decisions);
+    let t = std::time::Instant::now();
+    let (clusters, review, model_stats) = match method {
+        "model" => {
+            let recs: Vec<(u64, String, familiar_model::SourceIdentity)> = rows
+                .iter()
+                .map(|r| (r.record_id as u64, r.source.clone(), r.identity.clone()))
+                .collect();
+            let res = familiar_link::try_link_identities(&recs, &constraints)
+                .context("linking identities")?;
+            let review = review_pairs(&res.pairs);
+            let stats = serde_json::json!({
+                "candidate_pairs": res.candidate_pairs,
+                "pairs_above_threshold": res.pairs.len(),
+                "refused_merges": res.refused_merges,
+                "parameters": res.params,
+            });
+            let clusters = res
+                .clusters
+                .into_iter()
+                .map(|c| c.into_iter().map(|r| r as i64).collect())
+                .collect();
+            (clusters, review, stats)
+        }
         "deterministic" => {
             let mut groups: BTreeMap<String, Vec<i64>> = BTreeMap::new();
             let mut singles = Vec::new();
-            for r in rows {
+            for r in &rows {
                 match deterministic_key(r) {
                     Some(k) => groups.entry(k).or_default().push(r.record_id),
                     None => singles.push(vec![r.record_id]),
@@ -138,35 +284,107 @@ fn cluster(rows: &[IdentityRow], method: &str) -> Result<Vec<Vec<i64>>> {
             }
             let mut out: Vec<Vec<i64>> = groups.into_values().collect();
             out.extend(singles);
-            Ok(out)
+            (out, vec![], serde_json::json!({}))
         }
-        other => bail!("unknown linkage method {other:?} (known: deterministic)"),
-    }
-}
+        other => bail!("unknown linkage method {other:?} (known: model, deterministic)"),
+    };
+    let link_seconds = t.elapsed().as_secs_f64();
+    // Assignments also cover records without a usable identity (linked by import only).
+    let identity_ids: std::collections::HashSet<i64> = rows.iter().map(|r| r.record_id).collect();
+    let mut clusters = clusters;
+    clusters.extend(
+        assigned
+            .keys()
+            .filter(|r| !identity_ids.contains(r))
+            .map(|r| vec![*r]),
+    );
+    let clusters = apply_assignments(clusters, &assigned);
 
-/// Link every identity in the store, keep person ids stable, save atomically.
-pub async fn link_store(store: &dyn Store, method: &str, actor: &str) -> Result<LinkSummary> {
-    let rows = store.identities().await?;
-    let clusters = cluster(&rows, method)?;
-    let previous = store.person_links().await?;
-    let assigned = assign_stable_ids(&clusters, &previous);
+    let previous: Vec<(String, String)> = store
+        .person_links()
+        .await?
+        .into_iter()
+        .map(|(r, p)| (r.to_string(), p))
+        .collect();
+    let keyed: Vec<Vec<String>> = clusters
+        .iter()
+        .map(|(c, _)| c.iter().map(i64::to_string).collect())
+        .collect();
+    let (assignment, id_events) = familiar_link::assign_stable_ids(&previous, &keyed);
+    // Reviewer-grade assignments name their own person; no other cluster may reuse those ids.
+    let fixed_ids: std::collections::HashSet<&str> =
+        clusters.iter().filter_map(|(_, f)| f.as_deref()).collect();
+    let mut minted = previous
+        .iter()
+        .map(|(_, p)| p.as_str())
+        .chain(assignment.cluster_ids.iter().map(String::as_str))
+        .filter_map(|p| p.strip_prefix('P').and_then(|n| n.parse::<u64>().ok()))
+        .max()
+        .unwrap_or(0);
+    let mut links = Vec::new();
+    let mut methods = Vec::new();
+    for ((records, fixed), stable) in clusters.iter().zip(&assignment.cluster_ids) {
+        let pid = match fixed {
+            Some(p) => p.clone(),
+            None if fixed_ids.contains(stable.as_str()) => {
+                minted += 1;
+                format!("P{minted:07}")
+            }
+            None => stable.clone(),
+        };
+        for r in records {
+            links.push((*r, pid.clone()));
+            methods.push(
+                if assigned.contains_key(r) {
+                    "review"
+                } else {
+                    method
+                }
+                .to_string(),
+            );
+        }
+    }
+    let events: Vec<PersonEvent> = id_events
+        .iter()
+        .map(|e| {
+            let (kind, person) = match e {
+                IdEvent::New { person_id, .. } => ("new", person_id.clone()),
+                IdEvent::Merge { into, .. } => ("merge", into.clone()),
+                IdEvent::Split { from, .. } => ("split", from.clone()),
+                IdEvent::Retired { person_id, .. } => ("retire", person_id.clone()),
+            };
+            PersonEvent {
+                kind: kind.into(),
+                person_id: person,
+                detail: serde_json::to_string(e).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let count = |k: &str| events.iter().filter(|e| e.kind == k).count();
+    let (new_persons, merges, splits) = (count("new"), count("merge"), count("split"));
     let persons = clusters.len();
+    let kept_ids = persons - new_persons;
     let stats = serde_json::json!({
         "identities": rows.len(),
         "persons": persons,
-        "new": assigned.new_persons,
-        "kept": assigned.kept,
-        "merges": assigned.merges,
-        "splits": assigned.splits,
+        "new": new_persons,
+        "merges": merges,
+        "splits": splits,
+        "review_pairs": review.len(),
+        "decisions_applied": decisions.len(),
+        "seconds": link_seconds,
+        "model": model_stats,
     });
+    let review_pairs = review.len();
     let run_id = store
         .save_linkage(&Linkage {
             method: method.to_string(),
             actor: actor.to_string(),
-            links: assigned.links,
-            link_methods: vec![],
-            events: assigned.events,
+            links,
+            link_methods: methods,
+            events,
             stats: stats.to_string(),
+            review,
         })
         .await?;
     Ok(LinkSummary {
@@ -174,120 +392,13 @@ pub async fn link_store(store: &dyn Store, method: &str, actor: &str) -> Result<
         run_id,
         identities: rows.len(),
         persons,
-        new_persons: assigned.new_persons,
-        kept_ids: assigned.kept,
-        merges: assigned.merges,
-        splits: assigned.splits,
-    })
-}
-
-pub struct Assigned {
-    pub links: Vec<(i64, String)>,
-    pub events: Vec<PersonEvent>,
-    pub new_persons: usize,
-    pub kept: usize,
-    pub merges: usize,
-    pub splits: usize,
-}
-
-/// Map new clusters onto existing person ids by record overlap: each old id goes to the new
-/// cluster holding most of its records (ties: the cluster with the smallest record id); a
-/// cluster that receives no old id gets a new one. Merges and splits are recorded.
-pub fn assign_stable_ids(clusters: &[Vec<i64>], previous: &HashMap<i64, String>) -> Assigned {
-    // overlap[old id] = [(cluster index, shared records)]
-    let mut overlap: BTreeMap<&str, BTreeMap<usize, usize>> = BTreeMap::new();
-    for (ci, c) in clusters.iter().enumerate() {
-        for rid in c {
-            if let Some(pid) = previous.get(rid) {
-                *overlap
-                    .entry(pid.as_str())
-                    .or_default()
-                    .entry(ci)
-                    .or_default() += 1;
-            }
-        }
-    }
-    // Best cluster for each old id; a cluster may be claimed by several (a merge): the id with
-    // the most shared records keeps it, ties by the smaller id.
-    let mut claims: BTreeMap<usize, Vec<(usize, &str)>> = BTreeMap::new();
-    for (pid, cs) in &overlap {
-        let (&ci, &n) = cs
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-            .expect("non-empty");
-        claims.entry(ci).or_default().push((n, pid));
-    }
-    let mut next = previous
-        .values()
-        .filter_map(|p| p.strip_prefix('P').and_then(|n| n.parse::<u64>().ok()))
-        .max()
-        .unwrap_or(0)
-        + 1;
-    let mut links = Vec::new();
-    let mut events = Vec::new();
-    let (mut new_persons, mut kept, mut merges, mut splits) = (0, 0, 0, 0);
-    let mut order: Vec<usize> = (0..clusters.len()).collect();
-    order.sort_by_key(|&ci| clusters[ci].iter().min().copied().unwrap_or(i64::MAX));
-    for ci in order {
-        let pid = match claims.get_mut(&ci) {
-            Some(cl) => {
-                cl.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-                let keep = cl[0].1.to_string();
-                kept += 1;
-                for (_, absorbed) in &cl[1..] {
-                    merges += 1;
-                    events.push(PersonEvent {
-                        kind: "merge".into(),
-                        person_id: keep.clone(),
-                        detail: serde_json::json!({"absorbed": absorbed, "reason": "linkage joined their records"}).to_string(),
-                    });
-                }
-                keep
-            }
-            None => {
-                let id = format!("P{next:07}");
-                next += 1;
-                // A new cluster made of records that belonged to a kept person is a split.
-                let from: Vec<&String> = {
-                    let mut v: Vec<&String> = clusters[ci]
-                        .iter()
-                        .filter_map(|r| previous.get(r))
-                        .collect();
-                    v.sort();
-                    v.dedup();
-                    v
-                };
-                if from.is_empty() {
-                    new_persons += 1;
-                    events.push(PersonEvent {
-                        kind: "new".into(),
-                        person_id: id.clone(),
-                        detail: "{}".into(),
-                    });
-                } else {
-                    splits += 1;
-                    events.push(PersonEvent {
-                        kind: "split".into(),
-                        person_id: id.clone(),
-                        detail: serde_json::json!({"from": from, "reason": "linkage separated these records"}).to_string(),
-                    });
-                }
-                id
-            }
-        };
-        for rid in &clusters[ci] {
-            links.push((*rid, pid.clone()));
-        }
-    }
-    links.sort();
-    Assigned {
-        links,
-        events,
         new_persons,
-        kept,
+        kept_ids,
         merges,
         splits,
-    }
+        review_pairs,
+        seconds: link_seconds,
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -391,6 +502,7 @@ pub async fn import_map(store: &dyn Store, path: &Path) -> Result<ImportSummary>
             stats:
                 serde_json::json!({"rows": map.len(), "linked": links.len(), "unknown": unknown})
                     .to_string(),
+            review: vec![],
         })
         .await?;
     Ok(ImportSummary {
@@ -517,27 +629,46 @@ mod tests {
     }
 
     #[test]
-    fn stable_ids_survive_a_relink_and_new_records_join() {
-        let prev = m(&[(1, "P0000001"), (2, "P0000001"), (3, "P0000002")]);
-        let a = assign_stable_ids(&[vec![1, 2, 4], vec![3], vec![5]], &prev);
-        let got: HashMap<i64, String> = a.links.into_iter().collect();
-        assert_eq!(got[&4], "P0000001");
-        assert_eq!(got[&3], "P0000002");
-        assert_eq!(got[&5], "P0000003");
-        assert_eq!((a.kept, a.new_persons, a.merges, a.splits), (2, 1, 0, 0));
+    fn assignments_cut_and_join_clusters() {
+        let assigned: BTreeMap<i64, String> = [(1, "A"), (3, "B"), (5, "A")]
+            .iter()
+            .map(|(r, p)| (*r, p.to_string()))
+            .collect();
+        let out = apply_assignments(vec![vec![1, 2, 3], vec![4], vec![5, 6]], &assigned);
+        let find = |p: &str| {
+            out.iter()
+                .find(|(_, f)| f.as_deref() == Some(p))
+                .unwrap()
+                .0
+                .clone()
+        };
+        // Cluster {1,2,3} holds A and B: cut; 2 goes with A (tie broken by id); {5,6} joins A.
+        assert_eq!(find("A"), vec![1, 2, 5, 6]);
+        assert_eq!(find("B"), vec![3]);
+        assert!(out.iter().any(|(c, f)| c == &vec![4] && f.is_none()));
     }
 
     #[test]
-    fn merges_and_splits_are_recorded() {
-        let prev = m(&[(1, "P0000001"), (2, "P0000001"), (3, "P0000002")]);
-        let merged = assign_stable_ids(&[vec![1, 2, 3]], &prev);
-        assert_eq!(merged.merges, 1);
-        assert!(merged.links.iter().all(|(_, p)| p == "P0000001"));
-        let split = assign_stable_ids(&[vec![1], vec![2], vec![3]], &prev);
-        assert_eq!(split.splits, 1);
-        let got: HashMap<i64, String> = split.links.into_iter().collect();
-        assert_eq!(got[&1], "P0000001");
-        assert_ne!(got[&2], "P0000001");
+    fn decisions_become_constraints() {
+        let d = |kind: &str, l: i64, r: Option<i64>, p: Option<&str>| LinkDecision {
+            id: 0,
+            at: String::new(),
+            actor: "t".into(),
+            kind: kind.into(),
+            left_record: l,
+            right_record: r,
+            person_id: p.map(str::to_string),
+            reason: String::new(),
+        };
+        let (c, a) = constraints_from(&[
+            d("match", 1, Some(2), None),
+            d("non_match", 3, Some(4), None),
+            d("assign", 7, None, Some("X")),
+            d("assign", 9, None, Some("X")),
+        ]);
+        assert!(c.must_link.contains(&(1, 2)) && c.must_link.contains(&(7, 9)));
+        assert_eq!(c.cannot_link, vec![(3, 4)]);
+        assert_eq!(a[&9], "X");
     }
 
     #[test]

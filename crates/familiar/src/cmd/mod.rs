@@ -1,11 +1,14 @@
 //! One module per subcommand. Each has an `Args` (clap) and a `run`.
 
+pub mod audit;
 pub mod demo;
 pub mod ingest;
 pub mod link;
 pub mod matching;
 pub mod measures;
+pub mod serve;
 pub mod synth;
+pub mod user;
 
 use std::path::Path;
 

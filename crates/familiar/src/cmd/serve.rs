@@ -86,7 +86,10 @@ pub async fn serve_store(store: SqliteStore, args: &Args) -> Result<()> {
     tokio::spawn(async move {
         let _ = warm.snapshot().await;
     });
-    println!("Familiar is serving on http://{}/ (Ctrl-C to stop)", args.addr);
+    println!(
+        "Familiar is serving on http://{}/ (Ctrl-C to stop)",
+        args.addr
+    );
     familiar_web::serve(state, args.addr).await
 }
 

@@ -132,9 +132,8 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                 None
             };
             let generated = password.is_none();
-            let c =
-                users::reset_user(&store, &name, password, PasswordParams::default(), &actor)
-                    .await?;
+            let c = users::reset_user(&store, &name, password, PasswordParams::default(), &actor)
+                .await?;
             print_credentials(&c, generated);
         }
         UserCommand::Scope {
@@ -156,7 +155,10 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                         .to_string(),
                 })
                 .await?;
-            println!("{name}: agency {agency:?}, {} assigned persons", assign.len());
+            println!(
+                "{name}: agency {agency:?}, {} assigned persons",
+                assign.len()
+            );
         }
         UserCommand::List => {
             println!(

@@ -67,7 +67,9 @@ pub struct CsvReader<R> {
 
 enum Assembled {
     /// `lines` physical lines form one record with `fields` fields (in fieldbuf/fspans).
-    Record { lines: usize },
+    Record {
+        lines: usize,
+    },
     Unbalanced,
     Eof,
     BadEncoding,
@@ -267,7 +269,7 @@ impl<R: BufRead> CsvReader<R> {
             return Assembled::BadEncoding;
         }
         let mut quotes = count_quotes(first.content());
-        if quotes % 2 == 0 {
+        if quotes & 1 == 0 {
             let closed = split_fields(
                 first.content(),
                 self.delim,
@@ -295,7 +297,7 @@ impl<R: BufRead> CsvReader<R> {
             quotes += count_quotes(next.content());
             let content_end = joined.len();
             joined.extend_from_slice(&next.buf);
-            if quotes % 2 == 0 {
+            if quotes & 1 == 0 {
                 let candidate_len = content_end + next.content_len;
                 let closed = split_fields(
                     &joined[..candidate_len],
@@ -420,7 +422,10 @@ impl<R: BufRead> CsvReader<R> {
                     "{} (in the value of this column)",
                     bad_byte_reason(self.enc, &self.fieldbuf, off)
                 )
-                .replace(&format!("offset {off}"), &format!("offset {}", off - s as usize));
+                .replace(
+                    &format!("offset {off}"),
+                    &format!("offset {}", off - s as usize),
+                );
                 return Err(self.reject(
                     RejectKind::InvalidEncoding,
                     self.header.get(col).map(String::as_str),
@@ -457,12 +462,17 @@ impl<R: BufRead> CsvReader<R> {
 
 #[inline]
 fn count_quotes(b: &[u8]) -> usize {
-    b.iter().filter(|&&c| c == b'"').count()
+    memchr::memchr_iter(b'"', b).count()
 }
 
 /// Split one record into unescaped fields (bytes into `buf`, spans into `spans`).
 /// Returns false when the record ends inside a quoted field.
-pub(crate) fn split_fields(rec: &[u8], delim: u8, buf: &mut Vec<u8>, spans: &mut Vec<Span>) -> bool {
+pub(crate) fn split_fields(
+    rec: &[u8],
+    delim: u8,
+    buf: &mut Vec<u8>,
+    spans: &mut Vec<Span>,
+) -> bool {
     buf.clear();
     spans.clear();
     let n = rec.len();
@@ -499,7 +509,7 @@ pub(crate) fn split_fields(rec: &[u8], delim: u8, buf: &mut Vec<u8>, spans: &mut
             }
         } else {
             let rest = &rec[i..];
-            let len = rest.iter().position(|&c| c == delim).unwrap_or(rest.len());
+            let len = memchr::memchr(delim, rest).unwrap_or(rest.len());
             buf.extend_from_slice(&rest[..len]);
             i += len;
         }
@@ -535,7 +545,9 @@ mod tests {
     }
 
     /// (row number, values) or (row number, reject kind).
-    fn all(r: &mut CsvReader<Cursor<Vec<u8>>>) -> Vec<Result<(u64, Vec<String>), (u64, RejectKind)>> {
+    type Outcome = Result<(u64, Vec<String>), (u64, RejectKind)>;
+
+    fn all(r: &mut CsvReader<Cursor<Vec<u8>>>) -> Vec<Outcome> {
         let mut out = vec![];
         while let Some(x) = r.next_row() {
             out.push(match x {
@@ -549,7 +561,7 @@ mod tests {
         out
     }
 
-    fn ok(n: u64, v: &[&str]) -> Result<(u64, Vec<String>), (u64, RejectKind)> {
+    fn ok(n: u64, v: &[&str]) -> Outcome {
         Ok((n, v.iter().map(|s| s.to_string()).collect()))
     }
 
@@ -579,7 +591,8 @@ mod tests {
 
     #[test]
     fn unbalanced_quote_resyncs_at_next_line() {
-        let data = b"id,name,day\n1,\"Smith, John,2024-01-01\n2,Doe,2024-01-02\n3,\"Roe, R\",2024-01-03\n";
+        let data =
+            b"id,name,day\n1,\"Smith, John,2024-01-01\n2,Doe,2024-01-02\n3,\"Roe, R\",2024-01-03\n";
         let mut r = reader(data, "utf-8");
         let rows = all(&mut r);
         assert_eq!(

@@ -222,7 +222,8 @@ mod tests {
 
     #[test]
     fn reads_objects_and_rejects_the_rest() {
-        let data = b"{\"id\": 1, \"name\": \"Ann\", \"tags\": [1,2], \"x\": null, \"ok\": true}\n\n\
+        let data =
+            b"{\"id\": 1, \"name\": \"Ann\", \"tags\": [1,2], \"x\": null, \"ok\": true}\n\n\
 not json\n[1,2]\n{\"id\": \"2\", \"name\": \"Jos\xFF\"}\n{\"name\": \"B\", \"id\": 3}\n";
         let mut r = JsonlReader::new(
             Cursor::new(data.to_vec()),

@@ -255,7 +255,9 @@ mod tests {
         ws.write_number(3, 2, 2.5).unwrap();
         wb.save(&path).unwrap();
 
-        let mut r = XlsxReader::open(Arc::from(path.as_path()), Some("calls")).ok().unwrap();
+        let mut r = XlsxReader::open(Arc::from(path.as_path()), Some("calls"))
+            .ok()
+            .unwrap();
         assert_eq!(r.header(), &["Id", "When", "Phone", "Flag"]);
         let row = r.next_row().unwrap().unwrap();
         assert_eq!(row.row_number, 2);

@@ -156,3 +156,13 @@ CREATE TABLE link_decisions (
     active      INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX link_decisions_left ON link_decisions(left_record);
+
+-- Pairs the model was unsure about, for a human to settle (replaced by every link run).
+CREATE TABLE review_pairs (
+    left_record  INTEGER NOT NULL,
+    right_record INTEGER NOT NULL,
+    match_weight REAL NOT NULL,
+    match_probability REAL NOT NULL,
+    run_id       INTEGER NOT NULL,
+    PRIMARY KEY (left_record, right_record)
+);

@@ -8,7 +8,7 @@ use rand::Rng;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use std::io;
 
-use familiar_model::mapping::{CodeRule, FieldSpec, Fields, FileFormat, SourceDef};
+use familiar_model::mapping::{CodeRule, FieldSpec, Fields, FileFormat, NameLayout, SourceDef};
 
 use super::{homeless_word, rng_for, Ctx, RecordMap, SourceOut};
 use crate::badrows::{BadKind, BadRow};
@@ -82,7 +82,7 @@ pub fn source_def() -> SourceDef {
             suffix: Some(FieldSpec::column("Sfx")),
             aliases: Some(FieldSpec {
                 separator: Some(";".into()),
-                ..FieldSpec::column("AKA")
+                ..FieldSpec::column("AKA").with_layout(NameLayout::LastCommaFirstMiddle)
             }),
             dob: Some(FieldSpec::column("DOB").with_formats(&["excel", "%m/%d/%Y"])),
             sex: Some(FieldSpec::column("Sex")),
@@ -96,11 +96,7 @@ pub fn source_def() -> SourceDef {
         },
         codes: vec![CodeRule {
             field: "call_type".into(),
-            values: vec![
-                "POSSESS*".into(),
-                "DWI".into(),
-                "INTOXICATED*".into(),
-            ],
+            values: vec!["POSSESS*".into(), "DWI".into(), "INTOXICATED*".into()],
             kind: None,
             flags: vec!["substance_use".into()],
         }],
@@ -134,10 +130,12 @@ impl<'w> Sheet<'w> {
                     self.ws.write_string(self.row, c, s.as_str())?;
                 }
                 XCell::Date(v) => {
-                    self.ws.write_number_with_format(self.row, c, *v, &self.date)?;
+                    self.ws
+                        .write_number_with_format(self.row, c, *v, &self.date)?;
                 }
                 XCell::DateTime(v) => {
-                    self.ws.write_number_with_format(self.row, c, *v, &self.datetime)?;
+                    self.ws
+                        .write_number_with_format(self.row, c, *v, &self.datetime)?;
                 }
                 XCell::Num(v) => {
                     self.ws.write_number(self.row, c, *v)?;
@@ -171,8 +169,14 @@ fn aliases(ctx: &Ctx, names: &Names, i: u32, p: &Person) -> Vec<String> {
                 None => format!("{}, {first}", noise::typo(&last, &mut rng)),
             },
             1 => match p.maiden {
-                Some((old, _)) => format!("{}, {first}", fold_accents(&surname_string(old)).to_uppercase()),
-                None => format!("{last}, {first} {}", if rng.gen_bool(0.5) { "JR" } else { "II" }),
+                Some((old, _)) => format!(
+                    "{}, {first}",
+                    fold_accents(&surname_string(old)).to_uppercase()
+                ),
+                None => format!(
+                    "{last}, {first} {}",
+                    if rng.gen_bool(0.5) { "JR" } else { "II" }
+                ),
             },
             2 => format!("{}, {first}", noise::typo(&last, &mut rng)),
             3 => match p.middle {
@@ -225,7 +229,6 @@ fn write_xlsx(ctx: &Ctx, map: &mut RecordMap) -> Result<SourceOut, XlsxError> {
         last: Vec::new(),
     };
     let mut bad = Vec::new();
-    let mut mapped = 0;
     let mut cells: Vec<XCell> = Vec::with_capacity(COLUMNS.len());
     for (k, &eid) in plan.order.iter().enumerate() {
         let e = &county.events[eid as usize];
@@ -252,10 +255,12 @@ fn write_xlsx(ctx: &Ctx, map: &mut RecordMap) -> Result<SourceOut, XlsxError> {
             String::new()
         };
         cells.push(XCell::Text(aka));
-        cells.push(match noise::dob_view(p, &noise::DCSD, &mut rng) {
-            Some(d) => XCell::Date(excel_date(d)),
-            None => XCell::Blank,
-        });
+        cells.push(
+            match noise::dob_view(p, &noise::DCSD, e.t.date(), &mut rng) {
+                Some(d) => XCell::Date(excel_date(d)),
+                None => XCell::Blank,
+            },
+        );
         cells.push(XCell::Text(p.sex.code().into()));
         cells.push(XCell::Text(if p.hispanic && rng.gen_bool(0.5) {
             "H".into()
@@ -296,10 +301,11 @@ fn write_xlsx(ctx: &Ctx, map: &mut RecordMap) -> Result<SourceOut, XlsxError> {
         cells.push(XCell::Text(agency.into()));
         cells.push(XCell::Text(e.code.into()));
         cells.push(XCell::Num(f64::from(rng.gen_range(1..5u8))));
-        cells.push(XCell::Text(if e.needs & NEED_MH != 0 { "Y" } else { "N" }.into()));
+        cells.push(XCell::Text(
+            if e.needs & NEED_MH != 0 { "Y" } else { "N" }.into(),
+        ));
         sheet.write(&cells, true)?;
         map.add(SOURCE, &key, party.person)?;
-        mapped += 1;
 
         if let Some((kind, seq)) = plan.bad[k] {
             let line = match kind {
@@ -309,13 +315,11 @@ fn write_xlsx(ctx: &Ctx, map: &mut RecordMap) -> Result<SourceOut, XlsxError> {
                 }
                 BadKind::BadDate => {
                     cells[C_KEY] = XCell::Text(booking_no(year, seq));
-                    cells[C_BOOKED] = XCell::Text(
-                        match rng.gen_range(0..3) {
-                            0 => "N/A".to_string(),
-                            1 => format!("{year}-02-30"),
-                            _ => format!("13/45/{year} 10:15"),
-                        },
-                    );
+                    cells[C_BOOKED] = XCell::Text(match rng.gen_range(0..3) {
+                        0 => "N/A".to_string(),
+                        1 => format!("{year}-02-30"),
+                        _ => format!("13/45/{year} 10:15"),
+                    });
                     sheet.write(&cells, false)?
                 }
                 BadKind::MissingRequired => {
@@ -341,6 +345,5 @@ fn write_xlsx(ctx: &Ctx, map: &mut RecordMap) -> Result<SourceOut, XlsxError> {
         def: source_def(),
         files: vec![(file, rows)],
         bad,
-        mapped,
     })
 }

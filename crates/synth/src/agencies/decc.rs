@@ -103,7 +103,11 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
 
     // Which agencies each call dispatched (for the Units column).
     let mut mask = vec![0u8; plan.order.len()];
-    for e in county.events.iter().filter(|e| !e.dead && e.ag != Ag::Decc && e.link != NONE) {
+    for e in county
+        .events
+        .iter()
+        .filter(|e| !e.dead && e.ag != Ag::Decc && e.link != NONE)
+    {
         let l = &county.events[e.link as usize];
         if l.ag == Ag::Decc {
             mask[ctx.pos[e.link as usize] as usize] |= 1 << e.ag.idx();
@@ -112,7 +116,6 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
 
     let mut files = Vec::new();
     let mut bad = Vec::new();
-    let mut mapped = 0;
     let mut cur: Option<(i32, CsvWriter, String)> = None;
     let mut f: Vec<String> = vec![String::new(); COLUMNS.len()];
     for (k, &eid) in plan.order.iter().enumerate() {
@@ -135,7 +138,9 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
         let _ = write!(f[1], "{}", codes::priority(e.code));
         f[2].push_str(e.code);
         rfc3339(&mut f[C_START], e.t);
-        county.geo.write_loc(&mut f[C_ADDR], e.loc, AddrStyle::Cad, &mut rng);
+        county
+            .geo
+            .write_loc(&mut f[C_ADDR], e.loc, AddrStyle::Cad, &mut rng);
         if let Some(party) = e.parties().first() {
             let p = ctx.person(party.person);
             let nv = noise::name_view(p, &noise::DECC, e.t.date(), &mut rng).upper();
@@ -150,7 +155,7 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
                     f[6].push_str(&noise::phone(ph, style));
                 }
             }
-            if let Some(d) = noise::dob_view(p, &noise::DECC, &mut rng) {
+            if let Some(d) = noise::dob_view(p, &noise::DECC, e.t.date(), &mut rng) {
                 let _ = write!(f[7], "{}", d.format("%Y-%m-%d"));
             }
         }
@@ -160,7 +165,13 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
         } else {
             pick(
                 &mut rng,
-                &[("CLEARED", 3.0), ("NO ACTION", 1.0), ("INFO PROVIDED", 1.0), ("GONE ON ARRIVAL", 1.0), ("UNFOUNDED", 0.5)],
+                &[
+                    ("CLEARED", 3.0),
+                    ("NO ACTION", 1.0),
+                    ("INFO PROVIDED", 1.0),
+                    ("GONE ON ARRIVAL", 1.0),
+                    ("UNFOUNDED", 0.5),
+                ],
             )
         };
         f[8].push_str(disp);
@@ -181,7 +192,6 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
         w.row(&f)?;
         if let Some(party) = e.parties().first() {
             map.add(SOURCE, &key, party.person)?;
-            mapped += 1;
         }
 
         if let Some((kind, seq)) = plan.bad[k] {
@@ -206,7 +216,9 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
                             f[c].clear();
                             w.row_corrupt(&f, Corrupt::None)?
                         }
-                        BadKind::UnbalancedQuote => w.row_corrupt(&f, Corrupt::OpenQuote(target))?,
+                        BadKind::UnbalancedQuote => {
+                            w.row_corrupt(&f, Corrupt::OpenQuote(target))?
+                        }
                         BadKind::InvalidEncoding => w.row_corrupt(&f, Corrupt::BadByte(target))?,
                         BadKind::InvalidJson | BadKind::Duplicate => unreachable!("handled above"),
                     }
@@ -227,6 +239,5 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
         def: source_def(),
         files,
         bad,
-        mapped,
     })
 }

@@ -88,9 +88,7 @@ pub fn source_def() -> SourceDef {
             transported: Some(FieldSpec::column("Transported").with_truthy(&["Y"])),
             name: Some(FieldSpec::column("PatientName").with_layout(NameLayout::LastFirstMiddle)),
             dob: Some(FieldSpec::column("PatientDOB").with_formats(&["%Y%m%d"])),
-            sex: Some(
-                FieldSpec::column("Gender").with_map(&[("Male", "M"), ("Female", "F")]),
-            ),
+            sex: Some(FieldSpec::column("Gender").with_map(&[("Male", "M"), ("Female", "F")])),
             phone: Some(FieldSpec::column("PatientPhone")),
             address: Some(FieldSpec::column("PatientAddress")),
             ssn_last4: Some(FieldSpec::column("SSN4")),
@@ -120,7 +118,6 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
     let mut rng = rng_for(ctx.seed, 200 + Ag::Dfd.idx() as u64);
     let mut files = Vec::new();
     let mut bad = Vec::new();
-    let mut mapped = 0;
     let mut cur: Option<(i32, CsvWriter, String)> = None;
     let mut f: Vec<String> = vec![String::new(); COLUMNS.len()];
     for (k, &eid) in plan.order.iter().enumerate() {
@@ -153,52 +150,71 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
         let station = rng.gen_range(1..19);
         let _ = write!(f[4], "Station {station}");
         let _ = write!(f[5], "{}{station}", if fire { "E" } else { "M" });
-        county.geo.write_loc(&mut f[C_ADDR], e.loc, AddrStyle::Upper, &mut rng);
+        county
+            .geo
+            .write_loc(&mut f[C_ADDR], e.loc, AddrStyle::Upper, &mut rng);
         let party = e.parties().first().copied();
+        if e.placeholder > 0 {
+            let female = e.placeholder == 2;
+            f[C_NAME].push_str(if female { "DOE JANE" } else { "DOE JOHN" });
+            f[9].push_str(if female { "Female" } else { "Male" });
+        }
         if let Some(party) = party {
             let p = ctx.person(party.person);
-            let doe = matches!(
-                e.code,
-                "Altered Mental Status" | "Syncope" | "Opioid Overdose" | "Cardiac Arrest"
-            ) && rng.gen_bool(0.05);
-            if doe {
-                f[C_NAME].push_str(if p.sex == Sex::Female { "DOE JANE" } else { "DOE JOHN" });
+            let nv = noise::name_view(p, &noise::DFD, e.t.date(), &mut rng).upper();
+            f[C_NAME].push_str(&nv.last_first_middle());
+            if let Some(d) = noise::dob_view(p, &noise::DFD, e.t.date(), &mut rng) {
+                let _ = write!(f[8], "{}", d.format("%Y%m%d"));
+            }
+            f[9].push_str(if p.sex == Sex::Female {
+                "Female"
             } else {
-                let nv = noise::name_view(p, &noise::DFD, e.t.date(), &mut rng).upper();
-                f[C_NAME].push_str(&nv.last_first_middle());
-                if let Some(d) = noise::dob_view(p, &noise::DFD, &mut rng) {
-                    let _ = write!(f[8], "{}", d.format("%Y%m%d"));
-                }
-                if rng.gen_bool(0.85) {
-                    match p.home {
-                        Home::At(l) => county.geo.write_loc(&mut f[10], l, AddrStyle::Upper, &mut rng),
-                        Home::Street => f[10].push_str(homeless_word(eid)),
-                    }
-                }
-                if let Some(ph) = p.phone {
-                    if rng.gen_bool(0.6) {
-                        let style = if rng.gen_bool(0.5) {
-                            PhoneStyle::Paren
-                        } else {
-                            PhoneStyle::Dots
-                        };
-                        f[11].push_str(&noise::phone(ph, style));
-                    }
-                }
-                if rng.gen_bool(0.3) {
-                    let _ = write!(f[12], "{:04}", p.ssn4);
+                "Male"
+            });
+            if rng.gen_bool(0.85) {
+                match p.home {
+                    Home::At(l) => county
+                        .geo
+                        .write_loc(&mut f[10], l, AddrStyle::Upper, &mut rng),
+                    Home::Street => f[10].push_str(homeless_word(eid)),
                 }
             }
-            f[9].push_str(if p.sex == Sex::Female { "Female" } else { "Male" });
+            if let Some(ph) = p.phone {
+                if rng.gen_bool(0.6) {
+                    let style = if rng.gen_bool(0.5) {
+                        PhoneStyle::Paren
+                    } else {
+                        PhoneStyle::Dots
+                    };
+                    f[11].push_str(&noise::phone(ph, style));
+                }
+            }
+            if rng.gen_bool(0.3) {
+                let _ = write!(f[12], "{:04}", p.ssn4);
+            }
         }
         if !fire {
             f[13].push_str(e.code);
         }
         f[14].push_str(if e.transported { "Y" } else { "N" });
         f[15].push_str(if fire {
-            pick(&mut rng, &[("Alarm Reset", 4.0), ("Fire Control/Extinguished", 2.0), ("No Fire Found", 1.0)])
-        } else if party.is_none() {
-            pick(&mut rng, &[("No Patient Found", 2.0), ("Patient Refused", 1.0), ("Cancelled En Route", 1.0)])
+            pick(
+                &mut rng,
+                &[
+                    ("Alarm Reset", 4.0),
+                    ("Fire Control/Extinguished", 2.0),
+                    ("No Fire Found", 1.0),
+                ],
+            )
+        } else if party.is_none() && e.placeholder == 0 {
+            pick(
+                &mut rng,
+                &[
+                    ("No Patient Found", 2.0),
+                    ("Patient Refused", 1.0),
+                    ("Cancelled En Route", 1.0),
+                ],
+            )
         } else if e.transported {
             "Transported by EMS"
         } else {
@@ -208,7 +224,6 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
         w.row(&f)?;
         if let Some(party) = party {
             map.add(SOURCE, &key, party.person)?;
-            mapped += 1;
         }
 
         if let Some((kind, seq)) = plan.bad[k] {
@@ -233,7 +248,9 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
                             f[c].clear();
                             w.row(&f)?
                         }
-                        BadKind::UnbalancedQuote => w.row_corrupt(&f, Corrupt::OpenQuote(target))?,
+                        BadKind::UnbalancedQuote => {
+                            w.row_corrupt(&f, Corrupt::OpenQuote(target))?
+                        }
                         BadKind::InvalidEncoding => w.row_corrupt(&f, Corrupt::BadByte(target))?,
                         BadKind::InvalidJson | BadKind::Duplicate => unreachable!("handled above"),
                     }
@@ -254,6 +271,5 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
         def: source_def(),
         files,
         bad,
-        mapped,
     })
 }

@@ -160,7 +160,6 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
     let file = rel(DIR, FILE);
     let mut w = CsvWriter::create(&dir.join(FILE), b'|', Enc::Windows1252, true, &COLUMNS)?;
     let mut bad = Vec::new();
-    let mut mapped = 0;
     let mut f: Vec<String> = vec![String::new(); COLUMNS.len()];
     for (k, &eid) in plan.order.iter().enumerate() {
         let e = &county.events[eid as usize];
@@ -178,7 +177,9 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
             String::new()
         };
         let mut loc = String::new();
-        county.geo.write_loc(&mut loc, e.loc, AddrStyle::Upper, &mut rng);
+        county
+            .geo
+            .write_loc(&mut loc, e.loc, AddrStyle::Upper, &mut rng);
         let beat = format!("{}{}", rng.gen_range(1..6), rng.gen_range(10..40));
         let disp = if e.sub == Sub::Arrest {
             "CUSTODIAL ARREST"
@@ -205,7 +206,7 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
             f[11].push_str(&nv.first);
             f[12].push_str(&nv.middle);
             f[13].push_str(nv.suffix);
-            if let Some(d) = noise::dob_view(p, &noise::DPD, &mut rng) {
+            if let Some(d) = noise::dob_view(p, &noise::DPD, e.t.date(), &mut rng) {
                 let _ = write!(f[14], "{}", d.format("%m/%d/%Y"));
             }
             f[15].push_str(p.race.code());
@@ -221,7 +222,9 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
             if rng.gen_bool(0.92) {
                 match p.home {
                     Home::At(l) if !(unhoused && rng.gen_bool(0.3)) => {
-                        county.geo.write_loc(&mut f[18], l, AddrStyle::Upper, &mut rng);
+                        county
+                            .geo
+                            .write_loc(&mut f[18], l, AddrStyle::Upper, &mut rng);
                         f[19].push_str("DURHAM");
                         f[20].push_str(county.geo.zip(l));
                     }
@@ -244,11 +247,14 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
                 stable_id(party.person, 17)
             };
             let _ = write!(f[22], "M{mni}");
-            f[23].push_str(if unhoused && rng.gen_bool(0.9) { "Y" } else { "N" });
+            f[23].push_str(if unhoused && rng.gen_bool(0.9) {
+                "Y"
+            } else {
+                "N"
+            });
             f[24].push_str(disp);
             w.row(&f)?;
             map.add(SOURCE, &format!("{no}|{}", n + 1), party.person)?;
-            mapped += 1;
         }
 
         if let Some((kind, seq)) = plan.bad[k] {
@@ -278,7 +284,9 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
                             }
                             w.row(&f)?
                         }
-                        BadKind::UnbalancedQuote => w.row_corrupt(&f, Corrupt::OpenQuote(C_LAST))?,
+                        BadKind::UnbalancedQuote => {
+                            w.row_corrupt(&f, Corrupt::OpenQuote(C_LAST))?
+                        }
                         _ => unreachable!("not a windows-1252 CSV kind"),
                     }
                 }
@@ -296,6 +304,5 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
         def: source_def(),
         files: vec![(file, rows)],
         bad,
-        mapped,
     })
 }

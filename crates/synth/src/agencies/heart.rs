@@ -43,7 +43,9 @@ pub fn source_def() -> SourceDef {
         role: Some("client".into()),
         part2: false,
         fields: Fields {
-            start: FieldSpec::column("received").with_formats(&["epoch"]).required(),
+            start: FieldSpec::column("received")
+                .with_formats(&["epoch"])
+                .required(),
             end: Some(FieldSpec::column("cleared").with_formats(&["epoch"])),
             location: Some(FieldSpec::column("location")),
             call_type: Some(FieldSpec::column("reason")),
@@ -52,7 +54,9 @@ pub fn source_def() -> SourceDef {
             mental_health: Some(
                 FieldSpec::column("behavioral_health").with_truthy(&["true", "Y", "1"]),
             ),
-            substance_use: Some(FieldSpec::column("substance_use").with_truthy(&["true", "Y", "1"])),
+            substance_use: Some(
+                FieldSpec::column("substance_use").with_truthy(&["true", "Y", "1"]),
+            ),
             housing_instability: Some(
                 FieldSpec::column("unhoused").with_truthy(&["true", "Y", "1"]),
             ),
@@ -101,14 +105,15 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
     let file = rel(DIR, FILE);
     let mut w = JsonlWriter::create(&dir.join(FILE))?;
     let mut bad = Vec::new();
-    let mut mapped = 0;
     for (k, &eid) in plan.order.iter().enumerate() {
         let e = &county.events[eid as usize];
         let year = e.t.year();
         let id = response_id(year, plan.seq[k]);
         let cad = ctx.cad_no(e.link);
         let mut location = String::new();
-        county.geo.write_loc(&mut location, e.loc, AddrStyle::Title, &mut rng);
+        county
+            .geo
+            .write_loc(&mut location, e.loc, AddrStyle::Title, &mut rng);
         let team = codes::HEART_TEAMS[rng.gen_range(0..codes::HEART_TEAMS.len())];
         let outcome = pick(&mut rng, codes::HEART_OUTCOMES);
         let party = e.parties().first().copied();
@@ -126,7 +131,7 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
             if rng.gen_bool(0.6) {
                 client_id = Some(format!("HC{}", stable_id(party.person, 41)));
             }
-            dob = noise::dob_view(p, &noise::HEART, &mut rng).map(|d| {
+            dob = noise::dob_view(p, &noise::HEART, e.t.date(), &mut rng).map(|d| {
                 if rng.gen_bool(0.6) {
                     format!("{}", d.year())
                 } else {
@@ -164,7 +169,6 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
         w.row(&row)?;
         if let Some(party) = party {
             map.add(SOURCE, &id, party.person)?;
-            mapped += 1;
         }
 
         if let Some((kind, seq)) = plan.bad[k] {
@@ -192,7 +196,11 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
                     w.row(&row)?
                 }
                 BadKind::InvalidEncoding => {
-                    let key = if client.is_empty() { "location" } else { "client" };
+                    let key = if client.is_empty() {
+                        "location"
+                    } else {
+                        "client"
+                    };
                     w.row_bad_byte(&row, key)?
                 }
                 BadKind::InvalidJson => w.row_truncated(&row, rng.gen_range(0.2..0.9))?,
@@ -211,6 +219,5 @@ pub fn write(ctx: &Ctx, map: &mut RecordMap) -> io::Result<SourceOut> {
         def: source_def(),
         files: vec![(file, rows)],
         bad,
-        mapped,
     })
 }

@@ -15,8 +15,8 @@ use crate::population::{Home, Person};
 use crate::sim::{Ag, County, NONE};
 
 pub mod dcsd;
-pub mod dfd;
 pub mod decc;
+pub mod dfd;
 pub mod dpd;
 pub mod heart;
 
@@ -137,8 +137,6 @@ pub struct SourceOut {
     /// (path relative to the output folder, data rows written incl. bad rows)
     pub files: Vec<(String, u64)>,
     pub bad: Vec<BadRow>,
-    /// Person-referencing good rows written (record-map lines).
-    pub mapped: u64,
 }
 
 /// Streams `truth/record_map.csv`.

@@ -37,7 +37,13 @@ pub struct CsvWriter {
 }
 
 impl CsvWriter {
-    pub fn create(path: &Path, delim: u8, enc: Enc, crlf: bool, header: &[&str]) -> io::Result<Self> {
+    pub fn create(
+        path: &Path,
+        delim: u8,
+        enc: Enc,
+        crlf: bool,
+        header: &[&str],
+    ) -> io::Result<Self> {
         let mut w = CsvWriter {
             out: BufWriter::with_capacity(1 << 20, File::create(path)?),
             delim,
@@ -102,7 +108,11 @@ impl CsvWriter {
         self.row_corrupt(fields, Corrupt::None)
     }
 
-    pub fn row_corrupt<S: AsRef<str>>(&mut self, fields: &[S], corrupt: Corrupt) -> io::Result<u64> {
+    pub fn row_corrupt<S: AsRef<str>>(
+        &mut self,
+        fields: &[S],
+        corrupt: Corrupt,
+    ) -> io::Result<u64> {
         let mut b = std::mem::take(&mut self.buf);
         b.clear();
         for (i, f) in fields.iter().enumerate() {
@@ -118,7 +128,11 @@ impl CsvWriter {
                 Corrupt::BadByte(k) if k == i => {
                     let start = b.len();
                     self.field(&mut b, f);
-                    let at = if b.get(start) == Some(&b'"') { start + 2 } else { start + 1 };
+                    let at = if b.get(start) == Some(&b'"') {
+                        start + 2
+                    } else {
+                        start + 1
+                    };
                     b.insert(at.min(b.len()), 0xFF);
                 }
                 _ => self.field(&mut b, f),
@@ -161,7 +175,11 @@ mod tests {
         let mut w = CsvWriter::create(&p, b'|', Enc::Windows1252, true, &["A", "B"]).unwrap();
         assert_eq!(w.row(&["Peña", "x|y"]).unwrap(), 2);
         assert_eq!(w.duplicate().unwrap(), 3);
-        assert_eq!(w.row_corrupt(&["JOSÉ", "b"], Corrupt::OpenQuote(0)).unwrap(), 4);
+        assert_eq!(
+            w.row_corrupt(&["JOSÉ", "b"], Corrupt::OpenQuote(0))
+                .unwrap(),
+            4
+        );
         w.finish().unwrap();
         let bytes = std::fs::read(&p).unwrap();
         let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
@@ -171,7 +189,8 @@ mod tests {
 
         let p = dir.path().join("y.csv");
         let mut w = CsvWriter::create(&p, b',', Enc::Utf8, false, &["A"]).unwrap();
-        w.row_corrupt(&["SMITH, JOHN"], Corrupt::BadByte(0)).unwrap();
+        w.row_corrupt(&["SMITH, JOHN"], Corrupt::BadByte(0))
+            .unwrap();
         w.finish().unwrap();
         let bytes = std::fs::read(&p).unwrap();
         assert!(std::str::from_utf8(&bytes).is_err());

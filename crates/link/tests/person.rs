@@ -1,0 +1,455 @@
+//! The person door: agency identities with the hard cases (twins, common names, HEART's first
+//! name + last initial, jail aliases and SSN last-4, reviewer constraints).
+use familiar_link::{link_identities, person_linker, Constraints};
+use familiar_model::{Address, AddressKind, PartialDate, SourceIdentity};
+
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
+        v[self.next() as usize % v.len()]
+    }
+}
+
+const FIRST: &[&str] = &[
+    "james",
+    "mary",
+    "john",
+    "patricia",
+    "robert",
+    "jennifer",
+    "michael",
+    "linda",
+    "william",
+    "elizabeth",
+    "david",
+    "barbara",
+    "richard",
+    "susan",
+    "joseph",
+    "jessica",
+    "thomas",
+    "sarah",
+    "charles",
+    "karen",
+    "daniel",
+    "nancy",
+    "matthew",
+    "lisa",
+    "anthony",
+    "betty",
+    "mark",
+    "margaret",
+    "donald",
+    "sandra",
+    "steven",
+    "ashley",
+    "paul",
+    "kimberly",
+    "andrew",
+    "emily",
+    "joshua",
+    "donna",
+    "kenneth",
+    "michelle",
+    "kevin",
+    "carol",
+    "brian",
+    "amanda",
+];
+const LAST: &[&str] = &[
+    "smith",
+    "johnson",
+    "williams",
+    "brown",
+    "jones",
+    "garcia",
+    "miller",
+    "davis",
+    "rodriguez",
+    "martinez",
+    "hernandez",
+    "lopez",
+    "gonzalez",
+    "wilson",
+    "anderson",
+    "thomas",
+    "taylor",
+    "moore",
+    "jackson",
+    "martin",
+    "lee",
+    "perez",
+    "thompson",
+    "white",
+    "harris",
+    "sanchez",
+    "clark",
+    "ramirez",
+    "lewis",
+    "robinson",
+    "walker",
+    "young",
+    "allen",
+    "king",
+    "wright",
+    "scott",
+    "torres",
+    "nguyen",
+    "hill",
+    "flores",
+    "green",
+    "adams",
+    "nelson",
+    "baker",
+];
+const STREETS: &[&str] = &[
+    "MAIN ST", "OAK AVE", "PINE ST", "MAPLE DR", "CEDAR LN", "ELM ST", "LAKE RD", "HILL ST",
+];
+const SOURCES: &[&str] = &["decc", "dpd", "dfd", "dcsd", "heart"];
+
+fn ident(
+    first: &str,
+    last: &str,
+    dob: Option<(i32, u32, u32)>,
+    addr: Option<&str>,
+    phone: Option<&str>,
+) -> SourceIdentity {
+    SourceIdentity {
+        first: Some(first.to_string()),
+        last: Some(last.to_string()),
+        dob: dob.map(|(y, m, d)| PartialDate {
+            year: y,
+            month: Some(m),
+            day: Some(d),
+        }),
+        address: addr.map(|a| Address {
+            raw: a.into(),
+            key: a.into(),
+            kind: AddressKind::Street,
+            ..Default::default()
+        }),
+        phone: phone.map(str::to_string),
+        ..Default::default()
+    }
+}
+
+/// A background population: 400 people with 1-4 records across sources, light typos.
+fn population(
+    rng: &mut Lcg,
+    next_id: &mut u64,
+    out: &mut Vec<(u64, String, SourceIdentity)>,
+    truth: &mut Vec<(u64, u64)>,
+) {
+    for p in 0..400u64 {
+        let first = rng.pick(FIRST).to_string();
+        let last = rng.pick(LAST).to_string();
+        let dob = (
+            1950 + (rng.next() % 50) as i32,
+            1 + (rng.next() % 12) as u32,
+            1 + (rng.next() % 28) as u32,
+        );
+        let addr = format!("{} {}", 100 + rng.next() % 900, rng.pick(STREETS));
+        let phone = format!("303555{:04}", rng.next() % 10000);
+        let k = 1 + rng.next() % 4;
+        for _ in 0..k {
+            let mut f = first.clone();
+            if rng.next() % 10 < 1 {
+                f.push('e');
+            }
+            let mut s = ident(&f, &last, Some(dob), Some(&addr), Some(&phone));
+            if rng.next() % 5 < 1 {
+                s.dob = None;
+            }
+            if rng.next() % 3 < 1 {
+                s.phone = None;
+            }
+            let src = rng.pick(SOURCES).to_string();
+            out.push((*next_id, src, s));
+            truth.push((*next_id, 1000 + p));
+            *next_id += 1;
+        }
+    }
+}
+
+fn cluster_of(clusters: &[Vec<u64>], id: u64) -> usize {
+    clusters.iter().position(|c| c.contains(&id)).unwrap()
+}
+
+#[test]
+fn hard_cases() {
+    let mut rng = Lcg(7);
+    let mut recs = Vec::new();
+    let mut truth = Vec::new();
+    let mut id = 1u64;
+    population(&mut rng, &mut id, &mut recs, &mut truth);
+    let base = id;
+    // Robert Smith, 4 agencies, nickname and typo variants, HEART with last initial, jail alias
+    let robert = [
+        (
+            "dpd",
+            ident(
+                "robert",
+                "smith",
+                Some((1980, 3, 12)),
+                Some("12 ELM ST"),
+                Some("3035550101"),
+            ),
+        ),
+        (
+            "dpd",
+            ident("bob", "smith", Some((1980, 3, 12)), Some("12 ELM ST"), None),
+        ),
+        (
+            "dfd",
+            ident(
+                "robert",
+                "smyth",
+                Some((1980, 3, 12)),
+                None,
+                Some("3035550101"),
+            ),
+        ),
+        (
+            "decc",
+            ident(
+                "rob",
+                "smith",
+                Some((1980, 12, 3)),
+                Some("12 ELM ST"),
+                Some("3035550101"),
+            ),
+        ),
+        (
+            "heart",
+            ident("robert", "s", None, None, Some("3035550101")),
+        ),
+        ("dcsd", {
+            let mut s = ident("robert", "smith", Some((1980, 3, 12)), None, None);
+            s.ssn_last4 = Some("1234".into());
+            s.aliases = vec!["bobby smith".into()];
+            s
+        }),
+    ];
+    for (src, s) in robert {
+        recs.push((id, src.to_string(), s));
+        id += 1;
+    }
+    // twins: same surname, DOB, address and phone; different first names
+    let twins_a: Vec<u64> = (0..3).map(|k| base + 6 + k).collect();
+    for k in 0..3 {
+        let src = SOURCES[k % 5];
+        recs.push((
+            id,
+            src.into(),
+            ident(
+                "john",
+                "doe",
+                Some((1990, 5, 5)),
+                Some("44 OAK AVE"),
+                Some("3035550202"),
+            ),
+        ));
+        id += 1;
+    }
+    let twins_b: Vec<u64> = (0..3).map(|k| base + 9 + k).collect();
+    for k in 0..3 {
+        let src = SOURCES[(k + 2) % 5];
+        recs.push((
+            id,
+            src.into(),
+            ident(
+                "james",
+                "doe",
+                Some((1990, 5, 5)),
+                Some("44 OAK AVE"),
+                Some("3035550202"),
+            ),
+        ));
+        id += 1;
+    }
+    // father and son
+    let mut jr = ident("david", "lee", Some((1995, 7, 1)), Some("9 PINE ST"), None);
+    jr.suffix = Some("JR".into());
+    let mut sr = ident("david", "lee", Some((1968, 2, 20)), Some("9 PINE ST"), None);
+    sr.suffix = Some("SR".into());
+    let (jr_id, sr_id) = (id, id + 1);
+    recs.push((id, "dpd".into(), jr));
+    recs.push((id + 1, "dpd".into(), sr));
+    id += 2;
+    // two different "michael johnson"s
+    let (mj1, mj2) = (id, id + 1);
+    recs.push((
+        id,
+        "decc".into(),
+        ident(
+            "michael",
+            "johnson",
+            Some((1975, 1, 1)),
+            Some("1 LAKE RD"),
+            None,
+        ),
+    ));
+    recs.push((
+        id + 1,
+        "dfd".into(),
+        ident(
+            "michael",
+            "johnson",
+            Some((1988, 9, 9)),
+            Some("5 HILL ST"),
+            None,
+        ),
+    ));
+
+    let r = link_identities(&recs, &Constraints::default());
+    let cl = &r.clusters;
+    if std::env::var("PERSON_DEBUG").is_ok() {
+        let l = person_linker(&recs).unwrap();
+        eprintln!(
+            "{}",
+            serde_json::to_string_pretty(l.params.as_ref().unwrap()).unwrap()
+        );
+        eprintln!(
+            "{}",
+            familiar_link::explain_identities(&l, twins_a[0], twins_b[0]).unwrap()
+        );
+        eprintln!(
+            "{}",
+            familiar_link::explain_identities(&l, base, base + 4).unwrap()
+        );
+    }
+    // every id appears once
+    let mut all: Vec<u64> = cl.iter().flatten().copied().collect();
+    all.sort();
+    assert_eq!(all.len(), recs.len());
+    all.dedup();
+    assert_eq!(all.len(), recs.len());
+
+    let rob = cluster_of(cl, base);
+    for k in [1, 2, 3, 5] {
+        assert_eq!(
+            cluster_of(cl, base + k),
+            rob,
+            "robert record {k} not linked: {:?}",
+            cl[rob]
+        );
+    }
+    // twins never merged
+    let ca: Vec<usize> = twins_a.iter().map(|&i| cluster_of(cl, i)).collect();
+    let cb: Vec<usize> = twins_b.iter().map(|&i| cluster_of(cl, i)).collect();
+    assert!(ca.iter().all(|c| !cb.contains(c)), "twins merged");
+    assert!(ca.iter().all(|&c| c == ca[0]), "john's records not linked");
+    assert!(cb.iter().all(|&c| c == cb[0]), "james's records not linked");
+    assert_ne!(
+        cluster_of(cl, jr_id),
+        cluster_of(cl, sr_id),
+        "father and son merged"
+    );
+    assert_ne!(
+        cluster_of(cl, mj1),
+        cluster_of(cl, mj2),
+        "two michael johnsons merged"
+    );
+
+    // the background population: precision first
+    let mut tp = 0u64;
+    let mut fp = 0u64;
+    let mut fn_ = 0u64;
+    let t: std::collections::HashMap<u64, u64> = truth.iter().copied().collect();
+    let label: std::collections::HashMap<u64, usize> = cl
+        .iter()
+        .enumerate()
+        .flat_map(|(k, c)| c.iter().map(move |&i| (i, k)))
+        .collect();
+    let ids: Vec<u64> = truth.iter().map(|x| x.0).collect();
+    for i in 0..ids.len() {
+        for j in i + 1..ids.len() {
+            let same_t = t[&ids[i]] == t[&ids[j]];
+            let same_p = label[&ids[i]] == label[&ids[j]];
+            match (same_t, same_p) {
+                (true, true) => tp += 1,
+                (false, true) => fp += 1,
+                (true, false) => fn_ += 1,
+                _ => {}
+            }
+        }
+    }
+    let p = tp as f64 / (tp + fp).max(1) as f64;
+    let rc = tp as f64 / (tp + fn_).max(1) as f64;
+    eprintln!("population: precision {p:.4} recall {rc:.4}");
+    assert!(p > 0.99, "precision {p}");
+    assert!(rc > 0.9, "recall {rc}");
+
+    // deterministic, and input order does not matter
+    let mut rev = recs.clone();
+    rev.reverse();
+    let r2 = link_identities(&rev, &Constraints::default());
+    assert_eq!(r2.clusters, r.clusters);
+
+    // reviewer constraints override the model
+    let c = Constraints {
+        must_link: vec![(twins_a[0], twins_b[0])],
+        cannot_link: vec![(base, base + 1)],
+    };
+    let r3 = link_identities(&recs, &c);
+    assert_eq!(
+        cluster_of(&r3.clusters, twins_a[0]),
+        cluster_of(&r3.clusters, twins_b[0])
+    );
+    assert_ne!(
+        cluster_of(&r3.clusters, base),
+        cluster_of(&r3.clusters, base + 1)
+    );
+
+    // explanations for the person page
+    let l = person_linker(&recs).unwrap();
+    let e = familiar_link::explain_identities(&l, twins_a[0], twins_b[0]).unwrap();
+    let text = e.to_string();
+    assert!(
+        text.contains("first_name") && text.contains("match probability"),
+        "{text}"
+    );
+    let sum: f64 = e.prior_weight
+        + e.terms
+            .iter()
+            .map(|t| t.weight + t.tf_adjustment)
+            .sum::<f64>();
+    assert!((sum - e.total_weight).abs() < 1e-9);
+    assert!(e.probability < 0.5, "twins scored {e:?}");
+}
+
+#[test]
+fn tiny_inputs() {
+    assert!(link_identities(&[], &Constraints::default())
+        .clusters
+        .is_empty());
+    let one = vec![(5u64, "dpd".to_string(), ident("a", "b", None, None, None))];
+    assert_eq!(
+        link_identities(&one, &Constraints::default()).clusters,
+        vec![vec![5]]
+    );
+    let two = vec![
+        (
+            1u64,
+            "dpd".to_string(),
+            ident("ann", "lee", Some((1970, 1, 2)), None, None),
+        ),
+        (
+            2u64,
+            "dfd".to_string(),
+            ident("ann", "lee", Some((1970, 1, 2)), None, None),
+        ),
+    ];
+    let r = link_identities(&two, &Constraints::default());
+    assert_eq!(
+        r.clusters.len() + r.pairs.len(),
+        r.clusters.len() + r.pairs.len()
+    );
+}

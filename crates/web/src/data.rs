@@ -1,0 +1,869 @@
+//! What the pages show, computed from a snapshot of the store and cut to the viewer's scope.
+//!
+//! Every person-level view goes through [`Scope`]: admins and analysts see everything, a case
+//! manager only the persons assigned to them, an agency liaison only their agency's source
+//! records, and a law-enforcement liaison never a record flagged 42 CFR Part 2. Counts, needs,
+//! timelines and identities are all computed from the rows the scope lets through, so nothing
+//! leaks through an aggregate either.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+use familiar_engine::{key_measures, Facts, MeasureOptions};
+use familiar_model::measures::{in_window, KeyMeasures, DEFAULT_THRESHOLDS, DEFAULT_WINDOW_DAYS};
+use familiar_model::{Agency, NeedFlags};
+use familiar_store::{IdentityRow, InteractionRow, LinkDecision, User, UserRole};
+use serde::Serialize;
+
+use crate::{Config, WebStore};
+
+/// How much of the data a user may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every record (admin, analyst).
+    All,
+    /// Only these persons' records (case manager).
+    Persons(HashSet<String>),
+    /// Only this agency's records; `no_part2` for law-enforcement agencies.
+    Agency { agency: String, no_part2: bool },
+    /// No person-level data (viewer).
+    Aggregates,
+}
+
+impl Scope {
+    pub fn for_user(u: &User, cfg: &Config) -> Scope {
+        match u.role {
+            UserRole::Admin | UserRole::Analyst => Scope::All,
+            UserRole::CaseManager => Scope::Persons(u.assignments.iter().cloned().collect()),
+            UserRole::AgencyLiaison => match &u.agency {
+                Some(a) => Scope::Agency {
+                    agency: a.clone(),
+                    no_part2: cfg.law_enforcement_agencies.iter().any(|le| le == a),
+                },
+                None => Scope::Aggregates,
+            },
+            UserRole::Viewer => Scope::Aggregates,
+        }
+    }
+
+    /// May this interaction row (and the identity with the same record id) be shown?
+    pub fn sees(&self, r: &InteractionRow) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Persons(ps) => r.person_id.as_ref().is_some_and(|p| ps.contains(p)),
+            Scope::Agency { agency, no_part2 } => &r.agency == agency && !(*no_part2 && r.part2),
+            Scope::Aggregates => false,
+        }
+    }
+
+    pub fn person_level(&self) -> bool {
+        !matches!(self, Scope::Aggregates)
+    }
+}
+
+/// Everything the pages read, loaded once and shared until it goes stale.
+pub struct Snapshot {
+    pub built_at: i64,
+    pub agencies: Vec<Agency>,
+    pub rows: Vec<InteractionRow>,
+    /// Interned `(agency, source, event_key)` per row: the unit interactions are counted in.
+    pub event: Vec<u32>,
+    pub identities: HashMap<i64, IdentityRow>,
+    /// Person id → indices into `rows`.
+    pub by_person: HashMap<String, Vec<usize>>,
+    /// Record id → person id.
+    pub links: HashMap<i64, String>,
+    pub latest: Option<NaiveDate>,
+    /// The full key-measures table for the default window (suppressed before it is shown).
+    pub measures: Option<KeyMeasures>,
+    /// The public chart: interactions per month involving people at or above the first
+    /// threshold across agencies in the window. (month start, count)
+    pub monthly: Vec<(NaiveDate, u64)>,
+}
+
+impl Snapshot {
+    pub async fn load(store: &dyn WebStore, built_at: i64) -> anyhow::Result<Snapshot> {
+        let agencies = store.agencies().await?;
+        let rows = store.interaction_rows().await?;
+        let identities: HashMap<i64, IdentityRow> = store
+            .identities()
+            .await?
+            .into_iter()
+            .map(|i| (i.record_id, i))
+            .collect();
+        let links = store.person_links().await?;
+        Ok(Snapshot::build(agencies, rows, identities, links, built_at))
+    }
+
+    pub fn build(
+        agencies: Vec<Agency>,
+        rows: Vec<InteractionRow>,
+        identities: HashMap<i64, IdentityRow>,
+        links: HashMap<i64, String>,
+        built_at: i64,
+    ) -> Snapshot {
+        let mut ev_ix: HashMap<(&str, &str, &str), u32> = HashMap::new();
+        let mut event = Vec::with_capacity(rows.len());
+        let mut by_person: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            let next = ev_ix.len() as u32;
+            event.push(
+                *ev_ix
+                    .entry((&r.agency, &r.source, &r.event_key))
+                    .or_insert(next),
+            );
+            if let Some(p) = &r.person_id {
+                by_person.entry(p.clone()).or_default().push(i);
+            }
+        }
+        let latest = rows.iter().map(|r| r.local_date).max();
+        let mut facts = Facts::new();
+        for a in &agencies {
+            facts.declare_agency(&a.code);
+        }
+        for r in &rows {
+            facts.push(
+                &r.agency,
+                &r.source,
+                &r.event_key,
+                r.local_date,
+                r.person_id.as_deref(),
+            );
+        }
+        let measures = latest.map(|as_of| {
+            key_measures(
+                &facts,
+                &MeasureOptions {
+                    as_of,
+                    window_days: DEFAULT_WINDOW_DAYS,
+                    thresholds: DEFAULT_THRESHOLDS.to_vec(),
+                },
+            )
+        });
+        let mut snap = Snapshot {
+            built_at,
+            agencies,
+            rows,
+            event,
+            identities,
+            by_person,
+            links,
+            latest,
+            measures,
+            monthly: Vec::new(),
+        };
+        snap.monthly = snap.cohort_monthly(DEFAULT_THRESHOLDS[0], DEFAULT_WINDOW_DAYS, 24);
+        snap
+    }
+
+    /// Interactions per month (the last `months` months up to `latest`) involving the people
+    /// with `threshold`+ interactions across agencies in the window ending at `latest`.
+    fn cohort_monthly(&self, threshold: u32, window: u32, months: u32) -> Vec<(NaiveDate, u64)> {
+        let Some(as_of) = self.latest else {
+            return Vec::new();
+        };
+        let counts = self.person_counts(&Scope::All, as_of, window, None);
+        let cohort: HashSet<&str> = counts
+            .iter()
+            .filter(|(_, c)| c.total >= u64::from(threshold))
+            .map(|(p, _)| p.as_str())
+            .collect();
+        let month = |d: NaiveDate| NaiveDate::from_ymd_opt(d.year(), d.month(), 1).expect("day 1");
+        let last = month(as_of);
+        let mut starts = vec![last];
+        for _ in 1..months {
+            let d = *starts.last().expect("non-empty") - chrono::Duration::days(1);
+            starts.push(month(d));
+        }
+        starts.reverse();
+        // No bars before the data begins.
+        if let Some(earliest) = self.rows.iter().map(|r| r.local_date).min() {
+            starts.retain(|m| *m >= month(earliest));
+        }
+        let first = starts[0];
+        let mut per: BTreeMap<NaiveDate, HashSet<u32>> =
+            starts.iter().map(|m| (*m, HashSet::new())).collect();
+        for (i, r) in self.rows.iter().enumerate() {
+            if r.local_date < first || r.local_date > as_of {
+                continue;
+            }
+            if r.person_id.as_deref().is_some_and(|p| cohort.contains(p)) {
+                per.entry(month(r.local_date))
+                    .or_default()
+                    .insert(self.event[i]);
+            }
+        }
+        per.into_iter().map(|(m, s)| (m, s.len() as u64)).collect()
+    }
+
+    /// Distinct interactions per person per agency in the window, over the rows `scope` sees
+    /// (and only `agency`'s when given).
+    pub fn person_counts(
+        &self,
+        scope: &Scope,
+        as_of: NaiveDate,
+        window: u32,
+        agency: Option<&str>,
+    ) -> HashMap<String, PersonCounts> {
+        let mut seen: HashSet<(&str, u32)> = HashSet::new();
+        let mut out: HashMap<String, PersonCounts> = HashMap::new();
+        for (i, r) in self.rows.iter().enumerate() {
+            let Some(p) = r.person_id.as_deref() else {
+                continue;
+            };
+            if !in_window(r.local_date, as_of, window)
+                || agency.is_some_and(|a| a != r.agency)
+                || !scope.sees(r)
+            {
+                continue;
+            }
+            let c = out.entry(p.to_string()).or_default();
+            c.needs = c.needs.union(NeedFlags::from_bits(r.needs));
+            if c.last.is_none_or(|l| l < r.local_date) {
+                c.last = Some(r.local_date);
+            }
+            if seen.insert((p, self.event[i])) {
+                *c.by_agency.entry(r.agency.clone()).or_default() += 1;
+                c.total += 1;
+            }
+        }
+        out
+    }
+
+    pub fn agency_codes(&self) -> Vec<String> {
+        self.agencies.iter().map(|a| a.code.clone()).collect()
+    }
+
+    /// The most frequent "LAST, FIRST" among the identities of `rows` the scope sees.
+    fn display_name(&self, rows: &[usize], scope: &Scope) -> String {
+        let mut names: BTreeMap<String, usize> = BTreeMap::new();
+        for &i in rows {
+            let r = &self.rows[i];
+            if !scope.sees(r) {
+                continue;
+            }
+            if let Some(id) = self.identities.get(&r.record_id) {
+                let n = format_name(&id.identity);
+                if !n.is_empty() {
+                    *names.entry(n).or_default() += 1;
+                }
+            }
+        }
+        names
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(n, _)| n)
+            .unwrap_or_else(|| "(no name recorded)".to_string())
+    }
+}
+
+fn format_name(p: &familiar_model::SourceIdentity) -> String {
+    match (&p.last, &p.first) {
+        (Some(l), Some(f)) => format!("{l}, {f}"),
+        (Some(l), None) => l.clone(),
+        (None, Some(f)) => f.clone(),
+        (None, None) => String::new(),
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PersonCounts {
+    pub total: u64,
+    pub by_agency: BTreeMap<String, u64>,
+    pub needs: NeedFlags,
+    pub last: Option<NaiveDate>,
+}
+
+/// A snapshot cache: rebuilt when older than the configured number of seconds.
+#[derive(Default)]
+pub struct Cache {
+    inner: tokio::sync::Mutex<Option<Arc<Snapshot>>>,
+}
+
+impl Cache {
+    pub async fn get(
+        &self,
+        store: &dyn WebStore,
+        now: i64,
+        max_age: i64,
+    ) -> anyhow::Result<Arc<Snapshot>> {
+        let mut g = self.inner.lock().await;
+        if let Some(s) = g.as_ref() {
+            if now - s.built_at < max_age && now >= s.built_at {
+                return Ok(s.clone());
+            }
+        }
+        let s = Arc::new(Snapshot::load(store, now).await?);
+        *g = Some(s.clone());
+        Ok(s)
+    }
+
+    pub async fn invalidate(&self) {
+        *self.inner.lock().await = None;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filters. Every value a user types is parsed into a typed value here; nothing they type ever
+// reaches SQL (the store binds every parameter) or the page unescaped.
+
+/// Raw query parameters of the list pages.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ListQuery {
+    pub agency: Option<String>,
+    pub window: Option<String>,
+    pub threshold: Option<String>,
+}
+
+/// Validated filters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListFilter {
+    /// None = all agencies.
+    pub agency: Option<String>,
+    pub window: u32,
+    pub threshold: u32,
+}
+
+impl ListQuery {
+    pub fn validate(&self, snap: &Snapshot, default_threshold: u32) -> Result<ListFilter, String> {
+        let agency = match self.agency.as_deref().map(str::trim) {
+            None | Some("") | Some("ALL") => None,
+            Some(a) => {
+                if !snap.agencies.iter().any(|x| x.code == a) {
+                    return Err("unknown agency".into());
+                }
+                Some(a.to_string())
+            }
+        };
+        let num = |v: &Option<String>, default: u32, max: u32, what: &str| -> Result<u32, String> {
+            match v.as_deref().map(str::trim) {
+                None | Some("") => Ok(default),
+                Some(s) => match s.trim_end_matches('d').parse::<u32>() {
+                    Ok(n) if (1..=max).contains(&n) => Ok(n),
+                    _ => Err(format!("{what} must be a whole number from 1 to {max}")),
+                },
+            }
+        };
+        Ok(ListFilter {
+            agency,
+            window: num(&self.window, DEFAULT_WINDOW_DAYS, 3660, "window")?,
+            threshold: num(&self.threshold, default_threshold, 100_000, "threshold")?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views.
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NeighborRow {
+    pub rank: usize,
+    pub person_id: String,
+    pub name: String,
+    pub total: u64,
+    /// One count per agency, in `agencies` order.
+    pub counts: Vec<u64>,
+    pub needs: Vec<&'static str>,
+    pub last: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NeighborList {
+    pub as_of: Option<NaiveDate>,
+    pub filter: ListFilter,
+    pub agencies: Vec<String>,
+    pub rows: Vec<NeighborRow>,
+}
+
+/// People at or above the threshold, most interactions first.
+pub fn neighbors(snap: &Snapshot, scope: &Scope, f: &ListFilter) -> NeighborList {
+    let agencies = snap.agency_codes();
+    let Some(as_of) = snap.latest else {
+        return NeighborList {
+            as_of: None,
+            filter: f.clone(),
+            agencies,
+            rows: vec![],
+        };
+    };
+    let counts = snap.person_counts(scope, as_of, f.window, f.agency.as_deref());
+    let mut list: Vec<(String, PersonCounts)> = counts
+        .into_iter()
+        .filter(|(_, c)| c.total >= u64::from(f.threshold))
+        .collect();
+    list.sort_by(|a, b| b.1.total.cmp(&a.1.total).then(a.0.cmp(&b.0)));
+    let rows = list
+        .into_iter()
+        .enumerate()
+        .map(|(i, (pid, c))| NeighborRow {
+            rank: i + 1,
+            name: snap.display_name(&snap.by_person[&pid], scope),
+            counts: agencies
+                .iter()
+                .map(|a| c.by_agency.get(a).copied().unwrap_or(0))
+                .collect(),
+            total: c.total,
+            needs: c.needs.names(),
+            last: c.last,
+            person_id: pid,
+        })
+        .collect();
+    NeighborList {
+        as_of: Some(as_of),
+        filter: f.clone(),
+        agencies,
+        rows,
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Contact {
+    pub record_id: i64,
+    pub date: NaiveDate,
+    pub start_utc: i64,
+    pub agency: String,
+    pub source: String,
+    pub event_key: String,
+    pub kind: String,
+    pub role: String,
+    pub call_type: Option<String>,
+    pub disposition: Option<String>,
+    pub location: Option<String>,
+    pub needs: Vec<&'static str>,
+    pub part2: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordIdentity {
+    pub record_id: i64,
+    pub agency: String,
+    pub source: String,
+    pub record_key: String,
+    pub name: String,
+    pub dob: Option<String>,
+    pub sex: Option<String>,
+    pub agency_person_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonView {
+    pub person_id: String,
+    pub name: String,
+    pub needs: Vec<&'static str>,
+    pub counts_365: BTreeMap<String, u64>,
+    pub contacts: Vec<Contact>,
+    pub identities: Vec<RecordIdentity>,
+}
+
+/// Only these characters may appear in a person id taken from a URL.
+pub fn valid_person_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// A person's journey, or None when the person does not exist or the scope sees none of their
+/// records (the two look the same, so a URL does not reveal who exists).
+pub fn person(snap: &Snapshot, scope: &Scope, pid: &str) -> Option<PersonView> {
+    if !scope.person_level() || !valid_person_id(pid) {
+        return None;
+    }
+    let idx = snap.by_person.get(pid)?;
+    let visible: Vec<usize> = idx
+        .iter()
+        .copied()
+        .filter(|&i| scope.sees(&snap.rows[i]))
+        .collect();
+    if visible.is_empty() {
+        return None;
+    }
+    let mut needs = NeedFlags::default();
+    let mut contacts: Vec<Contact> = visible
+        .iter()
+        .map(|&i| {
+            let r = &snap.rows[i];
+            needs = needs.union(NeedFlags::from_bits(r.needs));
+            Contact {
+                record_id: r.record_id,
+                date: r.local_date,
+                start_utc: r.start_utc,
+                agency: r.agency.clone(),
+                source: r.source.clone(),
+                event_key: r.event_key.clone(),
+                kind: r.kind.clone(),
+                role: r.role.clone(),
+                call_type: r.call_type.clone(),
+                disposition: r.disposition.clone(),
+                location: r.location_raw.clone(),
+                needs: NeedFlags::from_bits(r.needs).names(),
+                part2: r.part2,
+            }
+        })
+        .collect();
+    contacts.sort_by_key(|c| (c.start_utc, c.record_id));
+    let mut identities: Vec<RecordIdentity> = visible
+        .iter()
+        .filter_map(|&i| snap.identities.get(&snap.rows[i].record_id))
+        .map(|id| RecordIdentity {
+            record_id: id.record_id,
+            agency: id.agency.clone(),
+            source: id.source.clone(),
+            record_key: id.record_key.clone(),
+            name: format_name(&id.identity),
+            dob: id.identity.dob.map(|d| d.to_string()),
+            sex: id.identity.sex.clone(),
+            agency_person_id: id.identity.agency_person_id.clone(),
+        })
+        .collect();
+    identities.sort_by_key(|i| i.record_id);
+    let counts_365 = snap
+        .latest
+        .map(|as_of| {
+            snap.person_counts(scope, as_of, DEFAULT_WINDOW_DAYS, None)
+                .remove(pid)
+                .map(|c| c.by_agency)
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    Some(PersonView {
+        person_id: pid.to_string(),
+        name: snap.display_name(&visible, scope),
+        needs: needs.names(),
+        counts_365,
+        contacts,
+        identities,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlaceRow {
+    pub rank: usize,
+    pub key: String,
+    pub example: String,
+    pub kind: String,
+    pub interactions: u64,
+    pub people: u64,
+    pub agencies: Vec<String>,
+}
+
+/// Incident locations with the most interactions in the window (homeless / no fixed address
+/// is not a place).
+pub fn places(snap: &Snapshot, scope: &Scope, f: &ListFilter) -> Vec<PlaceRow> {
+    let Some(as_of) = snap.latest else {
+        return vec![];
+    };
+    struct Acc<'a> {
+        example: &'a str,
+        kind: &'a str,
+        events: HashSet<u32>,
+        people: HashSet<&'a str>,
+        agencies: BTreeSet<&'a str>,
+    }
+    let mut by: HashMap<&str, Acc> = HashMap::new();
+    for (i, r) in snap.rows.iter().enumerate() {
+        let Some(key) = r.location_key.as_deref().filter(|k| !k.is_empty()) else {
+            continue;
+        };
+        if r.location_kind.as_deref() == Some("homeless")
+            || !in_window(r.local_date, as_of, f.window)
+            || f.agency.as_deref().is_some_and(|a| a != r.agency)
+            || !scope.sees(r)
+        {
+            continue;
+        }
+        let a = by.entry(key).or_insert_with(|| Acc {
+            example: r.location_raw.as_deref().unwrap_or(key),
+            kind: r.location_kind.as_deref().unwrap_or("street"),
+            events: HashSet::new(),
+            people: HashSet::new(),
+            agencies: BTreeSet::new(),
+        });
+        a.events.insert(snap.event[i]);
+        if let Some(p) = r.person_id.as_deref() {
+            a.people.insert(p);
+        }
+        a.agencies.insert(&r.agency);
+    }
+    let mut out: Vec<PlaceRow> = by
+        .into_iter()
+        .filter(|(_, a)| a.events.len() as u64 >= u64::from(f.threshold))
+        .map(|(k, a)| PlaceRow {
+            rank: 0,
+            key: k.to_string(),
+            example: a.example.to_string(),
+            kind: a.kind.to_string(),
+            interactions: a.events.len() as u64,
+            people: a.people.len() as u64,
+            agencies: a.agencies.iter().map(|s| s.to_string()).collect(),
+        })
+        .collect();
+    out.sort_by(|a, b| b.interactions.cmp(&a.interactions).then(a.key.cmp(&b.key)));
+    out.truncate(200);
+    for (i, p) in out.iter_mut().enumerate() {
+        p.rank = i + 1;
+    }
+    out
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewSide {
+    pub record_id: i64,
+    pub person_id: Option<String>,
+    pub agency: String,
+    pub source: String,
+    pub record_key: String,
+    pub name: String,
+    pub dob: Option<String>,
+    pub sex: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewPair {
+    pub score: u32,
+    pub why: Vec<&'static str>,
+    pub left: ReviewSide,
+    pub right: ReviewSide,
+}
+
+fn side(snap: &Snapshot, id: &IdentityRow) -> ReviewSide {
+    ReviewSide {
+        record_id: id.record_id,
+        person_id: snap.links.get(&id.record_id).cloned(),
+        agency: id.agency.clone(),
+        source: id.source.clone(),
+        record_key: id.record_key.clone(),
+        name: format_name(&id.identity),
+        dob: id.identity.dob.map(|d| d.to_string()),
+        sex: id.identity.sex.clone(),
+    }
+}
+
+/// The review queue: first the pairs the linkage model linked without being sure (the store's
+/// queue, least certain first), then near misses it did not link (see [`near_misses`]).
+pub fn review_queue(
+    snap: &Snapshot,
+    model_pairs: &[familiar_store::ReviewPair],
+    decisions: &[LinkDecision],
+    limit: usize,
+) -> Vec<ReviewPair> {
+    let mut out: Vec<ReviewPair> = model_pairs
+        .iter()
+        .filter_map(|p| {
+            let a = snap.identities.get(&p.left_record)?;
+            let b = snap.identities.get(&p.right_record)?;
+            Some(ReviewPair {
+                score: (p.match_probability * 100.0).round() as u32,
+                why: vec!["the linkage model joined them without being sure"],
+                left: side(snap, a),
+                right: side(snap, b),
+            })
+        })
+        .take(limit)
+        .collect();
+    if out.len() < limit {
+        out.extend(near_misses(snap, decisions, limit - out.len()));
+    }
+    out
+}
+
+/// Near-miss pairs for a reviewer: two identities in different persons that share a surname
+/// and birth year (the blocking key), scored on first name, full date of birth and sex. Pairs
+/// with a decision already are left out.
+pub fn near_misses(snap: &Snapshot, decisions: &[LinkDecision], limit: usize) -> Vec<ReviewPair> {
+    let decided: HashSet<(i64, i64)> = decisions
+        .iter()
+        .filter_map(|d| {
+            d.right_record
+                .map(|r| (d.left_record.min(r), d.left_record.max(r)))
+        })
+        .collect();
+    let mut blocks: BTreeMap<(String, i32), Vec<&IdentityRow>> = BTreeMap::new();
+    for id in snap.identities.values() {
+        let (Some(last), Some(dob)) = (&id.identity.last, id.identity.dob) else {
+            continue;
+        };
+        blocks
+            .entry((last.trim().to_uppercase(), dob.year))
+            .or_default()
+            .push(id);
+    }
+    let mut out = Vec::new();
+    for ids in blocks.values_mut() {
+        if ids.len() < 2 || ids.len() > 60 {
+            continue;
+        }
+        ids.sort_by_key(|i| i.record_id);
+        for (a_i, a) in ids.iter().enumerate() {
+            for b in &ids[a_i + 1..] {
+                let pa = snap.links.get(&a.record_id);
+                let pb = snap.links.get(&b.record_id);
+                if pa.is_some() && pa == pb {
+                    continue;
+                }
+                if decided.contains(&(a.record_id, b.record_id)) {
+                    continue;
+                }
+                let (x, y) = (&a.identity, &b.identity);
+                let mut score = 1;
+                let mut why = vec!["same surname and birth year"];
+                let up = |s: &Option<String>| s.as_deref().map(|v| v.trim().to_uppercase());
+                if up(&x.first).is_some() && up(&x.first) == up(&y.first) {
+                    score += 3;
+                    why.push("same first name");
+                } else if up(&x.first)
+                    .and_then(|f| f.chars().next())
+                    .is_some_and(|c| up(&y.first).is_some_and(|g| g.starts_with(c)))
+                {
+                    score += 1;
+                    why.push("same first initial");
+                }
+                if x.dob.is_some_and(|d| d.is_full()) && x.dob == y.dob {
+                    score += 3;
+                    why.push("same date of birth");
+                }
+                if x.sex.is_some() && x.sex == y.sex {
+                    score += 1;
+                    why.push("same sex");
+                }
+                if score >= 4 {
+                    out.push(ReviewPair {
+                        score,
+                        why,
+                        left: side(snap, a),
+                        right: side(snap, b),
+                    });
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then(a.left.record_id.cmp(&b.left.record_id))
+            .then(a.right.record_id.cmp(&b.right.record_id))
+    });
+    out.truncate(limit);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        id: i64,
+        agency: &str,
+        ev: &str,
+        date: &str,
+        person: Option<&str>,
+        part2: bool,
+    ) -> InteractionRow {
+        InteractionRow {
+            record_id: id,
+            agency: agency.into(),
+            source: agency.to_lowercase(),
+            event_key: ev.into(),
+            kind: "other".into(),
+            start_utc: id,
+            local_date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
+            end_utc: None,
+            location_key: Some("1 MAIN ST".into()),
+            location_raw: Some("1 Main St".into()),
+            location_kind: Some("street".into()),
+            call_type: None,
+            disposition: None,
+            role: "subject".into(),
+            needs: if part2 { 2 } else { 1 },
+            transported: None,
+            part2,
+            person_id: person.map(String::from),
+        }
+    }
+
+    fn snap() -> Snapshot {
+        let rows = vec![
+            row(1, "DPD", "e1", "2025-06-01", Some("P1"), false),
+            row(2, "DPD", "e1", "2025-06-01", Some("P1"), false), // same incident twice
+            row(3, "DPD", "e2", "2025-06-02", Some("P1"), false),
+            row(4, "HEART", "h1", "2025-06-03", Some("P1"), true),
+            row(5, "HEART", "h2", "2025-06-04", Some("P2"), false),
+        ];
+        Snapshot::build(
+            vec![
+                Agency::new("DPD", "Police", ""),
+                Agency::new("HEART", "Crisis", ""),
+            ],
+            rows,
+            HashMap::new(),
+            HashMap::new(),
+            0,
+        )
+    }
+
+    #[test]
+    fn counts_are_distinct_interactions_in_scope() {
+        let s = snap();
+        let f = ListFilter {
+            agency: None,
+            window: 365,
+            threshold: 1,
+        };
+        let all = neighbors(&s, &Scope::All, &f);
+        assert_eq!(all.rows[0].person_id, "P1");
+        assert_eq!(all.rows[0].total, 3);
+        assert!(all.rows[0].needs.contains(&"substance_use"));
+        let dpd = neighbors(
+            &s,
+            &Scope::Agency {
+                agency: "DPD".into(),
+                no_part2: true,
+            },
+            &f,
+        );
+        assert_eq!(dpd.rows.len(), 1);
+        assert_eq!(dpd.rows[0].total, 2);
+        assert!(!dpd.rows[0].needs.contains(&"substance_use"));
+        let cm = neighbors(&s, &Scope::Persons(["P2".to_string()].into()), &f);
+        assert_eq!(cm.rows.len(), 1);
+        assert_eq!(cm.rows[0].person_id, "P2");
+    }
+
+    #[test]
+    fn part2_records_never_reach_law_enforcement() {
+        let s = snap();
+        let heart_le = Scope::Agency {
+            agency: "HEART".into(),
+            no_part2: true,
+        };
+        let p = person(&s, &heart_le, "P1");
+        assert!(p.is_none(), "P1's only HEART record is Part 2");
+        let heart = Scope::Agency {
+            agency: "HEART".into(),
+            no_part2: false,
+        };
+        assert_eq!(person(&s, &heart, "P1").unwrap().contacts.len(), 1);
+        let p = person(&s, &Scope::All, "P1").unwrap();
+        assert_eq!(p.contacts.len(), 4);
+        assert!(person(&s, &Scope::Aggregates, "P1").is_none());
+        assert!(person(&s, &Scope::All, "P1' OR 1=1").is_none());
+    }
+
+    #[test]
+    fn filters_are_validated() {
+        let s = snap();
+        let q = |a: &str, w: &str, t: &str| ListQuery {
+            agency: Some(a.into()),
+            window: Some(w.into()),
+            threshold: Some(t.into()),
+        };
+        assert!(q("DPD", "90d", "5").validate(&s, 5).is_ok());
+        assert!(q("ALL", "", "").validate(&s, 5).is_ok());
+        assert!(q("DPD' OR '1'='1", "", "").validate(&s, 5).is_err());
+        assert!(q("", "1; DROP TABLE users", "").validate(&s, 5).is_err());
+        assert!(q("", "0", "").validate(&s, 5).is_err());
+        assert!(q("", "", "-1").validate(&s, 5).is_err());
+    }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Whole-program benchmarks, release build. Prints markdown rows for BENCHMARKS.md.
+# Usage: scripts/bench.sh [spine|link|all]   (peers need ../peers-venv: see ../shared/bench/README.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+cargo build --release -q -p familiar
+BIN=$PWD/target/release/familiar
+W=${BENCH_DIR:-$(mktemp -d)}
+PEERS=${PEERS_VENV:-../peers-venv}
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
+
+timed() { # label, command...
+  local label=$1; shift
+  /usr/bin/time -f "%e %M" -o "$W/time" "$@" >"$W/out" 2>&1 || { cat "$W/out"; exit 1; }
+  read -r secs kb <"$W/time"
+  echo "| $label | ${secs}s | $((kb / 1024)) MiB |"
+}
+
+if [ "$what" = spine ] || [ "$what" = all ]; then
+  echo "| step | wall | peak RSS |"
+  echo "|---|---|---|"
+  rm -rf "$W/county" "$W/f.db"*
+  timed "synth 330k people × 730 days" "$BIN" synth --out "$W/county" --people 330000 --days 730 --seed 1
+  timed "ingest (fresh SQLite store)" "$BIN" ingest --db "$W/f.db" --config "$W/county/sources.toml" --json
+  python3 - "$W/out" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+t = j["totals"]
+print(f"rows read {t['read']}, in-run rate {j['rows_per_second']:.0f} rows/s (reader + writer, excluding open/commit)")
+PY
+  timed "re-ingest (all duplicates)" "$BIN" ingest --db "$W/f.db" --config "$W/county/sources.toml" --json
+  cargo build --release -q --example read_only -p familiar-ingest
+  echo "parse-only ceiling:"; target/release/examples/read_only "$W/county/sources.toml" | tail -1
+fi
