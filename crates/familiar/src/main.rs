@@ -38,6 +38,8 @@ enum Command {
     Ingest(cmd::ingest::Args),
     /// Link source identities into persons (or import / evaluate a linkage).
     Link(cmd::link::Args),
+    /// Settle uncertain links: list the queue, decide pairs, merge or split persons.
+    Review(cmd::review::Args),
     /// Link or deduplicate records in files, without a store (for comparisons on public data).
     Match(cmd::matching::Args),
     /// The key-measures table: people with 5+ / 10+ / 20+ / 40+ interactions, per agency.
@@ -56,7 +58,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FAMILIAR_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
             Command::Synth(a) => cmd::synth::run(a),
             Command::Ingest(a) => cmd::ingest::run(&cli.db, a).await,
             Command::Link(a) => cmd::link::run(&cli.db, a).await,
+            Command::Review(a) => cmd::review::run(&cli.db, a).await,
             Command::Match(a) => cmd::matching::run(a),
             Command::Measures(a) => cmd::measures::run(&cli.db, a).await,
             Command::Demo(a) => cmd::demo::run(a).await,

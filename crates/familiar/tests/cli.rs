@@ -422,3 +422,136 @@ fn demo_prints_the_key_measures_table() {
         assert!(text.contains(col), "demo table lacks {col}: {text}");
     }
 }
+
+/// `source|record_key` → person id, read straight from the store file with the sqlite3 shell.
+fn person_of(db: &Path) -> std::collections::HashMap<String, String> {
+    let out = std::process::Command::new("sqlite3")
+        .arg(db)
+        .arg("SELECT r.source || '|' || r.record_key, l.person_id FROM person_links l JOIN source_records r ON r.id = l.record_id")
+        .output()
+        .expect("sqlite3");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.rsplit_once('|'))
+        .map(|(k, p)| (k.to_string(), p.to_string()))
+        .collect()
+}
+
+#[test]
+fn person_ids_survive_new_data_and_a_manual_split_survives_relinking() {
+    let dir = tempfile::tempdir().unwrap();
+    let county = synth(dir.path(), "2000", "400", "11");
+    let full = std::fs::read_to_string(county.join("sources.toml")).unwrap();
+    // First load: everything but the crisis team's export.
+    let partial: String = full
+        .split("\n[[source]]")
+        .enumerate()
+        .filter(|(_, b)| !b.contains("name = \"heart_responses\""))
+        .map(|(i, b)| {
+            if i == 0 {
+                b.to_string()
+            } else {
+                format!("\n[[source]]{b}")
+            }
+        })
+        .collect();
+    std::fs::write(county.join("partial.toml"), partial).unwrap();
+    let db = dir.path().join("f.db");
+    ok(&[
+        "ingest",
+        "--db",
+        s(&db),
+        "--config",
+        s(&county.join("partial.toml")),
+    ]);
+    ok(&["link", "--db", s(&db)]);
+    let before = person_of(&db);
+    assert!(!before.is_empty());
+
+    // A reviewer splits one record off a multi-record person.
+    let mut members: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+    for (k, p) in &before {
+        members.entry(p).or_default().push(k);
+    }
+    let (person, recs) = members
+        .iter()
+        .filter(|(_, r)| r.len() >= 3)
+        .min_by_key(|(p, _)| p.to_string())
+        .expect("a person with 3+ records");
+    let ids = json(&["review", "--db", s(&db), "list", "--limit", "0", "--json"]);
+    assert!(ids["waiting"].is_u64());
+    let record_id = |key: &str| -> String {
+        let out = std::process::Command::new("sqlite3")
+            .arg(&db)
+            .arg(format!(
+                "SELECT id FROM source_records WHERE current = 1 AND source || '|' || record_key = '{}'",
+                key.replace('\'', "''")
+            ))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let mut recs = recs.clone();
+    recs.sort();
+    let split_key = recs[0].to_string();
+    let split_id = record_id(&split_key);
+    ok(&[
+        "review",
+        "--db",
+        s(&db),
+        "split",
+        "--person",
+        person,
+        "--record",
+        &split_id,
+        "--reason",
+        "different date of birth on the ID card",
+        "--actor",
+        "tester",
+    ]);
+    let after_split = person_of(&db);
+    assert_ne!(after_split[&split_key], after_split[&recs[1].to_string()]);
+
+    // More data arrives; relink.
+    ok(&[
+        "ingest",
+        "--db",
+        s(&db),
+        "--config",
+        s(&county.join("sources.toml")),
+    ]);
+    ok(&["link", "--db", s(&db)]);
+    let after = person_of(&db);
+    assert_ne!(
+        after[&split_key],
+        after[&recs[1].to_string()],
+        "the manual split survives relinking"
+    );
+    // Every person whose records were not merged with or split from another person's keeps
+    // its id: same id for all its old records, and no other old person's records joined it.
+    let mut old_by_new: std::collections::HashMap<&str, std::collections::HashSet<&str>> =
+        Default::default();
+    for (k, p) in &after_split {
+        old_by_new.entry(&after[k]).or_default().insert(p);
+    }
+    let mut kept = 0;
+    for (p, keys) in after_split.iter().fold(
+        std::collections::HashMap::<&str, Vec<&str>>::new(),
+        |mut m, (k, p)| {
+            m.entry(p).or_default().push(k);
+            m
+        },
+    ) {
+        let news: std::collections::HashSet<&str> =
+            keys.iter().map(|k| after[*k].as_str()).collect();
+        if news.len() == 1 {
+            let n = *news.iter().next().unwrap();
+            if old_by_new[n].len() == 1 {
+                assert_eq!(n, p, "unchanged person {p} keeps its id");
+                kept += 1;
+            }
+        }
+    }
+    assert!(kept > 100, "most persons are unchanged ({kept})");
+}

@@ -291,24 +291,56 @@ fn read_parquet(
         read_parquet_column(&open()?, i, &mut |v| out.push(v.map(str::to_string))).map_err(perr)?;
         Ok(out)
     };
-    let ids = raw_col(id_i)?;
-    let n0 = b.ids.len();
-    for (k, id) in ids.into_iter().enumerate() {
-        match id {
-            Some(s) if !s.trim().is_empty() => b.ids.push(s.trim().into()),
-            _ => {
+    // ids / source / truth in one task, the compared columns (interned as they are read) in
+    // the others
+    type Head = (
+        Vec<Box<str>>,
+        Option<Vec<Option<String>>>,
+        Option<Vec<Option<String>>>,
+    );
+    let cols = &mut b.cols;
+    let (head, results) = rayon::join(
+        || -> Result<Head, LinkError> {
+            let mut ids: Vec<Box<str>> = Vec::new();
+            let mut empty: Option<usize> = None;
+            read_parquet_column(&open()?, id_i, &mut |v| match v.map(str::trim) {
+                Some(t) if !t.is_empty() => ids.push(t.into()),
+                _ => {
+                    empty.get_or_insert(ids.len());
+                    ids.push("".into());
+                }
+            })
+            .map_err(perr)?;
+            if let Some(k) = empty {
                 return Err(LinkError::EmptyId {
                     path: f.path.clone(),
                     row: k as u64 + 1,
                     column: plan.id_column.clone(),
-                })
+                });
             }
-        }
+            let src = src_i.map(raw_col).transpose()?;
+            let truth = truth_i.map(raw_col).transpose()?;
+            Ok((ids, src, truth))
+        },
+        || -> Vec<Result<(), LinkError>> {
+            cols.par_iter_mut()
+                .zip(col_i.par_iter())
+                .map(|(cb, &i)| {
+                    let r = open()?;
+                    read_parquet_column(&r, i, &mut |v| cb.push(v, nulls)).map_err(perr)
+                })
+                .collect()
+        },
+    );
+    for r in results {
+        r?;
     }
-    let n = b.ids.len() - n0;
-    match src_i {
-        Some(i) => {
-            for v in raw_col(i)? {
+    let (ids, src, truth) = head?;
+    let n = ids.len();
+    b.ids.extend(ids);
+    match src {
+        Some(vals) => {
+            for v in vals {
                 let s = b.source_index(v.as_deref().unwrap_or("").trim());
                 b.source.push(s);
             }
@@ -318,8 +350,8 @@ fn read_parquet(
             b.source.extend(std::iter::repeat_n(s, n));
         }
     }
-    if let (Some(t), Some(i), Some(ts)) = (b.truth.as_mut(), truth_i, plan.truth.as_ref()) {
-        for v in raw_col(i)? {
+    if let (Some(t), Some(vals), Some(ts)) = (b.truth.as_mut(), truth, plan.truth.as_ref()) {
+        for v in vals {
             match v.as_deref().map(|r| ts.label(r)).filter(|l| !l.is_empty()) {
                 Some(l) => {
                     let c = t.intern(l);
@@ -328,18 +360,6 @@ fn read_parquet(
                 None => t.push_code(NULL),
             }
         }
-    }
-    let results: Vec<Result<(), LinkError>> = b
-        .cols
-        .par_iter_mut()
-        .zip(col_i.par_iter())
-        .map(|(cb, &i)| {
-            let r = open()?;
-            read_parquet_column(&r, i, &mut |v| cb.push(v, nulls)).map_err(perr)
-        })
-        .collect();
-    for r in results {
-        r?;
     }
     for cb in &b.cols {
         if cb.len() != b.ids.len() {

@@ -12,7 +12,6 @@ use serde::Serialize;
 pub const DEFAULT_METHOD: &str = "model";
 
 #[derive(clap::Args)]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<LinkCommand>,
@@ -32,6 +31,16 @@ pub enum LinkCommand {
     Import {
         #[arg(long)]
         map: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Why two records do or do not match: the match-weight waterfall (prior, each
+    /// comparison's level and weight, total, probability).
+    Explain {
+        #[arg(long)]
+        left: i64,
+        #[arg(long)]
+        right: i64,
         #[arg(long)]
         json: bool,
     },
@@ -79,6 +88,23 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                     map.display(),
                     s.unknown_records
                 );
+            }
+            Ok(())
+        }
+        Some(LinkCommand::Explain { left, right, json }) => {
+            let recs: Vec<(u64, String, familiar_model::SourceIdentity)> = store
+                .identities()
+                .await?
+                .into_iter()
+                .map(|r| (r.record_id as u64, r.source, r.identity))
+                .collect();
+            let linker = familiar_link::person_linker(&recs).context("training the model")?;
+            let e = familiar_link::explain_identities(&linker, left as u64, right as u64)
+                .with_context(|| format!("explaining records {left} and {right}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                print!("{e}");
             }
             Ok(())
         }

@@ -6,6 +6,7 @@ pub mod ingest;
 pub mod link;
 pub mod matching;
 pub mod measures;
+pub mod review;
 pub mod serve;
 pub mod synth;
 pub mod user;
