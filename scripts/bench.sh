@@ -33,3 +33,30 @@ PY
   cargo build --release -q --example read_only -p familiar-ingest
   echo "parse-only ceiling:"; target/release/examples/read_only "$W/county/sources.toml" | tail -1
 fi
+
+if [ "$what" = link ] || [ "$what" = all ]; then
+  [ -x "$PEERS/bin/python" ] || { echo "no peers venv at $PEERS (see ../shared/bench/README.md)"; exit 1; }
+  DATA=../shared/data/febrl
+  echo "== FEBRL4 5,000 x 5,000: Splink (unsupervised) then Familiar, same machine, same run"
+  "$PEERS/bin/python" ../shared/bench/splink_febrl4.py --method splink --data-dir "$DATA" --json-out "$W/splink_f4.json" >"$W/splink_f4.log" 2>&1
+  python3 - "$W/splink_f4.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+print(json.dumps(j, indent=1)[:1500])
+PY
+  for i in 1 2 3; do
+    timed "familiar match FEBRL4 (run $i)" "$BIN" match --spec examples/febrl4.toml --left "$DATA/dataset4a.csv" --right "$DATA/dataset4b.csv" --out "$W/c4.csv" --json
+  done
+  python3 ../shared/checks/lib/cluster_f1.py "$W/c4.csv" --link
+
+  echo "== 1M-record dedupe: Splink (writes the table), then Familiar on the same file"
+  "$PEERS/bin/python" ../shared/bench/splink_scale.py --n-records 1000000 --data-dir "$DATA" --write-data "$W/big.parquet" --json-out "$W/splink_1m.json" >"$W/splink_1m.log" 2>&1
+  cat "$W/splink_1m.json"; echo
+  timed "familiar match 1M dedupe" "$BIN" match --spec examples/splink_scale.toml --left "$W/big.parquet" --out "$W/c1m.csv" --json
+  python3 - "$W/out" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+e = j.get("evaluation") or {}
+print("familiar 1M:", json.dumps({k: e.get(k) for k in ("pairwise", "bcubed")}), "total_ms", j["timings"]["total_ms"])
+PY
+fi

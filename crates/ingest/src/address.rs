@@ -466,8 +466,9 @@ impl AddressNormalizer {
                 // "WALMART / 100 ELM ST": a place name, then its address.
                 street_toks = right.to_vec();
             } else if !right.is_empty() && !unit_right {
-                let (ls, lk) = street_name(left);
-                let (rs, rk) = street_name(right);
+                // Units make no sense at a corner: drop them from both sides.
+                let (ls, lk) = street_name(split_unit(left).0);
+                let (rs, rk) = street_name(split_unit(right).0);
                 let has_alpha = |k: &str| k.chars().any(|c| c.is_alphabetic());
                 if has_alpha(&lk) && has_alpha(&rk) {
                     a.kind = if shelter {
@@ -504,18 +505,19 @@ impl AddressNormalizer {
         }
 
         // Blocks: "100 BLK MAIN ST", "100 BLOCK OF MAIN ST".
-        let is_block = !shelter
-            && street_toks
-                .get(i)
-                .is_some_and(|t| *t == "BLK" || *t == "BLOCK");
+        // (A block is not a premise, so a shelter phrase does not make it a shelter.)
+        let is_block = street_toks
+            .get(i)
+            .is_some_and(|t| *t == "BLK" || *t == "BLOCK");
         if let (true, Some(n)) = (is_block, &number) {
             let mut j = i + 1;
             if street_toks.get(j).is_some_and(|t| *t == "OF") {
                 j += 1;
             }
-            let (body, _unit) = split_unit(&street_toks[j..]);
+            let (body, unit) = split_unit(&street_toks[j..]);
             let (s, k) = street_name(body);
             if !k.is_empty() {
+                a.unit = unit;
                 a.kind = AddressKind::Intersection;
                 a.key = format!("{n} BLK {k}");
                 a.number = number;
@@ -560,14 +562,17 @@ pub fn render(a: &Address) -> String {
     let block = a.kind == AddressKind::Intersection && !n.is_empty();
     match a.kind {
         AddressKind::Homeless => "HOMELESS".to_string(),
-        _ if block => format!("{n} BLK {street}"),
         _ => {
-            let mut out = [n, street]
-                .iter()
-                .filter(|s| !s.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join(" ");
+            let mut out = if block {
+                format!("{n} BLK {street}")
+            } else {
+                [n, street]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
             if let Some(u) = &a.unit {
                 out.push_str(" UNIT ");
                 out.push_str(u);
@@ -657,7 +662,10 @@ fn is_fraction(t: &str) -> bool {
 }
 
 fn is_homeless(toks: &[&str]) -> bool {
-    let junk = |t: &&str| CONNECTORS.contains(t) || matches!(*t, "-" | "#" | ",");
+    // Connectors, punctuation and all-zero "house numbers" around the words do not count.
+    let junk = |t: &&str| {
+        CONNECTORS.contains(t) || matches!(*t, "-" | "#" | ",") || t.bytes().all(|b| b == b'0')
+    };
     let toks = {
         let s = toks.iter().position(|t| !junk(t)).unwrap_or(toks.len());
         let e = toks.iter().rposition(|t| !junk(t)).map_or(s, |e| e + 1);
@@ -861,30 +869,30 @@ fn trim_connectors(mut t: Vec<&str>) -> Vec<&str> {
 /// Rule 6: split a unit designator and its value (or a trailing unit after the suffix).
 fn split_unit<'t, 'a>(toks: &'t [&'a str]) -> (&'t [&'a str], Option<String>) {
     let mut toks = toks;
+    let mut unit = None;
     if let Some(ui) = toks.iter().position(|t| is_unit_word(t)) {
-        let body = &toks[..ui];
         let mut rest = toks[ui + 1..]
             .iter()
             .filter(|t| **t != "#" && !is_unit_word(t));
-        let unit = rest.next().map(|u| u.trim_start_matches('#').to_string());
-        let unit = unit.filter(|u| !u.is_empty());
-        if unit.is_some() {
-            return (body, unit);
-        }
-        // A designator with no value: ignore it.
-        toks = body;
+        unit = rest
+            .next()
+            .map(|u| u.trim_start_matches('#').to_string())
+            .filter(|u| !u.is_empty());
+        // (A designator with no value is ignored.)
+        toks = &toks[..ui];
     }
-    // "123 MAIN ST 4B" / "123 MAIN ST B": a lone word with a digit, or one letter, after a suffix.
+    // "123 MAIN ST 4B" / "123 MAIN ST B": a lone word with a digit, or one letter, after a
+    // suffix (dropped from the street even when a designator already gave the unit).
     if toks.len() >= 3 {
         let n = toks.len();
-        let last = &toks[n - 1];
+        let last = toks[n - 1];
         let unitish = last.bytes().any(|b| b.is_ascii_digit())
             || (last.len() == 1 && directional(last).is_none());
         if unitish && suffix(toks[n - 2]).is_some() {
-            return (&toks[..n - 1], Some(last.to_string()));
+            return (&toks[..n - 1], unit.or_else(|| Some(last.to_string())));
         }
     }
-    (toks, None)
+    (toks, unit)
 }
 
 /// Rule 7: the normalized street (with suffix) and its key form (without suffix).

@@ -1054,7 +1054,7 @@ impl<'c> Mapper<'c> {
         name.last = last.or(name.last);
         name.suffix = suffix.or(name.suffix);
         if let (Some(f), Some(l)) = (&name.first, &name.last) {
-            if is_placeholder(&format!("{f}{l}")) {
+            if is_placeholder(&format!("{f} {l}")) {
                 name = names::PersonName::default();
                 placeholder = true;
             }

@@ -165,35 +165,57 @@ pub fn is_placeholder(s: &str) -> bool {
             return false;
         }
     }
+    // Words in upper case, one space apart; "/", "." and "'" join ("N/A" → "NA", "N A" stays).
     let mut buf = [0u8; 24];
-    let Some(key) = alnum_key(s, &mut buf, 14) else {
-        return false;
-    };
+    let mut n = 0;
+    let mut gap = false;
+    for c in s.chars() {
+        if c.is_alphanumeric() {
+            if !c.is_ascii() {
+                return false;
+            }
+            let need = 1 + usize::from(gap && n > 0);
+            if n + need > buf.len() {
+                return false;
+            }
+            if gap && n > 0 {
+                buf[n] = b' ';
+                n += 1;
+            }
+            gap = false;
+            buf[n] = c.to_ascii_uppercase() as u8;
+            n += 1;
+        } else if !matches!(c, '/' | '.' | '\'' | '’') {
+            gap = true;
+        }
+    }
+    let key = std::str::from_utf8(&buf[..n]).unwrap_or("?");
     matches!(
         key,
         "" | "UNKNOWN"
             | "UNK"
             | "UNKN"
-            | "UNKNOWNUNKNOWN"
+            | "UNKNOWN UNKNOWN"
             | "NA"
             | "NONE"
             | "NULL"
             | "REFUSED"
             | "DECLINED"
-            | "NOTGIVEN"
-            | "NOTPROVIDED"
-            | "NOTRECORDED"
+            | "NOT GIVEN"
+            | "NOT PROVIDED"
+            | "NOT RECORDED"
+            | "NO NAME"
             | "NONAME"
             | "UNIDENTIFIED"
-            | "UNKNOWNPERSON"
-            | "UNKNOWNMALE"
-            | "UNKNOWNFEMALE"
-            | "JOHNDOE"
-            | "JANEDOE"
-            | "DOEJOHN"
-            | "DOEJANE"
-            | "BABYDOE"
-            | "DOEBABY"
+            | "UNKNOWN PERSON"
+            | "UNKNOWN MALE"
+            | "UNKNOWN FEMALE"
+            | "JOHN DOE"
+            | "JANE DOE"
+            | "DOE JOHN"
+            | "DOE JANE"
+            | "BABY DOE"
+            | "DOE BABY"
             | "XXX"
             | "XX"
             | "X"

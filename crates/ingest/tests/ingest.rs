@@ -398,6 +398,27 @@ fn windows_1252_names_decode() {
 }
 
 #[test]
+fn utf16_files_with_a_bom_read_whatever_the_declared_encoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "id,when,name,type\r\n1,2024-01-01 10:00,\"Peña, José\",\r\n";
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    write(dir.path(), "calls.csv", &bytes);
+    let cfg = load(dir.path(), SIMPLE).unwrap();
+    preflight(&cfg).unwrap();
+    let (out, rep) = run(&cfg.sources[0]);
+    let ok = accepted(&out);
+    assert_eq!(ok.len(), 1);
+    assert_eq!(
+        ok[0].identity.as_ref().unwrap().last.as_deref(),
+        Some("PEÑA")
+    );
+    assert_eq!(rep.files[0].bytes, bytes.len() as u64);
+}
+
+#[test]
 fn content_hashes_follow_the_bytes() {
     let dir = tempfile::tempdir().unwrap();
     write(

@@ -66,7 +66,6 @@ fn fake_1000_with_labels_and_any_row_order() {
 }
 
 #[test]
-#[ignore = "50k records: run with --release --ignored"]
 fn historical_50k_parquet() {
     let data = root()
         .join("../shared/data/splink_historical_50k/historical_figures_with_errors_50k.parquet");

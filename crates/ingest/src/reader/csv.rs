@@ -121,12 +121,10 @@ impl<R: BufRead> CsvReader<R> {
         self.io_error.take()
     }
 
-    /// The underlying reader (positioned after the last line read). Panics for UTF-16 input,
-    /// which is read whole up front.
+    /// The underlying reader (positioned after the last line read; at the end for UTF-16
+    /// input, which is read whole up front).
     pub fn into_inner(self) -> R {
-        self.src
-            .into_inner()
-            .expect("UTF-16 input has no inner reader left")
+        self.src.into_inner()
     }
 
     fn read_header(&mut self) -> Result<(), OpenError> {

@@ -109,9 +109,7 @@ impl<R: BufRead> JsonlReader<R> {
     }
 
     pub fn into_inner(self) -> R {
-        self.src
-            .into_inner()
-            .expect("UTF-16 input has no inner reader left")
+        self.src.into_inner()
     }
 
     fn reject(&self, kind: RejectKind, reason: String) -> Rejection {

@@ -378,6 +378,8 @@ pub(crate) enum LineSource<R> {
         data: Vec<u8>,
         pos: usize,
         enc: &'static Encoding,
+        /// The reader, already read to its end (kept for `into_inner`).
+        inner: R,
     },
 }
 
@@ -402,7 +404,15 @@ impl<R: io::BufRead> LineSource<R> {
         if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
             let mut data = Vec::new();
             r.read_to_end(&mut data)?;
-            Ok((LineSource::Utf16 { data, pos: 0, enc }, encoding_rs::UTF_8))
+            Ok((
+                LineSource::Utf16 {
+                    data,
+                    pos: 0,
+                    enc,
+                    inner: r,
+                },
+                encoding_rs::UTF_8,
+            ))
         } else {
             Ok((LineSource::Bytes(r), enc))
         }
@@ -422,7 +432,7 @@ impl<R: io::BufRead> LineSource<R> {
                     bad_encoding: false,
                 }))
             }
-            LineSource::Utf16 { data, pos, enc } => {
+            LineSource::Utf16 { data, pos, enc, .. } => {
                 if *pos >= data.len() {
                     return Ok(None);
                 }
@@ -460,10 +470,10 @@ impl<R: io::BufRead> LineSource<R> {
         }
     }
 
-    pub fn into_inner(self) -> Option<R> {
+    pub fn into_inner(self) -> R {
         match self {
-            LineSource::Bytes(r) => Some(r),
-            LineSource::Utf16 { .. } => None,
+            LineSource::Bytes(r) => r,
+            LineSource::Utf16 { inner, .. } => inner,
         }
     }
 }
