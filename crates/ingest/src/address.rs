@@ -414,6 +414,8 @@ impl AddressNormalizer {
         } else {
             (trim_connectors(toks), None)
         };
+        // "A / / B" is "A / B".
+        base.dedup_by(|a, b| CONNECTORS.contains(a) && CONNECTORS.contains(b));
         // "100 MAIN ST / 5TH ST": a street address with a cross-street note; the note goes
         // (before city / state / ZIP are looked for at the end).
         // "WALMART / 100 ELM ST": a place name, then its address; the address stays.
@@ -434,6 +436,11 @@ impl AddressNormalizer {
         let (street_toks, line_city, line_zip) = split_locality(base);
         a.city = city_col.or(line_city);
         a.zip = zip_col.or(line_zip);
+        if !shelter && is_homeless(&street_toks) {
+            // "UNKNOWN, DURHAM NC"
+            a.kind = AddressKind::Homeless;
+            return Some(a);
+        }
         // A shelter known by name (no house number once the phrase is removed): the name,
         // shelter words included, is read like a street name.
         let street_toks = if shelter && !street_toks.first().is_some_and(|t| is_house_number(t)) {
@@ -817,8 +824,9 @@ fn strip_tail(mut toks: Vec<&str>) -> (Vec<&str>, Option<String>, Option<String>
             t.len() == 2 && US_STATES.contains(t) && suffix(t).is_none()
         })
         && toks[1..toks.len() - 1].iter().any(|t| suffix(t).is_some())
-        // "UNIT MD" is a unit, not Maryland.
+        // "UNIT MD" is a unit, not Maryland; "CT & RI" is a corner.
         && !is_unit_word(toks[toks.len() - 2])
+        && !toks.iter().any(|t| CONNECTORS.contains(t))
     {
         toks.pop();
         had_state = true;

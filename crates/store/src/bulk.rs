@@ -122,7 +122,9 @@ pub(crate) fn insert_records(
         "INSERT INTO source_records (id, source, record_key, version, current, content_hash, file_id, row_number, raw)
          VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8)",
     )?;
-    let supersede = Stmt::prepare(
+    let supersede_id = Stmt::prepare(db, "UPDATE source_records SET current = 0 WHERE id = ?1")?;
+    // Only for a row changed twice within one run (no id known yet): a scan, but rare.
+    let supersede_key = Stmt::prepare(
         db,
         "UPDATE source_records SET current = 0 WHERE source = ?1 AND record_key = ?2 AND version < ?3",
     )?;
@@ -155,10 +157,18 @@ pub(crate) fn insert_records(
         rec.text(8, &r.raw);
         rec.run("saving a source record")?;
         if r.version > 1 {
-            supersede.text(1, &n.source);
-            supersede.text(2, &n.record_key);
-            supersede.i64(3, r.version);
-            supersede.run("superseding an earlier version")?;
+            match r.supersedes {
+                Some(old) => {
+                    supersede_id.i64(1, old);
+                    supersede_id.run("superseding an earlier version")?;
+                }
+                None => {
+                    supersede_key.text(1, &n.source);
+                    supersede_key.text(2, &n.record_key);
+                    supersede_key.i64(3, r.version);
+                    supersede_key.run("superseding an earlier version")?;
+                }
+            }
         }
 
         let date = n.local_date.format("%Y-%m-%d").to_string();
@@ -221,4 +231,60 @@ pub(crate) fn insert_records(
         }
     }
     Ok(())
+}
+
+/// The newest version and content hash of every current row key of `source`, read with one
+/// prepared scan (a million keys through sqlx's row decoding took seconds).
+pub(crate) fn known_versions(
+    db: NonNull<ffi::sqlite3>,
+    source: &str,
+) -> Result<std::collections::HashMap<String, crate::KnownVersion>> {
+    let db = db.as_ptr();
+    let st = Stmt::prepare(
+        db,
+        "SELECT record_key, version, content_hash, id FROM source_records WHERE source = ?1 AND current = 1",
+    )?;
+    st.text(1, source);
+    let mut out = std::collections::HashMap::new();
+    loop {
+        // SAFETY: st is prepared and bound; column accessors are valid while the row is current.
+        let rc = unsafe { ffi::sqlite3_step(st.raw) };
+        if rc == ffi::SQLITE_DONE {
+            break;
+        }
+        if rc != ffi::SQLITE_ROW {
+            unsafe { ffi::sqlite3_reset(st.raw) };
+            return Err(sqlite_error(db, "reading known row keys"));
+        }
+        let (key, version, hash, id) = unsafe {
+            let kp = ffi::sqlite3_column_text(st.raw, 0);
+            let kn = ffi::sqlite3_column_bytes(st.raw, 0) as usize;
+            let key = std::str::from_utf8(std::slice::from_raw_parts(kp, kn))
+                .map_err(|_| StoreError::Corrupt("a record key is not UTF-8".into()))?
+                .to_string();
+            let version = ffi::sqlite3_column_int64(st.raw, 1);
+            let hp = ffi::sqlite3_column_blob(st.raw, 2) as *const u8;
+            let hn = ffi::sqlite3_column_bytes(st.raw, 2) as usize;
+            let hash: [u8; 32] = if hp.is_null() {
+                [0; 32]
+            } else {
+                std::slice::from_raw_parts(hp, hn)
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("content hash is not 32 bytes".into()))?
+            };
+            let id = ffi::sqlite3_column_int64(st.raw, 3);
+            (key, version, hash, id)
+        };
+        out.insert(
+            key,
+            crate::KnownVersion {
+                version,
+                content_hash: hash,
+                record_id: Some(id),
+            },
+        );
+    }
+    // SAFETY: done stepping.
+    unsafe { ffi::sqlite3_reset(st.raw) };
+    Ok(out)
 }

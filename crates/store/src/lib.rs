@@ -60,6 +60,8 @@ impl<T> Doing<T> for std::result::Result<T, sqlx::Error> {
 pub struct KnownVersion {
     pub version: i64,
     pub content_hash: [u8; 32],
+    /// The stored row's id (None for a row staged earlier in the same run).
+    pub record_id: Option<i64>,
 }
 
 /// One file about to be ingested.
@@ -96,6 +98,8 @@ impl RowCounts {
 #[derive(Debug, Clone)]
 pub struct NewRecord {
     pub version: i64,
+    /// The stored row this version replaces, when known (found by key otherwise).
+    pub supersedes: Option<i64>,
     pub content_hash: [u8; 32],
     pub file_id: i64,
     pub row_number: u64,

@@ -57,6 +57,7 @@ fn record(key: &str, event: &str, last: Option<&str>) -> NormalizedRecord {
 fn new(rec: NormalizedRecord, version: i64, hash: u8, file_id: i64) -> NewRecord {
     NewRecord {
         version,
+        supersedes: None,
         content_hash: [hash; 32],
         file_id,
         row_number: 2,

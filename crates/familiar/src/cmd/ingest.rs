@@ -79,6 +79,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
         rejects_file: rejects.map(|p| p.display().to_string()),
         ..report
     };
+    store.close().await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -224,27 +225,29 @@ async fn ingest_file(
         for outcome in batch {
             match outcome {
                 RowOutcome::Accepted { record, raw } => {
-                    let version = match known.get(&record.record_key) {
+                    let (version, supersedes) = match known.get(&record.record_key) {
                         Some(k) if k.content_hash == raw.content_hash => {
                             counts.duplicate += 1;
                             continue;
                         }
                         Some(k) => {
                             summary.new_versions += 1;
-                            k.version + 1
+                            (k.version + 1, k.record_id)
                         }
-                        None => 1,
+                        None => (1, None),
                     };
                     known.insert(
                         record.record_key.clone(),
                         KnownVersion {
                             version,
                             content_hash: raw.content_hash,
+                            record_id: None,
                         },
                     );
                     counts.accepted += 1;
                     pending.push(NewRecord {
                         version,
+                        supersedes,
                         content_hash: raw.content_hash,
                         file_id,
                         row_number: raw.row_number,

@@ -248,6 +248,7 @@ pub async fn load_county(store: &SqliteStore) {
             .enumerate()
             .map(|(i, r)| NewRecord {
                 version: 1,
+                supersedes: None,
                 content_hash: [i as u8; 32],
                 file_id: fid,
                 row_number: i as u64 + 2,
