@@ -109,8 +109,8 @@ impl Drop for Stmt {
     }
 }
 
-/// Insert accepted rows (ids `first_id..`) into source_records, interactions, identities and
-/// locations on `db`, which must be inside an open transaction.
+/// Insert accepted rows (ids `first_id..`) into source_records and locations on `db`, which
+/// must be inside an open transaction.
 pub(crate) fn insert_records(
     db: NonNull<ffi::sqlite3>,
     rows: &[NewRecord],
@@ -119,24 +119,20 @@ pub(crate) fn insert_records(
     let db = db.as_ptr();
     let rec = Stmt::prepare(
         db,
-        "INSERT INTO source_records (id, source, record_key, version, current, content_hash, file_id, row_number, raw)
-         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8)",
+        "INSERT INTO source_records (id, source, record_key, version, current, content_hash, file_id, row_number, raw,
+            agency, event_key, kind, start_utc, local_date, end_utc, location_key, location_raw, location_kind,
+            call_type, disposition, units, role, needs, transported, part2,
+            has_identity, first_name, middle_name, last_name, suffix, aliases, dob, sex, race, ethnicity, phone,
+            address_key, address_raw, address_kind, agency_person_id, ssn_last4)
+         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8,
+            ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,
+            ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40)",
     )?;
     let supersede_id = Stmt::prepare(db, "UPDATE source_records SET current = 0 WHERE id = ?1")?;
     // Only for a row changed twice within one run (no id known yet): a scan, but rare.
     let supersede_key = Stmt::prepare(
         db,
         "UPDATE source_records SET current = 0 WHERE source = ?1 AND record_key = ?2 AND version < ?3",
-    )?;
-    let int = Stmt::prepare(
-        db,
-        "INSERT INTO interactions (record_id, agency, source, event_key, kind, start_utc, local_date, end_utc, location_key, location_raw, location_kind, call_type, disposition, units, role, needs, transported, part2)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-    )?;
-    let ident = Stmt::prepare(
-        db,
-        "INSERT INTO identities (record_id, source, agency, first_name, middle_name, last_name, suffix, aliases, dob, sex, race, ethnicity, phone, address_key, address_raw, address_kind, agency_person_id, ssn_last4)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?;
     let loc = Stmt::prepare(
         db,
@@ -155,7 +151,6 @@ pub(crate) fn insert_records(
         rec.i64(6, r.file_id);
         rec.i64(7, r.row_number as i64);
         rec.text(8, &r.raw);
-        rec.run("saving a source record")?;
         if r.version > 1 {
             match r.supersedes {
                 Some(old) => {
@@ -172,50 +167,44 @@ pub(crate) fn insert_records(
         }
 
         let date = n.local_date.format("%Y-%m-%d").to_string();
-        int.i64(1, id);
-        int.text(2, &n.agency);
-        int.text(3, &n.source);
-        int.text(4, &n.event_key);
-        int.text(5, n.kind.as_str());
-        int.i64(6, n.start.timestamp());
-        int.text(7, &date);
-        int.opt_i64(8, n.end.map(|e| e.timestamp()));
-        int.opt_text(9, n.location.as_ref().map(|l| l.key.as_str()));
-        int.opt_text(10, n.location.as_ref().map(|l| l.raw.as_str()));
-        int.opt_text(11, n.location.as_ref().map(|l| l.kind.as_str()));
-        int.opt_text(12, n.call_type.as_deref());
-        int.opt_text(13, n.disposition.as_deref());
-        int.opt_text(14, n.units.as_deref());
-        int.text(15, n.role.as_str());
-        int.i64(16, i64::from(n.needs.bits()));
-        int.opt_i64(17, n.transported.map(i64::from));
-        int.i64(18, i64::from(n.part2));
-        int.run("saving an interaction")?;
-
-        if let Some(p) = &n.identity {
-            let aliases = (!p.aliases.is_empty())
-                .then(|| serde_json::to_string(&p.aliases).expect("strings serialize"));
-            let dob = p.dob.map(|d| d.to_string());
-            ident.i64(1, id);
-            ident.text(2, &n.source);
-            ident.text(3, &n.agency);
-            ident.opt_text(4, p.first.as_deref());
-            ident.opt_text(5, p.middle.as_deref());
-            ident.opt_text(6, p.last.as_deref());
-            ident.opt_text(7, p.suffix.as_deref());
-            ident.opt_text(8, aliases.as_deref());
-            ident.opt_text(9, dob.as_deref());
-            ident.opt_text(10, p.sex.as_deref());
-            ident.opt_text(11, p.race.as_deref());
-            ident.opt_text(12, p.ethnicity.as_deref());
-            ident.opt_text(13, p.phone.as_deref());
-            ident.opt_text(14, p.address.as_ref().map(|a| a.key.as_str()));
-            ident.opt_text(15, p.address.as_ref().map(|a| a.raw.as_str()));
-            ident.opt_text(16, p.address.as_ref().map(|a| a.kind.as_str()));
-            ident.opt_text(17, p.agency_person_id.as_deref());
-            ident.opt_text(18, p.ssn_last4.as_deref());
-            ident.run("saving an identity")?;
-        }
+        rec.text(9, &n.agency);
+        rec.text(10, &n.event_key);
+        rec.text(11, n.kind.as_str());
+        rec.i64(12, n.start.timestamp());
+        rec.text(13, &date);
+        rec.opt_i64(14, n.end.map(|e| e.timestamp()));
+        rec.opt_text(15, n.location.as_ref().map(|l| l.key.as_str()));
+        rec.opt_text(16, n.location.as_ref().map(|l| l.raw.as_str()));
+        rec.opt_text(17, n.location.as_ref().map(|l| l.kind.as_str()));
+        rec.opt_text(18, n.call_type.as_deref());
+        rec.opt_text(19, n.disposition.as_deref());
+        rec.opt_text(20, n.units.as_deref());
+        rec.text(21, n.role.as_str());
+        rec.i64(22, i64::from(n.needs.bits()));
+        rec.opt_i64(23, n.transported.map(i64::from));
+        rec.i64(24, i64::from(n.part2));
+        let none = familiar_model::SourceIdentity::default();
+        let p = n.identity.as_ref().unwrap_or(&none);
+        let aliases = (!p.aliases.is_empty())
+            .then(|| serde_json::to_string(&p.aliases).expect("strings serialize"));
+        let dob = p.dob.map(|d| d.to_string());
+        rec.i64(25, i64::from(n.identity.is_some()));
+        rec.opt_text(26, p.first.as_deref());
+        rec.opt_text(27, p.middle.as_deref());
+        rec.opt_text(28, p.last.as_deref());
+        rec.opt_text(29, p.suffix.as_deref());
+        rec.opt_text(30, aliases.as_deref());
+        rec.opt_text(31, dob.as_deref());
+        rec.opt_text(32, p.sex.as_deref());
+        rec.opt_text(33, p.race.as_deref());
+        rec.opt_text(34, p.ethnicity.as_deref());
+        rec.opt_text(35, p.phone.as_deref());
+        rec.opt_text(36, p.address.as_ref().map(|a| a.key.as_str()));
+        rec.opt_text(37, p.address.as_ref().map(|a| a.raw.as_str()));
+        rec.opt_text(38, p.address.as_ref().map(|a| a.kind.as_str()));
+        rec.opt_text(39, p.agency_person_id.as_deref());
+        rec.opt_text(40, p.ssn_last4.as_deref());
+        rec.run("saving a source record")?;
 
         if let Some(l) = &n.location {
             if !l.key.is_empty() && seen_locations.insert(l.key.as_str()) {

@@ -184,14 +184,10 @@ impl Store for SqliteStore {
     }
 
     async fn identities(&self) -> Result<Vec<IdentityRow>> {
-        let rows = sqlx::query(
-            "SELECT i.*, r.record_key FROM identities i
-             JOIN source_records r ON r.id = i.record_id AND r.current = 1
-             ORDER BY i.record_id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .doing("reading identities")?;
+        let rows = sqlx::query("SELECT * FROM identities WHERE current = 1 ORDER BY record_id")
+            .fetch_all(&self.pool)
+            .await
+            .doing("reading identities")?;
         Ok(rows
             .iter()
             .map(|r| IdentityRow {
@@ -410,8 +406,8 @@ impl Store for SqliteStore {
     async fn interaction_rows(&self) -> Result<Vec<InteractionRow>> {
         let rows = sqlx::query(
             "SELECT i.*, pl.person_id FROM interactions i
-             JOIN source_records r ON r.id = i.record_id AND r.current = 1
              LEFT JOIN person_links pl ON pl.record_id = i.record_id
+             WHERE i.current = 1
              ORDER BY i.record_id",
         )
         .fetch_all(&self.pool)
@@ -447,13 +443,11 @@ impl Store for SqliteStore {
     }
 
     async fn latest_date(&self) -> Result<Option<chrono::NaiveDate>> {
-        let d: Option<String> = sqlx::query_scalar(
-            "SELECT MAX(i.local_date) FROM interactions i
-             JOIN source_records r ON r.id = i.record_id AND r.current = 1",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .doing("reading the latest date")?;
+        let d: Option<String> =
+            sqlx::query_scalar("SELECT MAX(local_date) FROM source_records WHERE current = 1")
+                .fetch_one(&self.pool)
+                .await
+                .doing("reading the latest date")?;
         Ok(d.and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()))
     }
 
@@ -470,8 +464,8 @@ impl Store for SqliteStore {
         Ok(StoreCounts {
             source_records: q("SELECT COUNT(*) FROM source_records").await?,
             current_records: q("SELECT COUNT(*) FROM source_records WHERE current = 1").await?,
-            interactions: q("SELECT COUNT(*) FROM interactions").await?,
-            identities: q("SELECT COUNT(*) FROM identities").await?,
+            interactions: q("SELECT COUNT(*) FROM source_records").await?,
+            identities: q("SELECT COUNT(*) FROM source_records WHERE has_identity = 1").await?,
             quarantine: q("SELECT COUNT(*) FROM quarantine").await?,
             ingest_runs: q("SELECT COUNT(*) FROM ingest_runs WHERE finished_at IS NOT NULL")
                 .await?,

@@ -113,15 +113,16 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&e)?);
             } else {
+                let m = &e.metrics;
                 println!(
-                    "pairwise precision {:.4} recall {:.4} F1 {:.4}; B-cubed precision {:.4} recall {:.4} F1 {:.4} over {} records",
-                    e.pairwise.precision,
-                    e.pairwise.recall,
-                    e.pairwise.f1,
-                    e.bcubed.precision,
-                    e.bcubed.recall,
-                    e.bcubed.f1,
-                    e.records
+                    "over {} records: pairwise precision {:.4} recall {:.4} F1 {:.4} (within a source F1 {:.4}, across sources F1 {:.4}); B-cubed F1 {:.4}",
+                    e.records,
+                    m.pairwise.precision,
+                    m.pairwise.recall,
+                    m.pairwise.f1,
+                    m.within_source.f1,
+                    m.cross_source.f1,
+                    m.bcubed.f1
                 );
             }
             Ok(())
@@ -540,76 +541,41 @@ pub async fn import_map(store: &dyn Store, path: &Path) -> Result<ImportSummary>
 }
 
 #[derive(Debug, Serialize)]
-pub struct Prf {
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
-}
-
-impl Prf {
-    fn new(tp: f64, pred: f64, truth: f64) -> Prf {
-        let precision = if pred > 0.0 { tp / pred } else { 1.0 };
-        let recall = if truth > 0.0 { tp / truth } else { 1.0 };
-        let f1 = if precision + recall > 0.0 {
-            2.0 * precision * recall / (precision + recall)
-        } else {
-            0.0
-        };
-        Prf {
-            precision,
-            recall,
-            f1,
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
 pub struct Evaluation {
+    /// Records scored: current records named by the truth file.
     pub records: usize,
-    pub true_pairs: u64,
-    pub predicted_pairs: u64,
-    pub pairwise: Prf,
-    pub bcubed: Prf,
+    /// Pairwise (all pairs), within-source, cross-source and B-cubed metrics.
+    #[serde(flatten)]
+    pub metrics: familiar_link::Evaluation,
 }
 
-/// Score clusterings given as (record → predicted label, record → true label).
-pub fn score(pred: &HashMap<i64, String>, truth: &HashMap<i64, String>) -> Evaluation {
-    let pairs = |n: u64| n * n.saturating_sub(1) / 2;
-    let mut cell: HashMap<(&str, &str), u64> = HashMap::new();
-    let mut psize: HashMap<&str, u64> = HashMap::new();
-    let mut tsize: HashMap<&str, u64> = HashMap::new();
-    for (rid, t) in truth {
-        let Some(p) = pred.get(rid) else { continue };
-        *cell.entry((p, t)).or_default() += 1;
-        *psize.entry(p).or_default() += 1;
-        *tsize.entry(t).or_default() += 1;
-    }
-    let tp: u64 = cell.values().map(|&n| pairs(n)).sum();
-    let pp: u64 = psize.values().map(|&n| pairs(n)).sum();
-    let tt: u64 = tsize.values().map(|&n| pairs(n)).sum();
-    let records: u64 = psize.values().sum();
-    // B-cubed: per record, |pred ∩ true| / |pred| and / |true|; summed per cell.
-    let (mut bp, mut br) = (0.0, 0.0);
-    for (&(p, t), &n) in &cell {
-        bp += (n * n) as f64 / psize[p] as f64;
-        br += (n * n) as f64 / tsize[t] as f64;
-    }
-    let r = records.max(1) as f64;
-    let (bp, br) = (bp / r, br / r);
+/// Score a clustering given as record → predicted label, against record → true label.
+pub fn score(
+    pred: &HashMap<i64, String>,
+    truth: &HashMap<i64, String>,
+    source: &HashMap<i64, String>,
+) -> Evaluation {
+    let mut ids: Vec<i64> = truth
+        .keys()
+        .filter(|r| pred.contains_key(r))
+        .copied()
+        .collect();
+    ids.sort_unstable();
+    let intern = |m: &HashMap<i64, String>| -> Vec<u32> {
+        let mut ix: HashMap<&str, u32> = HashMap::new();
+        ids.iter()
+            .map(|r| {
+                let k = m.get(r).map(String::as_str).unwrap_or("");
+                let n = ix.len() as u32;
+                *ix.entry(k).or_insert(n)
+            })
+            .collect()
+    };
+    let metrics =
+        familiar_link::evaluate_clusters(&intern(pred), &intern(truth), &intern(source), false);
     Evaluation {
-        records: records as usize,
-        true_pairs: tt,
-        predicted_pairs: pp,
-        pairwise: Prf::new(tp as f64, pp as f64, tt as f64),
-        bcubed: Prf {
-            precision: bp,
-            recall: br,
-            f1: if bp + br > 0.0 {
-                2.0 * bp * br / (bp + br)
-            } else {
-                0.0
-            },
-        },
+        records: ids.len(),
+        metrics,
     }
 }
 
@@ -643,7 +609,11 @@ pub async fn evaluate(store: &dyn Store, truth_path: &Path) -> Result<Evaluation
             truth_path.display()
         );
     }
-    Ok(score(&pred, &truth))
+    let source = identities
+        .iter()
+        .map(|r| (r.record_id, r.source.clone()))
+        .collect();
+    Ok(score(&pred, &truth, &source))
 }
 
 #[cfg(test)]
@@ -700,13 +670,15 @@ mod tests {
     #[test]
     fn scores_pairs_and_bcubed() {
         let truth = m(&[(1, "a"), (2, "a"), (3, "a"), (4, "b")]);
-        let perfect = score(&truth, &truth);
-        assert_eq!(perfect.pairwise.f1, 1.0);
-        assert_eq!(perfect.bcubed.f1, 1.0);
+        let src = m(&[(1, "x"), (2, "y"), (3, "y"), (4, "y")]);
+        let perfect = score(&truth, &truth, &src);
+        assert_eq!(perfect.metrics.pairwise.f1, 1.0);
+        assert_eq!(perfect.metrics.bcubed.f1, 1.0);
         let pred = m(&[(1, "x"), (2, "x"), (3, "y"), (4, "y")]);
-        let e = score(&pred, &truth);
+        let e = score(&pred, &truth, &src);
         // predicted pairs {1,2},{3,4}; true pairs {1,2},{1,3},{2,3}
-        assert!((e.pairwise.precision - 0.5).abs() < 1e-9);
-        assert!((e.pairwise.recall - 1.0 / 3.0).abs() < 1e-9);
+        assert!((e.metrics.pairwise.precision - 0.5).abs() < 1e-9);
+        assert!((e.metrics.pairwise.recall - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(e.records, 4);
     }
 }

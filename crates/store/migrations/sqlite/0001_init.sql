@@ -32,6 +32,10 @@ CREATE TABLE source_files (
     duplicate INTEGER NOT NULL DEFAULT 0
 );
 
+-- One row per ingested source row: as received (`raw`), and its normalized interaction and
+-- identity side by side. One wide table because ingest writes a million rows a minute: one
+-- insert per row instead of three. The views `interactions` and `identities` give the two
+-- logical tables for SQL users.
 CREATE TABLE source_records (
     id           INTEGER PRIMARY KEY,
     source       TEXT NOT NULL,
@@ -41,16 +45,9 @@ CREATE TABLE source_records (
     content_hash BLOB NOT NULL,
     file_id      INTEGER NOT NULL,
     row_number   INTEGER NOT NULL,
-    raw          TEXT NOT NULL
-);
--- (source, record_key, version) is unique by construction: ingest numbers versions from the
--- store's own view in the same transaction. No index: ingest reads each source's keys once,
--- by a scan, and an index here cost a third of the write time.
-
-CREATE TABLE interactions (
-    record_id   INTEGER PRIMARY KEY,
+    raw          TEXT NOT NULL,
+    -- the interaction
     agency      TEXT NOT NULL,
-    source      TEXT NOT NULL,
     event_key   TEXT NOT NULL,
     kind        TEXT NOT NULL,
     start_utc   INTEGER NOT NULL,
@@ -65,14 +62,9 @@ CREATE TABLE interactions (
     role        TEXT NOT NULL,
     needs       INTEGER NOT NULL,
     transported INTEGER,
-    part2       INTEGER NOT NULL
-);
--- No secondary indexes: the engine scans whole tables, and ingest speed matters more.
-
-CREATE TABLE identities (
-    record_id   INTEGER PRIMARY KEY,
-    source      TEXT NOT NULL,
-    agency      TEXT NOT NULL,
+    part2       INTEGER NOT NULL,
+    -- the identity (all NULL and has_identity = 0 when the row names nobody)
+    has_identity INTEGER NOT NULL,
     first_name  TEXT,
     middle_name TEXT,
     last_name   TEXT,
@@ -89,6 +81,21 @@ CREATE TABLE identities (
     agency_person_id TEXT,
     ssn_last4   TEXT
 );
+-- (source, record_key, version) is unique by construction: ingest numbers versions from the
+-- store's own view in the same transaction. No index: ingest reads each source's keys once,
+-- by a scan, and the engine scans whole tables.
+
+CREATE VIEW interactions AS
+SELECT id AS record_id, agency, source, event_key, kind, start_utc, local_date, end_utc,
+       location_key, location_raw, location_kind, call_type, disposition, units, role, needs,
+       transported, part2, current
+FROM source_records;
+
+CREATE VIEW identities AS
+SELECT id AS record_id, source, agency, record_key, first_name, middle_name, last_name, suffix,
+       aliases, dob, sex, race, ethnicity, phone, address_key, address_raw, address_kind,
+       agency_person_id, ssn_last4, current
+FROM source_records WHERE has_identity = 1;
 
 CREATE TABLE locations (
     key      TEXT PRIMARY KEY,
