@@ -44,6 +44,10 @@ enum Command {
     Match(cmd::matching::Args),
     /// The key-measures table: people with 5+ / 10+ / 20+ / 40+ interactions, per agency.
     Measures(cmd::measures::Args),
+    /// Familiar neighbors: people ranked by interactions, per agency or across agencies.
+    Top(cmd::top::TopArgs),
+    /// Familiar places: locations ranked by interactions, with distinct people.
+    Places(cmd::top::PlacesArgs),
     /// Synthesize a county, ingest it, link it, print the key measures and serve the dashboard.
     Demo(cmd::demo::Args),
     /// Serve the web app: public dashboard, workspace pages and JSON API.
@@ -75,6 +79,8 @@ fn main() -> ExitCode {
             Command::Review(a) => cmd::review::run(&cli.db, a).await,
             Command::Match(a) => cmd::matching::run(a),
             Command::Measures(a) => cmd::measures::run(&cli.db, a).await,
+            Command::Top(a) => cmd::top::top(&cli.db, a).await,
+            Command::Places(a) => cmd::top::places(&cli.db, a).await,
             Command::Demo(a) => cmd::demo::run(a).await,
             Command::Serve(a) => cmd::serve::run(&cli.db, a).await,
             Command::User(a) => cmd::user::run(&cli.db, a).await,

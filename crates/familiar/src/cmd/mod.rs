@@ -9,6 +9,7 @@ pub mod measures;
 pub mod review;
 pub mod serve;
 pub mod synth;
+pub mod top;
 pub mod user;
 
 use std::path::Path;
