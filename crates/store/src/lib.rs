@@ -245,6 +245,8 @@ pub trait Store: Send + Sync {
     async fn review_queue(&self) -> Result<Vec<ReviewPair>>;
 
     async fn add_decision(&self, d: &LinkDecision) -> Result<i64>;
+    /// Many decisions in one transaction (an imported person index has one per record).
+    async fn add_decisions(&self, ds: &[LinkDecision]) -> Result<()>;
     /// Active decisions, oldest first.
     async fn decisions(&self) -> Result<Vec<LinkDecision>>;
     async fn person_events(&self, person_id: &str) -> Result<Vec<PersonEvent>>;

@@ -362,6 +362,38 @@ impl Store for SqliteStore {
         Ok(id)
     }
 
+    async fn add_decisions(&self, ds: &[LinkDecision]) -> Result<()> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .doing("starting a decisions transaction")?;
+        let at = now();
+        for chunk in ds.chunks(ROWS_PER_STATEMENT) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO link_decisions (at, actor, kind, left_record, right_record, person_id, reason) ",
+            );
+            qb.push_values(chunk, |mut b, d| {
+                b.push_bind(if d.at.is_empty() {
+                    at.clone()
+                } else {
+                    d.at.clone()
+                })
+                .push_bind(&d.actor)
+                .push_bind(&d.kind)
+                .push_bind(d.left_record)
+                .push_bind(d.right_record)
+                .push_bind(&d.person_id)
+                .push_bind(&d.reason);
+            });
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .doing("saving link decisions")?;
+        }
+        tx.commit().await.doing("committing link decisions")
+    }
+
     async fn decisions(&self) -> Result<Vec<LinkDecision>> {
         let rows = sqlx::query(
             "SELECT id, at, actor, kind, left_record, right_record, person_id, reason

@@ -315,6 +315,15 @@ async fn decisions_persist_in_order_and_agencies_upsert() {
         }
         let d = store.decisions().await.unwrap();
         assert_eq!(d.len(), 2);
+        let mut batch = d.clone();
+        for x in &mut batch {
+            x.kind = "assign".into();
+            x.person_id = Some("P9".into());
+        }
+        store.add_decisions(&batch).await.unwrap();
+        let all = store.decisions().await.unwrap();
+        assert_eq!(all.len(), 4, "a batch adds every decision");
+        assert_eq!(all[3].person_id.as_deref(), Some("P9"));
         assert_eq!(d[0].kind, "match");
         assert_eq!(d[1].right_record, Some(3));
         assert!(!d[0].at.is_empty());

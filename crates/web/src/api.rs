@@ -53,7 +53,7 @@ pub async fn neighbors(
         Ok(f) => f,
         Err(e) => return Ok(error(StatusCode::BAD_REQUEST, &e)),
     };
-    let list = data::neighbors(&snap, &scope_of(&st, &ctx), &f);
+    let list = data::neighbors_cached(&snap, &scope_of(&st, &ctx), &f);
     st.audit(
         &ctx,
         "neighbors.view",
@@ -109,7 +109,7 @@ pub async fn places(
         Ok(f) => f,
         Err(e) => return Ok(error(StatusCode::BAD_REQUEST, &e)),
     };
-    let rows = data::places(&snap, &scope_of(&st, &ctx), &f);
+    let rows = data::places_cached(&snap, &scope_of(&st, &ctx), &f);
     st.audit(
         &ctx,
         "places.view",

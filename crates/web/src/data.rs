@@ -80,6 +80,10 @@ pub struct Snapshot {
     /// The public chart: interactions per month involving people at or above the first
     /// threshold across agencies in the window. (month start, count)
     pub monthly: Vec<(NaiveDate, u64)>,
+    /// Lists already computed from this snapshot, by scope and filter: a list costs a pass over
+    /// every row, and the snapshot never changes, so each is computed once.
+    neighbor_lists: std::sync::Mutex<HashMap<String, Arc<NeighborList>>>,
+    place_lists: std::sync::Mutex<HashMap<String, Arc<Vec<PlaceRow>>>>,
 }
 
 impl Snapshot {
@@ -152,6 +156,8 @@ impl Snapshot {
             latest,
             measures,
             monthly: Vec::new(),
+            neighbor_lists: Default::default(),
+            place_lists: Default::default(),
         };
         snap.monthly = snap.cohort_monthly(DEFAULT_THRESHOLDS[0], DEFAULT_WINDOW_DAYS, 24);
         snap
@@ -374,6 +380,47 @@ pub struct NeighborList {
     pub filter: ListFilter,
     pub agencies: Vec<String>,
     pub rows: Vec<NeighborRow>,
+}
+
+fn cache_key(scope: &Scope, f: &ListFilter) -> String {
+    let scope = match scope {
+        // Sorted, so equal sets give equal keys.
+        Scope::Persons(ps) => {
+            let mut v: Vec<&String> = ps.iter().collect();
+            v.sort();
+            format!("persons:{v:?}")
+        }
+        other => format!("{other:?}"),
+    };
+    format!("{scope}|{f:?}")
+}
+
+/// [`neighbors`], computed once per snapshot, scope and filter.
+pub fn neighbors_cached(snap: &Snapshot, scope: &Scope, f: &ListFilter) -> Arc<NeighborList> {
+    let key = cache_key(scope, f);
+    if let Some(l) = snap.neighbor_lists.lock().expect("cache lock").get(&key) {
+        return Arc::clone(l);
+    }
+    let list = Arc::new(neighbors(snap, scope, f));
+    snap.neighbor_lists
+        .lock()
+        .expect("cache lock")
+        .insert(key, Arc::clone(&list));
+    list
+}
+
+/// [`places`], computed once per snapshot, scope and filter.
+pub fn places_cached(snap: &Snapshot, scope: &Scope, f: &ListFilter) -> Arc<Vec<PlaceRow>> {
+    let key = cache_key(scope, f);
+    if let Some(l) = snap.place_lists.lock().expect("cache lock").get(&key) {
+        return Arc::clone(l);
+    }
+    let list = Arc::new(places(snap, scope, f));
+    snap.place_lists
+        .lock()
+        .expect("cache lock")
+        .insert(key, Arc::clone(&list));
+    list
 }
 
 /// People at or above the threshold, most interactions first.

@@ -150,7 +150,7 @@ pub struct DashboardPage {
 #[template(path = "neighbors.html")]
 pub struct NeighborsPage {
     pub layout: Layout,
-    pub list: NeighborList,
+    pub list: std::sync::Arc<NeighborList>,
     pub shown: usize,
     pub agency_options: Vec<(String, bool)>,
     pub query: String,
@@ -171,7 +171,7 @@ pub struct PersonPage {
 #[template(path = "places.html")]
 pub struct PlacesPage {
     pub layout: Layout,
-    pub rows: Vec<PlaceRow>,
+    pub rows: std::sync::Arc<Vec<PlaceRow>>,
     pub window: u32,
     pub threshold: u32,
     pub agency_options: Vec<(String, bool)>,

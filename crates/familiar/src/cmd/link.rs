@@ -482,20 +482,20 @@ pub async fn import_map(store: &dyn Store, path: &Path) -> Result<ImportSummary>
         }
     }
     let actor = format!("import:{}", path.display());
-    for (rid, pid) in &links {
-        store
-            .add_decision(&LinkDecision {
-                id: 0,
-                at: String::new(),
-                actor: actor.clone(),
-                kind: "assign".into(),
-                left_record: *rid,
-                right_record: None,
-                person_id: Some(pid.clone()),
-                reason: "known link imported from a record map".into(),
-            })
-            .await?;
-    }
+    let decisions: Vec<LinkDecision> = links
+        .iter()
+        .map(|(rid, pid)| LinkDecision {
+            id: 0,
+            at: String::new(),
+            actor: actor.clone(),
+            kind: "assign".into(),
+            left_record: *rid,
+            right_record: None,
+            person_id: Some(pid.clone()),
+            reason: "known link imported from a record map".into(),
+        })
+        .collect();
+    store.add_decisions(&decisions).await?;
     // Identities the map does not name keep their current person, if any.
     let mut all = store.person_links().await?;
     for (rid, pid) in &links {

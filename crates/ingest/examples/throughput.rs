@@ -1,7 +1,7 @@
-//! Throughput on a generated 1M-row CSV. Ignored by default; run in release:
+//! Throughput on a generated 1M-row CSV (a benchmark, so not a test); run in release:
 //!
 //! ```sh
-//! cargo test --release -p familiar-ingest --test throughput -- --ignored --nocapture
+//! cargo run --release --example throughput -p familiar-ingest
 //! ```
 
 use std::io::Write;
@@ -145,8 +145,6 @@ flags = ["mental_health"]
     );
 }
 
-#[test]
-#[ignore]
 fn throughput_1m_rows() {
     let dir = tempfile::tempdir().unwrap();
     generate(&dir.path().join("calls.csv"));
@@ -166,8 +164,6 @@ sex = "Sex""#,
     );
 }
 
-#[test]
-#[ignore]
 fn allocations_per_parser_call() {
     let count = |label: &str, f: &dyn Fn()| {
         let a0 = ALLOCS.load(std::sync::atomic::Ordering::Relaxed);
@@ -205,4 +201,10 @@ fn allocations_per_parser_call() {
     count("phone", &|| {
         std::hint::black_box(values::normalize_phone("(919) 555-0142"));
     });
+}
+
+/// A benchmark, not a test: `cargo run --release --example throughput -p familiar-ingest`.
+fn main() {
+    throughput_1m_rows();
+    allocations_per_parser_call();
 }
