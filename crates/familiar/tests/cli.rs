@@ -91,6 +91,13 @@ fn synth_ingest_reconciles_with_truth_and_reingest_adds_nothing() {
     let n_rejects = csv::Reader::from_path(rejects).unwrap().records().count() as u64;
     assert_eq!(n_rejects, first["totals"]["rejected"].as_u64().unwrap());
 
+    // Blocking is counted before anything is scored.
+    let counts = json(&["link", "--db", s(&db), "--count-only", "--json"]);
+    let rules = counts["rules"].as_array().unwrap();
+    assert!(rules.len() > 3);
+    assert!(rules.iter().all(|r| r["raw_pairs"].is_u64()));
+    assert!(counts["identities"].as_u64().unwrap() > 1000);
+
     let second = json(&["ingest", "--db", s(&db), "--config", s(&cfg), "--json"]);
     assert_eq!(second["totals"]["accepted"], 0);
     assert_eq!(second["totals"]["read"], first["totals"]["read"]);

@@ -22,6 +22,10 @@ pub struct Args {
     /// normalized first + last name + full DOB).
     #[arg(long, default_value = DEFAULT_METHOD)]
     pub method: String,
+    /// Only count the candidate pairs each blocking rule would create (nothing is scored or
+    /// saved): check a large store before linking it.
+    #[arg(long)]
+    pub count_only: bool,
 }
 
 #[derive(clap::Subcommand)]
@@ -56,6 +60,41 @@ pub enum LinkCommand {
 pub async fn run(db: &Path, args: Args) -> Result<()> {
     let store = super::open_existing(db).await?;
     match args.command {
+        None if args.count_only => {
+            let recs: Vec<(u64, String, familiar_model::SourceIdentity)> = store
+                .identities()
+                .await?
+                .into_iter()
+                .map(|r| (r.record_id as u64, r.source, r.identity))
+                .collect();
+            let spec = familiar_link::person_spec();
+            let max_pairs = spec.blocking.max_pairs;
+            let table = familiar_link::person::identity_table(&recs)?;
+            let linker =
+                familiar_link::Linker::new(table, spec, familiar_link::spec::LinkType::Dedupe)?;
+            let counts = linker.count_blocking();
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "identities": recs.len(),
+                        "max_pairs_per_rule": max_pairs,
+                        "rules": counts,
+                    }))?
+                );
+            } else {
+                println!("{} identities; candidate pairs per blocking rule (limit {max_pairs} per rule):", recs.len());
+                for c in &counts {
+                    let flag = if c.raw_pairs > max_pairs {
+                        "  ← over the limit"
+                    } else {
+                        ""
+                    };
+                    println!("  {:>14}  {}{flag}", c.raw_pairs, c.rule);
+                }
+            }
+            Ok(())
+        }
         None => {
             let summary = link_store(&store, &args.method, "familiar").await?;
             if args.json {
