@@ -257,7 +257,7 @@ pub trait Store: Send + Sync {
     async fn latest_date(&self) -> Result<Option<chrono::NaiveDate>>;
 
     async fn counts(&self) -> Result<StoreCounts>;
-    /// Per-source counts summed over all runs (the analyst's "what do we hold").
+    /// Rejected rows, byte for byte, of one ingest run (or of every run).
     async fn quarantine_rows(&self, run_id: Option<i64>) -> Result<Vec<QuarantineRow>>;
 }
 
