@@ -224,17 +224,14 @@ pub(crate) fn insert_records(
 
 /// The newest version and content hash of every current row key of `source`, read with one
 /// prepared scan (a million keys through sqlx's row decoding took seconds).
-pub(crate) fn known_versions(
-    db: NonNull<ffi::sqlite3>,
-    source: &str,
-) -> Result<std::collections::HashMap<String, crate::KnownVersion>> {
+pub(crate) fn known_versions(db: NonNull<ffi::sqlite3>, source: &str) -> Result<crate::KnownKeys> {
     let db = db.as_ptr();
     let st = Stmt::prepare(
         db,
         "SELECT record_key, version, content_hash, id FROM source_records WHERE source = ?1 AND current = 1",
     )?;
     st.text(1, source);
-    let mut out = std::collections::HashMap::new();
+    let mut out = crate::KnownKeys::default();
     loop {
         // SAFETY: st is prepared and bound; column accessors are valid while the row is current.
         let rc = unsafe { ffi::sqlite3_step(st.raw) };

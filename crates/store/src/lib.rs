@@ -64,6 +64,10 @@ pub struct KnownVersion {
     pub record_id: Option<i64>,
 }
 
+/// Row key → what is stored for it. Fx hashing: a million short keys per source, no
+/// adversarial input (keys come from the agency's own export).
+pub type KnownKeys = HashMap<String, KnownVersion, rustc_hash::FxBuildHasher>;
+
 /// One file about to be ingested.
 #[derive(Debug, Clone)]
 pub struct FileMeta {
@@ -267,7 +271,7 @@ pub trait IngestTx: Send {
     /// The run's id (valid after commit too).
     fn run_id(&self) -> i64;
     /// What is stored (or staged in this run) for each row key of a source.
-    async fn known_versions(&mut self, source: &str) -> Result<HashMap<String, KnownVersion>>;
+    async fn known_versions(&mut self, source: &str) -> Result<KnownKeys>;
     async fn add_file(&mut self, file: &FileMeta) -> Result<i64>;
     /// Persist accepted rows. Rows with `version > 1` supersede the earlier version.
     async fn insert_records(&mut self, rows: &[NewRecord]) -> Result<()>;

@@ -13,9 +13,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::{
-    Doing, FileMeta, IdentityRow, IngestTx, InteractionRow, KnownVersion, LinkDecision, Linkage,
-    NewRecord, PersonEvent, QuarantineRow, Result, ReviewPair, RowCounts, Store, StoreCounts,
-    StoreError,
+    Doing, FileMeta, IdentityRow, IngestTx, InteractionRow, LinkDecision, Linkage, NewRecord,
+    PersonEvent, QuarantineRow, Result, ReviewPair, RowCounts, Store, StoreCounts, StoreError,
 };
 
 /// Rows per multi-row INSERT; keeps every statement well under SQLite's 32,766 variables.
@@ -542,7 +541,7 @@ impl IngestTx for SqliteIngest {
         self.run_id
     }
 
-    async fn known_versions(&mut self, source: &str) -> Result<HashMap<String, KnownVersion>> {
+    async fn known_versions(&mut self, source: &str) -> Result<crate::KnownKeys> {
         let mut handle = self
             .tx
             .lock_handle()

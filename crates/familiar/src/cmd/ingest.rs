@@ -4,7 +4,7 @@
 //! Reading and mapping run on a blocking thread; batches cross a bounded channel to the writer,
 //! so parsing and SQLite writes overlap on two cores.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -180,7 +180,7 @@ async fn ingest_file(
     cfg: &Arc<LoadedConfig>,
     si: usize,
     fi: usize,
-    known: &mut HashMap<String, KnownVersion>,
+    known: &mut familiar_store::KnownKeys,
     summary: &mut SourceSummary,
     bar: Option<&indicatif::ProgressBar>,
 ) -> Result<FileSummary> {
