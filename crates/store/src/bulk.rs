@@ -115,6 +115,7 @@ pub(crate) fn insert_records(
     db: NonNull<ffi::sqlite3>,
     rows: &[NewRecord],
     first_id: i64,
+    seen_locations: &mut rustc_hash::FxHashSet<String>,
 ) -> Result<()> {
     let db = db.as_ptr();
     let rec = Stmt::prepare(
@@ -139,7 +140,6 @@ pub(crate) fn insert_records(
         "INSERT INTO locations (key, number, street, city, zip, kind, example) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT(key) DO NOTHING",
     )?;
-    let mut seen_locations = std::collections::HashSet::new();
     for (i, r) in rows.iter().enumerate() {
         let id = first_id + i as i64;
         let n = &r.record;
@@ -207,7 +207,9 @@ pub(crate) fn insert_records(
         rec.run("saving a source record")?;
 
         if let Some(l) = &n.location {
-            if !l.key.is_empty() && seen_locations.insert(l.key.as_str()) {
+            // Each location is upserted once per run, not once per row that names it.
+            if !l.key.is_empty() && !seen_locations.contains(l.key.as_str()) {
+                seen_locations.insert(l.key.clone());
                 loc.text(1, &l.key);
                 loc.opt_text(2, l.number.as_deref());
                 loc.opt_text(3, l.street.as_deref());

@@ -179,6 +179,7 @@ impl Store for SqliteStore {
             tx,
             run_id,
             next_id,
+            seen_locations: Default::default(),
         }))
     }
 
@@ -533,6 +534,8 @@ struct SqliteIngest {
     tx: Transaction<'static, Sqlite>,
     run_id: i64,
     next_id: i64,
+    /// Location keys already upserted in this run.
+    seen_locations: rustc_hash::FxHashSet<String>,
 }
 
 #[async_trait]
@@ -576,7 +579,12 @@ impl IngestTx for SqliteIngest {
             .lock_handle()
             .await
             .doing("locking the connection for a bulk insert")?;
-        crate::bulk::insert_records(handle.as_raw_handle(), rows, first_id)
+        crate::bulk::insert_records(
+            handle.as_raw_handle(),
+            rows,
+            first_id,
+            &mut self.seen_locations,
+        )
     }
 
     async fn quarantine(&mut self, rows: &[QuarantineRow]) -> Result<()> {
