@@ -52,8 +52,13 @@ pub async fn run(a: Args) -> Result<()> {
         db.display()
     );
     let store = super::open_store(&db).await?;
-    let report =
-        super::ingest::ingest(&store, &a.out.join("county").join("sources.toml"), false).await?;
+    let report = super::ingest::ingest(
+        &store,
+        &db,
+        &a.out.join("county").join("sources.toml"),
+        false,
+    )
+    .await?;
     print!("{}", super::ingest::report_table(&report));
 
     println!("3/4 linking people across agencies ...");

@@ -74,12 +74,8 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
     // Validate the mapping before creating or touching the store.
     let cfg = load(&args.config)?;
     let store = super::open_store(db).await?;
-    let report = ingest_loaded(&store, cfg, !args.json && std::io::stderr().is_terminal()).await?;
-    let rejects = write_rejects(&store, db, &report).await?;
-    let report = IngestReport {
-        rejects_file: rejects.map(|p| p.display().to_string()),
-        ..report
-    };
+    let progress = !args.json && std::io::stderr().is_terminal();
+    let report = ingest_loaded(&store, db, cfg, progress).await?;
     store.close().await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -95,17 +91,32 @@ fn load(config: &Path) -> Result<LoadedConfig> {
     Ok(cfg)
 }
 
-/// Load, validate and ingest a mapping file into `store` (used by `demo` and tests).
-pub async fn ingest(store: &dyn Store, config: &Path, progress: bool) -> Result<IngestReport> {
+/// Load, validate and ingest a mapping file into `store` at `db` (used by `demo`).
+pub async fn ingest(
+    store: &dyn Store,
+    db: &Path,
+    config: &Path,
+    progress: bool,
+) -> Result<IngestReport> {
     let cfg = load(config)?;
-    ingest_loaded(store, cfg, progress).await
+    ingest_loaded(store, db, cfg, progress).await
 }
 
+/// Ingest a validated mapping, then write the run's rejected rows next to the store.
 async fn ingest_loaded(
     store: &dyn Store,
+    db: &Path,
     cfg: LoadedConfig,
     progress: bool,
 ) -> Result<IngestReport> {
+    let mut report = ingest_run(store, cfg, progress).await?;
+    report.rejects_file = write_rejects(store, db, &report)
+        .await?
+        .map(|p| p.display().to_string());
+    Ok(report)
+}
+
+async fn ingest_run(store: &dyn Store, cfg: LoadedConfig, progress: bool) -> Result<IngestReport> {
     let started = std::time::Instant::now();
     let config_text =
         std::fs::read(&cfg.path).with_context(|| format!("reading {}", cfg.path.display()))?;
