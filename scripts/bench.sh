@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Whole-program benchmarks, release build. Prints markdown rows for BENCHMARKS.md.
-# Usage: scripts/bench.sh [spine|link|all]   (peers need ../peers-venv: see ../shared/bench/README.md)
+# Usage: scripts/bench.sh [spine|link|engine|all]   (peers need ../peers-venv: see ../shared/bench/README.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -58,5 +58,29 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 e = j.get("evaluation") or {}
 print("familiar 1M:", json.dumps({k: e.get(k) for k in ("pairwise", "bcubed")}), "total_ms", j["timings"]["total_ms"])
+PY
+fi
+
+if [ "$what" = engine ] || [ "$what" = all ]; then
+  [ -x "$PEERS/bin/python" ] || { echo "no peers venv at $PEERS (needs PyPI duckdb)"; exit 1; }
+  N=${ENGINE_INTERACTIONS:-10000000}
+  if [ ! -f "$W/snap$N/manifest.json" ]; then
+    timed "bench-snapshot $N interactions" "$BIN" bench-snapshot "$W/snap$N" --interactions "$N" --people 2000000 --seed 1
+    cat "$W/out"
+  fi
+  echo "== key measures over $N interactions (Parquet snapshot; as of 2025-12-31, 365 days): DuckDB then Familiar"
+  "$PEERS/bin/python" scripts/duckdb_measures.py "$W/snap$N" 2025-12-31 365 5 >"$W/duck.json" 2>"$W/duck.err"
+  cat "$W/duck.err"
+  for i in 1 2 3 4 5; do
+    timed "familiar measures --snapshot (run $i)" "$BIN" measures --snapshot "$W/snap$N" --as-of 2025-12-31 --json
+  done
+  cp "$W/out" "$W/familiar.json"
+  python3 - "$W/familiar.json" "$W/duck.json" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1])); d = json.load(open(sys.argv[2]))
+same = all(f[k] == d[k] for k in ("by_agency", "all_agencies", "interactions", "share"))
+print("Familiar and DuckDB tables identical:", same)
+if not same:
+    sys.exit(1)
 PY
 fi

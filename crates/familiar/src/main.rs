@@ -51,8 +51,23 @@ enum Command {
     Measures(cmd::measures::Args),
     /// Familiar neighbors: people ranked by interactions, per agency or across agencies.
     Top(cmd::top::TopArgs),
-    /// Familiar places: locations ranked by interactions, with distinct people.
+    /// Familiar places: locations ranked by responses, with distinct people.
     Places(cmd::top::PlacesArgs),
+    /// One person's cross-agency timeline, need flags and source records.
+    Journey(cmd::explore::JourneyArgs),
+    /// Interactions per month per agency, for everyone, a rule's list or given people.
+    Series(cmd::explore::SeriesArgs),
+    /// Costs to systems per agency and kind: cash that would be saved vs capacity freed.
+    Costs(cmd::explore::CostsArgs),
+    /// Read-only SQL over the canonical tables (CSV, JSON, Parquet or a table).
+    Sql(cmd::explore::SqlArgs),
+    /// Selection rules: list them, and show recorded runs.
+    Rules(cmd::explore::RulesArgs),
+    /// Write the columnar snapshot of the canonical tables as Parquet.
+    Snapshot(cmd::explore::SnapshotArgs),
+    /// Write a random snapshot of N interactions for the engine benchmark.
+    #[command(hide = true)]
+    BenchSnapshot(cmd::bench_data::Args),
     /// Synthesize a county, ingest it, link it, print the key measures and serve the dashboard.
     Demo(cmd::demo::Args),
     /// Serve the web app: public dashboard, workspace pages and JSON API.
@@ -86,6 +101,13 @@ fn main() -> ExitCode {
             Command::Measures(a) => cmd::measures::run(&cli.db, a).await,
             Command::Top(a) => cmd::top::top(&cli.db, a).await,
             Command::Places(a) => cmd::top::places(&cli.db, a).await,
+            Command::Journey(a) => cmd::explore::journey(&cli.db, a).await,
+            Command::Series(a) => cmd::explore::series(&cli.db, a).await,
+            Command::Costs(a) => cmd::explore::costs(&cli.db, a).await,
+            Command::Sql(a) => cmd::explore::sql(&cli.db, a).await,
+            Command::Rules(a) => cmd::explore::rules(&cli.db, a).await,
+            Command::Snapshot(a) => cmd::explore::snapshot(&cli.db, a).await,
+            Command::BenchSnapshot(a) => cmd::bench_data::run(a),
             Command::Demo(a) => cmd::demo::run(a).await,
             Command::Serve(a) => cmd::serve::run(&cli.db, a).await,
             Command::User(a) => cmd::user::run(&cli.db, a).await,

@@ -1,6 +1,6 @@
 //! The key-measures table: the seed's "74 neighbors 5 or more times, 19 10 or more, ...".
 //!
-//! # Counting rules (the one place they are written down)
+//! # Counting rules (in full, with bed-days, costs and places: `docs/counting.md`)
 //!
 //! - The window is `window_days` local calendar days ending on `as_of`, inclusive:
 //!   `as_of - window_days < local_date <= as_of`. `local_date` is the interaction's start in its

@@ -55,6 +55,30 @@ impl<T> Doing<T> for std::result::Result<T, sqlx::Error> {
     }
 }
 
+/// One run of a named, versioned selection rule, as recorded so the list can be reproduced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewRuleRun {
+    pub rule: String,
+    pub rule_version: u32,
+    /// The rule's definition as it was run (TOML), so a later edit cannot change history.
+    pub definition: String,
+    pub as_of: chrono::NaiveDate,
+    pub data_version: String,
+    pub actor: String,
+    /// The selected person ids, in rank order.
+    pub persons: Vec<String>,
+    /// The full result as JSON (counts and each person's qualification).
+    pub result: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleRun {
+    pub id: i64,
+    pub at: String,
+    #[serde(flatten)]
+    pub run: NewRuleRun,
+}
+
 /// What is already stored for one source row key: the newest version and its content hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KnownVersion {
@@ -125,7 +149,7 @@ pub struct QuarantineRow {
 }
 
 /// A stored identity, for linkage.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct IdentityRow {
     pub record_id: i64,
     pub source: String,
@@ -259,6 +283,13 @@ pub trait Store: Send + Sync {
     async fn interaction_rows(&self) -> Result<Vec<InteractionRow>>;
     /// The newest local date of any interaction, if any.
     async fn latest_date(&self) -> Result<Option<chrono::NaiveDate>>;
+    /// A token that changes whenever ingest, linkage or a reviewer's decision changes what the
+    /// canonical tables hold; the engine rebuilds its snapshot when it differs.
+    async fn data_version(&self) -> Result<String>;
+    /// Record one run of a selection rule (see the engine's rules), returning its id.
+    async fn save_rule_run(&self, run: &NewRuleRun) -> Result<i64>;
+    /// Recorded rule runs, newest first (`name` filters by rule).
+    async fn rule_runs(&self, name: Option<&str>) -> Result<Vec<RuleRun>>;
 
     async fn counts(&self) -> Result<StoreCounts>;
     /// Rejected rows, byte for byte, of one ingest run (or of every run).

@@ -474,6 +474,75 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn data_version(&self) -> Result<String> {
+        let (ingest, link, decisions): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM ingest_runs WHERE finished_at IS NOT NULL),
+                    (SELECT COALESCE(MAX(id), 0) FROM link_runs),
+                    (SELECT COUNT(*) FROM link_decisions)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .doing("reading the data version")?;
+        Ok(format!(
+            "ingest {ingest}, link {link}, decisions {decisions}"
+        ))
+    }
+
+    async fn save_rule_run(&self, run: &crate::NewRuleRun) -> Result<i64> {
+        let persons = serde_json::to_string(&run.persons).expect("strings serialize");
+        let id = sqlx::query(
+            "INSERT INTO rule_runs
+               (at, rule, rule_version, definition, as_of, data_version, actor, persons, result)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(now())
+        .bind(&run.rule)
+        .bind(i64::from(run.rule_version))
+        .bind(&run.definition)
+        .bind(run.as_of.to_string())
+        .bind(&run.data_version)
+        .bind(&run.actor)
+        .bind(persons)
+        .bind(&run.result)
+        .execute(&self.pool)
+        .await
+        .doing("recording a rule run")?
+        .last_insert_rowid();
+        Ok(id)
+    }
+
+    async fn rule_runs(&self, name: Option<&str>) -> Result<Vec<crate::RuleRun>> {
+        let rows =
+            sqlx::query("SELECT * FROM rule_runs WHERE (?1 IS NULL OR rule = ?1) ORDER BY id DESC")
+                .bind(name)
+                .fetch_all(&self.pool)
+                .await
+                .doing("reading rule runs")?;
+        rows.iter()
+            .map(|r| {
+                let as_of: String = r.get("as_of");
+                let persons: String = r.get("persons");
+                Ok(crate::RuleRun {
+                    id: r.get("id"),
+                    at: r.get("at"),
+                    run: crate::NewRuleRun {
+                        rule: r.get("rule"),
+                        rule_version: r.get::<i64, _>("rule_version") as u32,
+                        definition: r.get("definition"),
+                        as_of: chrono::NaiveDate::parse_from_str(&as_of, "%Y-%m-%d").map_err(
+                            |_| StoreError::Corrupt(format!("bad rule-run date {as_of:?}")),
+                        )?,
+                        data_version: r.get("data_version"),
+                        actor: r.get("actor"),
+                        persons: serde_json::from_str(&persons)
+                            .map_err(|e| StoreError::Corrupt(format!("rule run persons: {e}")))?,
+                        result: r.get("result"),
+                    },
+                })
+            })
+            .collect()
+    }
+
     async fn latest_date(&self) -> Result<Option<chrono::NaiveDate>> {
         let d: Option<String> =
             sqlx::query_scalar("SELECT MAX(local_date) FROM source_records WHERE current = 1")

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
-use familiar_engine::{key_measures, Facts, MeasureOptions};
+use familiar_engine::{key_measures, MeasureOptions};
 use familiar_model::measures::{in_window, KeyMeasures, DEFAULT_THRESHOLDS, DEFAULT_WINDOW_DAYS};
 use familiar_model::{Agency, NeedFlags};
 use familiar_store::{IdentityRow, InteractionRow, LinkDecision, User, UserRole};
@@ -97,7 +97,28 @@ impl Snapshot {
             .map(|i| (i.record_id, i))
             .collect();
         let links = store.person_links().await?;
-        Ok(Snapshot::build(agencies, rows, identities, links, built_at))
+        // The public key-measures table comes from the engine, the one implementation of
+        // the counting rules (docs/counting.md).
+        let measures = match rows.iter().map(|r| r.local_date).max() {
+            Some(as_of) => {
+                let snap = familiar_engine::Snapshot::build(&agencies, &rows, "web");
+                Some(
+                    key_measures(
+                        &snap,
+                        &MeasureOptions {
+                            as_of,
+                            window_days: DEFAULT_WINDOW_DAYS,
+                            thresholds: DEFAULT_THRESHOLDS.to_vec(),
+                        },
+                    )
+                    .await?,
+                )
+            }
+            None => None,
+        };
+        let mut snap = Snapshot::build(agencies, rows, identities, links, built_at);
+        snap.measures = measures;
+        Ok(snap)
     }
 
     pub fn build(
@@ -122,29 +143,6 @@ impl Snapshot {
             }
         }
         let latest = rows.iter().map(|r| r.local_date).max();
-        let mut facts = Facts::new();
-        for a in &agencies {
-            facts.declare_agency(&a.code);
-        }
-        for r in &rows {
-            facts.push(
-                &r.agency,
-                &r.source,
-                &r.event_key,
-                r.local_date,
-                r.person_id.as_deref(),
-            );
-        }
-        let measures = latest.map(|as_of| {
-            key_measures(
-                &facts,
-                &MeasureOptions {
-                    as_of,
-                    window_days: DEFAULT_WINDOW_DAYS,
-                    thresholds: DEFAULT_THRESHOLDS.to_vec(),
-                },
-            )
-        });
         let mut snap = Snapshot {
             built_at,
             agencies,
@@ -154,7 +152,7 @@ impl Snapshot {
             by_person,
             links,
             latest,
-            measures,
+            measures: None,
             monthly: Vec::new(),
             neighbor_lists: Default::default(),
             place_lists: Default::default(),

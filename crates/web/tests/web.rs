@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use axum::http::{Method, StatusCode};
 use common::*;
-use familiar_engine::{key_measures, Facts, MeasureOptions};
+use familiar_engine::{key_measures, MeasureOptions, Snapshot as EngineSnapshot};
 use familiar_model::measures::{DEFAULT_THRESHOLDS, DEFAULT_WINDOW_DAYS};
 use familiar_store::{AccessStore, Store};
 use familiar_web::routes::{RouteId, ROUTES};
@@ -913,27 +913,21 @@ async fn public_dashboard_suppresses_small_cells() {
     // The published table, and an independent check that nothing small can be derived from it.
     let j: serde_json::Value =
         serde_json::from_str(&anon.get("/api/public/measures").await.body).unwrap();
-    let mut facts = Facts::new();
-    for a in f.store.agencies().await.unwrap() {
-        facts.declare_agency(&a.code);
-    }
-    for r in f.store.interaction_rows().await.unwrap() {
-        facts.push(
-            &r.agency,
-            &r.source,
-            &r.event_key,
-            r.local_date,
-            r.person_id.as_deref(),
-        );
-    }
+    let engine = EngineSnapshot::build(
+        &f.store.agencies().await.unwrap(),
+        &f.store.interaction_rows().await.unwrap(),
+        "test",
+    );
     let m = key_measures(
-        &facts,
+        &engine,
         &MeasureOptions {
             as_of: f.store.latest_date().await.unwrap().unwrap(),
             window_days: DEFAULT_WINDOW_DAYS,
             thresholds: DEFAULT_THRESHOLDS.to_vec(),
         },
-    );
+    )
+    .await
+    .unwrap();
     let g = MeasureGrid::from_measures(&m);
     let rows: BTreeMap<String, &serde_json::Value> = j["rows"]
         .as_array()

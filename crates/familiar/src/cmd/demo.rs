@@ -67,7 +67,8 @@ pub async fn run(a: Args) -> Result<()> {
 
     println!("4/4 key measures\n");
     let m = super::measures::compute(
-        &store,
+        &db,
+        &Default::default(),
         None,
         familiar_model::measures::DEFAULT_WINDOW_DAYS,
         familiar_model::measures::DEFAULT_THRESHOLDS.to_vec(),
@@ -80,6 +81,12 @@ pub async fn run(a: Args) -> Result<()> {
         db.display()
     );
     println!("  familiar measures --db {} --json", db.display());
+    println!("  familiar top --db {} --limit 10", db.display());
+    println!("  familiar places --db {} --limit 10", db.display());
+    println!(
+        "  familiar sql --db {} \"SELECT kind, COUNT(*) FROM interactions GROUP BY kind\"",
+        db.display()
+    );
     if a.no_serve {
         return Ok(());
     }

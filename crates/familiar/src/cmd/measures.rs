@@ -2,12 +2,12 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use chrono::NaiveDate;
-use familiar_engine::{key_measures, Facts, MeasureOptions};
+use familiar_engine::{key_measures, MeasureOptions};
 use familiar_model::measures::{KeyMeasures, DEFAULT_THRESHOLDS, DEFAULT_WINDOW_DAYS};
-use familiar_store::Store;
 
+use super::analysis::{self, Common};
 use crate::output;
 
 #[derive(clap::Args)]
@@ -24,6 +24,8 @@ pub struct Args {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 pub fn parse_window(s: &str) -> Result<u32, String> {
@@ -36,26 +38,9 @@ pub fn parse_window(s: &str) -> Result<u32, String> {
     }
 }
 
-/// Load every involvement with its person into the engine's fact table.
-pub async fn load_facts(store: &dyn Store) -> Result<Facts> {
-    let mut facts = Facts::new();
-    for a in store.agencies().await? {
-        facts.declare_agency(&a.code);
-    }
-    for r in store.interaction_rows().await? {
-        facts.push(
-            &r.agency,
-            &r.source,
-            &r.event_key,
-            r.local_date,
-            r.person_id.as_deref(),
-        );
-    }
-    Ok(facts)
-}
-
 pub async fn compute(
-    store: &dyn Store,
+    db: &Path,
+    common: &Common,
     as_of: Option<NaiveDate>,
     window: u32,
     thresholds: Vec<u32>,
@@ -63,29 +48,21 @@ pub async fn compute(
     if thresholds.is_empty() {
         bail!("at least one threshold is needed");
     }
-    let facts = load_facts(store).await?;
-    let as_of = match as_of {
-        Some(d) => d,
-        None => facts
-            .latest_date()
-            .context("the store holds no interactions yet: run `familiar ingest` first")?,
-    };
-    let mut thresholds = thresholds;
-    thresholds.sort_unstable();
-    thresholds.dedup();
+    let l = analysis::snapshot(db, common).await?;
+    let as_of = analysis::as_of(&l.snap, as_of)?;
     Ok(key_measures(
-        &facts,
+        &l.snap,
         &MeasureOptions {
             as_of,
             window_days: window,
             thresholds,
         },
-    ))
+    )
+    .await?)
 }
 
 pub async fn run(db: &Path, args: Args) -> Result<()> {
-    let store = crate::cmd::open_existing(db).await?;
-    let m = compute(&store, args.as_of, args.window, args.thresholds).await?;
+    let m = compute(db, &args.common, args.as_of, args.window, args.thresholds).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&m)?);
     } else {
@@ -101,6 +78,7 @@ impl Default for Args {
             window: DEFAULT_WINDOW_DAYS,
             thresholds: DEFAULT_THRESHOLDS.to_vec(),
             json: false,
+            common: Common::default(),
         }
     }
 }

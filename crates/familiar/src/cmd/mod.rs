@@ -1,7 +1,10 @@
 //! One module per subcommand. Each has an `Args` (clap) and a `run`.
 
+pub mod analysis;
 pub mod audit;
+pub mod bench_data;
 pub mod demo;
+pub mod explore;
 pub mod ingest;
 pub mod link;
 pub mod matching;

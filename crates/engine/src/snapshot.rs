@@ -1,0 +1,626 @@
+//! The columnar snapshot of the canonical tables: Arrow in memory, Parquet on disk.
+//!
+//! Built from the store's current rows ([`Snapshot::build`]), written next to the store as one
+//! Parquet file per table plus a manifest naming the store's data version
+//! ([`Snapshot::write`]), and read back when that version still matches
+//! ([`Snapshot::open_cached`]). Every computation in this crate is a DataFusion plan over these
+//! tables; [`Snapshot::context`] registers them in a fresh session.
+//!
+//! | table | one row per | key columns |
+//! |---|---|---|
+//! | `interactions` | interaction (an agency's event) | `interaction`, `agency`, `kind`, `local_date`, `start_utc`, `end_utc`, `location_key` |
+//! | `involvements` | source record naming a party to an interaction | `interaction`, `record_id`, `agency`, `agency_ix`, `person`, `person_id`, `role`, need flags |
+//! | `agencies` | agency the store knows | `ix`, `code`, `name` |
+//!
+//! `agency_ix` repeats `agency` as a small integer (`agencies.ix`): the heavy group-bys hash
+//! integers instead of strings (measured: twice as fast on 10M rows).
+//!
+//! `interaction` and `person` are dense integers assigned when the snapshot is built (stable
+//! within one snapshot only); `person_id` is the stable person id from linkage.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{
+    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Int16Builder, Int64Builder, RecordBatch,
+    StringBuilder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use familiar_model::Agency;
+use familiar_store::InteractionRow;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+
+use crate::{EngineError, Result};
+
+/// Bumped whenever a table's columns change, so old Parquet snapshots are rebuilt.
+pub const SNAPSHOT_SCHEMA_VERSION: u32 = 2;
+/// Rows per Arrow batch.
+const BATCH_ROWS: usize = 64 * 1024;
+/// The canonical tables, in the order they are written.
+pub const TABLES: [&str; 3] = ["interactions", "involvements", "agencies"];
+
+/// What a snapshot was built from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema_version: u32,
+    /// The store's data version when the snapshot was built (see `Store::data_version`).
+    pub data_version: String,
+    pub interactions: u64,
+    pub involvements: u64,
+    /// Newest interaction date, the default as-of.
+    pub latest: Option<NaiveDate>,
+}
+
+/// The canonical tables: Arrow batches in memory (just built), or Parquet files on disk
+/// (queries then scan only the columns and row groups they need).
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub manifest: Manifest,
+    data: Data,
+}
+
+#[derive(Debug, Clone)]
+enum Data {
+    Memory(Vec<(&'static str, SchemaRef, Vec<RecordBatch>)>),
+    Parquet(PathBuf),
+}
+
+fn date32(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+pub fn interactions_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("interaction", DataType::Int64, false),
+        Field::new("agency", DataType::Utf8, false),
+        Field::new("source", DataType::Utf8, false),
+        Field::new("event_key", DataType::Utf8, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("local_date", DataType::Date32, false),
+        Field::new("start_utc", DataType::Int64, false),
+        Field::new("end_utc", DataType::Int64, true),
+        Field::new("location_key", DataType::Utf8, true),
+        Field::new("location_text", DataType::Utf8, true),
+        Field::new("location_kind", DataType::Utf8, true),
+        Field::new("call_type", DataType::Utf8, true),
+        Field::new("disposition", DataType::Utf8, true),
+        Field::new("transported", DataType::Boolean, true),
+        Field::new("part2", DataType::Boolean, false),
+    ]))
+}
+
+pub fn involvements_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("interaction", DataType::Int64, false),
+        Field::new("record_id", DataType::Int64, false),
+        Field::new("agency", DataType::Utf8, false),
+        Field::new("agency_ix", DataType::Int16, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("local_date", DataType::Date32, false),
+        Field::new("person", DataType::Int64, true),
+        Field::new("person_id", DataType::Utf8, true),
+        Field::new("role", DataType::Utf8, false),
+        Field::new("mental_health", DataType::Boolean, false),
+        Field::new("substance_use", DataType::Boolean, false),
+        Field::new("housing_instability", DataType::Boolean, false),
+        Field::new("part2", DataType::Boolean, false),
+    ]))
+}
+
+pub fn agencies_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("ix", DataType::Int16, false),
+        Field::new("code", DataType::Utf8, false),
+        Field::new("name", DataType::Utf8, false),
+    ]))
+}
+
+/// Builds the two fact tables row by row, in batches.
+struct Builder {
+    // interactions
+    i_id: Int64Builder,
+    i_agency: StringBuilder,
+    i_source: StringBuilder,
+    i_event: StringBuilder,
+    i_kind: StringBuilder,
+    i_date: Date32Builder,
+    i_start: Int64Builder,
+    i_end: Int64Builder,
+    i_loc: StringBuilder,
+    i_loc_text: StringBuilder,
+    i_loc_kind: StringBuilder,
+    i_call: StringBuilder,
+    i_disp: StringBuilder,
+    i_transported: BooleanBuilder,
+    i_part2: BooleanBuilder,
+    // involvements
+    v_interaction: Int64Builder,
+    v_record: Int64Builder,
+    v_agency: StringBuilder,
+    v_agency_ix: Int16Builder,
+    v_kind: StringBuilder,
+    v_date: Date32Builder,
+    v_person: Int64Builder,
+    v_person_id: StringBuilder,
+    v_role: StringBuilder,
+    v_mh: BooleanBuilder,
+    v_su: BooleanBuilder,
+    v_hi: BooleanBuilder,
+    v_part2: BooleanBuilder,
+    interactions: Vec<RecordBatch>,
+    involvements: Vec<RecordBatch>,
+}
+
+impl Builder {
+    fn new() -> Self {
+        Builder {
+            i_id: Int64Builder::new(),
+            i_agency: StringBuilder::new(),
+            i_source: StringBuilder::new(),
+            i_event: StringBuilder::new(),
+            i_kind: StringBuilder::new(),
+            i_date: Date32Builder::new(),
+            i_start: Int64Builder::new(),
+            i_end: Int64Builder::new(),
+            i_loc: StringBuilder::new(),
+            i_loc_text: StringBuilder::new(),
+            i_loc_kind: StringBuilder::new(),
+            i_call: StringBuilder::new(),
+            i_disp: StringBuilder::new(),
+            i_transported: BooleanBuilder::new(),
+            i_part2: BooleanBuilder::new(),
+            v_interaction: Int64Builder::new(),
+            v_record: Int64Builder::new(),
+            v_agency: StringBuilder::new(),
+            v_agency_ix: Int16Builder::new(),
+            v_kind: StringBuilder::new(),
+            v_date: Date32Builder::new(),
+            v_person: Int64Builder::new(),
+            v_person_id: StringBuilder::new(),
+            v_role: StringBuilder::new(),
+            v_mh: BooleanBuilder::new(),
+            v_su: BooleanBuilder::new(),
+            v_hi: BooleanBuilder::new(),
+            v_part2: BooleanBuilder::new(),
+            interactions: Vec::new(),
+            involvements: Vec::new(),
+        }
+    }
+
+    fn push_interaction(&mut self, id: i64, r: &InteractionRow, part2: bool) {
+        self.i_id.append_value(id);
+        self.i_agency.append_value(&r.agency);
+        self.i_source.append_value(&r.source);
+        self.i_event.append_value(&r.event_key);
+        self.i_kind.append_value(&r.kind);
+        self.i_date.append_value(date32(r.local_date));
+        self.i_start.append_value(r.start_utc);
+        self.i_end.append_option(r.end_utc);
+        self.i_loc
+            .append_option(r.location_key.as_deref().filter(|s| !s.is_empty()));
+        self.i_loc_text.append_option(r.location_raw.as_deref());
+        self.i_loc_kind.append_option(r.location_kind.as_deref());
+        self.i_call.append_option(r.call_type.as_deref());
+        self.i_disp.append_option(r.disposition.as_deref());
+        self.i_transported.append_option(r.transported);
+        self.i_part2.append_value(part2);
+        if self.i_id.len() >= BATCH_ROWS {
+            self.flush_interactions();
+        }
+    }
+
+    fn push_involvement(
+        &mut self,
+        interaction: i64,
+        agency_ix: i16,
+        person: Option<i64>,
+        r: &InteractionRow,
+    ) {
+        self.v_interaction.append_value(interaction);
+        self.v_record.append_value(r.record_id);
+        self.v_agency.append_value(&r.agency);
+        self.v_agency_ix.append_value(agency_ix);
+        self.v_kind.append_value(&r.kind);
+        self.v_date.append_value(date32(r.local_date));
+        self.v_person.append_option(person);
+        self.v_person_id.append_option(r.person_id.as_deref());
+        self.v_role.append_value(&r.role);
+        self.v_mh.append_value(r.needs & 1 != 0);
+        self.v_su.append_value(r.needs & 2 != 0);
+        self.v_hi.append_value(r.needs & 4 != 0);
+        self.v_part2.append_value(r.part2);
+        if self.v_interaction.len() >= BATCH_ROWS {
+            self.flush_involvements();
+        }
+    }
+
+    fn flush_interactions(&mut self) {
+        if self.i_id.is_empty() {
+            return;
+        }
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(self.i_id.finish()),
+            Arc::new(self.i_agency.finish()),
+            Arc::new(self.i_source.finish()),
+            Arc::new(self.i_event.finish()),
+            Arc::new(self.i_kind.finish()),
+            Arc::new(self.i_date.finish()),
+            Arc::new(self.i_start.finish()),
+            Arc::new(self.i_end.finish()),
+            Arc::new(self.i_loc.finish()),
+            Arc::new(self.i_loc_text.finish()),
+            Arc::new(self.i_loc_kind.finish()),
+            Arc::new(self.i_call.finish()),
+            Arc::new(self.i_disp.finish()),
+            Arc::new(self.i_transported.finish()),
+            Arc::new(self.i_part2.finish()),
+        ];
+        self.interactions
+            .push(RecordBatch::try_new(interactions_schema(), cols).expect("interactions columns"));
+    }
+
+    fn flush_involvements(&mut self) {
+        if self.v_interaction.is_empty() {
+            return;
+        }
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(self.v_interaction.finish()),
+            Arc::new(self.v_record.finish()),
+            Arc::new(self.v_agency.finish()),
+            Arc::new(self.v_agency_ix.finish()),
+            Arc::new(self.v_kind.finish()),
+            Arc::new(self.v_date.finish()),
+            Arc::new(self.v_person.finish()),
+            Arc::new(self.v_person_id.finish()),
+            Arc::new(self.v_role.finish()),
+            Arc::new(self.v_mh.finish()),
+            Arc::new(self.v_su.finish()),
+            Arc::new(self.v_hi.finish()),
+            Arc::new(self.v_part2.finish()),
+        ];
+        self.involvements
+            .push(RecordBatch::try_new(involvements_schema(), cols).expect("involvements columns"));
+    }
+}
+
+fn agencies_batch(agencies: &[Agency]) -> RecordBatch {
+    let mut ix = Int16Builder::new();
+    let mut code = StringBuilder::new();
+    let mut name = StringBuilder::new();
+    for (i, a) in agencies.iter().enumerate() {
+        ix.append_value(i as i16);
+        code.append_value(&a.code);
+        name.append_value(&a.name);
+    }
+    RecordBatch::try_new(
+        agencies_schema(),
+        vec![
+            Arc::new(ix.finish()),
+            Arc::new(code.finish()),
+            Arc::new(name.finish()),
+        ],
+    )
+    .expect("agencies columns")
+}
+
+impl Snapshot {
+    /// Build the tables from the store's current involvement rows (any order). Rows of one
+    /// interaction `(agency, source, event_key)` become one `interactions` row, described by
+    /// its lowest record id; every row becomes one `involvements` row.
+    pub fn build(agencies: &[Agency], rows: &[InteractionRow], data_version: &str) -> Snapshot {
+        // Group rows by interaction, first-seen order after sorting by record id, so the
+        // numbering is deterministic for a given store.
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_key(|&i| rows[i].record_id);
+        let mut interaction_of: HashMap<(&str, &str, &str), i64> = HashMap::new();
+        let mut first_row: Vec<usize> = Vec::new();
+        let mut part2: Vec<bool> = Vec::new();
+        let mut row_interaction = vec![0i64; rows.len()];
+        for &i in &order {
+            let r = &rows[i];
+            let next = first_row.len() as i64;
+            let id = *interaction_of
+                .entry((r.agency.as_str(), r.source.as_str(), r.event_key.as_str()))
+                .or_insert(next);
+            if id == next {
+                first_row.push(i);
+                part2.push(false);
+            }
+            part2[id as usize] |= r.part2;
+            row_interaction[i] = id;
+        }
+        // Agencies the rows name but the list lacks still get an index (and a row).
+        let mut agencies: Vec<Agency> = agencies.to_vec();
+        for r in rows {
+            if !agencies.iter().any(|a| a.code == r.agency) {
+                agencies.push(Agency::new(&r.agency, &r.agency, ""));
+            }
+        }
+        let agency_ix: HashMap<&str, i16> = agencies
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.code.as_str(), i as i16))
+            .collect();
+        let mut person_of: HashMap<&str, i64> = HashMap::new();
+        let mut b = Builder::new();
+        for (id, &i) in first_row.iter().enumerate() {
+            b.push_interaction(id as i64, &rows[i], part2[id]);
+        }
+        b.flush_interactions();
+        let mut latest: Option<NaiveDate> = None;
+        for &i in &order {
+            let r = &rows[i];
+            latest = latest.max(Some(r.local_date));
+            let person = r.person_id.as_deref().map(|p| {
+                let next = person_of.len() as i64;
+                *person_of.entry(p).or_insert(next)
+            });
+            b.push_involvement(row_interaction[i], agency_ix[r.agency.as_str()], person, r);
+        }
+        b.flush_involvements();
+        let manifest = Manifest {
+            schema_version: SNAPSHOT_SCHEMA_VERSION,
+            data_version: data_version.to_string(),
+            interactions: first_row.len() as u64,
+            involvements: rows.len() as u64,
+            latest,
+        };
+        Snapshot {
+            manifest,
+            data: Data::Memory(vec![
+                ("interactions", interactions_schema(), b.interactions),
+                ("involvements", involvements_schema(), b.involvements),
+                (
+                    "agencies",
+                    agencies_schema(),
+                    vec![agencies_batch(&agencies)],
+                ),
+            ]),
+        }
+    }
+
+    /// Assemble a snapshot from batches already in the canonical schemas (benchmarks, tests,
+    /// and data prepared elsewhere).
+    pub fn from_batches(
+        manifest: Manifest,
+        interactions: Vec<RecordBatch>,
+        involvements: Vec<RecordBatch>,
+        agencies: &[Agency],
+    ) -> Snapshot {
+        Snapshot {
+            manifest,
+            data: Data::Memory(vec![
+                ("interactions", interactions_schema(), interactions),
+                ("involvements", involvements_schema(), involvements),
+                (
+                    "agencies",
+                    agencies_schema(),
+                    vec![agencies_batch(agencies)],
+                ),
+            ]),
+        }
+    }
+
+    /// The snapshot directory kept beside a store file: `f.db` → `f.db.snapshot/`.
+    pub fn dir_for(db: &Path) -> PathBuf {
+        let mut s = db.as_os_str().to_owned();
+        s.push(".snapshot");
+        PathBuf::from(s)
+    }
+
+    /// Write every table as Parquet (snappy) plus `manifest.json`, atomically: into a temporary
+    /// directory that then replaces `dir`. Files are readable by the owner only.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let tmp = dir.with_extension("snapshot-tmp");
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
+        }
+        std::fs::create_dir_all(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
+        restrict(&tmp);
+        match &self.data {
+            Data::Memory(tables) => {
+                for (name, schema, batches) in tables {
+                    let path = tmp.join(format!("{name}.parquet"));
+                    write_parquet(&path, schema.clone(), batches)?;
+                }
+            }
+            Data::Parquet(from) => {
+                for name in TABLES {
+                    let (src, dst) = (
+                        from.join(format!("{name}.parquet")),
+                        tmp.join(format!("{name}.parquet")),
+                    );
+                    std::fs::copy(&src, &dst).map_err(|e| EngineError::io(&src, e))?;
+                }
+            }
+        }
+        let m = tmp.join("manifest.json");
+        std::fs::write(
+            &m,
+            serde_json::to_vec_pretty(&self.manifest).expect("manifest serializes"),
+        )
+        .map_err(|e| EngineError::io(&m, e))?;
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+        }
+        std::fs::rename(&tmp, dir).map_err(|e| EngineError::io(dir, e))?;
+        Ok(())
+    }
+
+    /// Open a snapshot directory written by [`Snapshot::write`]: the manifest is read and
+    /// checked now, each table's columns when a session first registers it.
+    pub fn read(dir: &Path) -> Result<Snapshot> {
+        let m = dir.join("manifest.json");
+        let text = std::fs::read(&m).map_err(|e| EngineError::io(&m, e))?;
+        let manifest: Manifest =
+            serde_json::from_slice(&text).map_err(|e| EngineError::Snapshot {
+                path: m.clone(),
+                why: format!("manifest is not valid: {e}"),
+            })?;
+        if manifest.schema_version != SNAPSHOT_SCHEMA_VERSION {
+            return Err(EngineError::Snapshot {
+                path: m,
+                why: format!(
+                    "schema version {} (this build reads {SNAPSHOT_SCHEMA_VERSION})",
+                    manifest.schema_version
+                ),
+            });
+        }
+        for name in TABLES {
+            let p = dir.join(format!("{name}.parquet"));
+            if !p.is_file() {
+                return Err(EngineError::Snapshot {
+                    path: p,
+                    why: "missing".into(),
+                });
+            }
+        }
+        Ok(Snapshot {
+            manifest,
+            data: Data::Parquet(dir.to_path_buf()),
+        })
+    }
+
+    /// Read every table of a snapshot directory into memory.
+    pub fn read_into_memory(dir: &Path) -> Result<Snapshot> {
+        let s = Snapshot::read(dir)?;
+        let schemas = [
+            interactions_schema(),
+            involvements_schema(),
+            agencies_schema(),
+        ];
+        let mut tables = Vec::new();
+        for (name, schema) in TABLES.iter().zip(schemas) {
+            let path = dir.join(format!("{name}.parquet"));
+            let batches = read_parquet(&path, &schema)?;
+            tables.push((*name, schema, batches));
+        }
+        Ok(Snapshot {
+            manifest: s.manifest,
+            data: Data::Memory(tables),
+        })
+    }
+
+    /// The cached snapshot in `dir` if it was built from `data_version`; None when missing,
+    /// stale or unreadable (the caller rebuilds).
+    pub fn open_cached(dir: &Path, data_version: &str) -> Option<Snapshot> {
+        let m: Manifest =
+            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).ok()?).ok()?;
+        if m.data_version != data_version || m.schema_version != SNAPSHOT_SCHEMA_VERSION {
+            return None;
+        }
+        Snapshot::read(dir).ok()
+    }
+
+    /// A fresh DataFusion session with the canonical tables registered (read-only: the
+    /// tables are in-memory copies; nothing here writes back to the store).
+    pub async fn context(&self) -> Result<SessionContext> {
+        let cfg = SessionConfig::new()
+            .with_target_partitions(partitions())
+            .with_information_schema(true);
+        let ctx = SessionContext::new_with_config(cfg);
+        match &self.data {
+            Data::Memory(tables) => {
+                for (name, schema, batches) in tables {
+                    let parts = split_partitions(batches, partitions());
+                    let t = MemTable::try_new(schema.clone(), parts)?;
+                    ctx.register_table(*name, Arc::new(t))?;
+                }
+            }
+            Data::Parquet(dir) => {
+                for name in TABLES {
+                    let p = dir.join(format!("{name}.parquet"));
+                    let path = p.to_str().ok_or_else(|| EngineError::Snapshot {
+                        path: p.clone(),
+                        why: "path is not valid UTF-8".into(),
+                    })?;
+                    ctx.register_parquet(name, path, ParquetReadOptions::default())
+                        .await?;
+                }
+            }
+        }
+        Ok(ctx)
+    }
+
+    /// Whether the tables are in memory (just built) rather than read from Parquet.
+    pub fn in_memory(&self) -> bool {
+        matches!(self.data, Data::Memory(_))
+    }
+}
+
+fn partitions() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Deal batches round-robin into `n` partitions so scans run on every core.
+fn split_partitions(batches: &[RecordBatch], n: usize) -> Vec<Vec<RecordBatch>> {
+    let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); n.max(1)];
+    let n = parts.len();
+    for (i, b) in batches.iter().enumerate() {
+        parts[i % n].push(b.clone());
+    }
+    parts
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
+}
+#[cfg(not(unix))]
+fn restrict(_: &Path) {}
+
+pub(crate) fn write_parquet(path: &Path, schema: SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+    let file = File::create(path).map_err(|e| EngineError::io(path, e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let mut w = ArrowWriter::try_new(file, schema, Some(props))
+        .map_err(|e| EngineError::parquet(path, e))?;
+    for b in batches {
+        w.write(b).map_err(|e| EngineError::parquet(path, e))?;
+    }
+    w.close().map_err(|e| EngineError::parquet(path, e))?;
+    Ok(())
+}
+
+fn read_parquet(path: &Path, want: &SchemaRef) -> Result<Vec<RecordBatch>> {
+    let file = File::open(path).map_err(|e| EngineError::io(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| EngineError::parquet(path, e))?
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| EngineError::parquet(path, e))?;
+    let mut out = Vec::new();
+    for b in reader {
+        let b = b.map_err(|e| EngineError::Snapshot {
+            path: path.to_path_buf(),
+            why: e.to_string(),
+        })?;
+        // Same column names and types as this build's schema (nullability may differ).
+        let got = b.schema();
+        let same = got.fields().len() == want.fields().len()
+            && got
+                .fields()
+                .iter()
+                .zip(want.fields())
+                .all(|(g, w)| g.name() == w.name() && g.data_type() == w.data_type());
+        if !same {
+            return Err(EngineError::Snapshot {
+                path: path.to_path_buf(),
+                why: "columns differ from this build's schema".into(),
+            });
+        }
+        out.push(RecordBatch::try_new(want.clone(), b.columns().to_vec())?);
+    }
+    Ok(out)
+}
