@@ -561,4 +561,43 @@ fn person_ids_survive_new_data_and_a_manual_split_survives_relinking() {
         }
     }
     assert!(kept > 100, "most persons are unchanged ({kept})");
+
+    // Evaluation lists the worst pairs by record id, with the model's weights.
+    let ev = json(&[
+        "link",
+        "--db",
+        s(&db),
+        "evaluate",
+        "--truth",
+        s(&county.join("truth/record_map.csv")),
+        "--json",
+        "--worst",
+        "5",
+    ]);
+    let br = ev["blocking_recall"].as_f64().expect("blocking recall");
+    assert!(br > 0.9 && br <= 1.0, "blocking recall {br}");
+    let missed = ev["missed_links"].as_array().unwrap();
+    assert!(!missed.is_empty() && missed.len() <= 5);
+    assert_eq!(
+        ev["missed_link_count"].as_u64().unwrap(),
+        ["not_blocked", "below_threshold", "refused_by_clustering"]
+            .iter()
+            .map(|k| ev["missed_by_reason"][k].as_u64().unwrap())
+            .sum::<u64>()
+    );
+    for p in missed
+        .iter()
+        .chain(ev["worst_false_merges"].as_array().unwrap())
+    {
+        for side in ["left", "right"] {
+            let id = p[side].as_str().unwrap();
+            assert!(id.parse::<i64>().is_ok(), "a record id, not a name: {id}");
+        }
+        assert!(p["match_weight"].is_f64());
+    }
+    let w: Vec<f64> = missed
+        .iter()
+        .map(|p| p["match_weight"].as_f64().unwrap())
+        .collect();
+    assert!(w.windows(2).all(|x| x[0] >= x[1]), "closest first: {w:?}");
 }

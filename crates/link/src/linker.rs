@@ -271,6 +271,39 @@ impl Linker {
         cluster::cluster(self.table.len(), edges, &ctx)
     }
 
+    /// Fill `ev`'s worst false merges and missed links (at most `n` of each) for the clustering
+    /// `pred` against `truth` (one label per record, `u32::MAX` = unknown), scoring pairs with
+    /// the trained model exactly as [`Linker::explain`] does; `label` names a record.
+    pub fn inspect(
+        &self,
+        ev: &mut crate::eval::Evaluation,
+        pred: &[u32],
+        truth: &[u32],
+        n: usize,
+        label: &(dyn Fn(u32) -> String + Sync),
+    ) {
+        let score = |a: u32, b: u32| self.score(a, b);
+        let blocked = |a: u32, b: u32| self.pairing.allowed(a, b) && self.blocker.covers(a, b);
+        ev.inspect(
+            pred,
+            truth,
+            n,
+            &crate::eval::PairModel {
+                score: &score,
+                blocked: &blocked,
+                threshold: self.threshold_weight(),
+                label,
+            },
+        );
+    }
+
+    /// Share of true pairs (in scope of the link type) that some blocking rule generates.
+    pub fn blocking_recall(&self, truth: &[u32]) -> Option<f64> {
+        crate::eval::blocking_recall(truth, &|a, b| self.pairing.allowed(a, b), &|a, b| {
+            self.blocker.covers(a, b)
+        })
+    }
+
     /// The match-weight waterfall of a pair.
     pub fn explain(&self, a: u32, b: u32) -> Explanation {
         explain::explain(self, a, b)

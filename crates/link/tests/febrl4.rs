@@ -88,6 +88,16 @@ fn febrl4_unsupervised_f1() {
         ev.pairwise.f1
     );
     assert!(ev.blocking_recall.unwrap() > 0.99);
+    // every missed true pair is listed (there are few), closest first, with why it was missed
+    assert!(!ev.missed_links.is_empty() && ev.missed_links.len() as u64 == ev.missed_link_count);
+    assert!(ev.missed_links.iter().all(|m| m.why.is_some()
+        && m.left.starts_with("dataset4a:rec-")
+        && m.right.starts_with("dataset4b:rec-")));
+    assert!(ev
+        .missed_links
+        .windows(2)
+        .all(|w| w[0].match_weight >= w[1].match_weight));
+    assert!(ev.report_text().contains("missed links"));
     assert_eq!(r.counts.records, 10_000);
     // λ close to the truth (1 / 5000)
     let lambda = r.parameters.as_ref().unwrap().lambda;
@@ -123,6 +133,11 @@ fn febrl4_count_only_and_guard() {
     );
     let total: u64 = r.blocking.iter().map(|b| b.marginal_pairs.unwrap()).sum();
     assert_eq!(total, r.counts.candidate_pairs);
+    // blocking recall needs no scoring: reported with --count-only too
+    let br = r
+        .blocking_recall
+        .expect("blocking recall with the truth column");
+    assert!(br > 0.99 && br < 1.0, "{br}");
     // a loose rule is refused before scoring
     let tmp = tempfile::tempdir().unwrap();
     let spec = std::fs::read_to_string(root().join("examples/febrl4.toml"))

@@ -48,12 +48,17 @@ pub enum LinkCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Score the current linkage against a truth map (`source,record_key,person_id`).
+    /// Score the current linkage against a truth map (`source,record_key,person_id`):
+    /// pairwise and B-cubed metrics, blocking recall, and the worst false merges and missed
+    /// links (record ids and match weights only).
     Evaluate {
         #[arg(long)]
         truth: PathBuf,
         #[arg(long)]
         json: bool,
+        /// How many of the worst false merges and missed links to list.
+        #[arg(long, default_value_t = 10)]
+        worst: usize,
     },
 }
 
@@ -147,8 +152,8 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
             }
             Ok(())
         }
-        Some(LinkCommand::Evaluate { truth, json }) => {
-            let e = evaluate(&store, &truth).await?;
+        Some(LinkCommand::Evaluate { truth, json, worst }) => {
+            let e = evaluate(&store, &truth, worst).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&e)?);
             } else {
@@ -163,6 +168,8 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                     m.cross_source.f1,
                     m.bcubed.f1
                 );
+                print!("{}", m.report_text());
+                println!("(record ids; `familiar link explain --left ID --right ID` shows a pair's waterfall)");
             }
             Ok(())
         }
@@ -618,7 +625,10 @@ pub fn score(
     }
 }
 
-pub async fn evaluate(store: &dyn Store, truth_path: &Path) -> Result<Evaluation> {
+/// Score the store's linkage against a truth map; with the model, list the `worst` false merges
+/// and missed links (pairs scored by the model, as `link explain` scores them) and the blocking
+/// recall.
+pub async fn evaluate(store: &dyn Store, truth_path: &Path, worst: usize) -> Result<Evaluation> {
     let map = read_map(truth_path)?;
     let ids = store.record_ids().await?;
     let identities: Vec<IdentityRow> = store.identities().await?;
@@ -652,7 +662,35 @@ pub async fn evaluate(store: &dyn Store, truth_path: &Path) -> Result<Evaluation
         .iter()
         .map(|r| (r.record_id, r.source.clone()))
         .collect();
-    Ok(score(&pred, &truth, &source))
+    let mut ev = score(&pred, &truth, &source);
+    if identities.len() >= 2 {
+        let recs: Vec<(u64, String, familiar_model::SourceIdentity)> = identities
+            .into_iter()
+            .map(|r| (r.record_id as u64, r.source, r.identity))
+            .collect();
+        let linker = familiar_link::person_linker(&recs).context("training the model")?;
+        let tab = &linker.table;
+        let rid = |i: usize| -> i64 { tab.ids[i].parse().unwrap_or_default() };
+        // one label per table record; records the map does not name are unknown (u32::MAX)
+        let labels = |m: &HashMap<i64, String>| -> Vec<u32> {
+            let mut intern: HashMap<&str, u32> = HashMap::new();
+            (0..tab.len())
+                .map(|i| match m.get(&rid(i)) {
+                    Some(p) => {
+                        let n = intern.len() as u32;
+                        *intern.entry(p.as_str()).or_insert(n)
+                    }
+                    None => u32::MAX,
+                })
+                .collect()
+        };
+        let pred_l = labels(&pred);
+        let truth_l = labels(&truth);
+        ev.metrics.blocking_recall = linker.blocking_recall(&truth_l);
+        let label = |i: u32| tab.ids[i as usize].to_string();
+        linker.inspect(&mut ev.metrics, &pred_l, &truth_l, worst, &label);
+    }
+    Ok(ev)
 }
 
 #[cfg(test)]
