@@ -584,6 +584,36 @@ pub struct Weights {
 }
 
 impl Weights {
+    /// Weights from stored parameters (a model trained on an earlier run): the level weights
+    /// and prior as stored, the term-frequency adjustments recomputed from `table`'s value
+    /// frequencies with the stored u of the exact level. None when `params` does not fit `cmp`
+    /// (another spec).
+    pub fn from_params(params: &Params, table: &Table, cmp: &Comparator) -> Option<Weights> {
+        if params.comparisons.len() != cmp.comps.len() {
+            return None;
+        }
+        let mut w = Vec::with_capacity(cmp.comps.len());
+        let mut tf_adj = Vec::with_capacity(cmp.comps.len());
+        for (ci, (c, p)) in cmp.comps.iter().zip(&params.comparisons).enumerate() {
+            if p.name != c.name || p.levels.len() + 1 != c.n_levels() {
+                return None;
+            }
+            let mut lw = vec![0.0];
+            lw.extend(p.levels.iter().map(|l| l.weight));
+            if lw.iter().any(|x| !x.is_finite()) {
+                return None;
+            }
+            w.push(lw);
+            let ue = c.exact.map_or(0.0, |e| p.levels[e as usize - 1].u);
+            tf_adj.push(tf_adjustments(table, cmp, ci, ue));
+        }
+        Some(Weights {
+            prior: params.prior_weight,
+            w,
+            tf_adj,
+        })
+    }
+
     /// `out[ci]` = the largest total weight comparisons `ci..` can add (TF included).
     pub fn suffix_max(&self, cmp: &Comparator) -> Vec<f64> {
         let nc = self.w.len();

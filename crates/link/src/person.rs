@@ -40,6 +40,8 @@ pub struct LinkResult {
     /// Pairs at or above the threshold.
     pub pairs: Vec<ScoredPair>,
     pub params: Option<Params>,
+    /// The trained model, to store for incremental runs.
+    pub model: Option<crate::incremental::ModelState>,
     pub refused_merges: RefusalCounts,
     pub candidate_pairs: u64,
 }
@@ -336,6 +338,7 @@ pub fn link_identities(
                 clusters: ids.into_iter().map(|i| vec![i]).collect(),
                 pairs: Vec::new(),
                 params: None,
+                model: None,
                 refused_merges: RefusalCounts::default(),
                 candidate_pairs: 0,
             }
@@ -362,6 +365,7 @@ pub fn try_link_identities_with(
             clusters: records.iter().map(|r| vec![r.0]).collect(),
             pairs: Vec::new(),
             params: None,
+            model: None,
             refused_merges: RefusalCounts::default(),
             candidate_pairs: 0,
         });
@@ -410,6 +414,7 @@ pub fn try_link_identities_with(
         clusters,
         pairs,
         params: l.params.clone(),
+        model: crate::incremental::ModelState::of(&l),
         refused_merges: clustering.refused,
         candidate_pairs: pred.candidates,
     })
