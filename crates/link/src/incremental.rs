@@ -109,8 +109,7 @@ impl ModelState {
     ) -> Result<Linker, LinkError> {
         let table = identity_table(records)?;
         let mut l = Linker::new(table, self.spec.clone(), LinkType::Dedupe)?;
-        let counts = l.count_blocking();
-        l.guard(&counts)?;
+        l.limit_blocking()?;
         let mut params = self.params(from);
         for (c, p) in l.cmp.comps.iter().zip(params.comparisons.iter_mut()) {
             p.tf = c.tf;
@@ -159,6 +158,8 @@ pub struct IncrementalResult {
     pub candidate_pairs: u64,
     /// Rounds of growing the affected set until it was closed.
     pub rounds: usize,
+    /// Blocks skipped to keep each blocking rule within its pair budget.
+    pub block_caps: Vec<crate::block::BlockCap>,
 }
 
 /// See the module docs.
@@ -350,5 +351,6 @@ pub fn link_incremental(inp: &IncrementalInput<'_>) -> Result<IncrementalResult,
         affected_identities: affected,
         candidate_pairs: candidates,
         rounds,
+        block_caps: l.block_caps(),
     })
 }

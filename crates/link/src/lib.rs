@@ -31,7 +31,7 @@ pub mod person;
 pub mod spec;
 pub mod stable;
 
-pub use block::RuleCount;
+pub use block::{BlockCap, RuleCount};
 pub use cluster::{Clustering, Edge};
 pub use error::LinkError;
 pub use eval::{evaluate_clusters, Evaluation, Prf};

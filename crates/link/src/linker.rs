@@ -2,7 +2,7 @@
 //! explain. `matching::run_match` (files) and `person::link_identities` (the store) both drive
 //! this.
 
-use crate::block::{compile_rules, Blocker, Pairing, RuleCount};
+use crate::block::{compile_rules, BlockCap, Blocker, Pairing, RuleCount};
 use crate::cluster::{
     self, ClusterContext, ClusterOptions, Clustering, Edge, HardCompat, HardField,
 };
@@ -11,7 +11,7 @@ use crate::data::{Table, NULL};
 use crate::error::LinkError;
 use crate::explain::{self, Explanation};
 use crate::model::{self, Comparator, Params, TrainInput, Weights};
-use crate::spec::{HardKindSpec, KeyExpr, LinkType, Spec};
+use crate::spec::{HardKindSpec, KeyExpr, LinkType, Oversize, Spec};
 use serde::{Deserialize, Serialize};
 
 /// A compiled spec over a table.
@@ -95,6 +95,27 @@ impl Linker {
         self.blocker.guard(counts, self.spec.blocking.max_pairs)
     }
 
+    /// Keep every blocking rule within `blocking.max_pairs`: skip the largest blocks of a rule
+    /// over it (`oversize = "skip_largest_blocks"`, the default; returned and kept in
+    /// `blocker.caps`) or refuse (`oversize = "refuse"`). Call before training and scoring.
+    pub fn limit_blocking(&mut self) -> Result<Vec<BlockCap>, LinkError> {
+        match self.spec.blocking.oversize {
+            Oversize::Refuse => {
+                let counts = self.count_blocking();
+                self.guard(&counts)?;
+                Ok(Vec::new())
+            }
+            Oversize::SkipLargestBlocks => Ok(self
+                .blocker
+                .cap_blocks(&self.pairing, self.spec.blocking.max_pairs)),
+        }
+    }
+
+    /// Blocks skipped by [`Linker::limit_blocking`].
+    pub fn block_caps(&self) -> Vec<BlockCap> {
+        self.blocker.caps.iter().flatten().cloned().collect()
+    }
+
     /// Estimate λ, u and m. `labels` are labelled pairs (record index a, b, is_match).
     pub fn train(&mut self, labels: Vec<(u32, u32, bool)>) -> Result<TrainSummary, LinkError> {
         let tspec = &self.spec.training;
@@ -102,9 +123,16 @@ impl Linker {
             None
         } else {
             let rules = compile_rules(&mut self.table, &tspec.deterministic_rules)?;
-            let b = Blocker::new(&self.table, rules);
-            let counts = b.count(&self.pairing);
-            b.guard(&counts, self.spec.blocking.max_pairs)?;
+            let mut b = Blocker::new(&self.table, rules);
+            match self.spec.blocking.oversize {
+                Oversize::Refuse => {
+                    let counts = b.count(&self.pairing);
+                    b.guard(&counts, self.spec.blocking.max_pairs)?;
+                }
+                Oversize::SkipLargestBlocks => {
+                    b.cap_blocks(&self.pairing, self.spec.blocking.max_pairs);
+                }
+            }
             let (_, marginal) = b.generate(&self.pairing, |_, _, _| None::<()>);
             Some(marginal.iter().sum())
         };

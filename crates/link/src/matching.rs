@@ -123,6 +123,8 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
 
     // ---- count
     let t = Instant::now();
+    // the pair budget: skip the largest blocks of an oversized rule (reported) or refuse
+    let limited = linker.limit_blocking();
     let mut blocking = linker.count_blocking();
     timings.count_ms = ms(t);
     let threshold = ThresholdSummary {
@@ -152,7 +154,7 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
         if let Some(truth) = linker.table.truth.as_deref() {
             report.blocking_recall = linker.blocking_recall(truth);
         }
-        if linker.guard(&blocking).is_ok() {
+        if limited.is_ok() {
             let (_, marginal) = linker
                 .blocker
                 .generate(&linker.pairing, |_, _, _| None::<()>);
@@ -166,7 +168,7 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
         report.timings = timings;
         return Ok(report);
     }
-    linker.guard(&blocking)?;
+    limited?;
 
     // ---- train
     let t = Instant::now();
@@ -364,8 +366,7 @@ pub fn load_linker(opts: &MatchOptions) -> Result<Linker, LinkError> {
     let spec = Spec::from_file(&opts.spec)?;
     let (table, _) = read_table(opts, &spec)?;
     let mut linker = Linker::new(table, spec.clone(), link_type_of(opts, &spec))?;
-    let counts = linker.count_blocking();
-    linker.guard(&counts)?;
+    linker.limit_blocking()?;
     let labels = read_training_labels(opts, &spec, &linker)?;
     linker.train(labels)?;
     Ok(linker)
@@ -399,6 +400,9 @@ impl MatchReport {
                     .map(|m| format!(" ({m} new)"))
                     .unwrap_or_default()
             );
+            if let Some(c) = &b.skipped {
+                let _ = writeln!(s, "     skipped: {}", c.text());
+            }
         }
         if self.count_only {
             if let Some(b) = self.blocking_recall {

@@ -44,6 +44,8 @@ pub struct LinkResult {
     pub model: Option<crate::incremental::ModelState>,
     pub refused_merges: RefusalCounts,
     pub candidate_pairs: u64,
+    /// Blocks skipped to keep each blocking rule within its pair budget.
+    pub block_caps: Vec<crate::block::BlockCap>,
 }
 
 fn cmp(name: &str, column: &str, levels: &[&str], m: &[f64]) -> ComparisonSpec {
@@ -173,6 +175,7 @@ pub fn person_spec() -> Spec {
                 &["last", "address_key"],
             ]),
             max_pairs: 50_000_000,
+            oversize: Oversize::SkipLargestBlocks,
         },
         training: TrainingSpec {
             deterministic_rules: rules(&[&["first", "last", "dob"], &["ssn_last4", "last", "dob"]]),
@@ -311,8 +314,7 @@ pub fn person_linker_with(
 ) -> Result<Linker, LinkError> {
     let table = identity_table(records)?;
     let mut l = Linker::new(table, spec, LinkType::Dedupe)?;
-    let counts = l.count_blocking();
-    l.guard(&counts)?;
+    l.limit_blocking()?;
     l.train(Vec::new())?;
     Ok(l)
 }
@@ -341,6 +343,7 @@ pub fn link_identities(
                 model: None,
                 refused_merges: RefusalCounts::default(),
                 candidate_pairs: 0,
+                block_caps: Vec::new(),
             }
         }
     }
@@ -368,6 +371,7 @@ pub fn try_link_identities_with(
             model: None,
             refused_merges: RefusalCounts::default(),
             candidate_pairs: 0,
+            block_caps: Vec::new(),
         });
     }
     let l = person_linker_with(records, spec)?;
@@ -417,6 +421,7 @@ pub fn try_link_identities_with(
         model: crate::incremental::ModelState::of(&l),
         refused_merges: clustering.refused,
         candidate_pairs: pred.candidates,
+        block_caps: l.block_caps(),
     })
 }
 

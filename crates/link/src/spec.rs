@@ -130,9 +130,24 @@ pub struct BlockingSpec {
     /// OR-ed rules; each rule is a list of key expressions that must all be equal (and non-null).
     #[serde(default)]
     pub rules: Vec<Vec<String>>,
-    /// Refuse to run when one rule alone would create more pairs than this.
+    /// Pair budget per rule: a rule that alone would create more pairs than this has its
+    /// largest blocks skipped (reported), or is refused (`oversize = "refuse"`).
     #[serde(default = "default_max_pairs")]
     pub max_pairs: u64,
+    /// What to do with a rule over `max_pairs`.
+    #[serde(default)]
+    pub oversize: Oversize,
+}
+
+/// What to do when a blocking rule would create more than `max_pairs` pairs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Oversize {
+    /// Skip the rule's largest blocks (the most common key values) until it fits; report them.
+    #[default]
+    SkipLargestBlocks,
+    /// Refuse to run.
+    Refuse,
 }
 
 impl Default for BlockingSpec {
@@ -140,6 +155,7 @@ impl Default for BlockingSpec {
         BlockingSpec {
             rules: Vec::new(),
             max_pairs: default_max_pairs(),
+            oversize: Oversize::default(),
         }
     }
 }

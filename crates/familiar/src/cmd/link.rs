@@ -99,27 +99,51 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
             let spec = familiar_link::person_spec();
             let max_pairs = spec.blocking.max_pairs;
             let table = familiar_link::person::identity_table(&recs)?;
-            let linker =
+            let mut linker =
                 familiar_link::Linker::new(table, spec, familiar_link::spec::LinkType::Dedupe)?;
-            let counts = linker.count_blocking();
+            let limited = linker.limit_blocking();
+            let mut counts = linker.count_blocking();
+            // pairs each rule adds to the rules before it (enumerated, nothing scored)
+            let candidates = if limited.is_ok() {
+                let (_, marginal) = linker
+                    .blocker
+                    .generate(&linker.pairing, |_, _, _| None::<()>);
+                for (c, m) in counts.iter_mut().zip(&marginal) {
+                    c.marginal_pairs = Some(*m);
+                }
+                Some(marginal.iter().sum::<u64>())
+            } else {
+                None
+            };
             if args.json {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
                         "identities": recs.len(),
                         "max_pairs_per_rule": max_pairs,
+                        "candidate_pairs": candidates,
                         "rules": counts,
+                        "refused": limited.err().map(|e| e.to_string()),
                     }))?
                 );
             } else {
-                println!("{} identities; candidate pairs per blocking rule (limit {max_pairs} per rule):", recs.len());
+                println!(
+                    "{} identities; candidate pairs per blocking rule (budget {max_pairs} per rule; the largest blocks of a rule over it are skipped):",
+                    recs.len()
+                );
+                println!("  {:>14}  {:>14}  rule", "pairs", "new pairs");
                 for c in &counts {
-                    let flag = if c.raw_pairs > max_pairs {
-                        "  ← over the limit"
-                    } else {
-                        ""
-                    };
-                    println!("  {:>14}  {}{flag}", c.raw_pairs, c.rule);
+                    let new = c.marginal_pairs.map(|m| m.to_string()).unwrap_or_default();
+                    println!("  {:>14}  {:>14}  {}", c.raw_pairs, new, c.rule);
+                    if let Some(cap) = &c.skipped {
+                        println!("      skipped: {}", cap.text());
+                    }
+                }
+                if let Some(n) = candidates {
+                    println!("{n} candidate pairs in all");
+                }
+                if let Err(e) = limited {
+                    println!("refused: {e}");
                 }
             }
             Ok(())
@@ -219,10 +243,15 @@ pub struct LinkSummary {
     /// Incremental: existing persons the new batch reached (re-clustered with it).
     pub touched_persons: usize,
     pub candidate_pairs: u64,
+    /// Blocks skipped to keep each blocking rule within its pair budget.
+    pub skipped_blocks: Vec<familiar_link::BlockCap>,
     pub seconds: f64,
 }
 
 fn print_summary(s: &LinkSummary) {
+    for c in &s.skipped_blocks {
+        println!("blocking: {}", c.text());
+    }
     if s.mode == "incremental" {
         println!(
             "incremental link ({}): {} new identities scored against the stored model; {} identities re-clustered ({} existing persons reached, {} candidate pairs); every other person untouched",
@@ -644,6 +673,7 @@ pub async fn link_store_mode(
     let t = std::time::Instant::now();
     let mut stored_model_json = None;
     let mut candidate_pairs = 0;
+    let mut skipped_blocks = Vec::new();
     let (clusters, review, model_stats) = match method {
         "model" => {
             let recs: Vec<(u64, String, familiar_model::SourceIdentity)> = rows
@@ -655,8 +685,10 @@ pub async fn link_store_mode(
             let review = review_pairs(&res.pairs);
             stored_model_json = res.model.as_ref().map(serde_json::to_string).transpose()?;
             candidate_pairs = res.candidate_pairs;
+            skipped_blocks = res.block_caps.clone();
             let stats = serde_json::json!({
                 "candidate_pairs": res.candidate_pairs,
+                "skipped_blocks": res.block_caps,
                 "pairs_above_threshold": res.pairs.len(),
                 "refused_merges": res.refused_merges,
                 "parameters": res.params,
@@ -745,6 +777,7 @@ pub async fn link_store_mode(
         relinked_identities: rows.len(),
         touched_persons: 0,
         candidate_pairs,
+        skipped_blocks,
         seconds: link_seconds,
     })
 }
@@ -846,6 +879,7 @@ async fn link_incremental(
         "relinked_identities": res.affected_identities,
         "touched_persons": res.touched_persons,
         "rounds": res.rounds,
+        "skipped_blocks": res.block_caps,
         "candidate_pairs": res.candidate_pairs,
         "pairs_above_threshold": res.pairs.len(),
         "refused_merges": res.refused_merges,
@@ -891,6 +925,7 @@ async fn link_incremental(
         relinked_identities: res.affected_identities,
         touched_persons: res.touched_persons,
         candidate_pairs: res.candidate_pairs,
+        skipped_blocks: res.block_caps.clone(),
         seconds: link_seconds,
     })
 }
