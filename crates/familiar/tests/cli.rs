@@ -750,13 +750,11 @@ fn incremental_link_attaches_a_new_batch_and_agrees_with_a_full_relink() {
         mb.len()
     );
 
-    // Close to a full relink: pairwise agreement measured 0.9992 on this county and 0.9993 on
-    // the 20k-person county of BENCHMARKS.md (same split: the 2025 files as the new batch).
+    // Close to a full relink (which retrains the model on the new data too): pairwise
+    // agreement measured 0.9958 on this county and 0.9990-0.9992 on the 20k-person county of
+    // BENCHMARKS.md (the same split, and June 2025 alone as the batch).
     let f1 = partition_f1(&relinked, &after);
-    assert!(
-        f1 >= 0.995,
-        "incremental vs full relink pairwise F1 {f1:.5}"
-    );
+    assert!(f1 >= 0.99, "incremental vs full relink pairwise F1 {f1:.5}");
     let truth = county.join("truth/record_map.csv");
     let score = |db: &Path| {
         json(&[

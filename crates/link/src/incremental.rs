@@ -25,9 +25,8 @@ use crate::cluster::RefusalCounts;
 use crate::error::LinkError;
 use crate::linker::Linker;
 use crate::model::{probability, ComparisonParams, LevelParams, Params, Weights};
-use crate::person::{identity_table, Constraints, ScoredPair};
+use crate::person::{identity_table, Constraints, IdentityRecord, ScoredPair};
 use crate::spec::{LinkType, Spec};
-use familiar_model::SourceIdentity;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -102,9 +101,9 @@ impl ModelState {
     }
 
     /// A linker over `records` that scores with this model (no training).
-    pub fn linker(
+    pub fn linker<R: IdentityRecord>(
         &self,
-        records: &[(u64, String, SourceIdentity)],
+        records: &[R],
         from: &str,
     ) -> Result<Linker, LinkError> {
         let table = identity_table(records)?;
@@ -126,9 +125,9 @@ impl ModelState {
 }
 
 /// What an incremental run starts from.
-pub struct IncrementalInput<'a> {
+pub struct IncrementalInput<'a, R: IdentityRecord> {
     /// Every current identity (new and already linked).
-    pub records: &'a [(u64, String, SourceIdentity)],
+    pub records: &'a [R],
     /// Person of each identity linked before; identities not in it are the new batch.
     pub previous: &'a HashMap<u64, String>,
     /// Identities whose persons must be re-clustered even if no new record reaches them (their
@@ -163,11 +162,13 @@ pub struct IncrementalResult {
 }
 
 /// See the module docs.
-pub fn link_incremental(inp: &IncrementalInput<'_>) -> Result<IncrementalResult, LinkError> {
+pub fn link_incremental<R: IdentityRecord>(
+    inp: &IncrementalInput<'_, R>,
+) -> Result<IncrementalResult, LinkError> {
     let new_identities = inp
         .records
         .iter()
-        .filter(|r| !inp.previous.contains_key(&r.0))
+        .filter(|r| !inp.previous.contains_key(&r.id()))
         .count();
     if inp.records.is_empty() || (new_identities == 0 && inp.touched.is_empty()) {
         // nothing new: nothing to score or re-cluster

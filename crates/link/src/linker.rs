@@ -14,6 +14,31 @@ use crate::model::{self, Comparator, Params, TrainInput, Weights};
 use crate::spec::{HardKindSpec, KeyExpr, LinkType, Oversize, Spec};
 use serde::{Deserialize, Serialize};
 
+/// Initials of a `first | middle` value: (of every given name, of the middle names only).
+fn given_initials(v: &str) -> (Vec<char>, Vec<char>) {
+    let mut parts = v.splitn(2, '|');
+    let initials = |s: &str| -> Vec<char> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter_map(|w| w.chars().next())
+            .collect()
+    };
+    let first = initials(parts.next().unwrap_or(""));
+    let middle = initials(parts.next().unwrap_or(""));
+    let mut all = first;
+    all.extend(&middle);
+    (all, middle)
+}
+
+/// Two `first | middle` values may be one person: one's middle initials are among the other's
+/// first and middle initials (or either has no middle name).
+fn given_names_compatible(a: &(Vec<char>, Vec<char>), b: &(Vec<char>, Vec<char>)) -> bool {
+    let ((all_a, mid_a), (all_b, mid_b)) = (a, b);
+    mid_a.is_empty()
+        || mid_b.is_empty()
+        || mid_a.iter().any(|i| all_b.contains(i))
+        || mid_b.iter().any(|i| all_a.contains(i))
+}
+
 /// A compiled spec over a table.
 pub struct Linker {
     pub spec: Spec,
@@ -246,6 +271,13 @@ impl Linker {
                             }
                         }))
                     }
+                    HardKindSpec::GivenNames => {
+                        let parts: Vec<(Vec<char>, Vec<char>)> =
+                            c.values.iter().map(|v| given_initials(v)).collect();
+                        HardCompat::Custom(Box::new(move |x, y| {
+                            given_names_compatible(&parts[x as usize], &parts[y as usize])
+                        }))
+                    }
                     HardKindSpec::DateYears => {
                         let dates: Vec<Option<compare::DateVal>> =
                             c.values.iter().map(|v| compare::parse_date(v)).collect();
@@ -261,9 +293,29 @@ impl Linker {
                         }))
                     }
                 };
+                let codes = match kind {
+                    HardKindSpec::GivenNames => {
+                        let has_middle: Vec<bool> = c
+                            .values
+                            .iter()
+                            .map(|v| !given_initials(v).1.is_empty())
+                            .collect();
+                        c.codes
+                            .iter()
+                            .map(|&x| {
+                                if x != NULL && has_middle[x as usize] {
+                                    x
+                                } else {
+                                    NULL
+                                }
+                            })
+                            .collect()
+                    }
+                    _ => c.codes.clone(),
+                };
                 HardField {
                     name: name.clone(),
-                    codes: c.codes.clone(),
+                    codes,
                     compat,
                 }
             })
@@ -348,5 +400,37 @@ impl Linker {
             .find(b.0, b.1)
             .ok_or_else(|| LinkError::UnknownRecord(format!("{}:{}", b.0, b.1)))?;
         Ok(self.explain(ia as u32, ib as u32))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ok(a: &str, b: &str) -> bool {
+        given_names_compatible(&given_initials(a), &given_initials(b))
+    }
+
+    #[test]
+    fn middle_initials_tell_people_apart_but_not_a_resplit_name() {
+        // father and son: same first name, different middle initial
+        assert!(!ok("john | a", "john | b"));
+        assert!(ok("john | a", "john | anthony"));
+        // "VASQUEZ RAMIREZ, PEDRO C" read as first RAMIREZ, middle PEDRO C
+        assert!(ok("ramirez | pedro c", "pedro | c"));
+        // no middle name: nothing to compare
+        assert!(ok("john | ", "john | b"));
+    }
+
+    proptest! {
+        #[test]
+        fn given_names_compatibility_is_symmetric(
+            a in "[a-c]{1,2}( [a-c]{1,2})? \\| ([a-c]( [a-c])?)?",
+            b in "[a-c]{1,2}( [a-c]{1,2})? \\| ([a-c]( [a-c])?)?",
+        ) {
+            prop_assert_eq!(ok(&a, &b), ok(&b, &a));
+            prop_assert!(ok(&a, &a));
+        }
     }
 }

@@ -427,7 +427,8 @@ fn hard_cases() {
 
 #[test]
 fn tiny_inputs() {
-    assert!(link_identities(&[], &Constraints::default())
+    let none: [(u64, String, SourceIdentity); 0] = [];
+    assert!(link_identities(&none, &Constraints::default())
         .clusters
         .is_empty());
     let one = vec![(5u64, "dpd".to_string(), ident("a", "b", None, None, None))];

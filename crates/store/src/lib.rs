@@ -132,6 +132,9 @@ pub struct IdentityRow {
     pub agency: String,
     pub record_key: String,
     pub identity: SourceIdentity,
+    /// Where the row's interaction happened, when it is a street address (its location key):
+    /// linkage compares it with other rows' homes and places.
+    pub place: Option<String>,
 }
 
 /// One person-involvement in an interaction, the unit the engine counts.

@@ -328,10 +328,17 @@ impl Store for SqliteStore {
     }
 
     async fn identities(&self) -> Result<Vec<IdentityRow>> {
-        let rows = sqlx::query("SELECT * FROM identities WHERE current = 1 ORDER BY record_id")
-            .fetch_all(&self.pool)
-            .await
-            .doing("reading identities")?;
+        // the `identities` view's columns and the interaction's place
+        let rows = sqlx::query(
+            "SELECT id AS record_id, source, agency, record_key, first_name, middle_name,
+                    last_name, suffix, aliases, dob, sex, race, ethnicity, phone, address_key,
+                    address_raw, address_kind, agency_person_id, ssn_last4,
+                    CASE WHEN location_kind = 'street' THEN location_key END AS place
+             FROM source_records WHERE has_identity = 1 AND current = 1 ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .doing("reading identities")?;
         Ok(rows
             .iter()
             .map(|r| IdentityRow {
@@ -340,6 +347,7 @@ impl Store for SqliteStore {
                 agency: r.get("agency"),
                 record_key: r.get("record_key"),
                 identity: identity_from_row(r),
+                place: r.get("place"),
             })
             .collect())
     }

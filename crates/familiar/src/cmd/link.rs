@@ -8,6 +8,9 @@ use familiar_link::{Constraints, IdEvent};
 use familiar_store::{IdentityRow, LinkDecision, Linkage, PersonEvent, ReviewPair, Store};
 use serde::Serialize;
 
+/// An identity as the linker reads it: record id, source, identity, place of the interaction.
+type PersonRec = (u64, String, familiar_model::SourceIdentity, Option<String>);
+
 /// The linkage used when none is named.
 pub const DEFAULT_METHOD: &str = "model";
 
@@ -90,11 +93,11 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
     let store = super::open_existing(db).await?;
     match args.command {
         None if args.count_only => {
-            let recs: Vec<(u64, String, familiar_model::SourceIdentity)> = store
+            let recs: Vec<PersonRec> = store
                 .identities()
                 .await?
                 .into_iter()
-                .map(|r| (r.record_id as u64, r.source, r.identity))
+                .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
                 .collect();
             let spec = familiar_link::person_spec();
             let max_pairs = spec.blocking.max_pairs;
@@ -180,11 +183,11 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
             Ok(())
         }
         Some(LinkCommand::Explain { left, right, json }) => {
-            let recs: Vec<(u64, String, familiar_model::SourceIdentity)> = store
+            let recs: Vec<PersonRec> = store
                 .identities()
                 .await?
                 .into_iter()
-                .map(|r| (r.record_id as u64, r.source, r.identity))
+                .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
                 .collect();
             let (linker, from) = linker_for(&store, &recs).await?;
             let e = familiar_link::explain_identities(&linker, left as u64, right as u64)
@@ -279,7 +282,7 @@ fn print_summary(s: &LinkSummary) {
 /// now. Returns the linker and where its model came from.
 pub async fn linker_for(
     store: &dyn Store,
-    recs: &[(u64, String, familiar_model::SourceIdentity)],
+    recs: &[PersonRec],
 ) -> Result<(familiar_link::Linker, String)> {
     let state = store.link_state().await?;
     if let (Some(m), Some(run)) = (stored_model(&state), state.model_run) {
@@ -676,9 +679,16 @@ pub async fn link_store_mode(
     let mut skipped_blocks = Vec::new();
     let (clusters, review, model_stats) = match method {
         "model" => {
-            let recs: Vec<(u64, String, familiar_model::SourceIdentity)> = rows
+            let recs: Vec<PersonRec> = rows
                 .iter()
-                .map(|r| (r.record_id as u64, r.source.clone(), r.identity.clone()))
+                .map(|r| {
+                    (
+                        r.record_id as u64,
+                        r.source.clone(),
+                        r.identity.clone(),
+                        r.place.clone(),
+                    )
+                })
                 .collect();
             let res = familiar_link::try_link_identities(&recs, &constraints)
                 .context("linking identities")?;
@@ -797,9 +807,16 @@ async fn link_incremental(
     reason: String,
 ) -> Result<LinkSummary> {
     let t = std::time::Instant::now();
-    let recs: Vec<(u64, String, familiar_model::SourceIdentity)> = rows
+    let recs: Vec<PersonRec> = rows
         .iter()
-        .map(|r| (r.record_id as u64, r.source.clone(), r.identity.clone()))
+        .map(|r| {
+            (
+                r.record_id as u64,
+                r.source.clone(),
+                r.identity.clone(),
+                r.place.clone(),
+            )
+        })
         .collect();
     let identity_ids: std::collections::HashSet<i64> = rows.iter().map(|r| r.record_id).collect();
     let previous: HashMap<u64, String> = links_before
@@ -1121,9 +1138,9 @@ pub async fn evaluate(store: &dyn Store, truth_path: &Path, worst: usize) -> Res
         .collect();
     let mut ev = score(&pred, &truth, &source);
     if identities.len() >= 2 {
-        let recs: Vec<(u64, String, familiar_model::SourceIdentity)> = identities
+        let recs: Vec<PersonRec> = identities
             .into_iter()
-            .map(|r| (r.record_id as u64, r.source, r.identity))
+            .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
             .collect();
         let (linker, _) = linker_for(store, &recs).await?;
         let tab = &linker.table;
