@@ -29,6 +29,8 @@ pub struct CompiledComparison {
     pub scope_col: Option<usize>,
     /// Column whose words the `name_tokens` level compares.
     pub tokens_col: Option<usize>,
+    /// Term frequencies count distinct values of this column per value (`tf_distinct`).
+    pub tf_distinct_col: Option<usize>,
     pub levels: Vec<Level>,
     /// Labels of all levels: "null", declared..., "else".
     pub labels: Vec<String>,
@@ -88,6 +90,7 @@ pub fn compile_comparison(
     let alias_col = other(&spec.aliases)?;
     let scope_col = other(&spec.scope)?;
     let tokens_col = other(&spec.tokens_of)?;
+    let tf_distinct_col = other(&spec.tf_distinct)?;
     let levels: Vec<Level> = spec
         .levels
         .iter()
@@ -179,6 +182,7 @@ pub fn compile_comparison(
         alias_col,
         scope_col,
         tokens_col,
+        tf_distinct_col,
         name_words,
         levels,
         labels,
@@ -933,14 +937,45 @@ pub fn estimate_u(
     u
 }
 
-/// TF adjustment per value code of comparison `ci`: log2(u_exact / max(freq(v), tf_min_u)).
+/// Per value code of `codes`: the number of distinct non-null `by` codes among its records (at
+/// least 1 for a value that occurs).
+pub fn distinct_counts(codes: &[u32], by: &[u32], n_values: usize) -> Vec<u32> {
+    let mut pairs: Vec<(u32, u32)> = codes
+        .iter()
+        .zip(by)
+        .filter(|(&v, _)| v != NULL)
+        .map(|(&v, &w)| (v, w))
+        .collect();
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    let mut out = vec![0u32; n_values];
+    let mut seen = vec![false; n_values];
+    for (v, w) in pairs {
+        seen[v as usize] = true;
+        if w != NULL {
+            out[v as usize] += 1;
+        }
+    }
+    for (o, s) in out.iter_mut().zip(seen) {
+        if s && *o == 0 {
+            *o = 1;
+        }
+    }
+    out
+}
+
+/// TF adjustment per value code of comparison `ci`: log2(u_exact / max(freq(v), tf_min_u)),
+/// the frequency over records, or over distinct `tf_distinct` values.
 pub fn tf_adjustments(table: &Table, cmp: &Comparator, ci: usize, u_exact: f64) -> Vec<f32> {
     let c = &cmp.comps[ci];
     if !c.tf || c.exact.is_none() {
         return Vec::new();
     }
     let col = &table.columns[c.col];
-    let counts = col.counts();
+    let counts = match c.tf_distinct_col {
+        None => col.counts(),
+        Some(dc) => distinct_counts(&col.codes, &table.columns[dc].codes, col.values.len()),
+    };
     let n: f64 = counts.iter().map(|&x| f64::from(x)).sum();
     counts
         .iter()
@@ -1419,6 +1454,7 @@ mod tests {
                 aliases: None,
                 scope: None,
                 tokens_of: None,
+                tf_distinct: None,
                 m: None,
                 u: None,
                 veto: Vec::new(),
@@ -1445,6 +1481,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn term_frequencies_can_count_people_not_records() {
+        // value 0: one person recorded five times; value 1: three people once each
+        let codes = [0, 0, 0, 0, 0, 1, 1, 1, NULL];
+        let by = [7, 7, 7, 7, NULL, 1, 2, 3, 4];
+        assert_eq!(distinct_counts(&codes, &by, 3), vec![1, 3, 0]);
+        // a value whose records all lack the companion still counts once
+        assert_eq!(distinct_counts(&[2, 2], &[NULL, NULL], 3), vec![0, 0, 1]);
     }
 
     #[test]

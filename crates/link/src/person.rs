@@ -101,6 +101,7 @@ fn cmp(name: &str, column: &str, levels: &[&str], m: &[f64]) -> ComparisonSpec {
         aliases: None,
         scope: None,
         tokens_of: None,
+        tf_distinct: None,
         m: Some(m.to_vec()),
         u: None,
         veto: Vec::new(),
@@ -133,8 +134,11 @@ pub fn person_spec() -> Spec {
         ],
         &[0.80, 0.05, 0.05, 0.03, 0.02, 0.02, 0.005, 0.005, 0.02],
     );
+    // Term frequencies count people, not records: how many surnames go with a first name
+    // (a frequent caller's own name is not a common name), and likewise below.
     first.tf = true;
     first.tf_min_u = Some(1e-4);
+    first.tf_distinct = Some("last".into());
     first.swap_with = Some("last".into());
     // one name split into fields another way ("VASQUEZ RAMIREZ PEDRO C" read as last VASQUEZ,
     // first RAMIREZ, middle PEDRO C): the same words, so not a different first name
@@ -157,6 +161,7 @@ pub fn person_spec() -> Spec {
     );
     last.tf = true;
     last.tf_min_u = Some(1e-4);
+    last.tf_distinct = Some("first".into());
     last.swap_with = Some("first".into());
     let middle = cmp(
         "middle_name",
@@ -180,6 +185,7 @@ pub fn person_spec() -> Spec {
         &[0.85, 0.02, 0.05, 0.02, 0.01, 0.03, 0.02],
     );
     dob.tf = true;
+    dob.tf_distinct = Some("first".into());
     let sex = cmp("sex", "sex", &["exact"], &[0.97, 0.03]);
     let phone = cmp("phone", "last_digits(phone,7)", &["exact"], &[0.9, 0.1]);
     let mut address = cmp(
@@ -189,6 +195,7 @@ pub fn person_spec() -> Spec {
         &[0.55, 0.1, 0.35],
     );
     address.tf = true;
+    address.tf_distinct = Some("first".into());
     let mut agency = cmp("agency_person_id", "agency_id", &["exact"], &[0.9, 0.1]);
     agency.scope = Some("source".into());
     let ssn = cmp(
@@ -212,6 +219,7 @@ pub fn person_spec() -> Spec {
     );
     place.swap_with = Some("address_key".into());
     place.tf = true;
+    place.tf_distinct = Some("first".into());
     Spec {
         name: Some("familiar person (built-in)".into()),
         id_column: "identity_id".into(),
@@ -235,6 +243,7 @@ pub fn person_spec() -> Spec {
                 &["ssn_last4", "initial(last)"],
                 &["last", "address_key"],
                 &["nickname(first)", "place"],
+                &["dob", "address_key"],
             ]),
             max_pairs: 50_000_000,
             oversize: Oversize::SkipLargestBlocks,

@@ -93,6 +93,12 @@ pub struct ComparisonSpec {
     /// Lower bound of the per-value u used by the term-frequency adjustment.
     #[serde(default)]
     pub tf_min_u: Option<f64>,
+    /// Count a value's frequency over the distinct values of this column (or key expression)
+    /// among the records holding it, instead of over records: how many people share a value,
+    /// not how often one person was recorded with it (a frequent caller's own name and home
+    /// would otherwise look common).
+    #[serde(default)]
+    pub tf_distinct: Option<String>,
     /// Column whose values are compared crosswise for the `swapped` level.
     #[serde(default)]
     pub swap_with: Option<String>,
@@ -837,9 +843,15 @@ pub fn referenced_columns(spec: &Spec) -> Vec<(String, String)> {
     };
     for c in &spec.comparisons {
         add(c.column_expr(), format!("comparison {:?}", c.name));
-        for o in [&c.swap_with, &c.aliases, &c.scope, &c.tokens_of]
-            .into_iter()
-            .flatten()
+        for o in [
+            &c.swap_with,
+            &c.aliases,
+            &c.scope,
+            &c.tokens_of,
+            &c.tf_distinct,
+        ]
+        .into_iter()
+        .flatten()
         {
             add(o, format!("comparison {:?}", c.name));
         }
