@@ -277,20 +277,59 @@ fn bridges(groups: &[Vec<u32>], model: &PairModel<'_>) -> Vec<Found> {
     out
 }
 
-/// Group `items` (record indices) by `key`, keeping groups of records with a known key.
+/// Group `items` (record indices) by `key`, keeping groups of records with a known key; each
+/// group sorted, groups ordered by their first record.
 fn group_by(items: &[u32], key: &[u32]) -> Vec<Vec<u32>> {
-    let mut m: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
-    for &i in items {
-        if key[i as usize] != u32::MAX {
-            m.entry(key[i as usize]).or_default().push(i);
-        }
-    }
-    let mut v: Vec<Vec<u32>> = m.into_values().collect();
-    for g in v.iter_mut() {
+    let known = |i: &u32| key[*i as usize] != u32::MAX;
+    // the common cases without sorting: no known key, or one key for all
+    let mut it = items.iter().filter(|i| known(i));
+    let Some(first) = it.next() else {
+        return Vec::new();
+    };
+    let k0 = key[*first as usize];
+    if it.all(|i| key[*i as usize] == k0) {
+        let mut g: Vec<u32> = items.iter().copied().filter(|i| known(i)).collect();
         g.sort_unstable();
+        return vec![g];
     }
-    v.sort_unstable_by_key(|g| g[0]);
-    v
+    let mut v: Vec<(u32, u32)> = items
+        .iter()
+        .filter(|i| known(i))
+        .map(|&i| (key[i as usize], i))
+        .collect();
+    v.sort_unstable();
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    for (j, &(k, i)) in v.iter().enumerate() {
+        if j == 0 || v[j - 1].0 != k {
+            out.push(Vec::new());
+        }
+        out.last_mut().expect("pushed").push(i);
+    }
+    out.sort_unstable_by_key(|g| g[0]);
+    out
+}
+
+/// All records grouped by `key` (known keys only), groups of two or more.
+fn groups_of(key: &[u32]) -> Vec<Vec<u32>> {
+    use rayon::prelude::*;
+    let mut v: Vec<(u32, u32)> = (0..key.len() as u32)
+        .filter(|&i| key[i as usize] != u32::MAX)
+        .map(|i| (key[i as usize], i))
+        .collect();
+    v.par_sort_unstable();
+    let mut out = Vec::new();
+    let mut j = 0;
+    while j < v.len() {
+        let mut e = j + 1;
+        while e < v.len() && v[e].0 == v[j].0 {
+            e += 1;
+        }
+        if e - j >= 2 {
+            out.push(v[j..e].iter().map(|x| x.1).collect::<Vec<u32>>());
+        }
+        j = e;
+    }
+    out
 }
 
 /// The worst false merges and missed links of a clustering (`pred`, one label per record)
@@ -313,9 +352,9 @@ pub fn inspect_pairs(
     model: &PairModel<'_>,
 ) -> (Vec<PairNote>, Vec<PairNote>, u64, u64, MissCounts) {
     use rayon::prelude::*;
-    let all: Vec<u32> = (0..pred.len() as u32).collect();
-    let by_pred = group_by(&all, pred);
-    let by_truth = group_by(&all, truth);
+    // only clusters and entities of two or more records can hold a false merge or a miss
+    let by_pred = groups_of(pred);
+    let by_truth = groups_of(truth);
     // false merges: clusters with several true entities
     let mut merges: Vec<Found> = by_pred
         .par_iter()
@@ -394,8 +433,7 @@ pub fn blocking_recall(
     covered: &(dyn Fn(u32, u32) -> bool + Sync),
 ) -> Option<f64> {
     use rayon::prelude::*;
-    let all: Vec<u32> = (0..truth.len() as u32).collect();
-    let groups = group_by(&all, truth);
+    let groups = groups_of(truth);
     let (hit, tot) = groups
         .par_iter()
         .map(|g| {
