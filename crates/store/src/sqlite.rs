@@ -328,28 +328,29 @@ impl Store for SqliteStore {
     }
 
     async fn identities(&self) -> Result<Vec<IdentityRow>> {
-        // the `identities` view's columns and the interaction's place
-        let rows = sqlx::query(
+        // the `identities` view's columns and the interaction's place, streamed: a county's
+        // identities are converted one by one rather than held twice
+        let mut rows = sqlx::query(
             "SELECT id AS record_id, source, agency, record_key, first_name, middle_name,
                     last_name, suffix, aliases, dob, sex, race, ethnicity, phone, address_key,
                     address_raw, address_kind, agency_person_id, ssn_last4,
                     CASE WHEN location_kind = 'street' THEN location_key END AS place
              FROM source_records WHERE has_identity = 1 AND current = 1 ORDER BY id",
         )
-        .fetch_all(&self.pool)
-        .await
-        .doing("reading identities")?;
-        Ok(rows
-            .iter()
-            .map(|r| IdentityRow {
+        .fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(r) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+            let r = r.doing("reading identities")?;
+            out.push(IdentityRow {
                 record_id: r.get("record_id"),
                 source: r.get("source"),
                 agency: r.get("agency"),
                 record_key: r.get("record_key"),
-                identity: identity_from_row(r),
+                identity: identity_from_row(&r),
                 place: r.get("place"),
-            })
-            .collect())
+            });
+        }
+        Ok(out)
     }
 
     async fn record_ids(&self) -> Result<HashMap<(String, String), i64>> {

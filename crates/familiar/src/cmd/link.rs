@@ -600,6 +600,8 @@ pub async fn link_store_mode(
     mode: Mode,
 ) -> Result<LinkSummary> {
     let rows = store.identities().await?;
+    let n_rows = rows.len();
+    let identity_ids: std::collections::HashSet<i64> = rows.iter().map(|r| r.record_id).collect();
     let decisions = store.decisions().await?;
     let decisions_through = decisions.iter().map(|d| d.id).max();
     let (constraints, assigned) = constraints_from(&decisions);
@@ -628,8 +630,8 @@ pub async fn link_store_mode(
         (Mode::Incremental, Some(_)) => (true, "--incremental".to_string()),
         (Mode::Auto, None) => (false, "no stored model fits the built-in spec".to_string()),
         (Mode::Auto, Some(m)) => {
-            let share = batch as f64 / rows.len().max(1) as f64;
-            let growth = rows.len() as f64 / m.trained_on.max(1) as f64;
+            let share = batch as f64 / n_rows.max(1) as f64;
+            let growth = n_rows as f64 / m.trained_on.max(1) as f64;
             if share > AUTO_MAX_NEW_SHARE {
                 (
                     false,
@@ -663,7 +665,7 @@ pub async fn link_store_mode(
         return link_incremental(
             store,
             actor,
-            &rows,
+            rows,
             &links_before,
             &d,
             (&constraints, &assigned, decisions_through),
@@ -679,16 +681,10 @@ pub async fn link_store_mode(
     let mut skipped_blocks = Vec::new();
     let (clusters, review, model_stats) = match method {
         "model" => {
+            // the rows move into the linker's records (a large store holds no second copy)
             let recs: Vec<PersonRec> = rows
-                .iter()
-                .map(|r| {
-                    (
-                        r.record_id as u64,
-                        r.source.clone(),
-                        r.identity.clone(),
-                        r.place.clone(),
-                    )
-                })
+                .into_iter()
+                .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
                 .collect();
             let res = familiar_link::try_link_identities(&recs, &constraints)
                 .context("linking identities")?;
@@ -727,7 +723,6 @@ pub async fn link_store_mode(
     };
     let link_seconds = t.elapsed().as_secs_f64();
     // Assignments also cover records without a usable identity (linked by import only).
-    let identity_ids: std::collections::HashSet<i64> = rows.iter().map(|r| r.record_id).collect();
     let mut clusters = clusters;
     clusters.extend(
         assigned
@@ -747,7 +742,7 @@ pub async fn link_store_mode(
     let stats = serde_json::json!({
         "mode": "full",
         "mode_reason": reason,
-        "identities": rows.len(),
+        "identities": n_rows,
         "persons": persons,
         "new": named.new_persons,
         "merges": named.merges,
@@ -776,7 +771,7 @@ pub async fn link_store_mode(
         mode: "full".into(),
         mode_reason: reason,
         run_id,
-        identities: rows.len(),
+        identities: n_rows,
         persons,
         new_persons: named.new_persons,
         kept_ids,
@@ -784,7 +779,7 @@ pub async fn link_store_mode(
         splits: named.splits,
         review_pairs,
         new_identities: d.new,
-        relinked_identities: rows.len(),
+        relinked_identities: n_rows,
         touched_persons: 0,
         candidate_pairs,
         skipped_blocks,
@@ -798,7 +793,7 @@ pub async fn link_store_mode(
 async fn link_incremental(
     store: &dyn Store,
     actor: &str,
-    rows: &[IdentityRow],
+    rows: Vec<IdentityRow>,
     links_before: &HashMap<i64, String>,
     d: &Delta,
     (constraints, assigned, decisions_through): (&Constraints, &BTreeMap<i64, String>, Option<i64>),
@@ -807,18 +802,12 @@ async fn link_incremental(
     reason: String,
 ) -> Result<LinkSummary> {
     let t = std::time::Instant::now();
-    let recs: Vec<PersonRec> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.record_id as u64,
-                r.source.clone(),
-                r.identity.clone(),
-                r.place.clone(),
-            )
-        })
-        .collect();
+    let n_rows = rows.len();
     let identity_ids: std::collections::HashSet<i64> = rows.iter().map(|r| r.record_id).collect();
+    let recs: Vec<PersonRec> = rows
+        .into_iter()
+        .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
+        .collect();
     let previous: HashMap<u64, String> = links_before
         .iter()
         .filter(|(r, _)| identity_ids.contains(r))
@@ -889,7 +878,7 @@ async fn link_incremental(
     let stats = serde_json::json!({
         "mode": "incremental",
         "mode_reason": reason,
-        "identities": rows.len(),
+        "identities": n_rows,
         "new_identities": res.new_identities,
         "removed_records": d.removed.len(),
         "touched_records": d.touched.len(),
@@ -931,7 +920,7 @@ async fn link_incremental(
         mode: "incremental".into(),
         mode_reason: reason,
         run_id,
-        identities: rows.len(),
+        identities: n_rows,
         persons,
         new_persons: named.new_persons,
         kept_ids,
