@@ -194,6 +194,62 @@ pub fn sort_edges(edges: &mut [Edge], rank: &[u32]) {
 pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering {
     let mut edges: Vec<Edge> = edges.to_vec();
     sort_edges(&mut edges, ctx.rank);
+    let first = merge(n, &edges, ctx, true);
+    let (f, merged_by, refused) = if first.ambiguous.is_empty() {
+        (first.forest, first.merged_by, first.refused)
+    } else {
+        // Cluster again without the ambiguous records' links. Every other edge is taken again
+        // with the same refusals: a record that had joined through an ambiguous one still
+        // joins by its own links (only records with no other link fall off).
+        let mut out = vec![false; n];
+        for &z in &first.ambiguous {
+            out[z as usize] = true;
+        }
+        let kept: Vec<Edge> = edges
+            .iter()
+            .filter(|e| !out[e.a as usize] && !out[e.b as usize])
+            .copied()
+            .collect();
+        let second = merge(n, &kept, ctx, false);
+        let mut refused = second.refused;
+        refused.ambiguous_records = first.ambiguous.len() as u64;
+        (second.forest, second.merged_by, refused)
+    };
+    let mut f = f;
+    // labels by lowest rank
+    let roots: Vec<u32> = (0..n as u32).map(|i| f.find(i)).collect();
+    let mut by_rank: Vec<u32> = (0..n as u32).collect();
+    by_rank.sort_unstable_by_key(|&i| ctx.rank[i as usize]);
+    let mut label_of_root = vec![u32::MAX; n];
+    let mut next = 0u32;
+    let mut labels = vec![0u32; n];
+    for &i in &by_rank {
+        let r = roots[i as usize] as usize;
+        if label_of_root[r] == u32::MAX {
+            label_of_root[r] = next;
+            next += 1;
+        }
+        labels[i as usize] = label_of_root[r];
+    }
+    Clustering {
+        labels,
+        merged_by,
+        refused,
+    }
+}
+
+struct Merged {
+    forest: Forest,
+    merged_by: Vec<Edge>,
+    refused: RefusalCounts,
+    /// Records found ambiguous (sorted); empty unless `find_ambiguous`.
+    ambiguous: Vec<u32>,
+}
+
+/// One pass of strongest-first merging over sorted `edges`; ambiguous records are looked for
+/// only when `find_ambiguous` (the second pass, over the edges left once they are detached,
+/// does not look again). Reviewer must-links apply first in every pass.
+fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: bool) -> Merged {
     let mut f = Forest {
         parent: (0..n as u32).collect(),
         size: vec![1; n],
@@ -261,7 +317,11 @@ pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering
     }
 
     // weight of the edge by which a record joined a cluster as a singleton (+inf: must-link)
-    let margin = ctx.options.ambiguity_margin;
+    let margin = if find_ambiguous {
+        ctx.options.ambiguity_margin
+    } else {
+        None
+    };
     let mut join_w: Vec<f64> = if margin.is_some() {
         vec![f64::NAN; n]
     } else {
@@ -278,7 +338,7 @@ pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering
     }
     let mut ambiguous: Vec<u32> = Vec::new();
 
-    for e in &edges {
+    for e in edges {
         let (ra, rb) = (f.find(e.a), f.find(e.b));
         if ra == rb {
             continue;
@@ -329,64 +389,13 @@ pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering
         f.union(ctx, ra, rb);
         merged_by.push(*e);
     }
-
-    if !ambiguous.is_empty() {
-        // rebuild without the ambiguous records' links (records that hung on them fall off too)
-        ambiguous.sort_unstable();
-        ambiguous.dedup();
-        refused.ambiguous_records = ambiguous.len() as u64;
-        let mut g = Forest {
-            parent: (0..n as u32).collect(),
-            size: vec![1; n],
-            head: (0..n as u32).collect(),
-            tail: (0..n as u32).collect(),
-            next: vec![END; n],
-            sources: Vec::new(),
-            hard: Vec::new(),
-            cannot: vec![Vec::new(); n],
-        };
-        for &(a, b) in ctx.must_link {
-            if a != b && (a as usize) < n && (b as usize) < n {
-                let (ra, rb) = (f.find(a), f.find(b));
-                if ra == rb {
-                    let (ga, gb) = (g.find(a), g.find(b));
-                    if ga != gb {
-                        g.union(ctx, ga, gb);
-                    }
-                }
-            }
-        }
-        merged_by.retain(|e| {
-            ambiguous.binary_search(&e.a).is_err() && ambiguous.binary_search(&e.b).is_err()
-        });
-        for e in &merged_by {
-            let (ga, gb) = (g.find(e.a), g.find(e.b));
-            if ga != gb {
-                g.union(ctx, ga, gb);
-            }
-        }
-        f = g;
-    }
-
-    // labels by lowest rank
-    let roots: Vec<u32> = (0..n as u32).map(|i| f.find(i)).collect();
-    let mut by_rank: Vec<u32> = (0..n as u32).collect();
-    by_rank.sort_unstable_by_key(|&i| ctx.rank[i as usize]);
-    let mut label_of_root = vec![u32::MAX; n];
-    let mut next = 0u32;
-    let mut labels = vec![0u32; n];
-    for &i in &by_rank {
-        let r = roots[i as usize] as usize;
-        if label_of_root[r] == u32::MAX {
-            label_of_root[r] = next;
-            next += 1;
-        }
-        labels[i as usize] = label_of_root[r];
-    }
-    Clustering {
-        labels,
+    ambiguous.sort_unstable();
+    ambiguous.dedup();
+    Merged {
+        forest: f,
         merged_by,
         refused,
+        ambiguous,
     }
 }
 
@@ -559,6 +568,36 @@ mod tests {
         // a clear winner is kept
         let far = run(Some(0.2));
         assert_eq!(far.labels, vec![0, 0, 1]);
+    }
+
+    #[test]
+    fn detaching_an_ambiguous_record_keeps_the_links_of_the_others() {
+        // 0 (name only) fits 1 (born 1990) and 2 (born 1960); 3 joined 1's person through 0 but
+        // also has its own, weaker link to 1
+        let hard = [HardField {
+            name: "dob".into(),
+            codes: vec![u32::MAX, 1990, 1960, u32::MAX],
+            compat: HardCompat::Custom(Box::new(|a, b| a.abs_diff(b) <= 2)),
+        }];
+        let e = |a, b, w| Edge { a, b, weight: w };
+        let edges = [e(0, 1, 5.0), e(0, 2, 4.8), e(0, 3, 4.5), e(1, 3, 4.0)];
+        let ctx = ClusterContext {
+            rank: &[0, 1, 2, 3],
+            sources: &[0, 0, 0, 0],
+            hard: &hard,
+            must_link: &[],
+            cannot_link: &[],
+            scorer: None,
+            options: ClusterOptions {
+                ambiguity_margin: Some(1.0),
+                ..Default::default()
+            },
+        };
+        let c = cluster(4, &edges, &ctx);
+        assert_eq!(c.refused.ambiguous_records, 1);
+        assert_eq!(c.labels[1], c.labels[3], "3 keeps its own link to 1");
+        assert_ne!(c.labels[0], c.labels[1]);
+        assert_ne!(c.labels[0], c.labels[2]);
     }
 
     #[test]

@@ -250,6 +250,44 @@ pub fn token_overlap(a: &str, b: &str) -> bool {
     words(a).iter().any(|w| wb.contains(w))
 }
 
+/// Words of two or more characters (split on anything not alphanumeric), sorted and distinct.
+pub fn name_words(s: &str) -> Vec<&str> {
+    let mut w: Vec<&str> = s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 2)
+        .collect();
+    w.sort_unstable();
+    w.dedup();
+    w
+}
+
+/// True when the smaller of two sorted distinct word sets is contained in the larger and they
+/// share at least two words (the `name_tokens` level).
+pub fn words_subset<T: Ord>(a: &[T], b: &[T]) -> bool {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if small.len() < 2 {
+        return false;
+    }
+    let (mut i, mut j) = (0, 0);
+    while i < small.len() && j < large.len() {
+        match small[i].cmp(&large[j]) {
+            std::cmp::Ordering::Less => return false,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    i == small.len()
+}
+
+/// The same name written in another order or split into fields differently: the words of one
+/// are all among the words of the other, two or more of them shared.
+pub fn name_tokens_agree(a: &str, b: &str) -> bool {
+    words_subset(&name_words(a), &name_words(b))
+}
+
 /// True when one value is an initial (one letter, optionally followed by '.') equal to the first
 /// letter of the other value.
 pub fn initial_match(a: &str, b: &str) -> bool {
@@ -584,6 +622,19 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn name_tokens_examples() {
+        assert!(name_tokens_agree(
+            "ramirez | pedro c | vasquez",
+            "pedro c vasquez ramirez"
+        ));
+        assert!(name_tokens_agree("g |  | le mei", "mei | grace | le"));
+        assert!(!name_tokens_agree("john | smith", "james | smith"));
+        assert!(!name_tokens_agree("juana lopez perez", "maria lopez perez"));
+        // one shared word is not enough
+        assert!(!name_tokens_agree("smith", "john smith"));
+    }
+
+    #[test]
     fn known_values() {
         assert!((jaro_winkler("martha", "marhta") - 0.9611).abs() < 1e-3);
         assert!((jaro("dixon", "dicksonx") - 0.7667).abs() < 1e-3);
@@ -633,6 +684,24 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn name_tokens_symmetric_and_order_free(
+            a in proptest::collection::vec("[a-d]{1,3}", 0..5),
+            b in proptest::collection::vec("[a-d]{1,3}", 0..5),
+            k in 0usize..5,
+        ) {
+            let (x, y) = (a.join(" "), b.join(" | "));
+            prop_assert_eq!(name_tokens_agree(&x, &y), name_tokens_agree(&y, &x));
+            // word order and separators do not matter
+            let mut r = a.clone();
+            let n = r.len();
+            r.rotate_left(k.min(n));
+            prop_assert_eq!(name_tokens_agree(&x, &y), name_tokens_agree(&r.join(","), &y));
+            // a name with two or more words agrees with itself, reordered
+            let words = name_words(&x).len();
+            prop_assert_eq!(name_tokens_agree(&x, &r.join(" ")), words >= 2);
+        }
+
         #[test]
         fn comparators_symmetric_and_bounded(a in "[a-e]{0,12}", b in "[a-e]{0,12}", u in "\\PC{0,8}") {
             let jw = jaro_winkler(&a, &b);

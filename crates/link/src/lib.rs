@@ -8,7 +8,8 @@
 //!
 //! Modules: [`compare`] (comparators, nicknames, phonetic codes, dates), [`spec`], [`data`]
 //! (interned columns), [`block`], [`model`] (FS + EM + TF), [`cluster`], [`explain`],
-//! [`stable`] (stable person ids), [`eval`], [`io`], [`matching`], [`person`].
+//! [`stable`] (stable person ids), [`incremental`] (a new batch against existing persons with
+//! the stored model), [`eval`], [`io`], [`matching`], [`person`].
 //!
 //! Everything is deterministic: records are put in `(source, id)` order before any step, random
 //! sampling is seeded, and ties are broken by that order, so the same input in any row order
@@ -21,6 +22,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod explain;
+pub mod incremental;
 pub mod io;
 pub mod linker;
 pub mod matching;
@@ -29,16 +31,18 @@ pub mod person;
 pub mod spec;
 pub mod stable;
 
-pub use block::RuleCount;
+pub use block::{BlockCap, RuleCount};
 pub use cluster::{Clustering, Edge};
 pub use error::LinkError;
 pub use eval::{evaluate_clusters, Evaluation, Prf};
 pub use explain::{Explanation, Term};
+pub use incremental::{link_incremental, IncrementalInput, IncrementalResult, ModelState};
 pub use linker::Linker;
 pub use matching::{load_linker, run_match, MatchOptions, MatchReport};
 pub use person::{
     explain_identities, link_identities, person_linker, person_linker_with, person_spec,
-    try_link_identities, try_link_identities_with, Constraints, LinkResult, ScoredPair,
+    try_link_identities, try_link_identities_with, Constraints, IdentityRecord, LinkResult,
+    ScoredPair,
 };
 pub use spec::Spec;
-pub use stable::{assign_stable_ids, Assignment, IdEvent};
+pub use stable::{assign_stable_ids, assign_stable_ids_above, Assignment, IdEvent, IdMinter};

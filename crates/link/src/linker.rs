@@ -2,7 +2,7 @@
 //! explain. `matching::run_match` (files) and `person::link_identities` (the store) both drive
 //! this.
 
-use crate::block::{compile_rules, Blocker, Pairing, RuleCount};
+use crate::block::{compile_rules, BlockCap, Blocker, Pairing, RuleCount};
 use crate::cluster::{
     self, ClusterContext, ClusterOptions, Clustering, Edge, HardCompat, HardField,
 };
@@ -11,8 +11,33 @@ use crate::data::{Table, NULL};
 use crate::error::LinkError;
 use crate::explain::{self, Explanation};
 use crate::model::{self, Comparator, Params, TrainInput, Weights};
-use crate::spec::{HardKindSpec, KeyExpr, LinkType, Spec};
+use crate::spec::{HardKindSpec, KeyExpr, LinkType, Oversize, Spec};
 use serde::{Deserialize, Serialize};
+
+/// Initials of a `first | middle` value: (of every given name, of the middle names only).
+fn given_initials(v: &str) -> (Vec<char>, Vec<char>) {
+    let mut parts = v.splitn(2, '|');
+    let initials = |s: &str| -> Vec<char> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter_map(|w| w.chars().next())
+            .collect()
+    };
+    let first = initials(parts.next().unwrap_or(""));
+    let middle = initials(parts.next().unwrap_or(""));
+    let mut all = first;
+    all.extend(&middle);
+    (all, middle)
+}
+
+/// Two `first | middle` values may be one person: one's middle initials are among the other's
+/// first and middle initials (or either has no middle name).
+fn given_names_compatible(a: &(Vec<char>, Vec<char>), b: &(Vec<char>, Vec<char>)) -> bool {
+    let ((all_a, mid_a), (all_b, mid_b)) = (a, b);
+    mid_a.is_empty()
+        || mid_b.is_empty()
+        || mid_a.iter().any(|i| all_b.contains(i))
+        || mid_b.iter().any(|i| all_a.contains(i))
+}
 
 /// A compiled spec over a table.
 pub struct Linker {
@@ -95,6 +120,27 @@ impl Linker {
         self.blocker.guard(counts, self.spec.blocking.max_pairs)
     }
 
+    /// Keep every blocking rule within `blocking.max_pairs`: skip the largest blocks of a rule
+    /// over it (`oversize = "skip_largest_blocks"`, the default; returned and kept in
+    /// `blocker.caps`) or refuse (`oversize = "refuse"`). Call before training and scoring.
+    pub fn limit_blocking(&mut self) -> Result<Vec<BlockCap>, LinkError> {
+        match self.spec.blocking.oversize {
+            Oversize::Refuse => {
+                let counts = self.count_blocking();
+                self.guard(&counts)?;
+                Ok(Vec::new())
+            }
+            Oversize::SkipLargestBlocks => Ok(self
+                .blocker
+                .cap_blocks(&self.pairing, self.spec.blocking.max_pairs)),
+        }
+    }
+
+    /// Blocks skipped by [`Linker::limit_blocking`].
+    pub fn block_caps(&self) -> Vec<BlockCap> {
+        self.blocker.caps.iter().flatten().cloned().collect()
+    }
+
     /// Estimate λ, u and m. `labels` are labelled pairs (record index a, b, is_match).
     pub fn train(&mut self, labels: Vec<(u32, u32, bool)>) -> Result<TrainSummary, LinkError> {
         let tspec = &self.spec.training;
@@ -102,9 +148,16 @@ impl Linker {
             None
         } else {
             let rules = compile_rules(&mut self.table, &tspec.deterministic_rules)?;
-            let b = Blocker::new(&self.table, rules);
-            let counts = b.count(&self.pairing);
-            b.guard(&counts, self.spec.blocking.max_pairs)?;
+            let mut b = Blocker::new(&self.table, rules);
+            match self.spec.blocking.oversize {
+                Oversize::Refuse => {
+                    let counts = b.count(&self.pairing);
+                    b.guard(&counts, self.spec.blocking.max_pairs)?;
+                }
+                Oversize::SkipLargestBlocks => {
+                    b.cap_blocks(&self.pairing, self.spec.blocking.max_pairs);
+                }
+            }
             let (_, marginal) = b.generate(&self.pairing, |_, _, _| None::<()>);
             Some(marginal.iter().sum())
         };
@@ -218,6 +271,13 @@ impl Linker {
                             }
                         }))
                     }
+                    HardKindSpec::GivenNames => {
+                        let parts: Vec<(Vec<char>, Vec<char>)> =
+                            c.values.iter().map(|v| given_initials(v)).collect();
+                        HardCompat::Custom(Box::new(move |x, y| {
+                            given_names_compatible(&parts[x as usize], &parts[y as usize])
+                        }))
+                    }
                     HardKindSpec::DateYears => {
                         let dates: Vec<Option<compare::DateVal>> =
                             c.values.iter().map(|v| compare::parse_date(v)).collect();
@@ -233,9 +293,29 @@ impl Linker {
                         }))
                     }
                 };
+                let codes = match kind {
+                    HardKindSpec::GivenNames => {
+                        let has_middle: Vec<bool> = c
+                            .values
+                            .iter()
+                            .map(|v| !given_initials(v).1.is_empty())
+                            .collect();
+                        c.codes
+                            .iter()
+                            .map(|&x| {
+                                if x != NULL && has_middle[x as usize] {
+                                    x
+                                } else {
+                                    NULL
+                                }
+                            })
+                            .collect()
+                    }
+                    _ => c.codes.clone(),
+                };
                 HardField {
                     name: name.clone(),
-                    codes: c.codes.clone(),
+                    codes,
                     compat,
                 }
             })
@@ -271,6 +351,39 @@ impl Linker {
         cluster::cluster(self.table.len(), edges, &ctx)
     }
 
+    /// Fill `ev`'s worst false merges and missed links (at most `n` of each) for the clustering
+    /// `pred` against `truth` (one label per record, `u32::MAX` = unknown), scoring pairs with
+    /// the trained model exactly as [`Linker::explain`] does; `label` names a record.
+    pub fn inspect(
+        &self,
+        ev: &mut crate::eval::Evaluation,
+        pred: &[u32],
+        truth: &[u32],
+        n: usize,
+        label: &(dyn Fn(u32) -> String + Sync),
+    ) {
+        let score = |a: u32, b: u32| self.score(a, b);
+        let blocked = |a: u32, b: u32| self.pairing.allowed(a, b) && self.blocker.covers(a, b);
+        ev.inspect(
+            pred,
+            truth,
+            n,
+            &crate::eval::PairModel {
+                score: &score,
+                blocked: &blocked,
+                threshold: self.threshold_weight(),
+                label,
+            },
+        );
+    }
+
+    /// Share of true pairs (in scope of the link type) that some blocking rule generates.
+    pub fn blocking_recall(&self, truth: &[u32]) -> Option<f64> {
+        crate::eval::blocking_recall(truth, &|a, b| self.pairing.allowed(a, b), &|a, b| {
+            self.blocker.covers(a, b)
+        })
+    }
+
     /// The match-weight waterfall of a pair.
     pub fn explain(&self, a: u32, b: u32) -> Explanation {
         explain::explain(self, a, b)
@@ -287,5 +400,37 @@ impl Linker {
             .find(b.0, b.1)
             .ok_or_else(|| LinkError::UnknownRecord(format!("{}:{}", b.0, b.1)))?;
         Ok(self.explain(ia as u32, ib as u32))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ok(a: &str, b: &str) -> bool {
+        given_names_compatible(&given_initials(a), &given_initials(b))
+    }
+
+    #[test]
+    fn middle_initials_tell_people_apart_but_not_a_resplit_name() {
+        // father and son: same first name, different middle initial
+        assert!(!ok("john | a", "john | b"));
+        assert!(ok("john | a", "john | anthony"));
+        // "VASQUEZ RAMIREZ, PEDRO C" read as first RAMIREZ, middle PEDRO C
+        assert!(ok("ramirez | pedro c", "pedro | c"));
+        // no middle name: nothing to compare
+        assert!(ok("john | ", "john | b"));
+    }
+
+    proptest! {
+        #[test]
+        fn given_names_compatibility_is_symmetric(
+            a in "[a-c]{1,2}( [a-c]{1,2})? \\| ([a-c]( [a-c])?)?",
+            b in "[a-c]{1,2}( [a-c]{1,2})? \\| ([a-c]( [a-c])?)?",
+        ) {
+            prop_assert_eq!(ok(&a, &b), ok(&b, &a));
+            prop_assert!(ok(&a, &a));
+        }
     }
 }

@@ -2,9 +2,9 @@
 
 use crate::block::RuleCount;
 use crate::cluster::{sort_edges, RefusalCounts};
-use crate::data::{Table, NULL};
+use crate::data::Table;
 use crate::error::LinkError;
-use crate::eval::{evaluate_clusters, Evaluation, PairNote};
+use crate::eval::{evaluate_clusters, Evaluation};
 use crate::io::{self, InputFile, PairRow, ReadPlan, TruthSpec};
 use crate::linker::Linker;
 use crate::model::{probability, Params};
@@ -30,6 +30,8 @@ pub struct MatchOptions {
     pub count_only: bool,
     /// Evaluate against this column (overrides `[evaluation] truth_column`).
     pub truth_column: Option<String>,
+    /// Worst false merges / missed links to list when evaluating (default 10).
+    pub inspect_limit: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,6 +86,10 @@ pub struct MatchReport {
     pub timings: Timings,
     /// Present when a truth column is known (evaluation only).
     pub evaluation: Option<Evaluation>,
+    /// With a truth column: the share of true pairs some blocking rule generates (also with
+    /// `--count-only`, where nothing else is evaluated).
+    #[serde(default)]
+    pub blocking_recall: Option<f64>,
     pub outputs: Vec<String>,
 }
 
@@ -117,6 +123,8 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
 
     // ---- count
     let t = Instant::now();
+    // the pair budget: skip the largest blocks of an oversized rule (reported) or refuse
+    let limited = linker.limit_blocking();
     let mut blocking = linker.count_blocking();
     timings.count_ms = ms(t);
     let threshold = ThresholdSummary {
@@ -139,10 +147,14 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
         refused_merges: None,
         timings: Timings::default(),
         evaluation: None,
+        blocking_recall: None,
         outputs: Vec::new(),
     };
     if opts.count_only {
-        if linker.guard(&blocking).is_ok() {
+        if let Some(truth) = linker.table.truth.as_deref() {
+            report.blocking_recall = linker.blocking_recall(truth);
+        }
+        if limited.is_ok() {
             let (_, marginal) = linker
                 .blocker
                 .generate(&linker.pairing, |_, _, _| None::<()>);
@@ -156,7 +168,7 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
         report.timings = timings;
         return Ok(report);
     }
-    linker.guard(&blocking)?;
+    limited?;
 
     // ---- train
     let t = Instant::now();
@@ -205,35 +217,16 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
         } else {
             1.0
         });
-        let note = |a: u32, b: u32, w: f64| PairNote {
-            left: linker.table.record_label(a as usize),
-            right: linker.table.record_label(b as usize),
-            match_weight: w,
-            match_probability: probability(w),
-        };
-        let same_truth =
-            |a: u32, b: u32| truth[a as usize] != NULL && truth[a as usize] == truth[b as usize];
-        ev.worst_false_merges = clustering
-            .merged_by
-            .iter()
-            .filter(|e| !same_truth(e.a, e.b))
-            .take(10)
-            .map(|e| note(e.a, e.b, e.weight))
-            .collect();
-        let mut missed: Vec<crate::cluster::Edge> = pred
-            .edges
-            .iter()
-            .chain(&pred.missed_true)
-            .filter(|e| same_truth(e.a, e.b) && labels[e.a as usize] != labels[e.b as usize])
-            .copied()
-            .collect();
-        let rank: Vec<u32> = (0..linker.table.len() as u32).collect();
-        sort_edges(&mut missed, &rank);
-        ev.missed_links = missed
-            .iter()
-            .take(10)
-            .map(|e| note(e.a, e.b, e.weight))
-            .collect();
+        // unknown truth is NULL (= u32::MAX), which the inspection leaves out
+        let label = |i: u32| linker.table.record_label(i as usize);
+        linker.inspect(
+            &mut ev,
+            labels,
+            truth,
+            opts.inspect_limit.unwrap_or(10),
+            &label,
+        );
+        report.blocking_recall = ev.blocking_recall;
         report.evaluation = Some(ev);
     }
     timings.evaluate_ms = ms(t);
@@ -373,8 +366,7 @@ pub fn load_linker(opts: &MatchOptions) -> Result<Linker, LinkError> {
     let spec = Spec::from_file(&opts.spec)?;
     let (table, _) = read_table(opts, &spec)?;
     let mut linker = Linker::new(table, spec.clone(), link_type_of(opts, &spec))?;
-    let counts = linker.count_blocking();
-    linker.guard(&counts)?;
+    linker.limit_blocking()?;
     let labels = read_training_labels(opts, &spec, &linker)?;
     linker.train(labels)?;
     Ok(linker)
@@ -408,8 +400,14 @@ impl MatchReport {
                     .map(|m| format!(" ({m} new)"))
                     .unwrap_or_default()
             );
+            if let Some(c) = &b.skipped {
+                let _ = writeln!(s, "     skipped: {}", c.text());
+            }
         }
         if self.count_only {
+            if let Some(b) = self.blocking_recall {
+                let _ = writeln!(s, "blocking recall {b:.4}");
+            }
             return s;
         }
         if let Some(p) = &self.parameters {

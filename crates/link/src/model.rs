@@ -27,6 +27,10 @@ pub struct CompiledComparison {
     pub swap_col: Option<usize>,
     pub alias_col: Option<usize>,
     pub scope_col: Option<usize>,
+    /// Column whose words the `name_tokens` level compares.
+    pub tokens_col: Option<usize>,
+    /// Term frequencies count distinct values of this column per value (`tf_distinct`).
+    pub tf_distinct_col: Option<usize>,
     pub levels: Vec<Level>,
     /// Labels of all levels: "null", declared..., "else".
     pub labels: Vec<String>,
@@ -43,6 +47,9 @@ pub struct CompiledComparison {
     /// Sorted distinct token hashes per value (for `token_jaccard`), flat: value `v` owns
     /// `tokens.1[tokens.0[v]..tokens.0[v + 1]]`.
     tokens: Option<(Vec<u32>, Vec<u32>)>,
+    /// Sorted distinct word hashes per value of `tokens_col` (for `name_tokens`), flat as
+    /// `tokens`.
+    name_words: Option<(Vec<u32>, Vec<u64>)>,
     prior_m: Option<Vec<f64>>,
     fixed_u: Option<Vec<f64>>,
     /// Level indices whose weight is forced to `VETO_WEIGHT`.
@@ -82,6 +89,8 @@ pub fn compile_comparison(
     let swap_col = other(&spec.swap_with)?;
     let alias_col = other(&spec.aliases)?;
     let scope_col = other(&spec.scope)?;
+    let tokens_col = other(&spec.tokens_of)?;
+    let tf_distinct_col = other(&spec.tf_distinct)?;
     let levels: Vec<Level> = spec
         .levels
         .iter()
@@ -144,12 +153,37 @@ pub fn compile_comparison(
             }
             (off, data)
         });
+    let name_words = tokens_col
+        .filter(|_| levels.contains(&Level::NameTokens))
+        .map(|tc| {
+            let per: Vec<Vec<u64>> = table.columns[tc]
+                .values
+                .par_iter()
+                .map(|v| {
+                    let mut h: Vec<u64> = compare::name_words(v).iter().map(|w| fnv64(w)).collect();
+                    h.sort_unstable();
+                    h.dedup();
+                    h
+                })
+                .collect();
+            let mut off = Vec::with_capacity(per.len() + 1);
+            let mut data = Vec::new();
+            off.push(0u32);
+            for t in per {
+                data.extend(t);
+                off.push(data.len() as u32);
+            }
+            (off, data)
+        });
     Ok(CompiledComparison {
         name: spec.name.clone(),
         col,
         swap_col,
         alias_col,
         scope_col,
+        tokens_col,
+        tf_distinct_col,
+        name_words,
         levels,
         labels,
         exact,
@@ -188,7 +222,7 @@ pub struct Comparator {
     pub slot_cols: Vec<usize>,
     pub stride: usize,
     pub rows: Vec<u32>,
-    pub(crate) slots: Vec<[Option<usize>; 4]>,
+    pub(crate) slots: Vec<[Option<usize>; 5]>,
 }
 
 impl Comparator {
@@ -202,7 +236,7 @@ impl Comparator {
                 slot_cols.len() - 1
             }
         };
-        let slots: Vec<[Option<usize>; 4]> = comps
+        let slots: Vec<[Option<usize>; 5]> = comps
             .iter()
             .map(|c| {
                 [
@@ -210,6 +244,7 @@ impl Comparator {
                     c.swap_col.map(&mut slot_of),
                     c.alias_col.map(&mut slot_of),
                     c.scope_col.map(&mut slot_of),
+                    c.tokens_col.map(&mut slot_of),
                 ]
             })
             .collect();
@@ -248,7 +283,7 @@ impl Comparator {
     #[inline]
     pub(crate) fn level_rows(&self, table: &Table, ci: usize, ra: &[u32], rb: &[u32]) -> u8 {
         let c = &self.comps[ci];
-        let [main, swap, alias, scope] = self.slots[ci];
+        let [main, swap, alias, scope, words] = self.slots[ci];
         let main = main.expect("main slot");
         if let Some(s) = scope {
             if ra[s] == NULL || ra[s] != rb[s] {
@@ -329,6 +364,23 @@ impl Comparator {
                     let (cx, cy) = (cross[x as usize], cross[y as usize]);
                     cx != NULL && cy != NULL && cx == rb[s] && cy == ra[s]
                 }
+                Level::Cross => {
+                    let s = swap.expect("swap slot");
+                    let cross = c.swap_cross.as_ref().expect("swap map");
+                    let (cx, cy) = (cross[x as usize], cross[y as usize]);
+                    (cx != NULL && cx == rb[s]) || (cy != NULL && cy == ra[s])
+                }
+                Level::NameTokens => {
+                    let s = words.expect("tokens_of slot");
+                    let (off, data) = c.name_words.as_ref().expect("name words");
+                    let (wa, wb) = (ra[s], rb[s]);
+                    wa != NULL
+                        && wb != NULL
+                        && compare::words_subset(
+                            &data[off[wa as usize] as usize..off[wa as usize + 1] as usize],
+                            &data[off[wb as usize] as usize..off[wb as usize + 1] as usize],
+                        )
+                }
                 Level::Alias => {
                     let s = alias.expect("alias slot");
                     let av = &table.columns[c.alias_col.expect("alias col")].values;
@@ -395,6 +447,16 @@ impl Comparator {
     pub fn code(&self, ci: usize, a: u32) -> u32 {
         self.row(a)[self.slots[ci][0].expect("main slot")]
     }
+}
+
+/// FNV-1a, 64 bits.
+fn fnv64(t: &str) -> u64 {
+    let mut x: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in t.bytes() {
+        x ^= u64::from(b);
+        x = x.wrapping_mul(0x100_0000_01b3);
+    }
+    x
 }
 
 fn token_hashes(v: &str) -> Vec<u32> {
@@ -584,6 +646,36 @@ pub struct Weights {
 }
 
 impl Weights {
+    /// Weights from stored parameters (a model trained on an earlier run): the level weights
+    /// and prior as stored, the term-frequency adjustments recomputed from `table`'s value
+    /// frequencies with the stored u of the exact level. None when `params` does not fit `cmp`
+    /// (another spec).
+    pub fn from_params(params: &Params, table: &Table, cmp: &Comparator) -> Option<Weights> {
+        if params.comparisons.len() != cmp.comps.len() {
+            return None;
+        }
+        let mut w = Vec::with_capacity(cmp.comps.len());
+        let mut tf_adj = Vec::with_capacity(cmp.comps.len());
+        for (ci, (c, p)) in cmp.comps.iter().zip(&params.comparisons).enumerate() {
+            if p.name != c.name || p.levels.len() + 1 != c.n_levels() {
+                return None;
+            }
+            let mut lw = vec![0.0];
+            lw.extend(p.levels.iter().map(|l| l.weight));
+            if lw.iter().any(|x| !x.is_finite()) {
+                return None;
+            }
+            w.push(lw);
+            let ue = c.exact.map_or(0.0, |e| p.levels[e as usize - 1].u);
+            tf_adj.push(tf_adjustments(table, cmp, ci, ue));
+        }
+        Some(Weights {
+            prior: params.prior_weight,
+            w,
+            tf_adj,
+        })
+    }
+
     /// `out[ci]` = the largest total weight comparisons `ci..` can add (TF included).
     pub fn suffix_max(&self, cmp: &Comparator) -> Vec<f64> {
         let nc = self.w.len();
@@ -714,6 +806,7 @@ pub fn estimate_u(
     // than sampling). Only for comparisons that read one column.
     let dict = table.columns[c.col].values.len();
     if c.swap_col.is_none()
+        && c.tokens_col.is_none()
         && c.alias_col.is_none()
         && c.scope_col.is_none()
         && dict * dict <= n_pairs
@@ -844,20 +937,76 @@ pub fn estimate_u(
     u
 }
 
-/// TF adjustment per value code of comparison `ci`: log2(u_exact / max(freq(v), tf_min_u)).
+/// Per value code of `codes`: the number of distinct non-null `by` codes among its records (at
+/// least 1 for a value that occurs).
+pub fn distinct_counts(codes: &[u32], by: &[u32], n_values: usize) -> Vec<u32> {
+    let mut pairs: Vec<(u32, u32)> = codes
+        .iter()
+        .zip(by)
+        .filter(|(&v, _)| v != NULL)
+        .map(|(&v, &w)| (v, w))
+        .collect();
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    let mut out = vec![0u32; n_values];
+    let mut seen = vec![false; n_values];
+    for (v, w) in pairs {
+        seen[v as usize] = true;
+        if w != NULL {
+            out[v as usize] += 1;
+        }
+    }
+    for (o, s) in out.iter_mut().zip(seen) {
+        if s && *o == 0 {
+            *o = 1;
+        }
+    }
+    out
+}
+
+/// TF adjustment per value code of comparison `ci`: log2(u_exact / max(freq(v), tf_min_u)),
+/// the frequency over records, or over distinct `tf_distinct` values.
 pub fn tf_adjustments(table: &Table, cmp: &Comparator, ci: usize, u_exact: f64) -> Vec<f32> {
     let c = &cmp.comps[ci];
     if !c.tf || c.exact.is_none() {
         return Vec::new();
     }
     let col = &table.columns[c.col];
-    let counts = col.counts();
+    let counts = match c.tf_distinct_col {
+        None => col.counts(),
+        Some(dc) => distinct_counts(&col.codes, &table.columns[dc].codes, col.values.len()),
+    };
     let n: f64 = counts.iter().map(|&x| f64::from(x)).sum();
     counts
         .iter()
         .map(|&k| {
             let f = (f64::from(k) / n.max(1.0)).max(c.tf_min_u).max(1e-12);
             (u_exact / f).log2() as f32
+        })
+        .collect()
+}
+
+/// Weights of a comparison's levels (index 0 = null, last = else) from m and u: log2(m/u),
+/// vetoed levels at [`VETO_WEIGHT`], and no declared level below the else level. A declared level
+/// is some agreement; when EM finds (almost) no true match in it, typically because the training
+/// blocks hold few such pairs, log2(m/u) would call near-agreement stronger evidence against a
+/// match than total disagreement (an address one typo apart weighed below a different
+/// address). Such a level gets the else level's weight instead.
+pub fn level_weights(m: &[f64], u: &[f64], veto: &[u8]) -> Vec<f64> {
+    let raw = |l: usize| (m[l].max(M_FLOOR) / u[l].max(1e-12)).log2();
+    let last = m.len() - 1;
+    let floor = raw(last);
+    (0..m.len())
+        .map(|l| {
+            if l == 0 {
+                0.0
+            } else if veto.contains(&(l as u8)) {
+                VETO_WEIGHT
+            } else if l < last {
+                raw(l).max(floor)
+            } else {
+                raw(l)
+            }
         })
         .collect()
 }
@@ -1175,19 +1324,7 @@ pub fn train(inp: TrainInput<'_>) -> (Params, Weights) {
     }
     let prior = (lambda / (1.0 - lambda)).log2();
     let w: Vec<Vec<f64>> = (0..nc)
-        .map(|ci| {
-            (0..m[ci].len())
-                .map(|l| {
-                    if l == 0 {
-                        0.0
-                    } else if inp.cmp.comps[ci].veto.contains(&(l as u8)) {
-                        VETO_WEIGHT
-                    } else {
-                        (m[ci][l].max(M_FLOOR) / u[ci][l].max(1e-12)).log2()
-                    }
-                })
-                .collect()
-        })
+        .map(|ci| level_weights(&m[ci], &u[ci], &inp.cmp.comps[ci].veto))
         .collect();
     let tf_adj: Vec<Vec<f32>> = (0..nc)
         .map(|ci| {
@@ -1261,6 +1398,99 @@ mod tests {
             }
             prop_assert_eq!(&out2.m[1], &m0[1]);
         }
+    }
+
+    proptest! {
+        /// No declared level weighs less than else (unless vetoed); null is 0.
+        #[test]
+        fn level_weights_never_below_else(
+            m in proptest::collection::vec(0.0f64..1.0, 3..8),
+            u in proptest::collection::vec(1e-9f64..1.0, 3..8),
+        ) {
+            let k = m.len().min(u.len());
+            let (m, u) = (&m[..k], &u[..k]);
+            let w = level_weights(m, u, &[]);
+            prop_assert_eq!(w[0], 0.0);
+            for l in 1..k - 1 {
+                prop_assert!(w[l] >= w[k - 1]);
+            }
+            let v = level_weights(m, u, &[(k - 1) as u8]);
+            prop_assert_eq!(v[k - 1], VETO_WEIGHT);
+        }
+    }
+
+    fn place_table(vals: &[(&str, &str)]) -> Table {
+        use crate::data::{ColumnBuilder, TableParts};
+        let mut p = ColumnBuilder::new("place");
+        let mut h = ColumnBuilder::new("home");
+        for (x, y) in vals {
+            p.push(Some(x), &[]);
+            h.push(Some(y), &[]);
+        }
+        Table::from_parts(TableParts {
+            ids: (0..vals.len()).map(|i| format!("{i:03}").into()).collect(),
+            source: vec![0; vals.len()],
+            source_names: vec!["s".into()],
+            columns: vec![p.finish(), h.finish()],
+            truth: None,
+        })
+        .unwrap()
+    }
+
+    proptest! {
+        /// `exact`: the same place; `cross`: one side's place is the other's home, either way
+        /// round. Symmetric.
+        #[test]
+        fn cross_level_is_symmetric(vals in proptest::collection::vec(("[a-c]?", "[a-c]?"), 2..12)) {
+            let refs: Vec<(&str, &str)> = vals.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            let mut t = place_table(&refs);
+            let spec = ComparisonSpec {
+                name: "place".into(),
+                column: Some("place".into()),
+                levels: vec!["exact".into(), "cross".into()],
+                tf: false,
+                tf_min_u: None,
+                swap_with: Some("home".into()),
+                aliases: None,
+                scope: None,
+                tokens_of: None,
+                tf_distinct: None,
+                m: None,
+                u: None,
+                veto: Vec::new(),
+            };
+            let c = compile_comparison(&mut t, &spec).unwrap();
+            let cmp = Comparator::new(&t, vec![c]);
+            let n = t.len() as u32;
+            for a in 0..n {
+                for b in 0..n {
+                    let l = cmp.level(&t, 0, a, b);
+                    prop_assert_eq!(l, cmp.level(&t, 0, b, a));
+                    let (pa, ha) = (&vals[a as usize].0, &vals[a as usize].1);
+                    let (pb, hb) = (&vals[b as usize].0, &vals[b as usize].1);
+                    let want = if pa.is_empty() || pb.is_empty() {
+                        0
+                    } else if pa == pb {
+                        1
+                    } else if (!hb.is_empty() && pa == hb) || (!ha.is_empty() && pb == ha) {
+                        2
+                    } else {
+                        3
+                    };
+                    prop_assert_eq!(l, want, "{:?} vs {:?}", vals[a as usize], vals[b as usize]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn term_frequencies_can_count_people_not_records() {
+        // value 0: one person recorded five times; value 1: three people once each
+        let codes = [0, 0, 0, 0, 0, 1, 1, 1, NULL];
+        let by = [7, 7, 7, 7, NULL, 1, 2, 3, 4];
+        assert_eq!(distinct_counts(&codes, &by, 3), vec![1, 3, 0]);
+        // a value whose records all lack the companion still counts once
+        assert_eq!(distinct_counts(&[2, 2], &[NULL, NULL], 3), vec![0, 0, 1]);
     }
 
     #[test]

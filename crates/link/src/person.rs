@@ -5,7 +5,9 @@
 //! name and a last initial only, the jail has SSN last-4 and aliases, and common names and twins
 //! (same surname, DOB and address, different first name) are the hard negatives. The spec is
 //! therefore precision-first: a high threshold, hard identifiers (SSN last-4, DOBs years apart,
-//! JR/SR) that refuse merges, and a cluster-level support check against chaining.
+//! JR/SR, middle initials) that refuse merges, and a cluster-level support check against
+//! chaining. Where a row's interaction happened (its place) is compared with the other row's
+//! home and place: what links the identities that carry little more than a first name.
 
 use crate::cluster::RefusalCounts;
 use crate::data::{ColumnBuilder, Table, TableParts};
@@ -16,6 +18,46 @@ use crate::model::{probability, Params};
 use crate::spec::*;
 use familiar_model::{AddressKind, SourceIdentity};
 use serde::{Deserialize, Serialize};
+
+/// One agency identity to link: its id, its source's name, the identity, and where the row's
+/// interaction happened (a street address key: a 911 call's address, a crisis team's visit),
+/// when known. Implemented for `(id, source, identity)` (no place) and
+/// `(id, source, identity, place)`.
+pub trait IdentityRecord: Sync {
+    fn id(&self) -> u64;
+    fn source(&self) -> &str;
+    fn identity(&self) -> &SourceIdentity;
+    fn place(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl IdentityRecord for (u64, String, SourceIdentity) {
+    fn id(&self) -> u64 {
+        self.0
+    }
+    fn source(&self) -> &str {
+        &self.1
+    }
+    fn identity(&self) -> &SourceIdentity {
+        &self.2
+    }
+}
+
+impl IdentityRecord for (u64, String, SourceIdentity, Option<String>) {
+    fn id(&self) -> u64 {
+        self.0
+    }
+    fn source(&self) -> &str {
+        &self.1
+    }
+    fn identity(&self) -> &SourceIdentity {
+        &self.2
+    }
+    fn place(&self) -> Option<&str> {
+        self.3.as_deref()
+    }
+}
 
 /// Reviewer decisions, by identity id: must-link pairs are merged whatever the model says;
 /// cannot-link pairs are never put in one person.
@@ -40,8 +82,12 @@ pub struct LinkResult {
     /// Pairs at or above the threshold.
     pub pairs: Vec<ScoredPair>,
     pub params: Option<Params>,
+    /// The trained model, to store for incremental runs.
+    pub model: Option<crate::incremental::ModelState>,
     pub refused_merges: RefusalCounts,
     pub candidate_pairs: u64,
+    /// Blocks skipped to keep each blocking rule within its pair budget.
+    pub block_caps: Vec<crate::block::BlockCap>,
 }
 
 fn cmp(name: &str, column: &str, levels: &[&str], m: &[f64]) -> ComparisonSpec {
@@ -54,6 +100,8 @@ fn cmp(name: &str, column: &str, levels: &[&str], m: &[f64]) -> ComparisonSpec {
         swap_with: None,
         aliases: None,
         scope: None,
+        tokens_of: None,
+        tf_distinct: None,
         m: Some(m.to_vec()),
         u: None,
         veto: Vec::new(),
@@ -68,7 +116,8 @@ fn rules(r: &[&[&str]]) -> Vec<Vec<String>> {
 
 /// The built-in spec over the columns [`identity_table`] makes from `SourceIdentity`:
 /// `first, middle, last, suffix, full_name, aliases, dob, sex, phone, address_key, agency_id,
-/// source, ssn_last4`.
+/// source, ssn_last4`, and `place` (where the row's interaction happened, see
+/// [`IdentityRecord::place`]).
 pub fn person_spec() -> Spec {
     let mut first = cmp(
         "first_name",
@@ -81,12 +130,19 @@ pub fn person_spec() -> Spec {
             "dmetaphone",
             "jw>=0.80",
             "swapped",
+            "name_tokens",
         ],
-        &[0.80, 0.05, 0.05, 0.03, 0.02, 0.02, 0.005, 0.025],
+        &[0.80, 0.05, 0.05, 0.03, 0.02, 0.02, 0.005, 0.005, 0.02],
     );
+    // Term frequencies count people, not records: how many surnames go with a first name
+    // (a frequent caller's own name is not a common name), and likewise below.
     first.tf = true;
     first.tf_min_u = Some(1e-4);
+    first.tf_distinct = Some("last".into());
     first.swap_with = Some("last".into());
+    // one name split into fields another way ("VASQUEZ RAMIREZ PEDRO C" read as last VASQUEZ,
+    // first RAMIREZ, middle PEDRO C): the same words, so not a different first name
+    first.tokens_of = Some("concat(first,middle,last)".into());
     // twins: same surname, DOB, address and phone, different first name -> never linked
     first.veto = vec!["else".into()];
     let mut last = cmp(
@@ -105,6 +161,7 @@ pub fn person_spec() -> Spec {
     );
     last.tf = true;
     last.tf_min_u = Some(1e-4);
+    last.tf_distinct = Some("first".into());
     last.swap_with = Some("first".into());
     let middle = cmp(
         "middle_name",
@@ -128,6 +185,7 @@ pub fn person_spec() -> Spec {
         &[0.85, 0.02, 0.05, 0.02, 0.01, 0.03, 0.02],
     );
     dob.tf = true;
+    dob.tf_distinct = Some("first".into());
     let sex = cmp("sex", "sex", &["exact"], &[0.97, 0.03]);
     let phone = cmp("phone", "last_digits(phone,7)", &["exact"], &[0.9, 0.1]);
     let mut address = cmp(
@@ -137,6 +195,7 @@ pub fn person_spec() -> Spec {
         &[0.55, 0.1, 0.35],
     );
     address.tf = true;
+    address.tf_distinct = Some("first".into());
     let mut agency = cmp("agency_person_id", "agency_id", &["exact"], &[0.9, 0.1]);
     agency.scope = Some("source".into());
     let ssn = cmp(
@@ -147,6 +206,20 @@ pub fn person_spec() -> Spec {
     );
     let mut alias = cmp("alias", "full_name", &["alias"], &[0.3, 0.7]);
     alias.aliases = Some("aliases".into());
+    // Where the row's interaction happened, against the other row's interaction place
+    // (`exact`, with term frequencies: a shelter or the jail says little) or home address
+    // either way round (`cross`: a 911 call or crisis-team visit at the person's home).
+    // Agencies that record only a first name, or a first name and a last initial, are linked
+    // by this more than by anything else.
+    let mut place = cmp(
+        "event_place",
+        "place",
+        &["exact", "cross"],
+        &[0.3, 0.4, 0.3],
+    );
+    place.swap_with = Some("address_key".into());
+    place.tf = true;
+    place.tf_distinct = Some("first".into());
     Spec {
         name: Some("familiar person (built-in)".into()),
         id_column: "identity_id".into(),
@@ -154,7 +227,7 @@ pub fn person_spec() -> Spec {
         link_type: Some(LinkType::Dedupe),
         null_values: vec!["unknown".into(), "unk".into(), "none".into(), "n/a".into()],
         comparisons: vec![
-            first, last, middle, suffix, dob, sex, phone, address, agency, ssn, alias,
+            first, last, middle, suffix, dob, sex, phone, address, agency, ssn, alias, place,
         ],
         blocking: BlockingSpec {
             rules: rules(&[
@@ -169,14 +242,19 @@ pub fn person_spec() -> Spec {
                 &["last_digits(phone,7)"],
                 &["ssn_last4", "initial(last)"],
                 &["last", "address_key"],
+                &["nickname(first)", "place"],
+                &["dob", "address_key"],
             ]),
             max_pairs: 50_000_000,
+            oversize: Oversize::SkipLargestBlocks,
         },
         training: TrainingSpec {
             deterministic_rules: rules(&[&["first", "last", "dob"], &["ssn_last4", "last", "dob"]]),
             recall: 0.6,
             u_max_pairs: 200_000,
-            em_sessions: rules(&[&["dob"], &["first", "last"]]),
+            // the third session holds the records with a last initial only, so the levels they
+            // reach (a partial date of birth, a place) are estimated on them too
+            em_sessions: rules(&[&["dob"], &["first", "last"], &["first", "initial(last)"]]),
             em_max_pairs: 500_000,
             m_prior_floor: 0.5,
             ..TrainingSpec::default()
@@ -206,9 +284,10 @@ pub fn person_spec() -> Spec {
                     kind: HardKindSpec::Dob,
                     tolerance: 31.0,
                 },
+                // a different middle initial, unless the name was split into fields another way
                 HardSpec {
-                    column: "initial(middle)".into(),
-                    kind: HardKindSpec::Exact,
+                    column: "concat(first,middle)".into(),
+                    kind: HardKindSpec::GivenNames,
                     tolerance: 0.0,
                 },
                 HardSpec {
@@ -223,7 +302,7 @@ pub fn person_spec() -> Spec {
 }
 
 /// Build the table `person_spec` reads from agency identities.
-pub fn identity_table(records: &[(u64, String, SourceIdentity)]) -> Result<Table, LinkError> {
+pub fn identity_table<R: IdentityRecord>(records: &[R]) -> Result<Table, LinkError> {
     let names = [
         "first",
         "middle",
@@ -238,6 +317,7 @@ pub fn identity_table(records: &[(u64, String, SourceIdentity)]) -> Result<Table
         "agency_id",
         "source",
         "ssn_last4",
+        "place",
     ];
     let mut cols: Vec<ColumnBuilder> = names
         .iter()
@@ -247,11 +327,12 @@ pub fn identity_table(records: &[(u64, String, SourceIdentity)]) -> Result<Table
     let mut source_names: Vec<String> = Vec::new();
     let mut source = Vec::with_capacity(records.len());
     let mut ids = Vec::with_capacity(records.len());
-    for (id, src, si) in records {
+    for r in records {
+        let (id, src, si) = (r.id(), r.source(), r.identity());
         let s = match source_names.iter().position(|x| x == src) {
             Some(i) => i,
             None => {
-                source_names.push(src.clone());
+                source_names.push(src.to_string());
                 source_names.len() - 1
             }
         };
@@ -268,7 +349,7 @@ pub fn identity_table(records: &[(u64, String, SourceIdentity)]) -> Result<Table
             .as_ref()
             .filter(|a| a.kind == AddressKind::Street && !a.key.trim().is_empty())
             .map(|a| a.key.clone());
-        let vals: [Option<&str>; 13] = [
+        let vals: [Option<&str>; 14] = [
             si.first.as_deref(),
             si.middle.as_deref(),
             si.last.as_deref(),
@@ -280,8 +361,9 @@ pub fn identity_table(records: &[(u64, String, SourceIdentity)]) -> Result<Table
             si.phone.as_deref(),
             addr.as_deref(),
             si.agency_person_id.as_deref(),
-            Some(src.as_str()),
+            Some(src),
             si.ssn_last4.as_deref(),
+            r.place().filter(|p| !p.trim().is_empty()),
         ];
         for (c, v) in cols.iter_mut().zip(vals) {
             c.push(v, &nulls);
@@ -297,20 +379,19 @@ pub fn identity_table(records: &[(u64, String, SourceIdentity)]) -> Result<Table
 }
 
 /// A trained linker over agency identities (for explanations and re-use).
-pub fn person_linker(records: &[(u64, String, SourceIdentity)]) -> Result<Linker, LinkError> {
+pub fn person_linker<R: IdentityRecord>(records: &[R]) -> Result<Linker, LinkError> {
     person_linker_with(records, person_spec())
 }
 
 /// As [`person_linker`] with another spec over the same columns (e.g. `person_spec()` with a
 /// different threshold).
-pub fn person_linker_with(
-    records: &[(u64, String, SourceIdentity)],
+pub fn person_linker_with<R: IdentityRecord>(
+    records: &[R],
     spec: Spec,
 ) -> Result<Linker, LinkError> {
     let table = identity_table(records)?;
     let mut l = Linker::new(table, spec, LinkType::Dedupe)?;
-    let counts = l.count_blocking();
-    l.guard(&counts)?;
+    l.limit_blocking()?;
     l.train(Vec::new())?;
     Ok(l)
 }
@@ -320,50 +401,51 @@ fn index_of(l: &Linker, id: u64) -> Option<u32> {
 }
 
 /// Cluster agency identities into persons. Reviewer constraints override the model.
-pub fn link_identities(
-    records: &[(u64, String, SourceIdentity)],
-    constraints: &Constraints,
-) -> LinkResult {
+pub fn link_identities<R: IdentityRecord>(records: &[R], constraints: &Constraints) -> LinkResult {
     match try_link_identities(records, constraints) {
         Ok(r) => r,
         // The built-in spec is valid and tables built here are well-formed; the only failure is
         // a duplicate identity id, in which case every identity stays on its own.
         Err(_) => {
-            let mut ids: Vec<u64> = records.iter().map(|r| r.0).collect();
+            let mut ids: Vec<u64> = records.iter().map(|r| r.id()).collect();
             ids.sort_unstable();
             ids.dedup();
             LinkResult {
                 clusters: ids.into_iter().map(|i| vec![i]).collect(),
                 pairs: Vec::new(),
                 params: None,
+                model: None,
                 refused_merges: RefusalCounts::default(),
                 candidate_pairs: 0,
+                block_caps: Vec::new(),
             }
         }
     }
 }
 
 /// As [`link_identities`], reporting errors (duplicate identity ids, a blocking rule too loose).
-pub fn try_link_identities(
-    records: &[(u64, String, SourceIdentity)],
+pub fn try_link_identities<R: IdentityRecord>(
+    records: &[R],
     constraints: &Constraints,
 ) -> Result<LinkResult, LinkError> {
     try_link_identities_with(records, constraints, person_spec())
 }
 
 /// As [`try_link_identities`] with another spec over the columns of [`identity_table`].
-pub fn try_link_identities_with(
-    records: &[(u64, String, SourceIdentity)],
+pub fn try_link_identities_with<R: IdentityRecord>(
+    records: &[R],
     constraints: &Constraints,
     spec: Spec,
 ) -> Result<LinkResult, LinkError> {
     if records.len() < 2 {
         return Ok(LinkResult {
-            clusters: records.iter().map(|r| vec![r.0]).collect(),
+            clusters: records.iter().map(|r| vec![r.id()]).collect(),
             pairs: Vec::new(),
             params: None,
+            model: None,
             refused_merges: RefusalCounts::default(),
             candidate_pairs: 0,
+            block_caps: Vec::new(),
         });
     }
     let l = person_linker_with(records, spec)?;
@@ -410,8 +492,10 @@ pub fn try_link_identities_with(
         clusters,
         pairs,
         params: l.params.clone(),
+        model: crate::incremental::ModelState::of(&l),
         refused_merges: clustering.refused,
         candidate_pairs: pred.candidates,
+        block_caps: l.block_caps(),
     })
 }
 

@@ -23,7 +23,8 @@
 //! neutral level, and a pair matching no level falls in "else"):
 //! `exact`, `jaro_winkler>=T` (`jw>=T`), `jaro>=T`, `damerau_levenshtein<=K` (`dl<=K`),
 //! `levenshtein<=K`, `token_jaccard>=T`, `first_token`, `token_overlap`, `nickname`, `dmetaphone`, `initial`, `swapped`
-//! (needs `swap_with`), `alias` (needs `aliases`), and for dates `dm_swap`,
+//! (needs `swap_with`), `alias` (needs `aliases`), `name_tokens` (needs `tokens_of`), and for
+//! dates `dm_swap`,
 //! `year_off<=K` (same month/day), `within_days<=K`, `within_years<=K`, `same_year_month`,
 //! `same_year`, `partial`.
 //!
@@ -92,6 +93,12 @@ pub struct ComparisonSpec {
     /// Lower bound of the per-value u used by the term-frequency adjustment.
     #[serde(default)]
     pub tf_min_u: Option<f64>,
+    /// Count a value's frequency over the distinct values of this column (or key expression)
+    /// among the records holding it, instead of over records: how many people share a value,
+    /// not how often one person was recorded with it (a frequent caller's own name and home
+    /// would otherwise look common).
+    #[serde(default)]
+    pub tf_distinct: Option<String>,
     /// Column whose values are compared crosswise for the `swapped` level.
     #[serde(default)]
     pub swap_with: Option<String>,
@@ -101,6 +108,10 @@ pub struct ComparisonSpec {
     /// Compare only when this column is equal on both sides; otherwise the null level.
     #[serde(default)]
     pub scope: Option<String>,
+    /// Column (or key expression, e.g. `concat(first,middle,last)`) whose words the
+    /// `name_tokens` level compares.
+    #[serde(default)]
+    pub tokens_of: Option<String>,
     /// Prior m per declared level plus a last value for "else" (EM starts here; kept when EM
     /// cannot estimate it).
     #[serde(default)]
@@ -130,9 +141,24 @@ pub struct BlockingSpec {
     /// OR-ed rules; each rule is a list of key expressions that must all be equal (and non-null).
     #[serde(default)]
     pub rules: Vec<Vec<String>>,
-    /// Refuse to run when one rule alone would create more pairs than this.
+    /// Pair budget per rule: a rule that alone would create more pairs than this has its
+    /// largest blocks skipped (reported), or is refused (`oversize = "refuse"`).
     #[serde(default = "default_max_pairs")]
     pub max_pairs: u64,
+    /// What to do with a rule over `max_pairs`.
+    #[serde(default)]
+    pub oversize: Oversize,
+}
+
+/// What to do when a blocking rule would create more than `max_pairs` pairs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Oversize {
+    /// Skip the rule's largest blocks (the most common key values) until it fits; report them.
+    #[default]
+    SkipLargestBlocks,
+    /// Refuse to run.
+    Refuse,
 }
 
 impl Default for BlockingSpec {
@@ -140,6 +166,7 @@ impl Default for BlockingSpec {
         BlockingSpec {
             rules: Vec::new(),
             max_pairs: default_max_pairs(),
+            oversize: Oversize::default(),
         }
     }
 }
@@ -317,7 +344,11 @@ pub struct HardSpec {
     /// `exact` (conflict when the value sets are disjoint), `edit` (no two values within
     /// `tolerance` edits), `date_years` (no two dates within `tolerance` years), `dob` (no two
     /// dates that are equal, within `tolerance` days, a year apart on the same day and month,
-    /// day/month swapped, or a partial date that agrees).
+    /// day/month swapped, or a partial date that agrees), `given_names` (the column is
+    /// `concat(first, middle)`; values without a middle name take no part, and two values
+    /// conflict when neither one's middle initials are among the other's first and middle
+    /// initials: a different middle initial tells two people apart, a name split into fields
+    /// another way does not).
     pub kind: HardKindSpec,
     #[serde(default)]
     pub tolerance: f64,
@@ -330,6 +361,7 @@ pub enum HardKindSpec {
     Edit,
     DateYears,
     Dob,
+    GivenNames,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -388,11 +420,17 @@ impl Spec {
             }
             for l in &c.levels {
                 let lv = Level::parse(l).map_err(|m| LinkError::spec(&f, m))?;
-                if lv == Level::Swapped && c.swap_with.is_none() {
-                    return Err(LinkError::spec(&f, "level `swapped` needs `swap_with`"));
+                if matches!(lv, Level::Swapped | Level::Cross) && c.swap_with.is_none() {
+                    return Err(LinkError::spec(
+                        &f,
+                        "levels `swapped` and `cross` need `swap_with`",
+                    ));
                 }
                 if lv == Level::Alias && c.aliases.is_none() {
                     return Err(LinkError::spec(&f, "level `alias` needs `aliases`"));
+                }
+                if lv == Level::NameTokens && c.tokens_of.is_none() {
+                    return Err(LinkError::spec(&f, "level `name_tokens` needs `tokens_of`"));
                 }
             }
             KeyExpr::parse(c.column_expr()).map_err(|m| LinkError::spec(&f, m))?;
@@ -489,7 +527,14 @@ pub enum Level {
     Phonetic,
     Initial,
     Swapped,
+    /// One side's value equals the other side's `swap_with` value, either way round (an
+    /// event's place and the other record's home address).
+    Cross,
     Alias,
+    /// The words (two or more characters) of `tokens_of` on one side are all among those on
+    /// the other, and at least two are shared: one name split into fields differently
+    /// (`VASQUEZ RAMIREZ, PEDRO` read as last `VASQUEZ`, first `RAMIREZ`, middle `PEDRO`).
+    NameTokens,
     DateDmSwap,
     DateYearOff(u32),
     DateWithinDays(u64),
@@ -554,7 +599,9 @@ impl Level {
                 "dmetaphone" | "phonetic" => Level::Phonetic,
                 "initial" => Level::Initial,
                 "swapped" => Level::Swapped,
+                "cross" => Level::Cross,
                 "alias" => Level::Alias,
+                "name_tokens" => Level::NameTokens,
                 "dm_swap" | "day_month_swap" => Level::DateDmSwap,
                 "same_year_month" => Level::DateSameYearMonth,
                 "same_year" => Level::DateSameYear,
@@ -796,7 +843,16 @@ pub fn referenced_columns(spec: &Spec) -> Vec<(String, String)> {
     };
     for c in &spec.comparisons {
         add(c.column_expr(), format!("comparison {:?}", c.name));
-        for o in [&c.swap_with, &c.aliases, &c.scope].into_iter().flatten() {
+        for o in [
+            &c.swap_with,
+            &c.aliases,
+            &c.scope,
+            &c.tokens_of,
+            &c.tf_distinct,
+        ]
+        .into_iter()
+        .flatten()
+        {
             add(o, format!("comparison {:?}", c.name));
         }
     }

@@ -73,6 +73,18 @@ pub fn assign_stable_ids_with(
     new_clusters: &[Vec<String>],
     minter: &IdMinter,
 ) -> (Assignment, Vec<IdEvent>) {
+    assign_stable_ids_above(previous, new_clusters, minter, 0)
+}
+
+/// As [`assign_stable_ids_with`] for a part of the records (an incremental run): new ids are
+/// numbered above `in_use` as well as above every previous id given, so they cannot collide
+/// with ids of persons outside the part.
+pub fn assign_stable_ids_above(
+    previous: &[(String, String)],
+    new_clusters: &[Vec<String>],
+    minter: &IdMinter,
+    in_use: u64,
+) -> (Assignment, Vec<IdEvent>) {
     let prev: BTreeMap<&str, &str> = previous
         .iter()
         .map(|(r, p)| (r.as_str(), p.as_str()))
@@ -118,7 +130,7 @@ pub fn assign_stable_ids_with(
         }
     }
     // mint new ids in order of the clusters' smallest record key
-    let mut max_n: u64 = 0;
+    let mut max_n: u64 = in_use;
     for p in prev_size.keys() {
         if let Some(n) = p
             .strip_prefix(minter.prefix.as_str())

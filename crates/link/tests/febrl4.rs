@@ -88,6 +88,16 @@ fn febrl4_unsupervised_f1() {
         ev.pairwise.f1
     );
     assert!(ev.blocking_recall.unwrap() > 0.99);
+    // every missed true pair is listed (there are few), closest first, with why it was missed
+    assert!(!ev.missed_links.is_empty() && ev.missed_links.len() as u64 == ev.missed_link_count);
+    assert!(ev.missed_links.iter().all(|m| m.why.is_some()
+        && m.left.starts_with("dataset4a:rec-")
+        && m.right.starts_with("dataset4b:rec-")));
+    assert!(ev
+        .missed_links
+        .windows(2)
+        .all(|w| w[0].match_weight >= w[1].match_weight));
+    assert!(ev.report_text().contains("missed links"));
     assert_eq!(r.counts.records, 10_000);
     // λ close to the truth (1 / 5000)
     let lambda = r.parameters.as_ref().unwrap().lambda;
@@ -123,21 +133,53 @@ fn febrl4_count_only_and_guard() {
     );
     let total: u64 = r.blocking.iter().map(|b| b.marginal_pairs.unwrap()).sum();
     assert_eq!(total, r.counts.candidate_pairs);
-    // a loose rule is refused before scoring
+    // blocking recall needs no scoring: reported with --count-only too
+    let br = r
+        .blocking_recall
+        .expect("blocking recall with the truth column");
+    assert!(br > 0.99 && br < 1.0, "{br}");
+    // a rule over the budget has its largest blocks skipped, and says so
     let tmp = tempfile::tempdir().unwrap();
-    let spec = std::fs::read_to_string(root().join("examples/febrl4.toml"))
-        .unwrap()
-        .replace("max_pairs = 5_000_000", "max_pairs = 50_000");
+    let base = std::fs::read_to_string(root().join("examples/febrl4.toml")).unwrap();
     let sp = tmp.path().join("loose.toml");
-    std::fs::write(&sp, spec).unwrap();
-    let err = run_match(&MatchOptions {
+    std::fs::write(
+        &sp,
+        base.replace("max_pairs = 5_000_000", "max_pairs = 50_000"),
+    )
+    .unwrap();
+    let opts = MatchOptions {
         spec: sp,
         left: d.join("dataset4a.csv"),
         right: Some(d.join("dataset4b.csv")),
+        truth_column: Some("rec_id".into()),
         ..Default::default()
-    })
-    .unwrap_err()
-    .to_string();
+    };
+    let r = run_match(&opts).unwrap();
+    let surname = r.blocking.iter().find(|b| b.rule == "surname").unwrap();
+    let cap = surname.skipped.as_ref().expect("surname blocks skipped");
+    assert!(cap.skipped_blocks > 0 && cap.skipped_records > 0);
+    assert!(surname.raw_pairs <= 50_000 && cap.raw_pairs == 84_831);
+    assert!(
+        r.summary_text().contains("blocks with"),
+        "{}",
+        r.summary_text()
+    );
+    // the other rules still find nearly every match
+    let f1 = r.evaluation.as_ref().unwrap().pairwise.f1;
+    assert!(f1 > 0.99, "F1 {f1} with skipped blocks");
+    // or refused before scoring, when the spec says so
+    let sp = tmp.path().join("refuse.toml");
+    std::fs::write(
+        &sp,
+        base.replace(
+            "max_pairs = 5_000_000",
+            "max_pairs = 50_000\noversize = \"refuse\"",
+        ),
+    )
+    .unwrap();
+    let err = run_match(&MatchOptions { spec: sp, ..opts })
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("surname") && err.contains("max_pairs"),
         "{err}"

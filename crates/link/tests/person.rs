@@ -427,7 +427,8 @@ fn hard_cases() {
 
 #[test]
 fn tiny_inputs() {
-    assert!(link_identities(&[], &Constraints::default())
+    let none: [(u64, String, SourceIdentity); 0] = [];
+    assert!(link_identities(&none, &Constraints::default())
         .clusters
         .is_empty());
     let one = vec![(5u64, "dpd".to_string(), ident("a", "b", None, None, None))];
@@ -452,4 +453,129 @@ fn tiny_inputs() {
         r.clusters.len() + r.pairs.len(),
         r.clusters.len() + r.pairs.len()
     );
+}
+
+/// Partition of `recs`' ids under a linker's own prediction and clustering.
+fn clusters_of(l: &familiar_link::Linker) -> Vec<Vec<u64>> {
+    let pred = l.predict();
+    let c = l.cluster(&pred.edges, &[], &[]);
+    let mut m: std::collections::BTreeMap<u32, Vec<u64>> = Default::default();
+    for (i, &lab) in c.labels.iter().enumerate() {
+        m.entry(lab)
+            .or_default()
+            .push(l.table.ids[i].parse().unwrap());
+    }
+    let mut v: Vec<Vec<u64>> = m.into_values().collect();
+    for c in v.iter_mut() {
+        c.sort_unstable();
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn incremental_with_the_stored_model() {
+    use familiar_link::{link_incremental, try_link_identities, IncrementalInput};
+    use std::collections::HashMap;
+    let mut rng = Lcg(11);
+    let mut recs = Vec::new();
+    let mut truth = Vec::new();
+    let mut id = 1u64;
+    population(&mut rng, &mut id, &mut recs, &mut truth);
+    // the first 70% of records are linked first; the rest arrive later
+    let cut = recs.len() * 7 / 10;
+    let old = &recs[..cut];
+    let first = try_link_identities(old, &Constraints::default()).unwrap();
+    let model = first.model.clone().expect("a full run stores its model");
+    assert!(model.fits(&familiar_link::person_spec()));
+    // the stored model survives a JSON round trip
+    let model: familiar_link::ModelState =
+        serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();
+    let previous: HashMap<u64, String> = first
+        .clusters
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| c.iter().map(move |&r| (r, format!("P{i}"))))
+        .collect();
+    let none = Constraints::default();
+    let run = |previous: &HashMap<u64, String>, touched: &[u64]| {
+        link_incremental(&IncrementalInput {
+            records: &recs,
+            previous,
+            touched,
+            constraints: &none,
+            model: &model,
+            model_from: "test",
+        })
+        .unwrap()
+    };
+
+    // Everything new: exactly what a full clustering with the same model gives.
+    let all_new = run(&HashMap::new(), &[]);
+    let same_model = clusters_of(&model.linker(&recs, "test").unwrap());
+    let mut got = all_new.clusters.clone();
+    got.sort();
+    assert_eq!(got, same_model);
+    assert_eq!(all_new.affected_identities, recs.len());
+
+    // A batch: new records are all placed; the clusters cover exactly the affected records,
+    // which are whole previous persons plus the new records; persons outside are untouched.
+    let inc = run(&previous, &[]);
+    assert_eq!(inc.new_identities, recs.len() - cut);
+    let placed: std::collections::HashSet<u64> = inc.clusters.iter().flatten().copied().collect();
+    assert_eq!(placed.len(), inc.affected_identities);
+    assert!(recs[cut..].iter().all(|r| placed.contains(&r.0)));
+    for c in &first.clusters {
+        let n = c.iter().filter(|r| placed.contains(r)).count();
+        assert!(
+            n == 0 || n == c.len(),
+            "a previous person is taken whole or not at all"
+        );
+    }
+    assert!(inc.affected_identities < recs.len(), "not the whole world");
+    // the combined partition agrees closely with the full clustering under the same model
+    let mut person: HashMap<u64, String> = previous.clone();
+    for (i, c) in inc.clusters.iter().enumerate() {
+        for r in c {
+            person.insert(*r, format!("N{i}"));
+        }
+    }
+    let c2 = |n: usize| n * n.saturating_sub(1) / 2;
+    let mut full_of: HashMap<u64, usize> = HashMap::new();
+    for (i, c) in same_model.iter().enumerate() {
+        for r in c {
+            full_of.insert(*r, i);
+        }
+    }
+    let (mut a, mut b, mut ab) = (
+        HashMap::<&str, usize>::new(),
+        HashMap::<usize, usize>::new(),
+        HashMap::<(&str, usize), usize>::new(),
+    );
+    for (r, p) in &person {
+        *a.entry(p).or_default() += 1;
+        *b.entry(full_of[r]).or_default() += 1;
+        *ab.entry((p, full_of[r])).or_default() += 1;
+    }
+    let s = |m: Vec<usize>| m.into_iter().map(c2).sum::<usize>() as f64;
+    let (na, nb, nab) = (
+        s(a.into_values().collect()),
+        s(b.into_values().collect()),
+        s(ab.into_values().collect()),
+    );
+    let f1 = 2.0 * nab / (na + nb);
+    assert!(f1 > 0.99, "agreement with a full clustering {f1}");
+
+    // Nothing new, nothing touched: nothing to do.
+    let mut all_prev = previous.clone();
+    for (i, c) in inc.clusters.iter().enumerate() {
+        for r in c {
+            all_prev.insert(*r, format!("N{i}"));
+        }
+    }
+    let idle = run(&all_prev, &[]);
+    assert!(idle.clusters.is_empty() && idle.candidate_pairs == 0);
+    // A touched record brings its whole person back for re-clustering.
+    let one = run(&all_prev, &[recs[0].0]);
+    assert!(one.clusters.iter().flatten().any(|&r| r == recs[0].0));
 }

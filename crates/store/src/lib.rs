@@ -156,6 +156,9 @@ pub struct IdentityRow {
     pub agency: String,
     pub record_key: String,
     pub identity: SourceIdentity,
+    /// Where the row's interaction happened, when it is a street address (its location key):
+    /// linkage compares it with other rows' homes and places.
+    pub place: Option<String>,
 }
 
 /// One person-involvement in an interaction, the unit the engine counts.
@@ -221,6 +224,21 @@ pub struct Linkage {
     pub stats: String,
     /// Pairs for the review queue (replaces the previous queue).
     pub review: Vec<ReviewPair>,
+    /// The trained model (JSON), kept for later incremental runs.
+    pub model: Option<String>,
+    /// The newest decision id this linkage applied (None: every decision stored now).
+    pub decisions_through: Option<i64>,
+}
+
+/// What the last link runs left for the next one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinkState {
+    /// The newest link run (any method) and the newest decision it applied.
+    pub last_run: Option<i64>,
+    pub decisions_through: Option<i64>,
+    /// The newest stored model (JSON) and the run that trained it.
+    pub model: Option<String>,
+    pub model_run: Option<i64>,
 }
 
 /// A pair the model was unsure about, waiting for a reviewer.
@@ -269,6 +287,13 @@ pub trait Store: Send + Sync {
     /// Replace all person links with a new linkage, atomically, recording the run and events
     /// and replacing the review queue with `linkage.review`.
     async fn save_linkage(&self, linkage: &Linkage) -> Result<i64>;
+    /// Change the links of some records only, atomically: the links of `replace` (record ids)
+    /// are dropped, `linkage.links` are written, every other link is left as it is (its run and
+    /// method too). Review pairs touching `replace` are replaced by `linkage.review`; persons
+    /// left without records are retired. The run is recorded as `incremental`.
+    async fn save_linkage_update(&self, linkage: &Linkage, replace: &[i64]) -> Result<i64>;
+    /// The newest link run, the decisions it applied, and the newest stored model.
+    async fn link_state(&self) -> Result<LinkState>;
     /// Pairs waiting for review that no decision has settled yet, least certain first.
     async fn review_queue(&self) -> Result<Vec<ReviewPair>>;
 

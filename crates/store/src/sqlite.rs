@@ -13,8 +13,9 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::{
-    Doing, FileMeta, IdentityRow, IngestTx, InteractionRow, LinkDecision, Linkage, NewRecord,
-    PersonEvent, QuarantineRow, Result, ReviewPair, RowCounts, Store, StoreCounts, StoreError,
+    Doing, FileMeta, IdentityRow, IngestTx, InteractionRow, LinkDecision, LinkState, Linkage,
+    NewRecord, PersonEvent, QuarantineRow, Result, ReviewPair, RowCounts, Store, StoreCounts,
+    StoreError,
 };
 
 /// Rows per multi-row INSERT; keeps every statement well under SQLite's 32,766 variables.
@@ -72,6 +73,149 @@ impl SqliteStore {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Save a linkage: all links (`replace` None) or the links of some records only.
+    async fn write_linkage(&self, linkage: &Linkage, replace: Option<&[i64]>) -> Result<i64> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .doing("starting the linkage transaction")?;
+        let at = now();
+        let decisions_through: Option<i64> = match linkage.decisions_through {
+            Some(d) => Some(d),
+            None => sqlx::query_scalar("SELECT MAX(id) FROM link_decisions")
+                .fetch_one(&mut *tx)
+                .await
+                .doing("reading the newest decision")?,
+        };
+        let run_id = sqlx::query(
+            "INSERT INTO link_runs (started_at, method, actor, stats, model, mode, decisions_through)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&at)
+        .bind(&linkage.method)
+        .bind(&linkage.actor)
+        .bind(&linkage.stats)
+        .bind(&linkage.model)
+        .bind(if replace.is_some() { "incremental" } else { "full" })
+        .bind(decisions_through)
+        .execute(&mut *tx)
+        .await
+        .doing("recording the link run")?
+        .last_insert_rowid();
+        match replace {
+            None => {
+                sqlx::query("DELETE FROM person_links")
+                    .execute(&mut *tx)
+                    .await
+                    .doing("clearing person links")?;
+                sqlx::query("DELETE FROM review_pairs")
+                    .execute(&mut *tx)
+                    .await
+                    .doing("clearing the review queue")?;
+            }
+            Some(ids) => {
+                // the records whose links change, also those about to be written
+                let mut all: Vec<i64> = ids.to_vec();
+                all.extend(linkage.links.iter().map(|(r, _)| *r));
+                all.sort_unstable();
+                all.dedup();
+                for chunk in all.chunks(ROWS_PER_STATEMENT) {
+                    let marks = vec!["?"; chunk.len()].join(",");
+                    let sql = format!("DELETE FROM person_links WHERE record_id IN ({marks})");
+                    let mut q = sqlx::query(&sql);
+                    for r in chunk {
+                        q = q.bind(r);
+                    }
+                    q.execute(&mut *tx)
+                        .await
+                        .doing("dropping replaced person links")?;
+                    let sql = format!(
+                        "DELETE FROM review_pairs WHERE left_record IN ({marks}) OR right_record IN ({marks})"
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for _ in 0..2 {
+                        for r in chunk {
+                            q = q.bind(r);
+                        }
+                    }
+                    q.execute(&mut *tx)
+                        .await
+                        .doing("dropping replaced review pairs")?;
+                }
+            }
+        }
+        for (i, chunk) in linkage.links.chunks(ROWS_PER_STATEMENT).enumerate() {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO person_links (record_id, person_id, method, run_id) ",
+            );
+            qb.push_values(chunk.iter().enumerate(), |mut b, (j, (rid, pid))| {
+                let m = linkage
+                    .link_methods
+                    .get(i * ROWS_PER_STATEMENT + j)
+                    .map(String::as_str)
+                    .unwrap_or(linkage.method.as_str());
+                b.push_bind(rid)
+                    .push_bind(pid)
+                    .push_bind(m)
+                    .push_bind(run_id);
+            });
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .doing("saving person links")?;
+        }
+        // Persons: every id in use is active; ids no longer in use are retired, never deleted.
+        sqlx::query(
+            "INSERT INTO persons (id, created_at, status)
+             SELECT DISTINCT person_id, ?, 'active' FROM person_links WHERE run_id = ?
+             ON CONFLICT(id) DO UPDATE SET status = 'active'",
+        )
+        .bind(&at)
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await
+        .doing("saving persons")?;
+        sqlx::query(
+            "UPDATE persons SET status = 'retired'
+             WHERE status = 'active' AND id NOT IN (SELECT DISTINCT person_id FROM person_links)",
+        )
+        .execute(&mut *tx)
+        .await
+        .doing("retiring persons")?;
+        for chunk in linkage.review.chunks(ROWS_PER_STATEMENT) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT OR IGNORE INTO review_pairs (left_record, right_record, match_weight, match_probability, run_id) ",
+            );
+            qb.push_values(chunk, |mut b, p| {
+                b.push_bind(p.left_record.min(p.right_record))
+                    .push_bind(p.left_record.max(p.right_record))
+                    .push_bind(p.match_weight)
+                    .push_bind(p.match_probability)
+                    .push_bind(run_id);
+            });
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .doing("saving the review queue")?;
+        }
+        for e in &linkage.events {
+            sqlx::query(
+                "INSERT INTO person_events (run_id, at, kind, person_id, detail) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(run_id)
+            .bind(&at)
+            .bind(&e.kind)
+            .bind(&e.person_id)
+            .bind(&e.detail)
+            .execute(&mut *tx)
+            .await
+            .doing("saving person events")?;
+        }
+        tx.commit().await.doing("committing the linkage")?;
+        Ok(run_id)
     }
 
     /// Close every connection, which checkpoints the WAL into the database file (otherwise a
@@ -184,20 +328,29 @@ impl Store for SqliteStore {
     }
 
     async fn identities(&self) -> Result<Vec<IdentityRow>> {
-        let rows = sqlx::query("SELECT * FROM identities WHERE current = 1 ORDER BY record_id")
-            .fetch_all(&self.pool)
-            .await
-            .doing("reading identities")?;
-        Ok(rows
-            .iter()
-            .map(|r| IdentityRow {
+        // the `identities` view's columns and the interaction's place, streamed: a county's
+        // identities are converted one by one rather than held twice
+        let mut rows = sqlx::query(
+            "SELECT id AS record_id, source, agency, record_key, first_name, middle_name,
+                    last_name, suffix, aliases, dob, sex, race, ethnicity, phone, address_key,
+                    address_raw, address_kind, agency_person_id, ssn_last4,
+                    CASE WHEN location_kind = 'street' THEN location_key END AS place
+             FROM source_records WHERE has_identity = 1 AND current = 1 ORDER BY id",
+        )
+        .fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(r) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+            let r = r.doing("reading identities")?;
+            out.push(IdentityRow {
                 record_id: r.get("record_id"),
                 source: r.get("source"),
                 agency: r.get("agency"),
                 record_key: r.get("record_key"),
-                identity: identity_from_row(r),
-            })
-            .collect())
+                identity: identity_from_row(&r),
+                place: r.get("place"),
+            });
+        }
+        Ok(out)
     }
 
     async fn record_ids(&self) -> Result<HashMap<(String, String), i64>> {
@@ -224,99 +377,31 @@ impl Store for SqliteStore {
     }
 
     async fn save_linkage(&self, linkage: &Linkage) -> Result<i64> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .doing("starting the linkage transaction")?;
-        let at = now();
-        let run_id = sqlx::query(
-            "INSERT INTO link_runs (started_at, method, actor, stats) VALUES (?, ?, ?, ?)",
-        )
-        .bind(&at)
-        .bind(&linkage.method)
-        .bind(&linkage.actor)
-        .bind(&linkage.stats)
-        .execute(&mut *tx)
-        .await
-        .doing("recording the link run")?
-        .last_insert_rowid();
-        sqlx::query("DELETE FROM person_links")
-            .execute(&mut *tx)
-            .await
-            .doing("clearing person links")?;
-        for (i, chunk) in linkage.links.chunks(ROWS_PER_STATEMENT).enumerate() {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO person_links (record_id, person_id, method, run_id) ",
-            );
-            qb.push_values(chunk.iter().enumerate(), |mut b, (j, (rid, pid))| {
-                let m = linkage
-                    .link_methods
-                    .get(i * ROWS_PER_STATEMENT + j)
-                    .map(String::as_str)
-                    .unwrap_or(linkage.method.as_str());
-                b.push_bind(rid)
-                    .push_bind(pid)
-                    .push_bind(m)
-                    .push_bind(run_id);
-            });
-            qb.build()
-                .execute(&mut *tx)
+        self.write_linkage(linkage, None).await
+    }
+
+    async fn save_linkage_update(&self, linkage: &Linkage, replace: &[i64]) -> Result<i64> {
+        self.write_linkage(linkage, Some(replace)).await
+    }
+
+    async fn link_state(&self) -> Result<LinkState> {
+        let last =
+            sqlx::query("SELECT id, decisions_through FROM link_runs ORDER BY id DESC LIMIT 1")
+                .fetch_optional(&self.pool)
                 .await
-                .doing("saving person links")?;
-        }
-        // Persons: every id in use is active; ids no longer in use are retired, never deleted.
-        sqlx::query(
-            "INSERT INTO persons (id, created_at, status)
-             SELECT DISTINCT person_id, ?, 'active' FROM person_links WHERE true
-             ON CONFLICT(id) DO UPDATE SET status = 'active'",
+                .doing("reading the last link run")?;
+        let model = sqlx::query(
+            "SELECT id, model FROM link_runs WHERE model IS NOT NULL ORDER BY id DESC LIMIT 1",
         )
-        .bind(&at)
-        .execute(&mut *tx)
+        .fetch_optional(&self.pool)
         .await
-        .doing("saving persons")?;
-        sqlx::query(
-            "UPDATE persons SET status = 'retired'
-             WHERE id NOT IN (SELECT DISTINCT person_id FROM person_links)",
-        )
-        .execute(&mut *tx)
-        .await
-        .doing("retiring persons")?;
-        sqlx::query("DELETE FROM review_pairs")
-            .execute(&mut *tx)
-            .await
-            .doing("clearing the review queue")?;
-        for chunk in linkage.review.chunks(ROWS_PER_STATEMENT) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT OR IGNORE INTO review_pairs (left_record, right_record, match_weight, match_probability, run_id) ",
-            );
-            qb.push_values(chunk, |mut b, p| {
-                b.push_bind(p.left_record.min(p.right_record))
-                    .push_bind(p.left_record.max(p.right_record))
-                    .push_bind(p.match_weight)
-                    .push_bind(p.match_probability)
-                    .push_bind(run_id);
-            });
-            qb.build()
-                .execute(&mut *tx)
-                .await
-                .doing("saving the review queue")?;
-        }
-        for e in &linkage.events {
-            sqlx::query(
-                "INSERT INTO person_events (run_id, at, kind, person_id, detail) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(run_id)
-            .bind(&at)
-            .bind(&e.kind)
-            .bind(&e.person_id)
-            .bind(&e.detail)
-            .execute(&mut *tx)
-            .await
-            .doing("saving person events")?;
-        }
-        tx.commit().await.doing("committing the linkage")?;
-        Ok(run_id)
+        .doing("reading the stored linkage model")?;
+        Ok(LinkState {
+            last_run: last.as_ref().map(|r| r.get("id")),
+            decisions_through: last.as_ref().and_then(|r| r.get("decisions_through")),
+            model: model.as_ref().map(|r| r.get("model")),
+            model_run: model.as_ref().map(|r| r.get("id")),
+        })
     }
 
     async fn review_queue(&self) -> Result<Vec<ReviewPair>> {

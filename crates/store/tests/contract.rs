@@ -227,6 +227,7 @@ async fn linkage_replaces_links_and_retires_unused_persons() {
                 }],
                 stats: "{}".into(),
                 review: vec![],
+                ..Default::default()
             })
             .await
             .unwrap();
@@ -240,6 +241,7 @@ async fn linkage_replaces_links_and_retires_unused_persons() {
                 events: vec![],
                 stats: "{}".into(),
                 review: vec![],
+                ..Default::default()
             })
             .await
             .unwrap();
@@ -261,6 +263,7 @@ async fn linkage_replaces_links_and_retires_unused_persons() {
                     match_weight: 1.0,
                     match_probability: 0.67,
                 }],
+                ..Default::default()
             })
             .await
             .unwrap();
@@ -291,6 +294,72 @@ async fn linkage_replaces_links_and_retires_unused_persons() {
         assert_eq!(store.person_events("P1").await.unwrap().len(), 1);
         let rows = store.interaction_rows().await.unwrap();
         assert!(rows.iter().all(|r| r.person_id.as_deref() == Some("P1")));
+    }
+}
+
+#[tokio::test]
+async fn an_update_changes_only_the_named_links_and_keeps_the_model() {
+    for (store, _dir) in backends().await {
+        let store = store.as_ref();
+        ingest(
+            store,
+            vec![
+                new(record("a", "e1", Some("SMITH")), 1, 1, 0),
+                new(record("b", "e2", Some("JONES")), 1, 2, 0),
+                new(record("c", "e3", Some("BROWN")), 1, 3, 0),
+            ],
+            true,
+        )
+        .await;
+        let ids = store.record_ids().await.unwrap();
+        let id = |k: &str| ids[&("dpd".to_string(), k.to_string())];
+        let (a, b, c) = (id("a"), id("b"), id("c"));
+        assert_eq!(store.link_state().await.unwrap(), Default::default());
+        let full = store
+            .save_linkage(&Linkage {
+                method: "model".into(),
+                actor: "t".into(),
+                links: vec![(a, "P1".into()), (b, "P2".into())],
+                review: vec![familiar_store::ReviewPair {
+                    left_record: a,
+                    right_record: b,
+                    match_weight: 1.0,
+                    match_probability: 0.6,
+                }],
+                model: Some("{\"m\":1}".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let st = store.link_state().await.unwrap();
+        assert_eq!(st.model_run, Some(full));
+        assert_eq!(st.last_run, Some(full));
+        assert_eq!(st.model.as_deref(), Some("{\"m\":1}"));
+        // c is new and joins P1; b's link is replaced (P2 retired); a is left alone
+        let upd = store
+            .save_linkage_update(
+                &Linkage {
+                    method: "model".into(),
+                    actor: "t".into(),
+                    links: vec![(b, "P1".into()), (c, "P1".into())],
+                    decisions_through: Some(7),
+                    ..Default::default()
+                },
+                &[b],
+            )
+            .await
+            .unwrap();
+        let links = store.person_links().await.unwrap();
+        assert_eq!(links.len(), 3);
+        assert!([a, b, c].iter().all(|r| links[r] == "P1"));
+        assert_eq!(store.counts().await.unwrap().persons, 1, "P2 retired");
+        assert!(
+            store.review_queue().await.unwrap().is_empty(),
+            "review pairs touching replaced records are replaced"
+        );
+        let st = store.link_state().await.unwrap();
+        assert_eq!((st.last_run, st.model_run), (Some(upd), Some(full)));
+        assert_eq!(st.decisions_through, Some(7));
     }
 }
 

@@ -8,6 +8,9 @@ use familiar_link::{Constraints, IdEvent};
 use familiar_store::{IdentityRow, LinkDecision, Linkage, PersonEvent, ReviewPair, Store};
 use serde::Serialize;
 
+/// An identity as the linker reads it: record id, source, identity, place of the interaction.
+type PersonRec = (u64, String, familiar_model::SourceIdentity, Option<String>);
+
 /// The linkage used when none is named.
 pub const DEFAULT_METHOD: &str = "model";
 
@@ -26,7 +29,31 @@ pub struct Args {
     /// saved): check a large store before linking it.
     #[arg(long)]
     pub count_only: bool,
+    /// Link only what is new since the last run (identities without a person, records whose
+    /// person changed, new reviewer decisions) with the stored model; every other person keeps
+    /// its records and id untouched. Without `--incremental` or `--full` this is chosen when a
+    /// stored model fits and the new batch is small.
+    #[arg(long, conflicts_with = "full")]
+    pub incremental: bool,
+    /// Retrain the model and relink every identity.
+    #[arg(long)]
+    pub full: bool,
 }
+
+/// Which kind of link run to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Incremental when a stored model fits and the new batch is small, else full.
+    Auto,
+    Full,
+    Incremental,
+}
+
+/// Auto mode relinks in full when the new batch is more than this share of the identities.
+pub const AUTO_MAX_NEW_SHARE: f64 = 0.10;
+/// Auto mode retrains when the store has grown by more than this factor since the model was
+/// trained (a model trained on a much smaller store misjudges how common values are).
+pub const AUTO_MAX_GROWTH: f64 = 1.25;
 
 #[derive(clap::Subcommand)]
 pub enum LinkCommand {
@@ -48,12 +75,17 @@ pub enum LinkCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Score the current linkage against a truth map (`source,record_key,person_id`).
+    /// Score the current linkage against a truth map (`source,record_key,person_id`):
+    /// pairwise and B-cubed metrics, blocking recall, and the worst false merges and missed
+    /// links (record ids and match weights only).
     Evaluate {
         #[arg(long)]
         truth: PathBuf,
         #[arg(long)]
         json: bool,
+        /// How many of the worst false merges and missed links to list.
+        #[arg(long, default_value_t = 10)]
+        worst: usize,
     },
 }
 
@@ -61,57 +93,77 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
     let store = super::open_existing(db).await?;
     match args.command {
         None if args.count_only => {
-            let recs: Vec<(u64, String, familiar_model::SourceIdentity)> = store
+            let recs: Vec<PersonRec> = store
                 .identities()
                 .await?
                 .into_iter()
-                .map(|r| (r.record_id as u64, r.source, r.identity))
+                .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
                 .collect();
             let spec = familiar_link::person_spec();
             let max_pairs = spec.blocking.max_pairs;
             let table = familiar_link::person::identity_table(&recs)?;
-            let linker =
+            let mut linker =
                 familiar_link::Linker::new(table, spec, familiar_link::spec::LinkType::Dedupe)?;
-            let counts = linker.count_blocking();
+            let limited = linker.limit_blocking();
+            let mut counts = linker.count_blocking();
+            // pairs each rule adds to the rules before it (enumerated, nothing scored)
+            let candidates = if limited.is_ok() {
+                let (_, marginal) = linker
+                    .blocker
+                    .generate(&linker.pairing, |_, _, _| None::<()>);
+                for (c, m) in counts.iter_mut().zip(&marginal) {
+                    c.marginal_pairs = Some(*m);
+                }
+                Some(marginal.iter().sum::<u64>())
+            } else {
+                None
+            };
             if args.json {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
                         "identities": recs.len(),
                         "max_pairs_per_rule": max_pairs,
+                        "candidate_pairs": candidates,
                         "rules": counts,
+                        "refused": limited.err().map(|e| e.to_string()),
                     }))?
                 );
             } else {
-                println!("{} identities; candidate pairs per blocking rule (limit {max_pairs} per rule):", recs.len());
+                println!(
+                    "{} identities; candidate pairs per blocking rule (budget {max_pairs} per rule; the largest blocks of a rule over it are skipped):",
+                    recs.len()
+                );
+                println!("  {:>14}  {:>14}  rule", "pairs", "new pairs");
                 for c in &counts {
-                    let flag = if c.raw_pairs > max_pairs {
-                        "  ← over the limit"
-                    } else {
-                        ""
-                    };
-                    println!("  {:>14}  {}{flag}", c.raw_pairs, c.rule);
+                    let new = c.marginal_pairs.map(|m| m.to_string()).unwrap_or_default();
+                    println!("  {:>14}  {:>14}  {}", c.raw_pairs, new, c.rule);
+                    if let Some(cap) = &c.skipped {
+                        println!("      skipped: {}", cap.text());
+                    }
+                }
+                if let Some(n) = candidates {
+                    println!("{n} candidate pairs in all");
+                }
+                if let Err(e) = limited {
+                    println!("refused: {e}");
                 }
             }
             Ok(())
         }
         None => {
-            let summary = link_store(&store, &args.method, "familiar").await?;
+            let mode = if args.incremental {
+                Mode::Incremental
+            } else if args.full {
+                Mode::Full
+            } else {
+                Mode::Auto
+            };
+            let summary = link_store_mode(&store, &args.method, "familiar", mode).await?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
-                println!(
-                    "linked {} identities into {} persons ({} new, {} kept their id, {} merged, {} split) with method {} in {:.1}s; {} pairs wait for review",
-                    summary.identities,
-                    summary.persons,
-                    summary.new_persons,
-                    summary.kept_ids,
-                    summary.merges,
-                    summary.splits,
-                    summary.method,
-                    summary.seconds,
-                    summary.review_pairs
-                );
+                print_summary(&summary);
             }
             Ok(())
         }
@@ -131,24 +183,25 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
             Ok(())
         }
         Some(LinkCommand::Explain { left, right, json }) => {
-            let recs: Vec<(u64, String, familiar_model::SourceIdentity)> = store
+            let recs: Vec<PersonRec> = store
                 .identities()
                 .await?
                 .into_iter()
-                .map(|r| (r.record_id as u64, r.source, r.identity))
+                .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
                 .collect();
-            let linker = familiar_link::person_linker(&recs).context("training the model")?;
+            let (linker, from) = linker_for(&store, &recs).await?;
             let e = familiar_link::explain_identities(&linker, left as u64, right as u64)
                 .with_context(|| format!("explaining records {left} and {right}"))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&e)?);
             } else {
+                println!("model: {from}");
                 print!("{e}");
             }
             Ok(())
         }
-        Some(LinkCommand::Evaluate { truth, json }) => {
-            let e = evaluate(&store, &truth).await?;
+        Some(LinkCommand::Evaluate { truth, json, worst }) => {
+            let e = evaluate(&store, &truth, worst).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&e)?);
             } else {
@@ -163,6 +216,8 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                     m.cross_source.f1,
                     m.bcubed.f1
                 );
+                print!("{}", m.report_text());
+                println!("(record ids; `familiar link explain --left ID --right ID` shows a pair's waterfall)");
             }
             Ok(())
         }
@@ -172,15 +227,81 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
 #[derive(Debug, Serialize)]
 pub struct LinkSummary {
     pub method: String,
+    /// `full` or `incremental`, and why.
+    pub mode: String,
+    pub mode_reason: String,
     pub run_id: i64,
     pub identities: usize,
+    /// Persons in the store after the run.
     pub persons: usize,
     pub new_persons: usize,
     pub kept_ids: usize,
     pub merges: usize,
     pub splits: usize,
     pub review_pairs: usize,
+    /// Identities without a person before the run.
+    pub new_identities: usize,
+    /// Identities re-clustered (all of them in a full run).
+    pub relinked_identities: usize,
+    /// Incremental: existing persons the new batch reached (re-clustered with it).
+    pub touched_persons: usize,
+    pub candidate_pairs: u64,
+    /// Blocks skipped to keep each blocking rule within its pair budget.
+    pub skipped_blocks: Vec<familiar_link::BlockCap>,
     pub seconds: f64,
+}
+
+fn print_summary(s: &LinkSummary) {
+    for c in &s.skipped_blocks {
+        println!("blocking: {}", c.text());
+    }
+    if s.mode == "incremental" {
+        println!(
+            "incremental link ({}): {} new identities scored against the stored model; {} identities re-clustered ({} existing persons reached, {} candidate pairs); every other person untouched",
+            s.mode_reason, s.new_identities, s.relinked_identities, s.touched_persons, s.candidate_pairs
+        );
+    } else {
+        println!("full link ({})", s.mode_reason);
+    }
+    println!(
+        "linked {} identities into {} persons ({} new, {} kept their id, {} merged, {} split) with method {} in {:.1}s; {} pairs wait for review",
+        s.identities,
+        s.persons,
+        s.new_persons,
+        s.kept_ids,
+        s.merges,
+        s.splits,
+        s.method,
+        s.seconds,
+        s.review_pairs
+    );
+}
+
+/// A person linker for explanations and evaluation: the model stored with the last full run
+/// when it fits the built-in spec (so a pair is scored as the run scored it), else one trained
+/// now. Returns the linker and where its model came from.
+pub async fn linker_for(
+    store: &dyn Store,
+    recs: &[PersonRec],
+) -> Result<(familiar_link::Linker, String)> {
+    let state = store.link_state().await?;
+    if let (Some(m), Some(run)) = (stored_model(&state), state.model_run) {
+        let from = format!("stored with link run {run}");
+        return Ok((
+            m.linker(recs, &from).context("loading the stored model")?,
+            from,
+        ));
+    }
+    Ok((
+        familiar_link::person_linker(recs).context("training the model")?,
+        "trained now (no stored model fits)".into(),
+    ))
+}
+
+/// The stored model, if there is one and it was trained for the built-in spec.
+fn stored_model(state: &familiar_store::LinkState) -> Option<familiar_link::ModelState> {
+    let m: familiar_link::ModelState = serde_json::from_str(state.model.as_deref()?).ok()?;
+    m.fits(&familiar_link::person_spec()).then_some(m)
 }
 
 /// The stand-in linkage key: exact normalized first + last name + full DOB. Identities without
@@ -311,72 +432,40 @@ fn review_pairs(pairs: &[familiar_link::ScoredPair]) -> Vec<ReviewPair> {
         .collect()
 }
 
-/// Link every identity in the store, keep person ids stable, save atomically.
+/// Link the store in the default mode (see [`Mode::Auto`]).
 pub async fn link_store(store: &dyn Store, method: &str, actor: &str) -> Result<LinkSummary> {
-    let rows = store.identities().await?;
-    let decisions = store.decisions().await?;
-    let (constraints, assigned) = constraints_from(&decisions);
-    let t = std::time::Instant::now();
-    let (clusters, review, model_stats) = match method {
-        "model" => {
-            let recs: Vec<(u64, String, familiar_model::SourceIdentity)> = rows
-                .iter()
-                .map(|r| (r.record_id as u64, r.source.clone(), r.identity.clone()))
-                .collect();
-            let res = familiar_link::try_link_identities(&recs, &constraints)
-                .context("linking identities")?;
-            let review = review_pairs(&res.pairs);
-            let stats = serde_json::json!({
-                "candidate_pairs": res.candidate_pairs,
-                "pairs_above_threshold": res.pairs.len(),
-                "refused_merges": res.refused_merges,
-                "parameters": res.params,
-            });
-            let clusters = res
-                .clusters
-                .into_iter()
-                .map(|c| c.into_iter().map(|r| r as i64).collect())
-                .collect();
-            (clusters, review, stats)
-        }
-        "deterministic" => {
-            let mut groups: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-            let mut singles = Vec::new();
-            for r in &rows {
-                match deterministic_key(r) {
-                    Some(k) => groups.entry(k).or_default().push(r.record_id),
-                    None => singles.push(vec![r.record_id]),
-                }
-            }
-            let mut out: Vec<Vec<i64>> = groups.into_values().collect();
-            out.extend(singles);
-            (out, vec![], serde_json::json!({}))
-        }
-        other => bail!("unknown linkage method {other:?} (known: model, deterministic)"),
-    };
-    let link_seconds = t.elapsed().as_secs_f64();
-    // Assignments also cover records without a usable identity (linked by import only).
-    let identity_ids: std::collections::HashSet<i64> = rows.iter().map(|r| r.record_id).collect();
-    let mut clusters = clusters;
-    clusters.extend(
-        assigned
-            .keys()
-            .filter(|r| !identity_ids.contains(r))
-            .map(|r| vec![*r]),
-    );
-    let clusters = apply_assignments(clusters, &assigned);
+    link_store_mode(store, method, actor, Mode::Auto).await
+}
 
-    let previous: Vec<(String, String)> = store
-        .person_links()
-        .await?
-        .into_iter()
-        .map(|(r, p)| (r.to_string(), p))
-        .collect();
+/// Person ids, links and events for clusters: ids carried over from `previous` by record
+/// overlap, reviewer-assigned ids kept, new ids numbered above `in_use`.
+struct Named {
+    links: Vec<(i64, String)>,
+    methods: Vec<String>,
+    events: Vec<PersonEvent>,
+    persons: usize,
+    new_persons: usize,
+    merges: usize,
+    splits: usize,
+}
+
+fn name_persons(
+    clusters: &[(Vec<i64>, Option<String>)],
+    previous: &[(String, String)],
+    in_use: u64,
+    assigned: &BTreeMap<i64, String>,
+    method: &str,
+) -> Named {
     let keyed: Vec<Vec<String>> = clusters
         .iter()
         .map(|(c, _)| c.iter().map(i64::to_string).collect())
         .collect();
-    let (assignment, id_events) = familiar_link::assign_stable_ids(&previous, &keyed);
+    let (assignment, id_events) = familiar_link::assign_stable_ids_above(
+        previous,
+        &keyed,
+        &familiar_link::IdMinter::default(),
+        in_use,
+    );
     // Reviewer-grade assignments name their own person; no other cluster may reuse those ids.
     let fixed_ids: std::collections::HashSet<&str> =
         clusters.iter().filter_map(|(_, f)| f.as_deref()).collect();
@@ -384,9 +473,10 @@ pub async fn link_store(store: &dyn Store, method: &str, actor: &str) -> Result<
         .iter()
         .map(|(_, p)| p.as_str())
         .chain(assignment.cluster_ids.iter().map(String::as_str))
-        .filter_map(|p| p.strip_prefix('P').and_then(|n| n.parse::<u64>().ok()))
+        .filter_map(id_number)
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .max(in_use);
     let mut links = Vec::new();
     let mut methods = Vec::new();
     for ((records, fixed), stable) in clusters.iter().zip(&assignment.cluster_ids) {
@@ -427,42 +517,421 @@ pub async fn link_store(store: &dyn Store, method: &str, actor: &str) -> Result<
         })
         .collect();
     let count = |k: &str| events.iter().filter(|e| e.kind == k).count();
-    let (new_persons, merges, splits) = (count("new"), count("merge"), count("split"));
-    let persons = clusters.len();
-    let kept_ids = persons - new_persons;
+    Named {
+        links,
+        methods,
+        persons: clusters.len(),
+        new_persons: count("new"),
+        merges: count("merge"),
+        splits: count("split"),
+        events,
+    }
+}
+
+/// The number of a minted person id (`P0000123` → 123).
+fn id_number(p: &str) -> Option<u64> {
+    p.strip_prefix('P').and_then(|n| n.parse::<u64>().ok())
+}
+
+/// What is new since the last run, for choosing and driving an incremental run.
+struct Delta {
+    /// Identities without a person.
+    new: usize,
+    /// Linked records that are no longer current identities (superseded), excluding records
+    /// linked by an assignment only.
+    removed: Vec<i64>,
+    /// Identities whose persons must be re-clustered: same person as a removed record, or named
+    /// by a decision taken since the last run.
+    touched: Vec<u64>,
+}
+
+fn delta(
+    rows: &[IdentityRow],
+    links: &HashMap<i64, String>,
+    decisions: &[LinkDecision],
+    decisions_through: Option<i64>,
+    assigned: &BTreeMap<i64, String>,
+) -> Delta {
+    let ids: std::collections::HashSet<i64> = rows.iter().map(|r| r.record_id).collect();
+    let new = rows
+        .iter()
+        .filter(|r| !links.contains_key(&r.record_id))
+        .count();
+    let mut removed: Vec<i64> = links
+        .keys()
+        .filter(|r| !ids.contains(r) && !assigned.contains_key(r))
+        .copied()
+        .collect();
+    removed.sort_unstable();
+    let lost: std::collections::HashSet<&str> = removed.iter().map(|r| links[r].as_str()).collect();
+    let mut touched: Vec<u64> = rows
+        .iter()
+        .filter(|r| {
+            links
+                .get(&r.record_id)
+                .is_some_and(|p| lost.contains(p.as_str()))
+        })
+        .map(|r| r.record_id as u64)
+        .collect();
+    for d in decisions
+        .iter()
+        .filter(|d| decisions_through.is_none_or(|t| d.id > t))
+    {
+        touched.push(d.left_record as u64);
+        if let Some(r) = d.right_record {
+            touched.push(r as u64);
+        }
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    Delta {
+        new,
+        removed,
+        touched,
+    }
+}
+
+/// Link the store, keep person ids stable, save atomically: in full (train the model, cluster
+/// every identity) or incrementally (see [`familiar_link::incremental`]).
+pub async fn link_store_mode(
+    store: &dyn Store,
+    method: &str,
+    actor: &str,
+    mode: Mode,
+) -> Result<LinkSummary> {
+    let rows = store.identities().await?;
+    let n_rows = rows.len();
+    let identity_ids: std::collections::HashSet<i64> = rows.iter().map(|r| r.record_id).collect();
+    let decisions = store.decisions().await?;
+    let decisions_through = decisions.iter().map(|d| d.id).max();
+    let (constraints, assigned) = constraints_from(&decisions);
+    let state = store.link_state().await?;
+    let links_before = store.person_links().await?;
+    let d = delta(
+        &rows,
+        &links_before,
+        &decisions,
+        state.decisions_through,
+        &assigned,
+    );
+    let model = if method == "model" {
+        stored_model(&state)
+    } else {
+        None
+    };
+    let batch = d.new + d.removed.len();
+    let (incremental, reason) = match (mode, &model) {
+        _ if method != "model" => (false, format!("method {method}")),
+        _ if links_before.is_empty() => (false, "nothing linked before".to_string()),
+        (Mode::Full, _) => (false, "--full".to_string()),
+        (Mode::Incremental, None) => bail!(
+            "no stored model fits the built-in linkage spec (none was stored, or the spec changed since): run a full `familiar link` first"
+        ),
+        (Mode::Incremental, Some(_)) => (true, "--incremental".to_string()),
+        (Mode::Auto, None) => (false, "no stored model fits the built-in spec".to_string()),
+        (Mode::Auto, Some(m)) => {
+            let share = batch as f64 / n_rows.max(1) as f64;
+            let growth = n_rows as f64 / m.trained_on.max(1) as f64;
+            if share > AUTO_MAX_NEW_SHARE {
+                (
+                    false,
+                    format!(
+                        "the new batch is {:.0}% of the identities (more than {:.0}%): retrained",
+                        share * 100.0,
+                        AUTO_MAX_NEW_SHARE * 100.0
+                    ),
+                )
+            } else if growth > AUTO_MAX_GROWTH {
+                (
+                    false,
+                    format!(
+                        "the store grew {growth:.2}× since the model was trained: retrained"
+                    ),
+                )
+            } else {
+                (
+                    true,
+                    format!(
+                        "{batch} new or changed identities, {:.1}% of the store; stored model of link run {}",
+                        share * 100.0,
+                        state.model_run.unwrap_or_default()
+                    ),
+                )
+            }
+        }
+    };
+    if incremental {
+        let model = model.expect("checked above");
+        return link_incremental(
+            store,
+            actor,
+            rows,
+            &links_before,
+            &d,
+            (&constraints, &assigned, decisions_through),
+            &model,
+            &state,
+            reason,
+        )
+        .await;
+    }
+    let t = std::time::Instant::now();
+    let mut stored_model_json = None;
+    let mut candidate_pairs = 0;
+    let mut skipped_blocks = Vec::new();
+    let (clusters, review, model_stats) = match method {
+        "model" => {
+            // the rows move into the linker's records (a large store holds no second copy)
+            let recs: Vec<PersonRec> = rows
+                .into_iter()
+                .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
+                .collect();
+            let res = familiar_link::try_link_identities(&recs, &constraints)
+                .context("linking identities")?;
+            let review = review_pairs(&res.pairs);
+            stored_model_json = res.model.as_ref().map(serde_json::to_string).transpose()?;
+            candidate_pairs = res.candidate_pairs;
+            skipped_blocks = res.block_caps.clone();
+            let stats = serde_json::json!({
+                "candidate_pairs": res.candidate_pairs,
+                "skipped_blocks": res.block_caps,
+                "pairs_above_threshold": res.pairs.len(),
+                "refused_merges": res.refused_merges,
+                "parameters": res.params,
+            });
+            let clusters = res
+                .clusters
+                .into_iter()
+                .map(|c| c.into_iter().map(|r| r as i64).collect())
+                .collect();
+            (clusters, review, stats)
+        }
+        "deterministic" => {
+            let mut groups: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+            let mut singles = Vec::new();
+            for r in &rows {
+                match deterministic_key(r) {
+                    Some(k) => groups.entry(k).or_default().push(r.record_id),
+                    None => singles.push(vec![r.record_id]),
+                }
+            }
+            let mut out: Vec<Vec<i64>> = groups.into_values().collect();
+            out.extend(singles);
+            (out, vec![], serde_json::json!({}))
+        }
+        other => bail!("unknown linkage method {other:?} (known: model, deterministic)"),
+    };
+    let link_seconds = t.elapsed().as_secs_f64();
+    // Assignments also cover records without a usable identity (linked by import only).
+    let mut clusters = clusters;
+    clusters.extend(
+        assigned
+            .keys()
+            .filter(|r| !identity_ids.contains(r))
+            .map(|r| vec![*r]),
+    );
+    let clusters = apply_assignments(clusters, &assigned);
+
+    let previous: Vec<(String, String)> = links_before
+        .iter()
+        .map(|(r, p)| (r.to_string(), p.clone()))
+        .collect();
+    let named = name_persons(&clusters, &previous, 0, &assigned, method);
+    let persons = named.persons;
+    let kept_ids = persons - named.new_persons;
     let stats = serde_json::json!({
-        "identities": rows.len(),
+        "mode": "full",
+        "mode_reason": reason,
+        "identities": n_rows,
         "persons": persons,
-        "new": new_persons,
-        "merges": merges,
-        "splits": splits,
+        "new": named.new_persons,
+        "merges": named.merges,
+        "splits": named.splits,
         "review_pairs": review.len(),
         "decisions_applied": decisions.len(),
         "seconds": link_seconds,
         "model": model_stats,
     });
-    let review_pairs = review.len();
     let run_id = store
         .save_linkage(&Linkage {
             method: method.to_string(),
             actor: actor.to_string(),
-            links,
-            link_methods: methods,
-            events,
+            links: named.links,
+            link_methods: named.methods,
+            events: named.events,
             stats: stats.to_string(),
             review,
+            model: stored_model_json,
+            decisions_through,
         })
         .await?;
+    let review_pairs = store.review_queue().await?.len();
     Ok(LinkSummary {
         method: method.to_string(),
+        mode: "full".into(),
+        mode_reason: reason,
         run_id,
-        identities: rows.len(),
+        identities: n_rows,
         persons,
-        new_persons,
+        new_persons: named.new_persons,
         kept_ids,
-        merges,
-        splits,
+        merges: named.merges,
+        splits: named.splits,
         review_pairs,
+        new_identities: d.new,
+        relinked_identities: n_rows,
+        touched_persons: 0,
+        candidate_pairs,
+        skipped_blocks,
+        seconds: link_seconds,
+    })
+}
+
+/// The incremental run: score the new batch with the stored model, re-cluster the persons it
+/// reaches, save only their links.
+#[allow(clippy::too_many_arguments)]
+async fn link_incremental(
+    store: &dyn Store,
+    actor: &str,
+    rows: Vec<IdentityRow>,
+    links_before: &HashMap<i64, String>,
+    d: &Delta,
+    (constraints, assigned, decisions_through): (&Constraints, &BTreeMap<i64, String>, Option<i64>),
+    model: &familiar_link::ModelState,
+    state: &familiar_store::LinkState,
+    reason: String,
+) -> Result<LinkSummary> {
+    let t = std::time::Instant::now();
+    let n_rows = rows.len();
+    let identity_ids: std::collections::HashSet<i64> = rows.iter().map(|r| r.record_id).collect();
+    let recs: Vec<PersonRec> = rows
+        .into_iter()
+        .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
+        .collect();
+    let previous: HashMap<u64, String> = links_before
+        .iter()
+        .filter(|(r, _)| identity_ids.contains(r))
+        .map(|(r, p)| (*r as u64, p.clone()))
+        .collect();
+    let from = format!(
+        "stored with link run {}",
+        state.model_run.unwrap_or_default()
+    );
+    let res = familiar_link::link_incremental(&familiar_link::IncrementalInput {
+        records: &recs,
+        previous: &previous,
+        touched: &d.touched,
+        constraints,
+        model,
+        model_from: &from,
+    })
+    .context("linking the new batch")?;
+    let link_seconds = t.elapsed().as_secs_f64();
+    let review = review_pairs(&res.pairs);
+    let mut clusters: Vec<Vec<i64>> = res
+        .clusters
+        .iter()
+        .map(|c| c.iter().map(|&r| r as i64).collect())
+        .collect();
+    // The persons re-clustered, as they were: their records without an identity (linked by an
+    // assignment only) come along, and removed records count as theirs for the id history.
+    let affected: std::collections::HashSet<i64> = clusters.iter().flatten().copied().collect();
+    let old_pids: std::collections::HashSet<&str> = affected
+        .iter()
+        .chain(&d.removed)
+        .filter_map(|r| links_before.get(r).map(String::as_str))
+        .collect();
+    let carried: Vec<i64> = assigned
+        .keys()
+        .filter(|r| {
+            !identity_ids.contains(r)
+                && links_before
+                    .get(r)
+                    .is_none_or(|p| old_pids.contains(p.as_str()))
+        })
+        .copied()
+        .collect();
+    clusters.extend(carried.iter().map(|r| vec![*r]));
+    let clusters = apply_assignments(clusters, assigned);
+    let mut replace: Vec<i64> = clusters.iter().flat_map(|(c, _)| c.clone()).collect();
+    replace.extend(&d.removed);
+    let previous_part: Vec<(String, String)> = replace
+        .iter()
+        .filter_map(|r| links_before.get(r).map(|p| (r.to_string(), p.clone())))
+        .collect();
+    let in_use = links_before
+        .values()
+        .filter_map(|p| id_number(p))
+        .max()
+        .unwrap_or(0);
+    let named = name_persons(&clusters, &previous_part, in_use, assigned, "model");
+    // persons after the run: the untouched ones plus the re-clustered ones
+    let replace_set: std::collections::HashSet<i64> = replace.iter().copied().collect();
+    let persons = links_before
+        .iter()
+        .filter(|(r, _)| !replace_set.contains(r))
+        .map(|(_, p)| p.as_str())
+        .chain(named.links.iter().map(|(_, p)| p.as_str()))
+        .collect::<std::collections::HashSet<&str>>()
+        .len();
+    let kept_ids = named.persons - named.new_persons;
+    let stats = serde_json::json!({
+        "mode": "incremental",
+        "mode_reason": reason,
+        "identities": n_rows,
+        "new_identities": res.new_identities,
+        "removed_records": d.removed.len(),
+        "touched_records": d.touched.len(),
+        "relinked_identities": res.affected_identities,
+        "touched_persons": res.touched_persons,
+        "rounds": res.rounds,
+        "skipped_blocks": res.block_caps,
+        "candidate_pairs": res.candidate_pairs,
+        "pairs_above_threshold": res.pairs.len(),
+        "refused_merges": res.refused_merges,
+        "persons": persons,
+        "new": named.new_persons,
+        "merges": named.merges,
+        "splits": named.splits,
+        "review_pairs": review.len(),
+        "seconds": link_seconds,
+        "model_run": state.model_run,
+    });
+    let run_id = store
+        .save_linkage_update(
+            &Linkage {
+                method: "model".into(),
+                actor: actor.to_string(),
+                links: named.links,
+                link_methods: named.methods,
+                events: named.events,
+                stats: stats.to_string(),
+                review,
+                model: None,
+                decisions_through,
+            },
+            &replace,
+        )
+        .await?;
+    // the queue as a whole: pairs elsewhere stay from earlier runs
+    let review_pairs = store.review_queue().await?.len();
+    Ok(LinkSummary {
+        method: "model".into(),
+        mode: "incremental".into(),
+        mode_reason: reason,
+        run_id,
+        identities: n_rows,
+        persons,
+        new_persons: named.new_persons,
+        kept_ids,
+        merges: named.merges,
+        splits: named.splits,
+        review_pairs,
+        new_identities: res.new_identities,
+        relinked_identities: res.affected_identities,
+        touched_persons: res.touched_persons,
+        candidate_pairs: res.candidate_pairs,
+        skipped_blocks: res.block_caps.clone(),
         seconds: link_seconds,
     })
 }
@@ -569,6 +1038,7 @@ pub async fn import_map(store: &dyn Store, path: &Path) -> Result<ImportSummary>
                 serde_json::json!({"rows": map.len(), "linked": links.len(), "unknown": unknown})
                     .to_string(),
             review: vec![],
+            ..Default::default()
         })
         .await?;
     Ok(ImportSummary {
@@ -618,7 +1088,10 @@ pub fn score(
     }
 }
 
-pub async fn evaluate(store: &dyn Store, truth_path: &Path) -> Result<Evaluation> {
+/// Score the store's linkage against a truth map; with the model, list the `worst` false merges
+/// and missed links (pairs scored by the model, as `link explain` scores them) and the blocking
+/// recall.
+pub async fn evaluate(store: &dyn Store, truth_path: &Path, worst: usize) -> Result<Evaluation> {
     let map = read_map(truth_path)?;
     let ids = store.record_ids().await?;
     let identities: Vec<IdentityRow> = store.identities().await?;
@@ -652,7 +1125,35 @@ pub async fn evaluate(store: &dyn Store, truth_path: &Path) -> Result<Evaluation
         .iter()
         .map(|r| (r.record_id, r.source.clone()))
         .collect();
-    Ok(score(&pred, &truth, &source))
+    let mut ev = score(&pred, &truth, &source);
+    if identities.len() >= 2 {
+        let recs: Vec<PersonRec> = identities
+            .into_iter()
+            .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
+            .collect();
+        let (linker, _) = linker_for(store, &recs).await?;
+        let tab = &linker.table;
+        let rid = |i: usize| -> i64 { tab.ids[i].parse().unwrap_or_default() };
+        // one label per table record; records the map does not name are unknown (u32::MAX)
+        let labels = |m: &HashMap<i64, String>| -> Vec<u32> {
+            let mut intern: HashMap<&str, u32> = HashMap::new();
+            (0..tab.len())
+                .map(|i| match m.get(&rid(i)) {
+                    Some(p) => {
+                        let n = intern.len() as u32;
+                        *intern.entry(p.as_str()).or_insert(n)
+                    }
+                    None => u32::MAX,
+                })
+                .collect()
+        };
+        let pred_l = labels(&pred);
+        let truth_l = labels(&truth);
+        ev.metrics.blocking_recall = linker.blocking_recall(&truth_l);
+        let label = |i: u32| tab.ids[i as usize].to_string();
+        linker.inspect(&mut ev.metrics, &pred_l, &truth_l, worst, &label);
+    }
+    Ok(ev)
 }
 
 #[cfg(test)]

@@ -28,9 +28,13 @@ pub struct Args {
     /// Only count candidate pairs per blocking rule (nothing is scored).
     #[arg(long)]
     pub count_only: bool,
-    /// A column holding the true entity id, to evaluate against.
+    /// A column holding the true entity id, to evaluate against (pairwise and B-cubed metrics,
+    /// blocking recall, the worst false merges and missed links).
     #[arg(long)]
     pub truth_column: Option<String>,
+    /// How many of the worst false merges and missed links to list.
+    #[arg(long, default_value_t = 10)]
+    pub worst: usize,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -43,6 +47,7 @@ pub fn run(a: Args) -> Result<()> {
         json: a.json,
         count_only: a.count_only,
         truth_column: a.truth_column,
+        inspect_limit: Some(a.worst),
     })?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -50,6 +55,11 @@ pub fn run(a: Args) -> Result<()> {
     }
     for r in &report.blocking {
         println!("{}", serde_json::to_string(r)?);
+    }
+    if report.count_only {
+        if let Some(b) = report.blocking_recall {
+            println!("blocking recall {b:.4} (share of true pairs some blocking rule generates)");
+        }
     }
     let c = &report.counts;
     println!(
@@ -63,7 +73,7 @@ pub fn run(a: Args) -> Result<()> {
         report.timings.total_ms
     );
     if let Some(e) = &report.evaluation {
-        println!("evaluation: {}", serde_json::to_string(e)?);
+        print!("{}", e.report_text());
     }
     for o in &report.outputs {
         println!("wrote {o}");
