@@ -406,3 +406,64 @@ async fn decisions_persist_in_order_and_agencies_upsert() {
         assert_eq!(a[0].name, "Renamed");
     }
 }
+
+#[tokio::test]
+async fn the_data_version_moves_with_ingest_and_decisions_and_rule_runs_keep_their_list() {
+    for (store, _dir) in backends().await {
+        let store = store.as_ref();
+        let v0 = store.data_version().await.unwrap();
+        ingest(
+            store,
+            vec![new(record("a", "e1", Some("SMITH")), 1, 1, 0)],
+            true,
+        )
+        .await;
+        let v1 = store.data_version().await.unwrap();
+        assert_ne!(v0, v1, "a committed ingest changes the version");
+        ingest(store, vec![new(record("b", "e2", None), 1, 2, 0)], false).await;
+        assert_eq!(
+            store.data_version().await.unwrap(),
+            v1,
+            "a dropped run does not"
+        );
+        store
+            .add_decision(&LinkDecision {
+                id: 0,
+                at: String::new(),
+                actor: "reviewer".into(),
+                kind: "match".into(),
+                left_record: 1,
+                right_record: Some(2),
+                person_id: None,
+                reason: "checked".into(),
+            })
+            .await
+            .unwrap();
+        let v2 = store.data_version().await.unwrap();
+        assert_ne!(v1, v2, "a reviewer's decision changes the version");
+
+        let run = familiar_store::NewRuleRun {
+            rule: "cross-agency".into(),
+            rule_version: 2,
+            definition: "min_interactions = 10".into(),
+            as_of: NaiveDate::from_ymd_opt(2025, 6, 30).unwrap(),
+            data_version: v2.clone(),
+            actor: "cli:ana".into(),
+            persons: vec!["P2".into(), "P1".into()],
+            result: "{}".into(),
+        };
+        let a = store.save_rule_run(&run).await.unwrap();
+        let mut other = run.clone();
+        other.rule = "fuse".into();
+        let b = store.save_rule_run(&other).await.unwrap();
+        let all = store.rule_runs(None).await.unwrap();
+        assert_eq!(
+            all.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![b, a],
+            "newest first"
+        );
+        let mine = store.rule_runs(Some("cross-agency")).await.unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].run, run, "kept exactly, persons in rank order");
+    }
+}
