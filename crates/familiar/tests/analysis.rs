@@ -3,31 +3,12 @@
 //! runs, read-only SQL, journeys, monthly series, costs and the snapshot cache.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_familiar"))
-        .args(args)
-        .output()
-        .expect("run familiar")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "familiar {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn json(args: &[&str]) -> Value {
-    serde_json::from_str(&ok(args)).expect("json output")
-}
+mod common;
+use common::{json, ok, run};
 
 struct County {
     _dir: tempfile::TempDir,

@@ -2,31 +2,12 @@
 //! reconciliation and idempotency promises, a kill mid-ingest, and bad input of every kind.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_familiar"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("run familiar")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "familiar {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn json(args: &[&str]) -> Value {
-    serde_json::from_str(&ok(args)).expect("json output")
-}
+mod common;
+use common::{bin, json, ok, run};
+use std::process::Command;
 
 fn synth(dir: &Path, people: &str, days: &str, seed: &str) -> PathBuf {
     let out = dir.join("county");
