@@ -78,6 +78,17 @@ enum Command {
     Audit(cmd::audit::Args),
 }
 
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`familiar top | head`) panicked. A
+/// command-line tool should stop quietly instead, as other Unix tools do. Not for the servers:
+/// there a client closing its socket must never stop the process.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread is spawned; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -87,6 +98,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_) | Command::Demo(_)) {
+        restore_sigpipe();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

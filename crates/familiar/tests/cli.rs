@@ -815,3 +815,59 @@ fn incremental_link_attaches_a_new_batch_and_agrees_with_a_full_relink() {
         untouched.len()
     );
 }
+
+#[test]
+fn a_closed_output_pipe_stops_the_command_quietly() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("county");
+    let mut child = bin()
+        .args([
+            "synth",
+            "--out",
+            s(&out),
+            "--people",
+            "2000",
+            "--days",
+            "60",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    // `familiar sql` prints many lines; read one, then close the pipe as `head -1` would.
+    let db = dir.path().join("f.db");
+    ok(&[
+        "ingest",
+        "--db",
+        s(&db),
+        "--config",
+        s(&out.join("sources.toml")),
+    ]);
+    let mut child = bin()
+        .args(["sql", "--db", s(&db), "SELECT * FROM involvements"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("interaction"));
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.is_empty(),
+        "a closed pipe ends the command silently: {err}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            o.status.signal(),
+            Some(13),
+            "stopped by SIGPIPE, like other tools"
+        );
+    }
+}
