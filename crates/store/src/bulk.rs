@@ -150,7 +150,7 @@ pub(crate) fn insert_records(
         rec.blob(5, &r.content_hash);
         rec.i64(6, r.file_id);
         rec.i64(7, r.row_number as i64);
-        rec.text(8, &r.raw);
+        rec.blob(8, &r.raw);
         if r.version > 1 {
             match r.supersedes {
                 Some(old) => {

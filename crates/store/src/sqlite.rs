@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use familiar_model::{Address, Agency, PartialDate, SourceIdentity};
+use familiar_model::{Address, Agency, PartialDate, RawLayout, SourceIdentity};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -14,7 +14,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::{
     Doing, FileMeta, IdentityRow, IngestTx, InteractionRow, LinkDecision, Linkage, NewRecord,
-    PersonEvent, QuarantineRow, Result, ReviewPair, RowCounts, Store, StoreCounts, StoreError,
+    PersonEvent, QuarantineRow, Result, ReviewPair, RowCounts, SourceRow, Store, StoreCounts,
+    StoreError,
 };
 
 /// Rows per multi-row INSERT; keeps every statement well under SQLite's 32,766 variables.
@@ -506,6 +507,43 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn source_row(&self, record_id: i64) -> Result<Option<SourceRow>> {
+        let Some(r) = sqlx::query(
+            "SELECT r.source, r.record_key, r.version, r.row_number, r.raw, f.path, f.layout
+             FROM source_records r JOIN source_files f ON f.id = r.file_id WHERE r.id = ?",
+        )
+        .bind(record_id)
+        .fetch_optional(&self.pool)
+        .await
+        .doing("reading a source row")?
+        else {
+            return Ok(None);
+        };
+        let layout: Option<String> = r.get("layout");
+        let layout: RawLayout = layout
+            .as_deref()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "record {record_id}: its file has no readable layout"
+                ))
+            })?;
+        let raw: Vec<u8> = r.get("raw");
+        let fields = layout
+            .fields(&raw)
+            .map_err(|e| StoreError::Corrupt(format!("record {record_id}: {e}")))?;
+        Ok(Some(SourceRow {
+            record_id,
+            source: r.get("source"),
+            record_key: r.get("record_key"),
+            version: r.get("version"),
+            file: r.get("path"),
+            row_number: r.get::<i64, _>("row_number") as u64,
+            raw,
+            fields,
+        }))
+    }
+
     async fn quarantine_rows(&self, run_id: Option<i64>) -> Result<Vec<QuarantineRow>> {
         let rows = sqlx::query(
             "SELECT file_id, source, row_number, kind, field, reason, raw FROM quarantine
@@ -617,10 +655,12 @@ impl IngestTx for SqliteIngest {
         c: RowCounts,
         sha256: &str,
         bytes: u64,
+        layout: &RawLayout,
     ) -> Result<()> {
+        let layout = serde_json::to_string(layout).expect("a layout serializes");
         sqlx::query(
             "UPDATE source_files SET rows_read = ?, accepted = ?, rejected = ?, duplicate = ?,
-             sha256 = ?, bytes = ? WHERE id = ?",
+             sha256 = ?, bytes = ?, layout = ? WHERE id = ?",
         )
         .bind(c.read as i64)
         .bind(c.accepted as i64)
@@ -628,6 +668,7 @@ impl IngestTx for SqliteIngest {
         .bind(c.duplicate as i64)
         .bind(sha256)
         .bind(bytes as i64)
+        .bind(layout)
         .bind(file_id)
         .execute(&mut *self.tx)
         .await

@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use familiar_model::{
-    default_agencies, InteractionKind, NeedFlags, NormalizedRecord, PartialDate, Role,
+    default_agencies, InteractionKind, NeedFlags, NormalizedRecord, PartialDate, RawLayout, Role,
     SourceIdentity,
 };
 use familiar_store::{
@@ -61,8 +61,21 @@ fn new(rec: NormalizedRecord, version: i64, hash: u8, file_id: i64) -> NewRecord
         content_hash: [hash; 32],
         file_id,
         row_number: 2,
-        raw: r#"{"k":"v"}"#.into(),
+        // A pipe-delimited Windows-1252 row, as in the file (see `layout`).
+        raw: format!("{}|\"v{version}|x\"|", rec.record_key)
+            .into_bytes()
+            .into_iter()
+            .chain([0xE9])
+            .collect(),
         record: rec,
+    }
+}
+
+fn layout() -> RawLayout {
+    RawLayout::Delimited {
+        delimiter: b'|',
+        encoding: "windows-1252".into(),
+        header: vec!["Key".into(), "Note".into(), "Name".into()],
     }
 }
 
@@ -106,6 +119,7 @@ async fn ingest(store: &dyn Store, rows: Vec<NewRecord>, commit: bool) {
         },
         "00ff",
         10,
+        &layout(),
     )
     .await
     .unwrap();
@@ -163,6 +177,22 @@ async fn a_committed_run_is_visible_and_a_dropped_one_leaves_nothing() {
         let rows = store.interaction_rows().await.unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].needs, 1);
+
+        // Each row's bytes are kept as read and read back by name through the file's layout.
+        let id = store.record_ids().await.unwrap()[&("dpd".to_string(), "a".to_string())];
+        let row = store.source_row(id).await.unwrap().unwrap();
+        assert_eq!(row.raw, b"a|\"v1|x\"|\xE9");
+        assert_eq!((row.source.as_str(), row.record_key.as_str()), ("dpd", "a"));
+        assert_eq!(
+            (row.file.as_str(), row.row_number, row.version),
+            ("dpd.csv", 2, 1)
+        );
+        assert_eq!(
+            row.fields,
+            [("Key", "a"), ("Note", "v1|x"), ("Name", "é")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        assert_eq!(store.source_row(id + 1000).await.unwrap(), None);
         assert_eq!(
             store.latest_date().await.unwrap(),
             NaiveDate::from_ymd_opt(2025, 3, 4)
@@ -195,6 +225,12 @@ async fn a_new_version_supersedes_but_keeps_the_old() {
         assert_eq!(ids.len(), 1);
         assert_eq!(ids[0].identity.last.as_deref(), Some("SMYTH"));
         assert_eq!(store.interaction_rows().await.unwrap().len(), 1);
+        // Both versions keep their own bytes.
+        let new_id = ids[0].record_id;
+        let old = store.source_row(new_id - 1).await.unwrap().unwrap();
+        let cur = store.source_row(new_id).await.unwrap().unwrap();
+        assert_eq!((old.version, &old.fields[1].1[..]), (1, "v1|x"));
+        assert_eq!((cur.version, &cur.fields[1].1[..]), (2, "v2|x"));
     }
 }
 

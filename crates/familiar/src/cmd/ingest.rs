@@ -266,7 +266,7 @@ async fn ingest_file(
                         content_hash: raw.content_hash,
                         file_id,
                         row_number: raw.row_number,
-                        raw: raw.raw_json,
+                        raw: raw.raw,
                         record,
                     });
                 }
@@ -299,8 +299,18 @@ async fn ingest_file(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     tx.insert_records(&pending).await?;
     tx.quarantine(&rejected).await?;
-    tx.finish_file(file_id, counts, &file_report.sha256, file_report.bytes)
-        .await?;
+    let layout = file_report
+        .layout
+        .as_ref()
+        .context("the reader reported no raw layout")?;
+    tx.finish_file(
+        file_id,
+        counts,
+        &file_report.sha256,
+        file_report.bytes,
+        layout,
+    )
+    .await?;
     debug_assert!(counts.reconciles());
     summary.read += counts.read;
     summary.accepted += counts.accepted;

@@ -29,11 +29,16 @@ CREATE TABLE source_files (
     rows_read INTEGER NOT NULL DEFAULT 0,
     accepted  INTEGER NOT NULL DEFAULT 0,
     rejected  INTEGER NOT NULL DEFAULT 0,
-    duplicate INTEGER NOT NULL DEFAULT 0
+    duplicate INTEGER NOT NULL DEFAULT 0,
+    -- How the raw bytes of this file's rows read back as column -> value: JSON of
+    -- familiar_model::raw::RawLayout (format, delimiter, encoding, header). Written once the
+    -- file has been read; the header is kept here once instead of in every row.
+    layout    TEXT
 );
 
--- One row per ingested source row: as received (`raw`), and its normalized interaction and
--- identity side by side. One wide table because ingest writes a million rows a minute: one
+-- One row per ingested source row: as received (`raw`: the row's bytes as read, which its
+-- file's `source_files.layout` reads back as column -> value; `content_hash` is their SHA-256),
+-- and its normalized interaction and identity side by side. One wide table because ingest writes a million rows a minute: one
 -- insert per row instead of three. The views `interactions` and `identities` give the two
 -- logical tables for SQL users.
 CREATE TABLE source_records (
@@ -45,7 +50,7 @@ CREATE TABLE source_records (
     content_hash BLOB NOT NULL,
     file_id      INTEGER NOT NULL,
     row_number   INTEGER NOT NULL,
-    raw          TEXT NOT NULL,
+    raw          BLOB NOT NULL,
     -- the interaction
     agency      TEXT NOT NULL,
     event_key   TEXT NOT NULL,

@@ -252,7 +252,7 @@ pub async fn load_county(store: &SqliteStore) {
                 content_hash: [i as u8; 32],
                 file_id: fid,
                 row_number: i as u64 + 2,
-                raw: "{}".into(),
+                raw: r.key.clone().into_bytes(),
                 record: normalized(r),
             })
             .collect();
@@ -267,6 +267,11 @@ pub async fn load_county(store: &SqliteStore) {
             },
             "00",
             1,
+            &familiar_model::RawLayout::Delimited {
+                delimiter: b',',
+                encoding: "UTF-8".into(),
+                header: vec!["key".into()],
+            },
         )
         .await
         .unwrap();
