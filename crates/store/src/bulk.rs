@@ -140,6 +140,7 @@ pub(crate) fn insert_records(
         "INSERT INTO locations (key, number, street, city, zip, kind, example) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT(key) DO NOTHING",
     )?;
+    let mut date = String::with_capacity(10);
     for (i, r) in rows.iter().enumerate() {
         let id = first_id + i as i64;
         let n = &r.record;
@@ -166,7 +167,8 @@ pub(crate) fn insert_records(
             }
         }
 
-        let date = n.local_date.format("%Y-%m-%d").to_string();
+        date.clear();
+        push_iso_date(n.local_date, &mut date);
         rec.text(9, &n.agency);
         rec.text(10, &n.event_key);
         rec.text(11, n.kind.as_str());
@@ -224,6 +226,31 @@ pub(crate) fn insert_records(
     Ok(())
 }
 
+/// `YYYY-MM-DD` (as chrono's `%Y-%m-%d`) without the formatting machinery: once per row on
+/// the writer thread.
+fn push_iso_date(d: chrono::NaiveDate, out: &mut String) {
+    use chrono::Datelike;
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if !(0..=9999).contains(&y) {
+        use std::fmt::Write;
+        let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+        return;
+    }
+    let digits = [
+        b'0' + (y / 1000) as u8,
+        b'0' + (y / 100 % 10) as u8,
+        b'0' + (y / 10 % 10) as u8,
+        b'0' + (y % 10) as u8,
+        b'-',
+        b'0' + (m / 10) as u8,
+        b'0' + (m % 10) as u8,
+        b'-',
+        b'0' + (day / 10) as u8,
+        b'0' + (day % 10) as u8,
+    ];
+    out.push_str(std::str::from_utf8(&digits).expect("ASCII digits"));
+}
+
 /// The newest version and content hash of every current row key of `source`, read with one
 /// prepared scan (a million keys through sqlx's row decoding took seconds).
 pub(crate) fn known_versions(db: NonNull<ffi::sqlite3>, source: &str) -> Result<crate::KnownKeys> {
@@ -275,4 +302,32 @@ pub(crate) fn known_versions(db: NonNull<ffi::sqlite3>, source: &str) -> Result<
     // SAFETY: done stepping.
     unsafe { ffi::sqlite3_reset(st.raw) };
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_iso_date;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn iso_dates_match_chrono() {
+        for (y, m, d) in [
+            (2025, 1, 9),
+            (1999, 12, 31),
+            (7, 3, 4),
+            (0, 1, 1),
+            (9999, 12, 31),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            let mut s = String::new();
+            push_iso_date(date, &mut s);
+            assert_eq!(s, date.format("%Y-%m-%d").to_string());
+        }
+        for y in [-1, 10000, 262000] {
+            let date = NaiveDate::from_ymd_opt(y, 6, 1).unwrap();
+            let mut s = String::new();
+            push_iso_date(date, &mut s);
+            assert_eq!(s, date.format("%Y-%m-%d").to_string());
+        }
+    }
 }

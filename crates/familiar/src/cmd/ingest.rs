@@ -211,6 +211,12 @@ async fn ingest_file(
         .await?;
 
     let (send, mut recv) = tokio::sync::mpsc::channel::<Vec<RowOutcome>>(8);
+    // Buffers go back to the reader thread once written: it drops the rows it allocated (a
+    // free on the allocating thread is cheaper than one from the writer, which is the busier
+    // thread) and hands the emptied vectors back for reuse.
+    let (done_batches, done_batches_rx) = std::sync::mpsc::channel::<Vec<RowOutcome>>();
+    let (written, written_rx) = std::sync::mpsc::channel::<Vec<NewRecord>>();
+    let (spare_pending, spare_pending_rx) = std::sync::mpsc::channel::<Vec<NewRecord>>();
     let reader_cfg = Arc::clone(cfg);
     let reader = tokio::task::spawn_blocking(move || {
         let plan = &reader_cfg.sources[si];
@@ -218,8 +224,15 @@ async fn ingest_file(
         let report = familiar_ingest::read_file(plan, &plan.files[fi], &mut |o| {
             batch.push(o);
             if batch.len() >= READ_BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(READ_BATCH));
+                let next = done_batches_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(READ_BATCH));
+                let full = std::mem::replace(&mut batch, next);
                 send.blocking_send(full).map_err(|_| "the writer stopped")?;
+                while let Ok(mut rows) = written_rx.try_recv() {
+                    rows.clear();
+                    let _ = spare_pending.send(rows);
+                }
             }
             Ok::<(), &'static str>(())
         });
@@ -232,12 +245,12 @@ async fn ingest_file(
     let mut counts = RowCounts::default();
     let mut pending: Vec<NewRecord> = Vec::with_capacity(WRITE_BATCH);
     let mut rejected: Vec<QuarantineRow> = Vec::new();
-    while let Some(batch) = recv.recv().await {
+    while let Some(mut batch) = recv.recv().await {
         counts.read += batch.len() as u64;
         if let Some(b) = bar {
             b.inc(batch.len() as u64);
         }
-        for outcome in batch {
+        for outcome in batch.drain(..) {
             match outcome {
                 RowOutcome::Accepted { record, raw } => {
                     let (version, supersedes) = match known.get(&record.record_key) {
@@ -288,9 +301,14 @@ async fn ingest_file(
                 }
             }
         }
+        let _ = done_batches.send(batch);
         if pending.len() >= WRITE_BATCH {
             tx.insert_records(&pending).await?;
-            pending.clear();
+            let next = spare_pending_rx
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(WRITE_BATCH));
+            // Once the reader has finished, the rows are dropped here instead.
+            let _ = written.send(std::mem::replace(&mut pending, next));
         }
     }
     let file_report = reader
