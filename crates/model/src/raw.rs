@@ -3,8 +3,9 @@
 //!
 //! Ingest stores each row's bytes (`source_records.raw`) and each file's layout
 //! (`source_files.layout`) instead of a column → value object per row: the names are written
-//! once per file, and the bytes are the lineage itself (the row's content hash is their
-//! SHA-256). [`RawLayout::fields`] is the one way back to named values; the readers in
+//! once per file, and the bytes are the lineage itself. A row's content hash, which tells a
+//! duplicate from a new version, is the SHA-256 of these bytes ([`content_hash`]), so it is
+//! never stored beside them. [`RawLayout::fields`] is the one way back to named values; the readers in
 //! `familiar-ingest` split and render values with the same functions ([`split_delimited`],
 //! [`json_pairs`], [`json_value_text`]), so a stored row reads back exactly as it was mapped.
 //!
@@ -21,6 +22,13 @@ use std::fmt;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// A row's content hash: the SHA-256 of its bytes as read. Byte-identical rows hash alike; a
+/// row whose key is stored with the same hash is a duplicate.
+pub fn content_hash(raw: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(raw).into()
+}
 
 /// A value's place in a buffer: `(start, end)` byte offsets.
 pub type Span = (u32, u32);

@@ -59,6 +59,7 @@ impl<T> Doing<T> for std::result::Result<T, sqlx::Error> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KnownVersion {
     pub version: i64,
+    /// SHA-256 of the stored row's bytes ([`familiar_model::raw::content_hash`]).
     pub content_hash: [u8; 32],
     /// The stored row's id (None for a row staged earlier in the same run).
     pub record_id: Option<i64>,
@@ -98,13 +99,13 @@ impl RowCounts {
     }
 }
 
-/// An accepted row to persist: the row as received and its normalized form.
+/// An accepted row to persist: the row as received and its normalized form. Its content hash
+/// is not stored: it is [`familiar_model::raw::content_hash`] of `raw`.
 #[derive(Debug, Clone)]
 pub struct NewRecord {
     pub version: i64,
     /// The stored row this version replaces, when known (found by key otherwise).
     pub supersedes: Option<i64>,
-    pub content_hash: [u8; 32],
     pub file_id: i64,
     pub row_number: u64,
     /// The row's bytes as read (see [`familiar_model::raw`]): read back as column → value with

@@ -276,7 +276,6 @@ async fn ingest_file(
                     pending.push(NewRecord {
                         version,
                         supersedes,
-                        content_hash: raw.content_hash,
                         file_id,
                         row_number: raw.row_number,
                         raw: raw.raw,

@@ -88,7 +88,7 @@ impl<'a> Row<'a> {
 
     /// SHA-256 of the row's raw bytes: equal for byte-identical rows, different otherwise.
     pub fn content_hash(&self) -> [u8; 32] {
-        Sha256::digest(self.raw).into()
+        familiar_model::raw::content_hash(self.raw)
     }
 
     /// A rejection of this row.

@@ -249,7 +249,6 @@ pub async fn load_county(store: &SqliteStore) {
             .map(|(i, r)| NewRecord {
                 version: 1,
                 supersedes: None,
-                content_hash: [i as u8; 32],
                 file_id: fid,
                 row_number: i as u64 + 2,
                 raw: r.key.clone().into_bytes(),
