@@ -113,7 +113,7 @@ impl Drop for Stmt {
 /// must be inside an open transaction.
 pub(crate) fn insert_records(
     db: NonNull<ffi::sqlite3>,
-    rows: &[NewRecord],
+    rows: &[NewRecord<'_>],
     first_id: i64,
     seen_locations: &mut rustc_hash::FxHashSet<String>,
 ) -> Result<()> {
@@ -143,14 +143,14 @@ pub(crate) fn insert_records(
     let mut date = String::with_capacity(10);
     for (i, r) in rows.iter().enumerate() {
         let id = first_id + i as i64;
-        let n = &r.record;
+        let n = r.record;
         rec.i64(1, id);
         rec.text(2, &n.source);
         rec.text(3, &n.record_key);
         rec.i64(4, r.version);
         rec.i64(5, r.file_id);
         rec.i64(6, r.row_number as i64);
-        rec.blob(7, &r.raw);
+        rec.blob(7, r.raw);
         if r.version > 1 {
             match r.supersedes {
                 Some(old) => {
@@ -254,17 +254,33 @@ fn push_iso_date(d: chrono::NaiveDate, out: &mut String) {
     out.push_str(std::str::from_utf8(&digits).expect("ASCII digits"));
 }
 
-/// The newest version and content hash of every current row key of `source`, read with one
-/// prepared scan (a million keys through sqlx's row decoding took seconds). The hash is not
-/// stored: it is the SHA-256 of the stored bytes, computed here.
-pub(crate) fn known_versions(db: NonNull<ffi::sqlite3>, source: &str) -> Result<crate::KnownKeys> {
+/// The newest version and content hash of every current row key of `source` among rows with
+/// ids in each of `ranges` (`[from, to)`), read with one prepared range scan per range (a
+/// million keys through sqlx's row decoding took seconds). The hash is not stored: it is the
+/// SHA-256 of the stored bytes, computed here.
+pub(crate) fn known_versions(
+    db: NonNull<ffi::sqlite3>,
+    source: &str,
+    ranges: &[(i64, i64)],
+) -> Result<crate::KnownKeys> {
     let db = db.as_ptr();
     let st = Stmt::prepare(
         db,
-        "SELECT record_key, version, raw, id FROM source_records WHERE source = ?1 AND current = 1",
+        "SELECT record_key, version, raw, id FROM source_records
+         WHERE id >= ?2 AND id < ?3 AND source = ?1 AND current = 1",
     )?;
-    st.text(1, source);
     let mut out = crate::KnownKeys::default();
+    for &(from, to) in ranges {
+        st.text(1, source);
+        st.i64(2, from);
+        st.i64(3, to);
+        read_known(&st, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn read_known(st: &Stmt, out: &mut crate::KnownKeys) -> Result<()> {
+    let db = st.db;
     loop {
         // SAFETY: st is prepared and bound; column accessors are valid while the row is current.
         let rc = unsafe { ffi::sqlite3_step(st.raw) };
@@ -303,7 +319,7 @@ pub(crate) fn known_versions(db: NonNull<ffi::sqlite3>, source: &str) -> Result<
     }
     // SAFETY: done stepping.
     unsafe { ffi::sqlite3_reset(st.raw) };
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -99,10 +99,10 @@ impl RowCounts {
     }
 }
 
-/// An accepted row to persist: the row as received and its normalized form. Its content hash
-/// is not stored: it is [`familiar_model::raw::content_hash`] of `raw`.
-#[derive(Debug, Clone)]
-pub struct NewRecord {
+/// An accepted row to persist, borrowed from the caller: the row as received and its normalized
+/// form. Its content hash is not stored: it is [`familiar_model::raw::content_hash`] of `raw`.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRecord<'a> {
     pub version: i64,
     /// The stored row this version replaces, when known (found by key otherwise).
     pub supersedes: Option<i64>,
@@ -110,8 +110,8 @@ pub struct NewRecord {
     pub row_number: u64,
     /// The row's bytes as read (see [`familiar_model::raw`]): read back as column → value with
     /// its file's layout ([`IngestTx::finish_file`], [`Store::source_row`]).
-    pub raw: Vec<u8>,
-    pub record: NormalizedRecord,
+    pub raw: &'a [u8],
+    pub record: &'a NormalizedRecord,
 }
 
 /// A rejected row, kept byte for byte with the reason.
@@ -295,7 +295,7 @@ pub trait IngestTx: Send {
     async fn known_versions(&mut self, source: &str) -> Result<KnownKeys>;
     async fn add_file(&mut self, file: &FileMeta) -> Result<i64>;
     /// Persist accepted rows. Rows with `version > 1` supersede the earlier version.
-    async fn insert_records(&mut self, rows: &[NewRecord]) -> Result<()>;
+    async fn insert_records(&mut self, rows: &[NewRecord<'_>]) -> Result<()>;
     async fn quarantine(&mut self, run_rows: &[QuarantineRow]) -> Result<()>;
     /// Record a file's counts, its SHA-256 and size once it has been read to the end, and the
     /// layout its rows' raw bytes read back with.

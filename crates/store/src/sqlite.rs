@@ -180,6 +180,8 @@ impl Store for SqliteStore {
             tx,
             run_id,
             next_id,
+            run_first_id: next_id,
+            written_sources: Default::default(),
             seen_locations: Default::default(),
         }))
     }
@@ -572,6 +574,10 @@ struct SqliteIngest {
     tx: Transaction<'static, Sqlite>,
     run_id: i64,
     next_id: i64,
+    /// The first record id of this run: rows below it are from earlier runs.
+    run_first_id: i64,
+    /// Sources this run has written rows of (the others have none at or above `run_first_id`).
+    written_sources: rustc_hash::FxHashSet<String>,
     /// Location keys already upserted in this run.
     seen_locations: rustc_hash::FxHashSet<String>,
 }
@@ -588,7 +594,16 @@ impl IngestTx for SqliteIngest {
             .lock_handle()
             .await
             .doing("locking the connection to read row keys")?;
-        crate::bulk::known_versions(handle.as_raw_handle(), source)
+        // Rows this run wrote are only scanned for when it wrote rows of this source: a fresh
+        // store's ingest scans nothing, however many sources came before.
+        let earlier = (i64::MIN, self.run_first_id);
+        let this_run = (self.run_first_id, i64::MAX);
+        let ranges: &[(i64, i64)] = if self.written_sources.contains(source) {
+            &[earlier, this_run]
+        } else {
+            &[earlier]
+        };
+        crate::bulk::known_versions(handle.as_raw_handle(), source, ranges)
     }
 
     async fn add_file(&mut self, f: &FileMeta) -> Result<i64> {
@@ -606,12 +621,22 @@ impl IngestTx for SqliteIngest {
         .last_insert_rowid())
     }
 
-    async fn insert_records(&mut self, rows: &[NewRecord]) -> Result<()> {
+    async fn insert_records(&mut self, rows: &[NewRecord<'_>]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
         let first_id = self.next_id;
         self.next_id += rows.len() as i64;
+        let mut last: Option<&str> = None;
+        for r in rows {
+            let source = r.record.source.as_str();
+            if last != Some(source) {
+                last = Some(source);
+                if !self.written_sources.contains(source) {
+                    self.written_sources.insert(source.to_string());
+                }
+            }
+        }
         let mut handle = self
             .tx
             .lock_handle()

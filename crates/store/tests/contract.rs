@@ -54,12 +54,31 @@ fn record(key: &str, event: &str, last: Option<&str>) -> NormalizedRecord {
     }
 }
 
-fn new(rec: NormalizedRecord, version: i64, file_id: i64) -> NewRecord {
-    NewRecord {
+/// A row to ingest, owned (the store borrows it as a [`NewRecord`]).
+struct Row {
+    version: i64,
+    file_id: i64,
+    raw: Vec<u8>,
+    record: NormalizedRecord,
+}
+
+impl Row {
+    fn as_new(&self) -> NewRecord<'_> {
+        NewRecord {
+            version: self.version,
+            supersedes: None,
+            file_id: self.file_id,
+            row_number: 2,
+            raw: &self.raw,
+            record: &self.record,
+        }
+    }
+}
+
+fn new(rec: NormalizedRecord, version: i64, file_id: i64) -> Row {
+    Row {
         version,
-        supersedes: None,
         file_id,
-        row_number: 2,
         // A pipe-delimited Windows-1252 row, as in the file (see `layout`).
         raw: format!("{}|\"v{version}|x\"|", rec.record_key)
             .into_bytes()
@@ -78,7 +97,7 @@ fn layout() -> RawLayout {
     }
 }
 
-async fn ingest(store: &dyn Store, rows: Vec<NewRecord>, commit: bool) {
+async fn ingest(store: &dyn Store, rows: Vec<Row>, commit: bool) {
     let mut tx = store.begin_ingest("sources.toml", "abc").await.unwrap();
     let fid = tx
         .add_file(&FileMeta {
@@ -90,10 +109,10 @@ async fn ingest(store: &dyn Store, rows: Vec<NewRecord>, commit: bool) {
         .await
         .unwrap();
     let rows: Vec<NewRecord> = rows
-        .into_iter()
-        .map(|mut r| {
-            r.file_id = fid;
-            r
+        .iter()
+        .map(|r| NewRecord {
+            file_id: fid,
+            ..r.as_new()
         })
         .collect();
     tx.insert_records(&rows).await.unwrap();
@@ -219,6 +238,26 @@ async fn event_keys_read_back_whether_or_not_they_equal_the_row_key() {
 }
 
 #[tokio::test]
+async fn known_versions_cover_earlier_runs_and_rows_staged_in_this_one() {
+    for (store, _dir) in backends().await {
+        let store = store.as_ref();
+        ingest(store, vec![new(record("a", "e1", None), 1, 0)], true).await;
+        let mut tx = store.begin_ingest("s", "x").await.unwrap();
+        assert!(tx.known_versions("elsewhere").await.unwrap().is_empty());
+        let staged = new(record("b", "e2", None), 1, 1);
+        tx.insert_records(&[staged.as_new()]).await.unwrap();
+        let known = tx.known_versions("dpd").await.unwrap();
+        let mut keys: Vec<&str> = known.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["a", "b"]);
+        assert_eq!(
+            known["b"].content_hash,
+            familiar_model::raw::content_hash(&staged.raw)
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_new_version_supersedes_but_keeps_the_old() {
     for (store, _dir) in backends().await {
         let store = store.as_ref();
@@ -236,9 +275,8 @@ async fn a_new_version_supersedes_but_keeps_the_old() {
             familiar_model::raw::content_hash(b"a|\"v1|x\"|\xE9"),
             "the SHA-256 of the stored bytes"
         );
-        tx.insert_records(&[new(record("a", "e1", Some("SMYTH")), 2, 1)])
-            .await
-            .unwrap();
+        let changed = new(record("a", "e1", Some("SMYTH")), 2, 1);
+        tx.insert_records(&[changed.as_new()]).await.unwrap();
         tx.commit("{}").await.unwrap();
         let c = store.counts().await.unwrap();
         assert_eq!(c.source_records, 2, "old version kept");

@@ -27,10 +27,8 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Rows sent from the reader thread per channel message.
-const READ_BATCH: usize = 2048;
-/// Accepted rows buffered before a write.
-const WRITE_BATCH: usize = 8192;
+/// Rows sent from the reader thread per channel message (and written per insert call).
+const READ_BATCH: usize = 4096;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SourceSummary {
@@ -211,12 +209,10 @@ async fn ingest_file(
         .await?;
 
     let (send, mut recv) = tokio::sync::mpsc::channel::<Vec<RowOutcome>>(8);
-    // Buffers go back to the reader thread once written: it drops the rows it allocated (a
-    // free on the allocating thread is cheaper than one from the writer, which is the busier
-    // thread) and hands the emptied vectors back for reuse.
-    let (done_batches, done_batches_rx) = std::sync::mpsc::channel::<Vec<RowOutcome>>();
-    let (written, written_rx) = std::sync::mpsc::channel::<Vec<NewRecord>>();
-    let (spare_pending, spare_pending_rx) = std::sync::mpsc::channel::<Vec<NewRecord>>();
+    // Batches go back to the reader thread once written: it drops the rows it allocated (a free
+    // on the allocating thread is cheaper than one from the writer, the busier thread) and
+    // reuses the emptied vectors.
+    let (written, written_rx) = std::sync::mpsc::channel::<Vec<RowOutcome>>();
     let reader_cfg = Arc::clone(cfg);
     let reader = tokio::task::spawn_blocking(move || {
         let plan = &reader_cfg.sources[si];
@@ -224,15 +220,15 @@ async fn ingest_file(
         let report = familiar_ingest::read_file(plan, &plan.files[fi], &mut |o| {
             batch.push(o);
             if batch.len() >= READ_BATCH {
-                let next = done_batches_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(READ_BATCH));
+                let next = match written_rx.try_recv() {
+                    Ok(mut used) => {
+                        used.clear();
+                        used
+                    }
+                    Err(_) => Vec::with_capacity(READ_BATCH),
+                };
                 let full = std::mem::replace(&mut batch, next);
                 send.blocking_send(full).map_err(|_| "the writer stopped")?;
-                while let Ok(mut rows) = written_rx.try_recv() {
-                    rows.clear();
-                    let _ = spare_pending.send(rows);
-                }
             }
             Ok::<(), &'static str>(())
         });
@@ -242,15 +238,34 @@ async fn ingest_file(
         report
     });
 
+    // Rows in a file, estimated from the first batch's bytes per row, so the key map grows
+    // once instead of doubling its way up (each growth rehashes every key).
+    let file_bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let mut reserved = false;
     let mut counts = RowCounts::default();
-    let mut pending: Vec<NewRecord> = Vec::with_capacity(WRITE_BATCH);
     let mut rejected: Vec<QuarantineRow> = Vec::new();
-    while let Some(mut batch) = recv.recv().await {
+    while let Some(batch) = recv.recv().await {
         counts.read += batch.len() as u64;
         if let Some(b) = bar {
             b.inc(batch.len() as u64);
         }
-        for outcome in batch.drain(..) {
+        if !reserved {
+            reserved = true;
+            let sample: usize = batch
+                .iter()
+                .map(|o| match o {
+                    RowOutcome::Accepted { raw, .. } => raw.raw.len() + 1,
+                    RowOutcome::Rejected(r) => r.raw.len() + 1,
+                })
+                .sum();
+            if sample > 0 {
+                let rows = (file_bytes as u128 * batch.len() as u128 / sample as u128) as usize;
+                known.reserve(rows.min(50_000_000));
+            }
+        }
+        // The accepted rows, borrowed from the batch: nothing is moved or copied to write them.
+        let mut accepted: Vec<NewRecord<'_>> = Vec::with_capacity(batch.len());
+        for outcome in &batch {
             match outcome {
                 RowOutcome::Accepted { record, raw } => {
                     let (version, supersedes) = match known.get(&record.record_key) {
@@ -273,12 +288,12 @@ async fn ingest_file(
                         },
                     );
                     counts.accepted += 1;
-                    pending.push(NewRecord {
+                    accepted.push(NewRecord {
                         version,
                         supersedes,
                         file_id,
                         row_number: raw.row_number,
-                        raw: raw.raw,
+                        raw: &raw.raw,
                         record,
                     });
                 }
@@ -294,27 +309,21 @@ async fn ingest_file(
                         row_number: r.row_number,
                         kind: r.kind.as_str().to_string(),
                         field: r.column.clone().or(r.field.map(str::to_string)),
-                        reason: r.reason,
-                        raw: r.raw,
+                        reason: r.reason.clone(),
+                        raw: r.raw.clone(),
                     });
                 }
             }
         }
-        let _ = done_batches.send(batch);
-        if pending.len() >= WRITE_BATCH {
-            tx.insert_records(&pending).await?;
-            let next = spare_pending_rx
-                .try_recv()
-                .unwrap_or_else(|_| Vec::with_capacity(WRITE_BATCH));
-            // Once the reader has finished, the rows are dropped here instead.
-            let _ = written.send(std::mem::replace(&mut pending, next));
-        }
+        tx.insert_records(&accepted).await?;
+        drop(accepted);
+        // Once the reader has finished, the rows are dropped here instead.
+        let _ = written.send(batch);
     }
     let file_report = reader
         .await
         .context("the reader thread panicked")?
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    tx.insert_records(&pending).await?;
     tx.quarantine(&rejected).await?;
     let layout = file_report
         .layout

@@ -243,16 +243,18 @@ pub async fn load_county(store: &SqliteStore) {
             })
             .await
             .unwrap();
+        let records: Vec<NormalizedRecord> = rs.iter().map(|r| normalized(r)).collect();
         let rows: Vec<NewRecord> = rs
             .iter()
+            .zip(&records)
             .enumerate()
-            .map(|(i, r)| NewRecord {
+            .map(|(i, (r, record))| NewRecord {
                 version: 1,
                 supersedes: None,
                 file_id: fid,
                 row_number: i as u64 + 2,
-                raw: r.key.clone().into_bytes(),
-                record: normalized(r),
+                raw: r.key.as_bytes(),
+                record,
             })
             .collect();
         tx.insert_records(&rows).await.unwrap();
