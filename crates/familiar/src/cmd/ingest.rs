@@ -30,6 +30,65 @@ pub struct Args {
 /// Rows sent from the reader thread per channel message (and written per insert call).
 const READ_BATCH: usize = 4096;
 
+/// Where written batches go to be dropped: a thread of their own, so that neither the reader nor
+/// the writer (each with a core of its own) spends its time freeing rows; the emptied vectors
+/// come back to the reader for reuse.
+struct Recycler {
+    send: Option<std::sync::mpsc::Sender<Vec<RowOutcome>>>,
+    spares: Arc<std::sync::Mutex<Vec<Vec<RowOutcome>>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Recycler {
+    fn start() -> Result<Recycler> {
+        let (send, recv) = std::sync::mpsc::channel::<Vec<RowOutcome>>();
+        let spares = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let back = Arc::clone(&spares);
+        let thread = std::thread::Builder::new()
+            .name("ingest-drop".into())
+            .spawn(move || {
+                for mut batch in recv {
+                    batch.clear();
+                    let mut spares = back.lock().unwrap_or_else(|e| e.into_inner());
+                    if spares.len() < 16 {
+                        spares.push(batch);
+                    }
+                }
+            })
+            .context("starting the ingest drop thread")?;
+        Ok(Recycler {
+            send: Some(send),
+            spares,
+            thread: Some(thread),
+        })
+    }
+
+    /// A written batch, to be dropped off the hot threads.
+    fn give(&self, batch: Vec<RowOutcome>) {
+        if let Some(s) = &self.send {
+            let _ = s.send(batch);
+        }
+    }
+}
+
+/// An empty batch vector: a recycled one if there is one.
+fn spare_batch(spares: &std::sync::Mutex<Vec<Vec<RowOutcome>>>) -> Vec<RowOutcome> {
+    spares
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .pop()
+        .unwrap_or_else(|| Vec::with_capacity(READ_BATCH))
+}
+
+impl Drop for Recycler {
+    fn drop(&mut self) {
+        self.send = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SourceSummary {
     pub source: String,
@@ -133,6 +192,7 @@ async fn ingest_run(store: &dyn Store, cfg: LoadedConfig, progress: bool) -> Res
         );
         b
     });
+    let recycler = Recycler::start()?;
     let mut sources = Vec::new();
     let mut totals = RowCounts::default();
     for si in 0..cfg.sources.len() {
@@ -150,8 +210,8 @@ async fn ingest_run(store: &dyn Store, cfg: LoadedConfig, progress: bool) -> Res
             let f = ingest_file(
                 tx.as_mut(),
                 &cfg,
-                si,
-                fi,
+                (si, fi),
+                &recycler,
                 &mut known,
                 &mut summary,
                 bar.as_ref(),
@@ -191,8 +251,8 @@ async fn ingest_run(store: &dyn Store, cfg: LoadedConfig, progress: bool) -> Res
 async fn ingest_file(
     tx: &mut dyn IngestTx,
     cfg: &Arc<LoadedConfig>,
-    si: usize,
-    fi: usize,
+    (si, fi): (usize, usize),
+    recycler: &Recycler,
     known: &mut familiar_store::KnownKeys,
     summary: &mut SourceSummary,
     bar: Option<&indicatif::ProgressBar>,
@@ -209,10 +269,7 @@ async fn ingest_file(
         .await?;
 
     let (send, mut recv) = tokio::sync::mpsc::channel::<Vec<RowOutcome>>(8);
-    // Batches go back to the reader thread once written: it drops the rows it allocated (a free
-    // on the allocating thread is cheaper than one from the writer, the busier thread) and
-    // reuses the emptied vectors.
-    let (written, written_rx) = std::sync::mpsc::channel::<Vec<RowOutcome>>();
+    let spares = Arc::clone(&recycler.spares);
     let reader_cfg = Arc::clone(cfg);
     let reader = tokio::task::spawn_blocking(move || {
         let plan = &reader_cfg.sources[si];
@@ -220,14 +277,7 @@ async fn ingest_file(
         let report = familiar_ingest::read_file(plan, &plan.files[fi], &mut |o| {
             batch.push(o);
             if batch.len() >= READ_BATCH {
-                let next = match written_rx.try_recv() {
-                    Ok(mut used) => {
-                        used.clear();
-                        used
-                    }
-                    Err(_) => Vec::with_capacity(READ_BATCH),
-                };
-                let full = std::mem::replace(&mut batch, next);
+                let full = std::mem::replace(&mut batch, spare_batch(&spares));
                 send.blocking_send(full).map_err(|_| "the writer stopped")?;
             }
             Ok::<(), &'static str>(())
@@ -317,8 +367,7 @@ async fn ingest_file(
         }
         tx.insert_records(&accepted).await?;
         drop(accepted);
-        // Once the reader has finished, the rows are dropped here instead.
-        let _ = written.send(batch);
+        recycler.give(batch);
     }
     let file_report = reader
         .await
