@@ -288,10 +288,15 @@ async fn ingest_file(
         report
     });
 
-    // Rows in a file, estimated from the first batch's bytes per row, so the key map grows
-    // once instead of doubling its way up (each growth rehashes every key).
-    let file_bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    let mut reserved = false;
+    // The source's rows, estimated from its files' sizes and the first batch's bytes per row,
+    // so the key map grows once instead of doubling its way up (each growth rehashes every
+    // key). Keys already stored count against it: a re-ingest reserves nothing.
+    let source_bytes: u64 = plan
+        .files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let mut reserved = fi > 0;
     let mut counts = RowCounts::default();
     let mut rejected: Vec<QuarantineRow> = Vec::new();
     while let Some(batch) = recv.recv().await {
@@ -309,8 +314,8 @@ async fn ingest_file(
                 })
                 .sum();
             if sample > 0 {
-                let rows = (file_bytes as u128 * batch.len() as u128 / sample as u128) as usize;
-                known.reserve(rows.min(50_000_000));
+                let rows = (source_bytes as u128 * batch.len() as u128 / sample as u128) as usize;
+                known.reserve(rows.min(50_000_000).saturating_sub(known.len()));
             }
         }
         // The accepted rows, borrowed from the batch: nothing is moved or copied to write them.
