@@ -2,7 +2,9 @@
 //! quarantined, or counted as a duplicate — all in one transaction.
 //!
 //! Reading and mapping run on a blocking thread; batches cross a bounded channel to the writer,
-//! so parsing and SQLite writes overlap on two cores.
+//! so parsing and SQLite writes overlap on two cores. The writer decides duplicate / new
+//! version against the source's key map and writes each batch in place (the store borrows the
+//! rows); written batches go to a third thread that frees them (`Recycler`).
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
