@@ -123,7 +123,7 @@ flags = ["mental_health"]
     let rep = read_source(&cfg.sources[0], |o| -> Result<(), ()> {
         if let RowOutcome::Accepted { raw, .. } = o {
             n += 1;
-            bytes += raw.raw_json.len();
+            bytes += raw.raw.len();
         }
         Ok(())
     })
@@ -137,7 +137,7 @@ flags = ["mental_health"]
     assert_eq!(n as usize, ROWS);
     assert_eq!(rep.rejected(), 0);
     println!(
-        "{label}: {ROWS} rows in {secs:.2} s wall = {:.0} rows/s; {cpu:.2} s CPU = {:.0} rows/CPU-s, {:.1} allocations/row ({} MB raw json)",
+        "{label}: {ROWS} rows in {secs:.2} s wall = {:.0} rows/s; {cpu:.2} s CPU = {:.0} rows/CPU-s, {:.1} allocations/row ({} MB raw bytes)",
         ROWS as f64 / secs,
         ROWS as f64 / cpu,
         allocs as f64 / ROWS as f64,

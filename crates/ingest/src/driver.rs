@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use familiar_model::NormalizedRecord;
+use familiar_model::{NormalizedRecord, RawLayout};
 use serde::Serialize;
 
 use crate::config::{missing_columns, SourcePlan};
@@ -18,9 +18,10 @@ use crate::reader::{FileReader, OpenError};
 pub struct RawRow {
     pub file: Arc<Path>,
     pub row_number: u64,
-    /// The row as received: a JSON object column → string, in header order.
-    pub raw_json: String,
-    /// SHA-256 of the row's raw bytes (equal for byte-identical rows).
+    /// The row's bytes as read (see [`familiar_model::raw`]); the file's
+    /// [`FileReport::layout`] reads them back as column → value.
+    pub raw: Vec<u8>,
+    /// SHA-256 of `raw` (equal for byte-identical rows).
     pub content_hash: [u8; 32],
 }
 
@@ -60,6 +61,8 @@ pub struct FileReport {
     pub rejected_by_kind: BTreeMap<String, u64>,
     /// Values dropped without rejecting their row, by [`crate::mapper::Warning::as_str`].
     pub warnings: BTreeMap<String, u64>,
+    /// How the file's rows' raw bytes read back as column → value (None only before reading).
+    pub layout: Option<RawLayout>,
 }
 
 /// Counts for one source (all its files).
@@ -136,6 +139,8 @@ pub fn read_file<E>(
         file: path.to_path_buf(),
         ..Default::default()
     };
+    // JSON lines: the layout holds no names (each line has its keys), so it is known here too.
+    rep.layout = Some(reader.raw_layout());
     let mut warnings = Warnings::default();
     let mut by_kind = [0u64; RejectKind::ALL.len()];
     let mut reject = |r: Rejection, rep: &mut FileReport| {
@@ -158,7 +163,7 @@ pub fn read_file<E>(
                         raw: RawRow {
                             file: row.file.clone(),
                             row_number: row.row_number,
-                            raw_json: row.raw_json(),
+                            raw: row.raw.to_vec(),
                             content_hash: row.content_hash(),
                         },
                     }

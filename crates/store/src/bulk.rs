@@ -113,21 +113,21 @@ impl Drop for Stmt {
 /// must be inside an open transaction.
 pub(crate) fn insert_records(
     db: NonNull<ffi::sqlite3>,
-    rows: &[NewRecord],
+    rows: &[NewRecord<'_>],
     first_id: i64,
     seen_locations: &mut rustc_hash::FxHashSet<String>,
 ) -> Result<()> {
     let db = db.as_ptr();
     let rec = Stmt::prepare(
         db,
-        "INSERT INTO source_records (id, source, record_key, version, current, content_hash, file_id, row_number, raw,
+        "INSERT INTO source_records (id, source, record_key, version, current, file_id, row_number, raw,
             agency, event_key, kind, start_utc, local_date, end_utc, location_key, location_raw, location_kind,
             call_type, disposition, units, role, needs, transported, part2,
             has_identity, first_name, middle_name, last_name, suffix, aliases, dob, sex, race, ethnicity, phone,
             address_key, address_raw, address_kind, agency_person_id, ssn_last4)
-         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8,
-            ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,
-            ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40)",
+         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7,
+            ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
+            ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39)",
     )?;
     let supersede_id = Stmt::prepare(db, "UPDATE source_records SET current = 0 WHERE id = ?1")?;
     // Only for a row changed twice within one run (no id known yet): a scan, but rare.
@@ -140,17 +140,17 @@ pub(crate) fn insert_records(
         "INSERT INTO locations (key, number, street, city, zip, kind, example) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT(key) DO NOTHING",
     )?;
+    let mut date = String::with_capacity(10);
     for (i, r) in rows.iter().enumerate() {
         let id = first_id + i as i64;
-        let n = &r.record;
+        let n = r.record;
         rec.i64(1, id);
         rec.text(2, &n.source);
         rec.text(3, &n.record_key);
         rec.i64(4, r.version);
-        rec.blob(5, &r.content_hash);
-        rec.i64(6, r.file_id);
-        rec.i64(7, r.row_number as i64);
-        rec.text(8, &r.raw);
+        rec.i64(5, r.file_id);
+        rec.i64(6, r.row_number as i64);
+        rec.blob(7, r.raw);
         if r.version > 1 {
             match r.supersedes {
                 Some(old) => {
@@ -166,44 +166,49 @@ pub(crate) fn insert_records(
             }
         }
 
-        let date = n.local_date.format("%Y-%m-%d").to_string();
-        rec.text(9, &n.agency);
-        rec.text(10, &n.event_key);
-        rec.text(11, n.kind.as_str());
-        rec.i64(12, n.start.timestamp());
-        rec.text(13, &date);
-        rec.opt_i64(14, n.end.map(|e| e.timestamp()));
-        rec.opt_text(15, n.location.as_ref().map(|l| l.key.as_str()));
-        rec.opt_text(16, n.location.as_ref().map(|l| l.raw.as_str()));
-        rec.opt_text(17, n.location.as_ref().map(|l| l.kind.as_str()));
-        rec.opt_text(18, n.call_type.as_deref());
-        rec.opt_text(19, n.disposition.as_deref());
-        rec.opt_text(20, n.units.as_deref());
-        rec.text(21, n.role.as_str());
-        rec.i64(22, i64::from(n.needs.bits()));
-        rec.opt_i64(23, n.transported.map(i64::from));
-        rec.i64(24, i64::from(n.part2));
+        date.clear();
+        push_iso_date(n.local_date, &mut date);
+        rec.text(8, &n.agency);
+        // Most sources key rows by their event: stored once, the view fills it back in.
+        rec.opt_text(
+            9,
+            (n.event_key != n.record_key).then_some(n.event_key.as_str()),
+        );
+        rec.text(10, n.kind.as_str());
+        rec.i64(11, n.start.timestamp());
+        rec.text(12, &date);
+        rec.opt_i64(13, n.end.map(|e| e.timestamp()));
+        rec.opt_text(14, n.location.as_ref().map(|l| l.key.as_str()));
+        rec.opt_text(15, n.location.as_ref().map(|l| l.raw.as_str()));
+        rec.opt_text(16, n.location.as_ref().map(|l| l.kind.as_str()));
+        rec.opt_text(17, n.call_type.as_deref());
+        rec.opt_text(18, n.disposition.as_deref());
+        rec.opt_text(19, n.units.as_deref());
+        rec.text(20, n.role.as_str());
+        rec.i64(21, i64::from(n.needs.bits()));
+        rec.opt_i64(22, n.transported.map(i64::from));
+        rec.i64(23, i64::from(n.part2));
         let none = familiar_model::SourceIdentity::default();
         let p = n.identity.as_ref().unwrap_or(&none);
         let aliases = (!p.aliases.is_empty())
             .then(|| serde_json::to_string(&p.aliases).expect("strings serialize"));
         let dob = p.dob.map(|d| d.to_string());
-        rec.i64(25, i64::from(n.identity.is_some()));
-        rec.opt_text(26, p.first.as_deref());
-        rec.opt_text(27, p.middle.as_deref());
-        rec.opt_text(28, p.last.as_deref());
-        rec.opt_text(29, p.suffix.as_deref());
-        rec.opt_text(30, aliases.as_deref());
-        rec.opt_text(31, dob.as_deref());
-        rec.opt_text(32, p.sex.as_deref());
-        rec.opt_text(33, p.race.as_deref());
-        rec.opt_text(34, p.ethnicity.as_deref());
-        rec.opt_text(35, p.phone.as_deref());
-        rec.opt_text(36, p.address.as_ref().map(|a| a.key.as_str()));
-        rec.opt_text(37, p.address.as_ref().map(|a| a.raw.as_str()));
-        rec.opt_text(38, p.address.as_ref().map(|a| a.kind.as_str()));
-        rec.opt_text(39, p.agency_person_id.as_deref());
-        rec.opt_text(40, p.ssn_last4.as_deref());
+        rec.i64(24, i64::from(n.identity.is_some()));
+        rec.opt_text(25, p.first.as_deref());
+        rec.opt_text(26, p.middle.as_deref());
+        rec.opt_text(27, p.last.as_deref());
+        rec.opt_text(28, p.suffix.as_deref());
+        rec.opt_text(29, aliases.as_deref());
+        rec.opt_text(30, dob.as_deref());
+        rec.opt_text(31, p.sex.as_deref());
+        rec.opt_text(32, p.race.as_deref());
+        rec.opt_text(33, p.ethnicity.as_deref());
+        rec.opt_text(34, p.phone.as_deref());
+        rec.opt_text(35, p.address.as_ref().map(|a| a.key.as_str()));
+        rec.opt_text(36, p.address.as_ref().map(|a| a.raw.as_str()));
+        rec.opt_text(37, p.address.as_ref().map(|a| a.kind.as_str()));
+        rec.opt_text(38, p.agency_person_id.as_deref());
+        rec.opt_text(39, p.ssn_last4.as_deref());
         rec.run("saving a source record")?;
 
         if let Some(l) = &n.location {
@@ -224,16 +229,58 @@ pub(crate) fn insert_records(
     Ok(())
 }
 
-/// The newest version and content hash of every current row key of `source`, read with one
-/// prepared scan (a million keys through sqlx's row decoding took seconds).
-pub(crate) fn known_versions(db: NonNull<ffi::sqlite3>, source: &str) -> Result<crate::KnownKeys> {
+/// `YYYY-MM-DD` (as chrono's `%Y-%m-%d`) without the formatting machinery: once per row on
+/// the writer thread.
+fn push_iso_date(d: chrono::NaiveDate, out: &mut String) {
+    use chrono::Datelike;
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if !(0..=9999).contains(&y) {
+        use std::fmt::Write;
+        let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+        return;
+    }
+    let digits = [
+        b'0' + (y / 1000) as u8,
+        b'0' + (y / 100 % 10) as u8,
+        b'0' + (y / 10 % 10) as u8,
+        b'0' + (y % 10) as u8,
+        b'-',
+        b'0' + (m / 10) as u8,
+        b'0' + (m % 10) as u8,
+        b'-',
+        b'0' + (day / 10) as u8,
+        b'0' + (day % 10) as u8,
+    ];
+    out.push_str(std::str::from_utf8(&digits).expect("ASCII digits"));
+}
+
+/// The newest version and content hash of every current row key of `source` among rows with
+/// ids in each of `ranges` (`[from, to)`), read with one prepared range scan per range (a
+/// million keys through sqlx's row decoding took seconds). The hash is not stored: it is the
+/// SHA-256 of the stored bytes, computed here.
+pub(crate) fn known_versions(
+    db: NonNull<ffi::sqlite3>,
+    source: &str,
+    ranges: &[(i64, i64)],
+) -> Result<crate::KnownKeys> {
     let db = db.as_ptr();
     let st = Stmt::prepare(
         db,
-        "SELECT record_key, version, content_hash, id FROM source_records WHERE source = ?1 AND current = 1",
+        "SELECT record_key, version, raw, id FROM source_records
+         WHERE id >= ?2 AND id < ?3 AND source = ?1 AND current = 1",
     )?;
-    st.text(1, source);
     let mut out = crate::KnownKeys::default();
+    for &(from, to) in ranges {
+        st.text(1, source);
+        st.i64(2, from);
+        st.i64(3, to);
+        read_known(&st, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn read_known(st: &Stmt, out: &mut crate::KnownKeys) -> Result<()> {
+    let db = st.db;
     loop {
         // SAFETY: st is prepared and bound; column accessors are valid while the row is current.
         let rc = unsafe { ffi::sqlite3_step(st.raw) };
@@ -251,14 +298,12 @@ pub(crate) fn known_versions(db: NonNull<ffi::sqlite3>, source: &str) -> Result<
                 .map_err(|_| StoreError::Corrupt("a record key is not UTF-8".into()))?
                 .to_string();
             let version = ffi::sqlite3_column_int64(st.raw, 1);
-            let hp = ffi::sqlite3_column_blob(st.raw, 2) as *const u8;
-            let hn = ffi::sqlite3_column_bytes(st.raw, 2) as usize;
-            let hash: [u8; 32] = if hp.is_null() {
-                [0; 32]
+            let rp = ffi::sqlite3_column_blob(st.raw, 2) as *const u8;
+            let rn = ffi::sqlite3_column_bytes(st.raw, 2) as usize;
+            let hash = if rp.is_null() {
+                familiar_model::raw::content_hash(&[])
             } else {
-                std::slice::from_raw_parts(hp, hn)
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("content hash is not 32 bytes".into()))?
+                familiar_model::raw::content_hash(std::slice::from_raw_parts(rp, rn))
             };
             let id = ffi::sqlite3_column_int64(st.raw, 3);
             (key, version, hash, id)
@@ -274,5 +319,33 @@ pub(crate) fn known_versions(db: NonNull<ffi::sqlite3>, source: &str) -> Result<
     }
     // SAFETY: done stepping.
     unsafe { ffi::sqlite3_reset(st.raw) };
-    Ok(out)
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_iso_date;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn iso_dates_match_chrono() {
+        for (y, m, d) in [
+            (2025, 1, 9),
+            (1999, 12, 31),
+            (7, 3, 4),
+            (0, 1, 1),
+            (9999, 12, 31),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            let mut s = String::new();
+            push_iso_date(date, &mut s);
+            assert_eq!(s, date.format("%Y-%m-%d").to_string());
+        }
+        for y in [-1, 10000, 262000] {
+            let date = NaiveDate::from_ymd_opt(y, 6, 1).unwrap();
+            let mut s = String::new();
+            push_iso_date(date, &mut s);
+            assert_eq!(s, date.format("%Y-%m-%d").to_string());
+        }
+    }
 }

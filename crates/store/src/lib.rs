@@ -11,7 +11,7 @@ mod bulk;
 mod sqlite;
 
 use async_trait::async_trait;
-use familiar_model::{Agency, NormalizedRecord, SourceIdentity};
+use familiar_model::{Agency, NormalizedRecord, RawLayout, SourceIdentity};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -83,6 +83,7 @@ pub struct RuleRun {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KnownVersion {
     pub version: i64,
+    /// SHA-256 of the stored row's bytes ([`familiar_model::raw::content_hash`]).
     pub content_hash: [u8; 32],
     /// The stored row's id (None for a row staged earlier in the same run).
     pub record_id: Option<i64>,
@@ -122,18 +123,19 @@ impl RowCounts {
     }
 }
 
-/// An accepted row to persist: the row as received and its normalized form.
-#[derive(Debug, Clone)]
-pub struct NewRecord {
+/// An accepted row to persist, borrowed from the caller: the row as received and its normalized
+/// form. Its content hash is not stored: it is [`familiar_model::raw::content_hash`] of `raw`.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRecord<'a> {
     pub version: i64,
     /// The stored row this version replaces, when known (found by key otherwise).
     pub supersedes: Option<i64>,
-    pub content_hash: [u8; 32],
     pub file_id: i64,
     pub row_number: u64,
-    /// The row as received (after decoding): a JSON object column → value.
-    pub raw: String,
-    pub record: NormalizedRecord,
+    /// The row's bytes as read (see [`familiar_model::raw`]): read back as column → value with
+    /// its file's layout ([`IngestTx::finish_file`], [`Store::source_row`]).
+    pub raw: &'a [u8],
+    pub record: &'a NormalizedRecord,
 }
 
 /// A rejected row, kept byte for byte with the reason.
@@ -146,6 +148,22 @@ pub struct QuarantineRow {
     pub field: Option<String>,
     pub reason: String,
     pub raw: Vec<u8>,
+}
+
+/// A stored source row read back: where it came from, its bytes, and column → value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceRow {
+    pub record_id: i64,
+    pub source: String,
+    pub record_key: String,
+    pub version: i64,
+    /// The file's path as given at ingest.
+    pub file: String,
+    pub row_number: u64,
+    /// The row's bytes exactly as stored.
+    pub raw: Vec<u8>,
+    /// `(column, value)` in the row's own order, values as the reader saw them.
+    pub fields: Vec<(String, String)>,
 }
 
 /// A stored identity, for linkage.
@@ -319,6 +337,9 @@ pub trait Store: Send + Sync {
     async fn counts(&self) -> Result<StoreCounts>;
     /// Rejected rows, byte for byte, of one ingest run (or of every run).
     async fn quarantine_rows(&self, run_id: Option<i64>) -> Result<Vec<QuarantineRow>>;
+    /// A stored source row (any version) as received, with its columns by name; None when no
+    /// row has this id.
+    async fn source_row(&self, record_id: i64) -> Result<Option<SourceRow>>;
 }
 
 /// One open ingest run.
@@ -330,15 +351,17 @@ pub trait IngestTx: Send {
     async fn known_versions(&mut self, source: &str) -> Result<KnownKeys>;
     async fn add_file(&mut self, file: &FileMeta) -> Result<i64>;
     /// Persist accepted rows. Rows with `version > 1` supersede the earlier version.
-    async fn insert_records(&mut self, rows: &[NewRecord]) -> Result<()>;
+    async fn insert_records(&mut self, rows: &[NewRecord<'_>]) -> Result<()>;
     async fn quarantine(&mut self, run_rows: &[QuarantineRow]) -> Result<()>;
-    /// Record a file's counts, its SHA-256 and size once it has been read to the end.
+    /// Record a file's counts, its SHA-256 and size once it has been read to the end, and the
+    /// layout its rows' raw bytes read back with.
     async fn finish_file(
         &mut self,
         file_id: i64,
         counts: RowCounts,
         sha256: &str,
         bytes: u64,
+        layout: &RawLayout,
     ) -> Result<()>;
     /// Make the run durable. `report` is the run's JSON summary.
     async fn commit(self: Box<Self>, report: &str) -> Result<i64>;

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use familiar_model::{Address, Agency, PartialDate, SourceIdentity};
+use familiar_model::{Address, Agency, PartialDate, RawLayout, SourceIdentity};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -14,7 +14,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::{
     Doing, FileMeta, IdentityRow, IngestTx, InteractionRow, LinkDecision, LinkState, Linkage,
-    NewRecord, PersonEvent, QuarantineRow, Result, ReviewPair, RowCounts, Store, StoreCounts,
+    NewRecord, PersonEvent, QuarantineRow, Result, ReviewPair, RowCounts, SourceRow, Store,
+    StoreCounts,
     StoreError,
 };
 
@@ -323,6 +324,8 @@ impl Store for SqliteStore {
             tx,
             run_id,
             next_id,
+            run_first_id: next_id,
+            written_sources: Default::default(),
             seen_locations: Default::default(),
         }))
     }
@@ -660,6 +663,43 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn source_row(&self, record_id: i64) -> Result<Option<SourceRow>> {
+        let Some(r) = sqlx::query(
+            "SELECT r.source, r.record_key, r.version, r.row_number, r.raw, f.path, f.layout
+             FROM source_records r JOIN source_files f ON f.id = r.file_id WHERE r.id = ?",
+        )
+        .bind(record_id)
+        .fetch_optional(&self.pool)
+        .await
+        .doing("reading a source row")?
+        else {
+            return Ok(None);
+        };
+        let layout: Option<String> = r.get("layout");
+        let layout: RawLayout = layout
+            .as_deref()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "record {record_id}: its file has no readable layout"
+                ))
+            })?;
+        let raw: Vec<u8> = r.get("raw");
+        let fields = layout
+            .fields(&raw)
+            .map_err(|e| StoreError::Corrupt(format!("record {record_id}: {e}")))?;
+        Ok(Some(SourceRow {
+            record_id,
+            source: r.get("source"),
+            record_key: r.get("record_key"),
+            version: r.get("version"),
+            file: r.get("path"),
+            row_number: r.get::<i64, _>("row_number") as u64,
+            raw,
+            fields,
+        }))
+    }
+
     async fn quarantine_rows(&self, run_id: Option<i64>) -> Result<Vec<QuarantineRow>> {
         let rows = sqlx::query(
             "SELECT file_id, source, row_number, kind, field, reason, raw FROM quarantine
@@ -688,6 +728,10 @@ struct SqliteIngest {
     tx: Transaction<'static, Sqlite>,
     run_id: i64,
     next_id: i64,
+    /// The first record id of this run: rows below it are from earlier runs.
+    run_first_id: i64,
+    /// Sources this run has written rows of (the others have none at or above `run_first_id`).
+    written_sources: rustc_hash::FxHashSet<String>,
     /// Location keys already upserted in this run.
     seen_locations: rustc_hash::FxHashSet<String>,
 }
@@ -704,7 +748,16 @@ impl IngestTx for SqliteIngest {
             .lock_handle()
             .await
             .doing("locking the connection to read row keys")?;
-        crate::bulk::known_versions(handle.as_raw_handle(), source)
+        // Rows this run wrote are only scanned for when it wrote rows of this source: a fresh
+        // store's ingest scans nothing, however many sources came before.
+        let earlier = (i64::MIN, self.run_first_id);
+        let this_run = (self.run_first_id, i64::MAX);
+        let ranges: &[(i64, i64)] = if self.written_sources.contains(source) {
+            &[earlier, this_run]
+        } else {
+            &[earlier]
+        };
+        crate::bulk::known_versions(handle.as_raw_handle(), source, ranges)
     }
 
     async fn add_file(&mut self, f: &FileMeta) -> Result<i64> {
@@ -722,12 +775,22 @@ impl IngestTx for SqliteIngest {
         .last_insert_rowid())
     }
 
-    async fn insert_records(&mut self, rows: &[NewRecord]) -> Result<()> {
+    async fn insert_records(&mut self, rows: &[NewRecord<'_>]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
         let first_id = self.next_id;
         self.next_id += rows.len() as i64;
+        let mut last: Option<&str> = None;
+        for r in rows {
+            let source = r.record.source.as_str();
+            if last != Some(source) {
+                last = Some(source);
+                if !self.written_sources.contains(source) {
+                    self.written_sources.insert(source.to_string());
+                }
+            }
+        }
         let mut handle = self
             .tx
             .lock_handle()
@@ -771,10 +834,12 @@ impl IngestTx for SqliteIngest {
         c: RowCounts,
         sha256: &str,
         bytes: u64,
+        layout: &RawLayout,
     ) -> Result<()> {
+        let layout = serde_json::to_string(layout).expect("a layout serializes");
         sqlx::query(
             "UPDATE source_files SET rows_read = ?, accepted = ?, rejected = ?, duplicate = ?,
-             sha256 = ?, bytes = ? WHERE id = ?",
+             sha256 = ?, bytes = ?, layout = ? WHERE id = ?",
         )
         .bind(c.read as i64)
         .bind(c.accepted as i64)
@@ -782,6 +847,7 @@ impl IngestTx for SqliteIngest {
         .bind(c.duplicate as i64)
         .bind(sha256)
         .bind(bytes as i64)
+        .bind(layout)
         .bind(file_id)
         .execute(&mut *self.tx)
         .await

@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use familiar_model::{
-    default_agencies, InteractionKind, NeedFlags, NormalizedRecord, PartialDate, Role,
+    default_agencies, InteractionKind, NeedFlags, NormalizedRecord, PartialDate, RawLayout, Role,
     SourceIdentity,
 };
 use familiar_store::{
@@ -54,19 +54,50 @@ fn record(key: &str, event: &str, last: Option<&str>) -> NormalizedRecord {
     }
 }
 
-fn new(rec: NormalizedRecord, version: i64, hash: u8, file_id: i64) -> NewRecord {
-    NewRecord {
+/// A row to ingest, owned (the store borrows it as a [`NewRecord`]).
+struct Row {
+    version: i64,
+    file_id: i64,
+    raw: Vec<u8>,
+    record: NormalizedRecord,
+}
+
+impl Row {
+    fn as_new(&self) -> NewRecord<'_> {
+        NewRecord {
+            version: self.version,
+            supersedes: None,
+            file_id: self.file_id,
+            row_number: 2,
+            raw: &self.raw,
+            record: &self.record,
+        }
+    }
+}
+
+fn new(rec: NormalizedRecord, version: i64, file_id: i64) -> Row {
+    Row {
         version,
-        supersedes: None,
-        content_hash: [hash; 32],
         file_id,
-        row_number: 2,
-        raw: r#"{"k":"v"}"#.into(),
+        // A pipe-delimited Windows-1252 row, as in the file (see `layout`).
+        raw: format!("{}|\"v{version}|x\"|", rec.record_key)
+            .into_bytes()
+            .into_iter()
+            .chain([0xE9])
+            .collect(),
         record: rec,
     }
 }
 
-async fn ingest(store: &dyn Store, rows: Vec<NewRecord>, commit: bool) {
+fn layout() -> RawLayout {
+    RawLayout::Delimited {
+        delimiter: b'|',
+        encoding: "windows-1252".into(),
+        header: vec!["Key".into(), "Note".into(), "Name".into()],
+    }
+}
+
+async fn ingest(store: &dyn Store, rows: Vec<Row>, commit: bool) {
     let mut tx = store.begin_ingest("sources.toml", "abc").await.unwrap();
     let fid = tx
         .add_file(&FileMeta {
@@ -78,10 +109,10 @@ async fn ingest(store: &dyn Store, rows: Vec<NewRecord>, commit: bool) {
         .await
         .unwrap();
     let rows: Vec<NewRecord> = rows
-        .into_iter()
-        .map(|mut r| {
-            r.file_id = fid;
-            r
+        .iter()
+        .map(|r| NewRecord {
+            file_id: fid,
+            ..r.as_new()
         })
         .collect();
     tx.insert_records(&rows).await.unwrap();
@@ -106,6 +137,7 @@ async fn ingest(store: &dyn Store, rows: Vec<NewRecord>, commit: bool) {
         },
         "00ff",
         10,
+        &layout(),
     )
     .await
     .unwrap();
@@ -121,8 +153,8 @@ async fn a_committed_run_is_visible_and_a_dropped_one_leaves_nothing() {
         ingest(
             store,
             vec![
-                new(record("a", "e1", Some("SMITH")), 1, 1, 0),
-                new(record("b", "e1", None), 1, 2, 0),
+                new(record("a", "e1", Some("SMITH")), 1, 0),
+                new(record("b", "e1", None), 1, 0),
             ],
             false,
         )
@@ -133,8 +165,8 @@ async fn a_committed_run_is_visible_and_a_dropped_one_leaves_nothing() {
         ingest(
             store,
             vec![
-                new(record("a", "e1", Some("SMITH")), 1, 1, 0),
-                new(record("b", "e1", None), 1, 2, 0),
+                new(record("a", "e1", Some("SMITH")), 1, 0),
+                new(record("b", "e1", None), 1, 0),
             ],
             true,
         )
@@ -163,9 +195,64 @@ async fn a_committed_run_is_visible_and_a_dropped_one_leaves_nothing() {
         let rows = store.interaction_rows().await.unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].needs, 1);
+
+        // Each row's bytes are kept as read and read back by name through the file's layout.
+        let id = store.record_ids().await.unwrap()[&("dpd".to_string(), "a".to_string())];
+        let row = store.source_row(id).await.unwrap().unwrap();
+        assert_eq!(row.raw, b"a|\"v1|x\"|\xE9");
+        assert_eq!((row.source.as_str(), row.record_key.as_str()), ("dpd", "a"));
+        assert_eq!(
+            (row.file.as_str(), row.row_number, row.version),
+            ("dpd.csv", 2, 1)
+        );
+        assert_eq!(
+            row.fields,
+            [("Key", "a"), ("Note", "v1|x"), ("Name", "é")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        assert_eq!(store.source_row(id + 1000).await.unwrap(), None);
         assert_eq!(
             store.latest_date().await.unwrap(),
             NaiveDate::from_ymd_opt(2025, 3, 4)
+        );
+    }
+}
+
+#[tokio::test]
+async fn event_keys_read_back_whether_or_not_they_equal_the_row_key() {
+    for (store, _dir) in backends().await {
+        let store = store.as_ref();
+        ingest(
+            store,
+            vec![
+                new(record("k1", "k1", None), 1, 0),
+                new(record("k2", "e9", None), 1, 0),
+            ],
+            true,
+        )
+        .await;
+        let rows = store.interaction_rows().await.unwrap();
+        let events: Vec<&str> = rows.iter().map(|r| r.event_key.as_str()).collect();
+        assert_eq!(events, ["k1", "e9"]);
+    }
+}
+
+#[tokio::test]
+async fn known_versions_cover_earlier_runs_and_rows_staged_in_this_one() {
+    for (store, _dir) in backends().await {
+        let store = store.as_ref();
+        ingest(store, vec![new(record("a", "e1", None), 1, 0)], true).await;
+        let mut tx = store.begin_ingest("s", "x").await.unwrap();
+        assert!(tx.known_versions("elsewhere").await.unwrap().is_empty());
+        let staged = new(record("b", "e2", None), 1, 1);
+        tx.insert_records(&[staged.as_new()]).await.unwrap();
+        let known = tx.known_versions("dpd").await.unwrap();
+        let mut keys: Vec<&str> = known.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["a", "b"]);
+        assert_eq!(
+            known["b"].content_hash,
+            familiar_model::raw::content_hash(&staged.raw)
         );
     }
 }
@@ -176,17 +263,20 @@ async fn a_new_version_supersedes_but_keeps_the_old() {
         let store = store.as_ref();
         ingest(
             store,
-            vec![new(record("a", "e1", Some("SMITH")), 1, 1, 0)],
+            vec![new(record("a", "e1", Some("SMITH")), 1, 0)],
             true,
         )
         .await;
         let mut tx = store.begin_ingest("s", "x").await.unwrap();
         let known = tx.known_versions("dpd").await.unwrap();
         assert_eq!(known["a"].version, 1);
-        assert_eq!(known["a"].content_hash, [1; 32]);
-        tx.insert_records(&[new(record("a", "e1", Some("SMYTH")), 2, 7, 1)])
-            .await
-            .unwrap();
+        assert_eq!(
+            known["a"].content_hash,
+            familiar_model::raw::content_hash(b"a|\"v1|x\"|\xE9"),
+            "the SHA-256 of the stored bytes"
+        );
+        let changed = new(record("a", "e1", Some("SMYTH")), 2, 1);
+        tx.insert_records(&[changed.as_new()]).await.unwrap();
         tx.commit("{}").await.unwrap();
         let c = store.counts().await.unwrap();
         assert_eq!(c.source_records, 2, "old version kept");
@@ -195,6 +285,12 @@ async fn a_new_version_supersedes_but_keeps_the_old() {
         assert_eq!(ids.len(), 1);
         assert_eq!(ids[0].identity.last.as_deref(), Some("SMYTH"));
         assert_eq!(store.interaction_rows().await.unwrap().len(), 1);
+        // Both versions keep their own bytes.
+        let new_id = ids[0].record_id;
+        let old = store.source_row(new_id - 1).await.unwrap().unwrap();
+        let cur = store.source_row(new_id).await.unwrap().unwrap();
+        assert_eq!((old.version, &old.fields[1].1[..]), (1, "v1|x"));
+        assert_eq!((cur.version, &cur.fields[1].1[..]), (2, "v2|x"));
     }
 }
 
@@ -205,8 +301,8 @@ async fn linkage_replaces_links_and_retires_unused_persons() {
         ingest(
             store,
             vec![
-                new(record("a", "e1", Some("SMITH")), 1, 1, 0),
-                new(record("b", "e2", Some("SMITH")), 1, 2, 0),
+                new(record("a", "e1", Some("SMITH")), 1, 0),
+                new(record("b", "e2", Some("SMITH")), 1, 0),
             ],
             true,
         )

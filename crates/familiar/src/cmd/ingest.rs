@@ -2,7 +2,9 @@
 //! quarantined, or counted as a duplicate — all in one transaction.
 //!
 //! Reading and mapping run on a blocking thread; batches cross a bounded channel to the writer,
-//! so parsing and SQLite writes overlap on two cores.
+//! so parsing and SQLite writes overlap on two cores. The writer decides duplicate / new
+//! version against the source's key map and writes each batch in place (the store borrows the
+//! rows); written batches go to a third thread that frees them (`Recycler`).
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -27,10 +29,67 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Rows sent from the reader thread per channel message.
-const READ_BATCH: usize = 2048;
-/// Accepted rows buffered before a write.
-const WRITE_BATCH: usize = 8192;
+/// Rows sent from the reader thread per channel message (and written per insert call).
+const READ_BATCH: usize = 4096;
+
+/// Where written batches go to be dropped: a thread of their own, so that neither the reader nor
+/// the writer (each with a core of its own) spends its time freeing rows; the emptied vectors
+/// come back to the reader for reuse.
+struct Recycler {
+    send: Option<std::sync::mpsc::Sender<Vec<RowOutcome>>>,
+    spares: Arc<std::sync::Mutex<Vec<Vec<RowOutcome>>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Recycler {
+    fn start() -> Result<Recycler> {
+        let (send, recv) = std::sync::mpsc::channel::<Vec<RowOutcome>>();
+        let spares = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let back = Arc::clone(&spares);
+        let thread = std::thread::Builder::new()
+            .name("ingest-drop".into())
+            .spawn(move || {
+                for mut batch in recv {
+                    batch.clear();
+                    let mut spares = back.lock().unwrap_or_else(|e| e.into_inner());
+                    if spares.len() < 16 {
+                        spares.push(batch);
+                    }
+                }
+            })
+            .context("starting the ingest drop thread")?;
+        Ok(Recycler {
+            send: Some(send),
+            spares,
+            thread: Some(thread),
+        })
+    }
+
+    /// A written batch, to be dropped off the hot threads.
+    fn give(&self, batch: Vec<RowOutcome>) {
+        if let Some(s) = &self.send {
+            let _ = s.send(batch);
+        }
+    }
+}
+
+/// An empty batch vector: a recycled one if there is one.
+fn spare_batch(spares: &std::sync::Mutex<Vec<Vec<RowOutcome>>>) -> Vec<RowOutcome> {
+    spares
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .pop()
+        .unwrap_or_else(|| Vec::with_capacity(READ_BATCH))
+}
+
+impl Drop for Recycler {
+    fn drop(&mut self) {
+        self.send = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SourceSummary {
@@ -135,6 +194,7 @@ async fn ingest_run(store: &dyn Store, cfg: LoadedConfig, progress: bool) -> Res
         );
         b
     });
+    let recycler = Recycler::start()?;
     let mut sources = Vec::new();
     let mut totals = RowCounts::default();
     for si in 0..cfg.sources.len() {
@@ -152,8 +212,8 @@ async fn ingest_run(store: &dyn Store, cfg: LoadedConfig, progress: bool) -> Res
             let f = ingest_file(
                 tx.as_mut(),
                 &cfg,
-                si,
-                fi,
+                (si, fi),
+                &recycler,
                 &mut known,
                 &mut summary,
                 bar.as_ref(),
@@ -193,8 +253,8 @@ async fn ingest_run(store: &dyn Store, cfg: LoadedConfig, progress: bool) -> Res
 async fn ingest_file(
     tx: &mut dyn IngestTx,
     cfg: &Arc<LoadedConfig>,
-    si: usize,
-    fi: usize,
+    (si, fi): (usize, usize),
+    recycler: &Recycler,
     known: &mut familiar_store::KnownKeys,
     summary: &mut SourceSummary,
     bar: Option<&indicatif::ProgressBar>,
@@ -211,6 +271,7 @@ async fn ingest_file(
         .await?;
 
     let (send, mut recv) = tokio::sync::mpsc::channel::<Vec<RowOutcome>>(8);
+    let spares = Arc::clone(&recycler.spares);
     let reader_cfg = Arc::clone(cfg);
     let reader = tokio::task::spawn_blocking(move || {
         let plan = &reader_cfg.sources[si];
@@ -218,7 +279,7 @@ async fn ingest_file(
         let report = familiar_ingest::read_file(plan, &plan.files[fi], &mut |o| {
             batch.push(o);
             if batch.len() >= READ_BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(READ_BATCH));
+                let full = std::mem::replace(&mut batch, spare_batch(&spares));
                 send.blocking_send(full).map_err(|_| "the writer stopped")?;
             }
             Ok::<(), &'static str>(())
@@ -229,15 +290,39 @@ async fn ingest_file(
         report
     });
 
+    // The source's rows, estimated from its files' sizes and the first batch's bytes per row,
+    // so the key map grows once instead of doubling its way up (each growth rehashes every
+    // key). Keys already stored count against it: a re-ingest reserves nothing.
+    let source_bytes: u64 = plan
+        .files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let mut reserved = fi > 0;
     let mut counts = RowCounts::default();
-    let mut pending: Vec<NewRecord> = Vec::with_capacity(WRITE_BATCH);
     let mut rejected: Vec<QuarantineRow> = Vec::new();
     while let Some(batch) = recv.recv().await {
         counts.read += batch.len() as u64;
         if let Some(b) = bar {
             b.inc(batch.len() as u64);
         }
-        for outcome in batch {
+        if !reserved {
+            reserved = true;
+            let sample: usize = batch
+                .iter()
+                .map(|o| match o {
+                    RowOutcome::Accepted { raw, .. } => raw.raw.len() + 1,
+                    RowOutcome::Rejected(r) => r.raw.len() + 1,
+                })
+                .sum();
+            if sample > 0 {
+                let rows = (source_bytes as u128 * batch.len() as u128 / sample as u128) as usize;
+                known.reserve(rows.min(50_000_000).saturating_sub(known.len()));
+            }
+        }
+        // The accepted rows, borrowed from the batch: nothing is moved or copied to write them.
+        let mut accepted: Vec<NewRecord<'_>> = Vec::with_capacity(batch.len());
+        for outcome in &batch {
             match outcome {
                 RowOutcome::Accepted { record, raw } => {
                     let (version, supersedes) = match known.get(&record.record_key) {
@@ -260,13 +345,12 @@ async fn ingest_file(
                         },
                     );
                     counts.accepted += 1;
-                    pending.push(NewRecord {
+                    accepted.push(NewRecord {
                         version,
                         supersedes,
-                        content_hash: raw.content_hash,
                         file_id,
                         row_number: raw.row_number,
-                        raw: raw.raw_json,
+                        raw: &raw.raw,
                         record,
                     });
                 }
@@ -282,25 +366,33 @@ async fn ingest_file(
                         row_number: r.row_number,
                         kind: r.kind.as_str().to_string(),
                         field: r.column.clone().or(r.field.map(str::to_string)),
-                        reason: r.reason,
-                        raw: r.raw,
+                        reason: r.reason.clone(),
+                        raw: r.raw.clone(),
                     });
                 }
             }
         }
-        if pending.len() >= WRITE_BATCH {
-            tx.insert_records(&pending).await?;
-            pending.clear();
-        }
+        tx.insert_records(&accepted).await?;
+        drop(accepted);
+        recycler.give(batch);
     }
     let file_report = reader
         .await
         .context("the reader thread panicked")?
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    tx.insert_records(&pending).await?;
     tx.quarantine(&rejected).await?;
-    tx.finish_file(file_id, counts, &file_report.sha256, file_report.bytes)
-        .await?;
+    let layout = file_report
+        .layout
+        .as_ref()
+        .context("the reader reported no raw layout")?;
+    tx.finish_file(
+        file_id,
+        counts,
+        &file_report.sha256,
+        file_report.bytes,
+        layout,
+    )
+    .await?;
     debug_assert!(counts.reconciles());
     summary.read += counts.read;
     summary.accepted += counts.accepted;

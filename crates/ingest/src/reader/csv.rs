@@ -24,6 +24,8 @@ use std::sync::Arc;
 
 use encoding_rs::Encoding;
 
+use familiar_model::raw::{split_delimited, RawLayout};
+
 use super::{bad_byte_reason, decode_strict, is_blank, LineSource, OpenError, Row, Span};
 use crate::error::{FileError, RejectKind, Rejection};
 
@@ -115,6 +117,15 @@ impl<R: BufRead> CsvReader<R> {
     /// The encoding rows are decoded with (after BOM detection).
     pub fn encoding(&self) -> &'static Encoding {
         self.enc
+    }
+
+    /// How this file's rows' raw bytes read back as column → value.
+    pub fn raw_layout(&self) -> RawLayout {
+        RawLayout::Delimited {
+            delimiter: self.delim,
+            encoding: self.enc.name().to_string(),
+            header: self.header.clone(),
+        }
     }
 
     pub fn take_io_error(&mut self) -> Option<io::Error> {
@@ -268,7 +279,7 @@ impl<R: BufRead> CsvReader<R> {
         }
         let mut quotes = count_quotes(first.content());
         if quotes & 1 == 0 {
-            let closed = split_fields(
+            let closed = split_delimited(
                 first.content(),
                 self.delim,
                 &mut self.fieldbuf,
@@ -297,7 +308,7 @@ impl<R: BufRead> CsvReader<R> {
             joined.extend_from_slice(&next.buf);
             if quotes & 1 == 0 {
                 let candidate_len = content_end + next.content_len;
-                let closed = split_fields(
+                let closed = split_delimited(
                     &joined[..candidate_len],
                     self.delim,
                     &mut self.fieldbuf,
@@ -463,69 +474,6 @@ fn count_quotes(b: &[u8]) -> usize {
     memchr::memchr_iter(b'"', b).count()
 }
 
-/// Split one record into unescaped fields (bytes into `buf`, spans into `spans`).
-/// Returns false when the record ends inside a quoted field.
-pub(crate) fn split_fields(
-    rec: &[u8],
-    delim: u8,
-    buf: &mut Vec<u8>,
-    spans: &mut Vec<Span>,
-) -> bool {
-    buf.clear();
-    spans.clear();
-    let n = rec.len();
-    let mut i = 0;
-    loop {
-        let start = buf.len() as u32;
-        if i < n && rec[i] == b'"' {
-            // Quoted field.
-            i += 1;
-            let mut closed = false;
-            while i < n {
-                let c = rec[i];
-                if c == b'"' {
-                    if i + 1 < n && rec[i + 1] == b'"' {
-                        buf.push(b'"');
-                        i += 2;
-                        continue;
-                    }
-                    i += 1;
-                    closed = true;
-                    break;
-                }
-                buf.push(c);
-                i += 1;
-            }
-            if !closed {
-                spans.push((start, buf.len() as u32));
-                return false;
-            }
-            // Anything between the closing quote and the delimiter is kept as text.
-            while i < n && rec[i] != delim {
-                buf.push(rec[i]);
-                i += 1;
-            }
-        } else {
-            let rest = &rec[i..];
-            let len = memchr::memchr(delim, rest).unwrap_or(rest.len());
-            buf.extend_from_slice(&rest[..len]);
-            i += len;
-        }
-        spans.push((start, buf.len() as u32));
-        if i >= n {
-            return true;
-        }
-        // rec[i] is the delimiter.
-        i += 1;
-        if i == n {
-            // Trailing delimiter: one more, empty field.
-            let s = buf.len() as u32;
-            spans.push((s, s));
-            return true;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,14 +493,26 @@ mod tests {
     /// (row number, values) or (row number, reject kind).
     type Outcome = Result<(u64, Vec<String>), (u64, RejectKind)>;
 
+    /// Every row; each accepted row's raw bytes must read back through the file's layout as
+    /// the row's own columns.
     fn all(r: &mut CsvReader<Cursor<Vec<u8>>>) -> Vec<Outcome> {
+        let layout = r.raw_layout();
         let mut out = vec![];
         while let Some(x) = r.next_row() {
             out.push(match x {
-                Ok(row) => Ok((
-                    row.row_number,
-                    row.columns().map(|(_, v)| v.to_string()).collect(),
-                )),
+                Ok(row) => {
+                    let cols: Vec<(String, String)> = row
+                        .columns()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                    assert_eq!(
+                        layout.fields(row.raw).unwrap(),
+                        cols,
+                        "row {}",
+                        row.row_number
+                    );
+                    Ok((row.row_number, cols.into_iter().map(|(_, v)| v).collect()))
+                }
                 Err(rej) => Err((rej.row_number, rej.kind)),
             });
         }
@@ -561,18 +521,6 @@ mod tests {
 
     fn ok(n: u64, v: &[&str]) -> Outcome {
         Ok((n, v.iter().map(|s| s.to_string()).collect()))
-    }
-
-    #[test]
-    fn split_basics() {
-        let mut b = vec![];
-        let mut s = vec![];
-        assert!(split_fields(b"a,\"b,c\",\"d\"\"e\",", b',', &mut b, &mut s));
-        let f: Vec<&[u8]> = s.iter().map(|&(x, y)| &b[x as usize..y as usize]).collect();
-        assert_eq!(f, vec![&b"a"[..], b"b,c", b"d\"e", b""]);
-        assert!(!split_fields(b"a,\"b", b',', &mut b, &mut s));
-        assert!(split_fields(b"", b',', &mut b, &mut s));
-        assert_eq!(s.len(), 1);
     }
 
     #[test]
@@ -691,11 +639,10 @@ mod tests {
         let mut r = reader(b"a,b\n1,2\n1,2\n1,3\n", "utf-8");
         let mut hashes = vec![];
         while let Some(Ok(row)) = r.next_row() {
-            assert_eq!(row.raw_json().len(), row.raw_json().len());
-            hashes.push((row.content_hash(), row.raw_json()));
+            hashes.push((row.content_hash(), row.raw.to_vec()));
         }
         assert_eq!(hashes[0], hashes[1]);
         assert_ne!(hashes[0].0, hashes[2].0);
-        assert_eq!(hashes[0].1, r#"{"a":"1","b":"2"}"#);
+        assert_eq!(hashes[0].1, b"1,2");
     }
 }

@@ -8,14 +8,12 @@
 //! line.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::io::{self, BufRead};
 use std::path::Path;
 use std::sync::Arc;
 
 use encoding_rs::Encoding;
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde_json::Value;
+use familiar_model::raw::{json_pairs, json_value_text, RawLayout};
 
 use super::{bad_byte_reason, decode_strict, is_blank, LineSource, OpenError, Row, Span, ABSENT};
 use crate::error::{RejectKind, Rejection};
@@ -34,29 +32,6 @@ pub struct JsonlReader<R> {
     spans: Vec<Span>,
     order: Vec<u32>,
     row_number: u64,
-}
-
-/// The pairs of one JSON object, in order.
-struct Pairs(Vec<(String, Value)>);
-
-impl<'de> serde::Deserialize<'de> for Pairs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Pairs;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Pairs, A::Error> {
-                let mut v = Vec::with_capacity(m.size_hint().unwrap_or(8));
-                while let Some((k, val)) = m.next_entry::<String, Value>()? {
-                    v.push((k, val));
-                }
-                Ok(Pairs(v))
-            }
-        }
-        d.deserialize_map(V)
-    }
 }
 
 impl<R: BufRead> JsonlReader<R> {
@@ -102,6 +77,13 @@ impl<R: BufRead> JsonlReader<R> {
 
     pub fn names(&self) -> &[String] {
         &self.names
+    }
+
+    /// How this file's rows' raw bytes (their lines) read back as column → value.
+    pub fn raw_layout(&self) -> RawLayout {
+        RawLayout::JsonObject {
+            encoding: self.enc.name().to_string(),
+        }
     }
 
     pub fn take_io_error(&mut self) -> Option<io::Error> {
@@ -168,7 +150,7 @@ impl<R: BufRead> JsonlReader<R> {
                 return Some(Err(self.reject(RejectKind::InvalidEncoding, reason)));
             }
         };
-        let pairs: Pairs = match serde_json::from_str(&decoded) {
+        let pairs = match json_pairs(&decoded) {
             Ok(p) => p,
             Err(e) => {
                 let reason = format!("not a JSON object: {e}");
@@ -181,7 +163,7 @@ impl<R: BufRead> JsonlReader<R> {
         self.order.clear();
         self.spans.clear();
         self.spans.resize(self.names.len(), ABSENT);
-        for (k, v) in pairs.0 {
+        for (k, v) in pairs {
             let idx = self.intern(&k) as usize;
             if idx >= self.spans.len() {
                 self.spans.resize(idx + 1, ABSENT);
@@ -190,13 +172,7 @@ impl<R: BufRead> JsonlReader<R> {
                 continue; // repeated key: the first value wins
             }
             let start = self.text.len() as u32;
-            match v {
-                Value::String(s) => self.text.push_str(&s),
-                Value::Null => {}
-                Value::Bool(b) => self.text.push_str(if b { "true" } else { "false" }),
-                Value::Number(n) => self.text.push_str(&n.to_string()),
-                other => self.text.push_str(&other.to_string()),
-            }
+            json_value_text(v, &mut self.text);
             self.spans[idx] = (start, self.text.len() as u32);
             self.order.push(idx as u32);
         }
@@ -236,10 +212,26 @@ not json\n[1,2]\n{\"id\": \"2\", \"name\": \"Jos\xFF\"}\n{\"name\": \"B\", \"id\
         assert_eq!(row.value(0), Some("1"));
         assert_eq!(row.get("tags"), Some("[1,2]"));
         assert_eq!(row.get("x"), Some(""));
-        assert_eq!(
-            row.raw_json(),
-            r#"{"id":"1","name":"Ann","tags":"[1,2]","x":"","ok":"true"}"#
-        );
+        let cols = |row: &Row| -> Vec<(String, String)> {
+            row.columns()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let layout = RawLayout::JsonObject {
+            encoding: "UTF-8".into(),
+        };
+        let want: Vec<(String, String)> = [
+            ("id", "1"),
+            ("name", "Ann"),
+            ("tags", "[1,2]"),
+            ("x", ""),
+            ("ok", "true"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(cols(&row), want);
+        assert_eq!(layout.fields(row.raw).unwrap(), want, "raw bytes read back");
         let e = r.next_row().unwrap().unwrap_err();
         assert_eq!((e.row_number, e.kind), (3, RejectKind::InvalidJson));
         assert_eq!(e.raw, b"not json");
@@ -250,7 +242,12 @@ not json\n[1,2]\n{\"id\": \"2\", \"name\": \"Jos\xFF\"}\n{\"name\": \"B\", \"id\
         let row = r.next_row().unwrap().unwrap();
         assert_eq!(row.row_number, 6);
         assert_eq!(row.value(0), Some("3"));
-        assert_eq!(row.raw_json(), r#"{"name":"B","id":"3"}"#);
+        let want = vec![
+            ("name".to_string(), "B".to_string()),
+            ("id".into(), "3".into()),
+        ];
+        assert_eq!(cols(&row), want);
+        assert_eq!(layout.fields(row.raw).unwrap(), want);
         assert!(r.next_row().is_none());
     }
 }

@@ -20,12 +20,13 @@ use std::sync::Arc;
 
 use encoding_rs::Encoding;
 use familiar_model::mapping::FileFormat;
+use familiar_model::raw::RawLayout;
 use sha2::{Digest, Sha256};
 
 use crate::error::{FileError, Rejection};
 
 /// A value's place in a row's text buffer; [`ABSENT`] when the row has no such column.
-pub type Span = (u32, u32);
+pub use familiar_model::raw::Span;
 /// The span of a column a row does not have (a JSON key missing from one line).
 pub const ABSENT: Span = (u32::MAX, u32::MAX);
 
@@ -85,26 +86,9 @@ impl<'a> Row<'a> {
         })
     }
 
-    /// The row as received: a JSON object column → string, in the row's column order.
-    pub fn raw_json(&self) -> String {
-        let names: usize = self.names.iter().map(String::len).sum();
-        let mut out = String::with_capacity(self.text.len() + names + 8 * self.spans.len() + 8);
-        out.push('{');
-        for (i, (k, v)) in self.columns().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            write_json_str(&mut out, k);
-            out.push(':');
-            write_json_str(&mut out, v);
-        }
-        out.push('}');
-        out
-    }
-
     /// SHA-256 of the row's raw bytes: equal for byte-identical rows, different otherwise.
     pub fn content_hash(&self) -> [u8; 32] {
-        Sha256::digest(self.raw).into()
+        familiar_model::raw::content_hash(self.raw)
     }
 
     /// A rejection of this row.
@@ -175,61 +159,6 @@ impl RowData {
             datetime: &[],
         }
     }
-}
-
-/// Append `s` as a JSON string literal.
-pub fn write_json_str(out: &mut String, s: &str) {
-    #[inline]
-    fn special(c: u8) -> bool {
-        c < 0x20 || c == b'"' || c == b'\\'
-    }
-    out.push('"');
-    let b = s.as_bytes();
-    // Fast path: 8 bytes at a time, looking for control bytes, '"' and '\\'.
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
-    let mut clean = 0;
-    while clean + 8 <= b.len() {
-        let x = u64::from_le_bytes(b[clean..clean + 8].try_into().expect("8 bytes"));
-        let hit = (x.wrapping_sub(LO * 0x20) & !x & HI)
-            | zero(x ^ (LO * b'"' as u64))
-            | zero(x ^ (LO * b'\\' as u64));
-        if hit != 0 {
-            break;
-        }
-        clean += 8;
-    }
-    if clean == b.len() {
-        out.push_str(s);
-        out.push('"');
-        return;
-    }
-    let mut start = 0;
-    let mut from = clean;
-    while let Some(off) = b[from..].iter().position(|&c| special(c)) {
-        let i = from + off;
-        out.push_str(&s[start..i]);
-        match b[i] {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x08 => out.push_str("\\b"),
-            0x0c => out.push_str("\\f"),
-            c => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.push_str("\\u00");
-                out.push(HEX[(c >> 4) as usize] as char);
-                out.push(HEX[(c & 15) as usize] as char);
-            }
-        }
-        start = i + 1;
-        from = start;
-    }
-    out.push_str(&s[start..]);
-    out.push('"');
 }
 
 /// A `Read` that hashes everything read through it (the file's SHA-256 comes for free).
@@ -321,6 +250,16 @@ impl FileReader {
                 file: path.to_path_buf(),
                 message: "Parquet input is not supported yet: export the file as CSV".into(),
             })),
+        }
+    }
+
+    /// How the raw bytes of this file's rows read back as column → value (stored once per file
+    /// beside the rows' bytes).
+    pub fn raw_layout(&self) -> RawLayout {
+        match self {
+            FileReader::Csv(r) => r.raw_layout(),
+            FileReader::Jsonl(r) => r.raw_layout(),
+            FileReader::Xlsx(r) => r.raw_layout(),
         }
     }
 
@@ -534,23 +473,5 @@ pub(crate) fn bad_byte_reason(enc: &'static Encoding, bytes: &[u8], offset: usiz
             enc.name()
         ),
         None => format!("bytes are not valid {}", enc.name()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// Our JSON string writer agrees with serde_json (which escapes the same set).
-        #[test]
-        fn json_strings_match_serde(s in "\\PC{0,40}|[\"\\\\\u{0}-\u{1f}a-z]{0,40}") {
-            let mut out = String::new();
-            write_json_str(&mut out, &s);
-            let back: String = serde_json::from_str(&out).unwrap();
-            prop_assert_eq!(back, s.clone());
-            prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
-        }
     }
 }

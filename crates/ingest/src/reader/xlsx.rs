@@ -7,12 +7,14 @@
 //! time-only cells) and are flagged, so a mapped date field reads them whatever its `format`
 //! list says; a date stored as a number reads with the `excel` format, a date stored as text
 //! with the listed patterns. Row number = the 1-based sheet row; rows with every cell empty are
-//! skipped and not counted. A row's raw bytes (for hashing and quarantine) are its JSON form.
+//! skipped and not counted. A row's raw bytes (for hashing, storing and quarantine) are its
+//! cells' text joined as one comma-separated UTF-8 record ([`RawLayout::Delimited`]).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use calamine::{open_workbook_auto, Data, Range, Reader};
+use familiar_model::raw::{write_delimited_field, RawLayout};
 
 use super::{OpenError, Row, Span};
 use crate::error::FileError;
@@ -111,6 +113,15 @@ impl XlsxReader {
         &self.file
     }
 
+    /// How this sheet's rows' raw bytes (cells joined as a CSV record) read back.
+    pub fn raw_layout(&self) -> RawLayout {
+        RawLayout::Delimited {
+            delimiter: b',',
+            encoding: "UTF-8".into(),
+            header: self.header.clone(),
+        }
+    }
+
     /// Convert row `i` of the range into text; false when every cell is empty.
     fn load_row(&mut self, i: usize) -> bool {
         self.text.clear();
@@ -149,20 +160,23 @@ impl XlsxReader {
         let n = self.header.len();
         self.spans.truncate(n);
         self.datetime.truncate(n);
-        let mut row = Row {
+        self.raw.clear();
+        for (i, &(s, e)) in self.spans.iter().enumerate() {
+            if i > 0 {
+                self.raw.push(b',');
+            }
+            write_delimited_field(&mut self.raw, &self.text[s as usize..e as usize], b',');
+        }
+        Some(Ok(Row {
             file: &self.file,
             row_number: self.row_number,
-            raw: &[],
+            raw: &self.raw,
             names: &self.header,
             spans: &self.spans,
             order: None,
             text: &self.text,
             datetime: &self.datetime,
-        };
-        self.raw.clear();
-        self.raw.extend_from_slice(row.raw_json().as_bytes());
-        row.raw = &self.raw;
-        Some(Ok(row))
+        }))
     }
 }
 
@@ -259,7 +273,15 @@ mod tests {
             .ok()
             .unwrap();
         assert_eq!(r.header(), &["Id", "When", "Phone", "Flag"]);
+        let layout = r.raw_layout();
         let row = r.next_row().unwrap().unwrap();
+        assert_eq!(row.raw, b"1,2024-03-05 14:30:00,9195550142,TRUE");
+        assert_eq!(
+            layout.fields(row.raw).unwrap(),
+            row.columns()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        );
         assert_eq!(row.row_number, 2);
         assert_eq!(row.value(0), Some("1"));
         assert_eq!(row.value(1), Some("2024-03-05 14:30:00"));

@@ -29,10 +29,16 @@ CREATE TABLE source_files (
     rows_read INTEGER NOT NULL DEFAULT 0,
     accepted  INTEGER NOT NULL DEFAULT 0,
     rejected  INTEGER NOT NULL DEFAULT 0,
-    duplicate INTEGER NOT NULL DEFAULT 0
+    duplicate INTEGER NOT NULL DEFAULT 0,
+    -- How the raw bytes of this file's rows read back as column -> value: JSON of
+    -- familiar_model::raw::RawLayout (format, delimiter, encoding, header). Written once the
+    -- file has been read; the header is kept here once instead of in every row.
+    layout    TEXT
 );
 
--- One row per ingested source row: as received (`raw`), and its normalized interaction and
+-- One row per ingested source row: as received (`raw`: the row's bytes as read, which its
+-- file's `source_files.layout` reads back as column -> value; the row's content hash is their
+-- SHA-256, computed when needed rather than stored), and its normalized interaction and
 -- identity side by side. One wide table because ingest writes a million rows a minute: one
 -- insert per row instead of three. The views `interactions` and `identities` give the two
 -- logical tables for SQL users.
@@ -42,13 +48,12 @@ CREATE TABLE source_records (
     record_key   TEXT NOT NULL,
     version      INTEGER NOT NULL,
     current      INTEGER NOT NULL,
-    content_hash BLOB NOT NULL,
     file_id      INTEGER NOT NULL,
     row_number   INTEGER NOT NULL,
-    raw          TEXT NOT NULL,
+    raw          BLOB NOT NULL,
     -- the interaction
     agency      TEXT NOT NULL,
-    event_key   TEXT NOT NULL,
+    event_key   TEXT,           -- NULL when equal to record_key (the views fill it in)
     kind        TEXT NOT NULL,
     start_utc   INTEGER NOT NULL,
     local_date  TEXT NOT NULL,
@@ -86,9 +91,9 @@ CREATE TABLE source_records (
 -- by a scan, and the engine scans whole tables.
 
 CREATE VIEW interactions AS
-SELECT id AS record_id, agency, source, event_key, kind, start_utc, local_date, end_utc,
-       location_key, location_raw, location_kind, call_type, disposition, units, role, needs,
-       transported, part2, current
+SELECT id AS record_id, agency, source, COALESCE(event_key, record_key) AS event_key, kind,
+       start_utc, local_date, end_utc, location_key, location_raw, location_kind, call_type,
+       disposition, units, role, needs, transported, part2, current
 FROM source_records;
 
 CREATE VIEW identities AS

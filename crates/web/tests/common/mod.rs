@@ -243,17 +243,18 @@ pub async fn load_county(store: &SqliteStore) {
             })
             .await
             .unwrap();
+        let records: Vec<NormalizedRecord> = rs.iter().map(|r| normalized(r)).collect();
         let rows: Vec<NewRecord> = rs
             .iter()
+            .zip(&records)
             .enumerate()
-            .map(|(i, r)| NewRecord {
+            .map(|(i, (r, record))| NewRecord {
                 version: 1,
                 supersedes: None,
-                content_hash: [i as u8; 32],
                 file_id: fid,
                 row_number: i as u64 + 2,
-                raw: "{}".into(),
-                record: normalized(r),
+                raw: r.key.as_bytes(),
+                record,
             })
             .collect();
         tx.insert_records(&rows).await.unwrap();
@@ -267,6 +268,11 @@ pub async fn load_county(store: &SqliteStore) {
             },
             "00",
             1,
+            &familiar_model::RawLayout::Delimited {
+                delimiter: b',',
+                encoding: "UTF-8".into(),
+                header: vec!["key".into()],
+            },
         )
         .await
         .unwrap();
