@@ -15,8 +15,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use crate::{
     Doing, FileMeta, IdentityRow, IngestTx, InteractionRow, LinkDecision, LinkState, Linkage,
     NewRecord, PersonEvent, QuarantineRow, Result, ReviewPair, RowCounts, SourceRow, Store,
-    StoreCounts,
-    StoreError,
+    StoreCounts, StoreError,
 };
 
 /// Rows per multi-row INSERT; keeps every statement well under SQLite's 32,766 variables.
