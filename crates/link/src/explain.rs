@@ -36,7 +36,8 @@ pub fn explain(l: &Linker, a: u32, b: u32) -> Explanation {
     let w = l.weights.as_ref().expect("train() before explain");
     let params = l.params.as_ref().expect("train() before explain");
     let v = l.cmp.vector(&l.table, a, b);
-    let mut total = w.prior;
+    let prior = w.prior_of(&l.table.source, a, b);
+    let mut total = prior;
     let terms = l
         .cmp
         .comps
@@ -74,7 +75,7 @@ pub fn explain(l: &Linker, a: u32, b: u32) -> Explanation {
     Explanation {
         left: l.table.record_label(a as usize),
         right: l.table.record_label(b as usize),
-        prior_weight: w.prior,
+        prior_weight: prior,
         terms,
         total_weight: total,
         probability: probability(total),

@@ -24,7 +24,7 @@
 use crate::cluster::RefusalCounts;
 use crate::error::LinkError;
 use crate::linker::Linker;
-use crate::model::{probability, ComparisonParams, LevelParams, Params, Weights};
+use crate::model::{probability, ComparisonParams, LevelParams, Params, SourcePrior, Weights};
 use crate::person::{identity_table, Constraints, IdentityRecord, ScoredPair};
 use crate::spec::{LinkType, Spec};
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,9 @@ pub struct ModelState {
     pub spec: Spec,
     pub lambda: f64,
     pub prior_weight: f64,
+    /// λ per pair of sources (`prior_refit = "by_source"`), by source name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_priors: Vec<SourcePrior>,
     /// Per comparison: each level's m, u and weight (veto levels included).
     pub comparisons: Vec<StoredComparison>,
     /// Identities the model was trained on.
@@ -62,6 +65,7 @@ impl ModelState {
             spec: l.spec.clone(),
             lambda: p.lambda,
             prior_weight: p.prior_weight,
+            source_priors: p.source_priors.clone(),
             comparisons: p
                 .comparisons
                 .iter()
@@ -97,6 +101,7 @@ impl ModelState {
                 })
                 .collect(),
             em_sessions: Vec::new(),
+            source_priors: self.source_priors.clone(),
         }
     }
 

@@ -44,5 +44,5 @@ pub use person::{
     try_link_identities, try_link_identities_with, Constraints, IdentityRecord, LinkResult,
     ScoredPair,
 };
-pub use spec::Spec;
+pub use spec::{PriorRefit, Spec};
 pub use stable::{assign_stable_ids, assign_stable_ids_above, Assignment, IdEvent, IdMinter};

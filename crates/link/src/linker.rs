@@ -11,7 +11,7 @@ use crate::data::{Table, NULL};
 use crate::error::LinkError;
 use crate::explain::{self, Explanation};
 use crate::model::{self, Comparator, Params, TrainInput, Weights};
-use crate::spec::{HardKindSpec, KeyExpr, LinkType, Oversize, Spec};
+use crate::spec::{HardKindSpec, KeyExpr, LinkType, Oversize, PriorRefit, Spec};
 use serde::{Deserialize, Serialize};
 
 /// Initials of a `first | middle` value: (of every given name, of the middle names only).
@@ -178,9 +178,99 @@ impl Linker {
         });
         self.params = Some(params);
         self.weights = Some(weights);
+        if self.spec.training.lambda.is_none() {
+            match self.spec.training.prior_refit {
+                PriorRefit::None => {}
+                PriorRefit::Global => self.refit_prior(false),
+                PriorRefit::BySource => self.refit_prior(true),
+            }
+        }
         Ok(TrainSummary {
             deterministic_pairs: det_pairs,
         })
+    }
+
+    /// Re-estimate λ from every candidate pair's evidence (m and u fixed): once over all
+    /// pairs, then, `by_source`, per pair of sources shrunk toward the global λ by a few
+    /// pseudo-matches so a small pair of sources does not swing on a handful of pairs.
+    fn refit_prior(&mut self, by_source: bool) {
+        /// Expected matches a pair of sources' λ is shrunk by (toward the global λ).
+        const PSEUDO_MATCHES: f64 = 5.0;
+        /// More sources than this: one λ (the matrix would be large and thin).
+        const MAX_SOURCES: usize = 16;
+        let n = self.table.source_names.len();
+        let by_source = by_source && n > 1 && n <= MAX_SOURCES;
+        let strata = if by_source { n * n } else { 1 };
+        let hist = model::EvidenceHistogram::new(strata);
+        {
+            let w = self.weights();
+            let source = &self.table.source;
+            self.blocker.generate(&self.pairing, |a, b, _| {
+                let v = self.cmp.vector(&self.table, a, b);
+                let (sa, sb) = (source[a as usize] as usize, source[b as usize] as usize);
+                let st = if by_source {
+                    sa.min(sb) * n + sa.max(sb)
+                } else {
+                    0
+                };
+                hist.add(st, w.evidence(&self.cmp, v, a));
+                None::<()>
+            });
+        }
+        let params = self.params.as_mut().expect("trained");
+        let total = self.pairing.total_pairs().max(1.0);
+        let all = hist.counts(None);
+        let (global, expected) = model::refit_lambda(&all, total, params.lambda, 0.0, 0.0);
+        params.lambda_from = format!(
+            "re-estimated on {} candidate pairs ({expected:.0} expected matches; from {:.3e}, {})",
+            all.iter().sum::<u64>(),
+            params.lambda,
+            params.lambda_from
+        );
+        params.lambda = global;
+        params.prior_weight = (global / (1.0 - global)).log2();
+        let mut priors = Vec::new();
+        if by_source {
+            let mut count = vec![0f64; n];
+            for &s in &self.table.source {
+                count[s as usize] += 1.0;
+            }
+            for sa in 0..n {
+                for sb in sa..n {
+                    let pairs = if sa == sb {
+                        if self.pairing.link_only {
+                            continue;
+                        }
+                        count[sa] * (count[sa] - 1.0) / 2.0
+                    } else {
+                        count[sa] * count[sb]
+                    };
+                    if pairs <= 0.0 {
+                        continue;
+                    }
+                    let c = hist.counts(Some(sa * n + sb));
+                    let (lambda, expected_matches) =
+                        model::refit_lambda(&c, pairs, global, PSEUDO_MATCHES, global);
+                    priors.push(model::SourcePrior {
+                        left: self.table.source_names[sa].clone(),
+                        right: self.table.source_names[sb].clone(),
+                        pairs,
+                        candidates: c.iter().sum(),
+                        expected_matches,
+                        lambda,
+                        weight: (lambda / (1.0 - lambda)).log2(),
+                    });
+                }
+            }
+        }
+        params.source_priors = priors;
+        let w = self.weights.as_mut().expect("trained");
+        w.prior = params.prior_weight;
+        w.pair_prior = model::PairPrior::resolve(
+            &params.source_priors,
+            &self.table.source_names,
+            params.prior_weight,
+        );
     }
 
     /// Set parameters directly (e.g. a model trained elsewhere).
@@ -196,7 +286,7 @@ impl Linker {
     /// Match weight of any pair of records (blocked or not).
     pub fn score(&self, a: u32, b: u32) -> f64 {
         let v = self.cmp.vector(&self.table, a, b);
-        self.weights().score_vector(&self.cmp, v, a)
+        self.weights().score_vector(&self.cmp, &self.table, v, a, b)
     }
 
     pub fn threshold_weight(&self) -> f64 {
@@ -214,7 +304,7 @@ impl Linker {
                 truth.is_some_and(|t| t[a as usize] != NULL && t[a as usize] == t[b as usize]);
             if is_true {
                 let v = self.cmp.vector(&self.table, a, b);
-                let s = w.score_vector(&self.cmp, v, a);
+                let s = w.score_vector(&self.cmp, &self.table, v, a, b);
                 return Some((Edge { a, b, weight: s }, true));
             }
             let s = self.cmp.score_pruned(&self.table, w, &suffix, a, b, thr)?;

@@ -292,6 +292,16 @@ impl Comparator {
         }
         let (x, y) = (ra[main], rb[main]);
         if x == NULL || y == NULL {
+            // one side's place is missing, but its home may still be the other's place
+            if let Some(k) = c.levels.iter().position(|l| matches!(l, Level::Cross)) {
+                let s = swap.expect("swap slot");
+                let cross = c.swap_cross.as_ref().expect("swap map");
+                let hit = (x != NULL && cross[x as usize] != NULL && cross[x as usize] == rb[s])
+                    || (y != NULL && cross[y as usize] != NULL && cross[y as usize] == ra[s]);
+                if hit {
+                    return (k + 1) as u8;
+                }
+            }
             return 0;
         }
         if x == y {
@@ -428,7 +438,7 @@ impl Comparator {
     ) -> Option<f64> {
         let ra = self.row(a);
         let rb = self.row(b);
-        let mut s = w.prior;
+        let mut s = w.prior_of(&table.source, a, b);
         for ci in 0..self.comps.len() {
             let l = self.level_rows(table, ci, ra, rb);
             s += w.w[ci][l as usize];
@@ -620,6 +630,54 @@ pub struct Params {
     pub prior_weight: f64,
     pub comparisons: Vec<ComparisonParams>,
     pub em_sessions: Vec<EmSessionReport>,
+    /// With `prior_refit = "by_source"`: λ per pair of sources (a pair of sources not listed
+    /// takes the global prior).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_priors: Vec<SourcePrior>,
+}
+
+/// λ of one pair of sources, re-estimated on its scored candidate pairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourcePrior {
+    pub left: String,
+    pub right: String,
+    /// All allowed pairs between the two sources (within one source when equal).
+    pub pairs: f64,
+    /// Candidate pairs scored.
+    pub candidates: u64,
+    /// Σ match probability over the candidates at this λ.
+    pub expected_matches: f64,
+    pub lambda: f64,
+    pub weight: f64,
+}
+
+/// Prior weight per (source of a, source of b), indexed `sa * n + sb`.
+#[derive(Debug, Clone)]
+pub struct PairPrior {
+    pub n: usize,
+    pub w: Vec<f64>,
+}
+
+impl PairPrior {
+    /// The matrix for a table's sources from stored priors; pairs of sources not listed
+    /// take `global`. None when no priors are given.
+    pub fn resolve(priors: &[SourcePrior], source_names: &[String], global: f64) -> Option<Self> {
+        if priors.is_empty() {
+            return None;
+        }
+        let n = source_names.len();
+        let mut w = vec![global; n * n];
+        let ix = |name: &str| source_names.iter().position(|s| s == name);
+        for p in priors {
+            if let (Some(a), Some(b)) = (ix(&p.left), ix(&p.right)) {
+                if p.weight.is_finite() {
+                    w[a * n + b] = p.weight;
+                    w[b * n + a] = p.weight;
+                }
+            }
+        }
+        Some(PairPrior { n, w })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -639,6 +697,8 @@ pub struct EmSessionReport {
 #[derive(Debug, Clone)]
 pub struct Weights {
     pub prior: f64,
+    /// Per pair of sources, when λ was re-estimated by source; else `prior` for every pair.
+    pub pair_prior: Option<PairPrior>,
     /// Per comparison, per level.
     pub w: Vec<Vec<f64>>,
     /// Per comparison: TF adjustment per value code (empty when TF is off).
@@ -671,9 +731,38 @@ impl Weights {
         }
         Some(Weights {
             prior: params.prior_weight,
+            pair_prior: PairPrior::resolve(
+                &params.source_priors,
+                &table.source_names,
+                params.prior_weight,
+            ),
             w,
             tf_adj,
         })
+    }
+
+    /// Prior weight of the pair (a, b).
+    #[inline]
+    pub fn prior_of(&self, source: &[u32], a: u32, b: u32) -> f64 {
+        match &self.pair_prior {
+            None => self.prior,
+            Some(p) => p.w[source[a as usize] as usize * p.n + source[b as usize] as usize],
+        }
+    }
+
+    /// Sum of the comparison weights of a vector (Bayes factor in bits, no prior).
+    #[inline]
+    pub fn evidence(&self, cmp: &Comparator, v: u64, a: u32) -> f64 {
+        let mut s = 0.0;
+        for (ci, w) in self.w.iter().enumerate() {
+            let l = level_of(v, ci);
+            s += w[l];
+            if !self.tf_adj[ci].is_empty() && Some(l as u8) == cmp.comps[ci].exact {
+                let code = cmp.code(ci, a);
+                s += f64::from(self.tf_adj[ci][code as usize]);
+            }
+        }
+        s
     }
 
     /// `out[ci]` = the largest total weight comparisons `ci..` can add (TF included).
@@ -691,18 +780,10 @@ impl Weights {
         out
     }
 
+    /// Match weight of the pair (a, b) with comparison vector `v`.
     #[inline]
-    pub fn score_vector(&self, cmp: &Comparator, v: u64, a: u32) -> f64 {
-        let mut s = self.prior;
-        for (ci, w) in self.w.iter().enumerate() {
-            let l = level_of(v, ci);
-            s += w[l];
-            if !self.tf_adj[ci].is_empty() && Some(l as u8) == cmp.comps[ci].exact {
-                let code = cmp.code(ci, a);
-                s += f64::from(self.tf_adj[ci][code as usize]);
-            }
-        }
-        s
+    pub fn score_vector(&self, cmp: &Comparator, table: &Table, v: u64, a: u32, b: u32) -> f64 {
+        self.prior_of(&table.source, a, b) + self.evidence(cmp, v, a)
     }
 }
 
@@ -1361,9 +1442,106 @@ pub fn train(inp: TrainInput<'_>) -> (Params, Weights) {
             prior_weight: prior,
             comparisons,
             em_sessions: reports,
+            source_priors: Vec::new(),
         },
-        Weights { prior, w, tf_adj },
+        Weights {
+            prior,
+            pair_prior: None,
+            w,
+            tf_adj,
+        },
     )
+}
+
+/// Bins of the evidence histogram used to re-estimate λ: 1/16 bit wide over [-64, 96).
+const EV_LO: f64 = -64.0;
+const EV_BINS: usize = 160 * 16;
+
+/// Bin of an evidence value (clamped).
+#[inline]
+pub fn evidence_bin(e: f64) -> usize {
+    (((e - EV_LO) * 16.0).floor().max(0.0) as usize).min(EV_BINS - 1)
+}
+
+/// Evidence histograms of the candidate pairs per stratum (a pair of sources, or one stratum
+/// for all), filled concurrently.
+pub struct EvidenceHistogram {
+    pub strata: usize,
+    bins: Vec<std::sync::atomic::AtomicU64>,
+}
+
+impl EvidenceHistogram {
+    pub fn new(strata: usize) -> Self {
+        EvidenceHistogram {
+            strata,
+            bins: (0..strata * EV_BINS)
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
+        }
+    }
+
+    #[inline]
+    pub fn add(&self, stratum: usize, evidence: f64) {
+        self.bins[stratum * EV_BINS + evidence_bin(evidence)]
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Counts of one stratum (or of all strata with `None`) per bin.
+    pub fn counts(&self, stratum: Option<usize>) -> Vec<u64> {
+        let mut out = vec![0u64; EV_BINS];
+        for s in 0..self.strata {
+            if stratum.is_some_and(|x| x != s) {
+                continue;
+            }
+            for (o, b) in out
+                .iter_mut()
+                .zip(&self.bins[s * EV_BINS..(s + 1) * EV_BINS])
+            {
+                *o += b.load(std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        out
+    }
+}
+
+/// EM for λ alone with m and u fixed: λ ← (Σ P(match | evidence, λ) + pseudo) / (pairs +
+/// pseudo / anchor), over candidate pairs binned by evidence; pairs outside the candidates
+/// count as non-matches. `pseudo` expected matches at the `anchor` rate shrink a small
+/// stratum's estimate toward the anchor (0 = none). Returns (λ, expected matches).
+pub fn refit_lambda(
+    counts: &[u64],
+    pairs: f64,
+    start: f64,
+    pseudo: f64,
+    anchor: f64,
+) -> (f64, f64) {
+    let centres: Vec<(f64, f64)> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c > 0)
+        .map(|(i, &c)| (EV_LO + (i as f64 + 0.5) / 16.0, c as f64))
+        .collect();
+    let denom = pairs + if pseudo > 0.0 { pseudo / anchor } else { 0.0 };
+    if denom <= 0.0 {
+        return (start, 0.0);
+    }
+    let expected = |lambda: f64| -> f64 {
+        let prior = (lambda / (1.0 - lambda)).log2();
+        centres
+            .iter()
+            .map(|&(e, c)| c * probability(prior + e))
+            .sum()
+    };
+    let mut lambda = start.clamp(1e-12, 0.5);
+    for _ in 0..1000 {
+        let next = ((expected(lambda) + pseudo) / denom).clamp(1e-12, 0.5);
+        let done = (next.ln() - lambda.ln()).abs() < 1e-7;
+        lambda = next;
+        if done {
+            break;
+        }
+    }
+    (lambda, expected(lambda))
 }
 
 #[cfg(test)]
@@ -1468,8 +1646,10 @@ mod tests {
                     prop_assert_eq!(l, cmp.level(&t, 0, b, a));
                     let (pa, ha) = (&vals[a as usize].0, &vals[a as usize].1);
                     let (pb, hb) = (&vals[b as usize].0, &vals[b as usize].1);
+                    let crossed = (!pa.is_empty() && pa == hb) || (!pb.is_empty() && pb == ha);
                     let want = if pa.is_empty() || pb.is_empty() {
-                        0
+                        // a missing place, unless the other's place is this one's home
+                        if crossed { 2 } else { 0 }
                     } else if pa == pb {
                         1
                     } else if (!hb.is_empty() && pa == hb) || (!ha.is_empty() && pb == ha) {
@@ -1481,6 +1661,70 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn refit_lambda_recovers_the_share_of_matching_pairs() {
+        // 1e6 pairs: 200 candidates with overwhelming evidence of a match, 5000 with strong
+        // evidence against, the rest never compared (non-matches)
+        let mut counts = vec![0u64; EV_BINS];
+        counts[evidence_bin(30.0)] = 200;
+        counts[evidence_bin(-25.0)] = 5000;
+        let (lambda, expected) = refit_lambda(&counts, 1e6, 1e-3, 0.0, 0.0);
+        assert!((lambda - 2e-4).abs() < 1e-6, "{lambda}");
+        assert!((expected - 200.0).abs() < 0.5, "{expected}");
+        // the start does not matter
+        let (again, _) = refit_lambda(&counts, 1e6, 1e-8, 0.0, 0.0);
+        assert!((again - lambda).abs() < 1e-7);
+        // pseudo-matches pull a thin stratum toward the anchor
+        let mut thin = vec![0u64; EV_BINS];
+        thin[evidence_bin(30.0)] = 1;
+        let (raw, _) = refit_lambda(&thin, 1e6, 1e-3, 0.0, 0.0);
+        let (shrunk, _) = refit_lambda(&thin, 1e6, 1e-3, 5.0, 1e-4);
+        assert!(raw < shrunk && shrunk < 1e-4, "{raw} {shrunk}");
+    }
+
+    proptest! {
+        /// λ stays a probability and never falls when the evidence for matches grows.
+        #[test]
+        fn refit_lambda_is_bounded_and_monotone(
+            bins in proptest::collection::vec((0usize..EV_BINS, 1u64..1000), 1..20),
+            shift in 1usize..200,
+        ) {
+            let mut a = vec![0u64; EV_BINS];
+            let mut b = vec![0u64; EV_BINS];
+            for &(i, c) in &bins {
+                a[i] += c;
+                b[(i + shift).min(EV_BINS - 1)] += c;
+            }
+            let pairs = 1e7;
+            let (la, _) = refit_lambda(&a, pairs, 1e-4, 0.0, 0.0);
+            let (lb, _) = refit_lambda(&b, pairs, 1e-4, 0.0, 0.0);
+            prop_assert!((1e-12..=0.5).contains(&la));
+            prop_assert!(lb >= la * (1.0 - 1e-6), "{} < {}", lb, la);
+        }
+    }
+
+    #[test]
+    fn pair_priors_follow_source_names_and_default_to_the_global_prior() {
+        let p = |l: &str, r: &str, w: f64| SourcePrior {
+            left: l.into(),
+            right: r.into(),
+            pairs: 1.0,
+            candidates: 1,
+            expected_matches: 1.0,
+            lambda: 0.0,
+            weight: w,
+        };
+        let stored = [p("heart", "heart", -7.0), p("decc", "heart", -12.0)];
+        // today's table lists the sources in another order and has one more
+        let names: Vec<String> = ["jail", "heart", "decc"].map(String::from).to_vec();
+        let m = PairPrior::resolve(&stored, &names, -10.0).unwrap();
+        let at = |a: usize, b: usize| m.w[a * m.n + b];
+        assert_eq!(at(1, 1), -7.0);
+        assert_eq!((at(1, 2), at(2, 1)), (-12.0, -12.0));
+        assert_eq!((at(0, 1), at(2, 2), at(0, 0)), (-10.0, -10.0, -10.0));
+        assert!(PairPrior::resolve(&[], &names, -10.0).is_none());
     }
 
     #[test]

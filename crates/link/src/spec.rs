@@ -227,6 +227,21 @@ pub struct TrainingSpec {
     /// the m of every comparison is then taken from the labelled matches.
     #[serde(default)]
     pub labels: Option<LabelsSpec>,
+    /// After training, re-estimate λ from the scored candidate pairs (EM on λ with m and u
+    /// fixed): `"none"` (the default), `"global"`, or `"by_source"` (one λ per pair of
+    /// sources: a crisis team's few, often-seen clients make two of its records far likelier
+    /// to be one person than a 911 caller and a jail booking).
+    #[serde(default)]
+    pub prior_refit: PriorRefit,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorRefit {
+    #[default]
+    None,
+    Global,
+    BySource,
 }
 
 impl Default for TrainingSpec {
@@ -243,6 +258,7 @@ impl Default for TrainingSpec {
             em_tolerance: default_em_tol(),
             m_prior_floor: 0.0,
             labels: None,
+            prior_refit: PriorRefit::None,
         }
     }
 }

@@ -579,3 +579,121 @@ fn incremental_with_the_stored_model() {
     let one = run(&all_prev, &[recs[0].0]);
     assert!(one.clusters.iter().flatten().any(|&r| r == recs[0].0));
 }
+
+/// λ is learned per pair of sources: a crisis team that sees a few people again and again
+/// gets a higher prior between its own records than a source of one-off contacts, and
+/// every pair is scored (and explained) with its own sources' prior.
+#[test]
+fn priors_are_learned_per_pair_of_sources() {
+    let mut rng = Lcg(11);
+    let mut recs: Vec<(u64, String, SourceIdentity)> = Vec::new();
+    let mut id = 1u64;
+    // "clinic": 20 people, 12 records each; "registry": 600 people, 1 record each
+    for p in 0..20u64 {
+        let first = FIRST[p as usize % FIRST.len()];
+        let last = LAST[(p as usize * 7) % LAST.len()];
+        let dob = (1960 + p as i32, 1 + (p % 12) as u32, 1 + (p % 28) as u32);
+        let addr = format!("{} {}", 100 + p, STREETS[p as usize % STREETS.len()]);
+        for _ in 0..12 {
+            recs.push((
+                id,
+                "clinic".into(),
+                ident(first, last, Some(dob), Some(&addr), None),
+            ));
+            id += 1;
+        }
+    }
+    for _ in 0..600u64 {
+        let dob = (
+            1950 + (rng.next() % 50) as i32,
+            1 + (rng.next() % 12) as u32,
+            1 + (rng.next() % 28) as u32,
+        );
+        let addr = format!("{} {}", 100 + rng.next() % 900, rng.pick(STREETS));
+        let s = ident(
+            rng.pick(FIRST),
+            rng.pick(LAST),
+            Some(dob),
+            Some(&addr),
+            None,
+        );
+        recs.push((id, "registry".into(), s));
+        id += 1;
+    }
+    let mut spec = familiar_link::person_spec();
+    spec.training.prior_refit = familiar_link::PriorRefit::BySource;
+    let l = familiar_link::person_linker_with(&recs, spec).unwrap();
+    let params = l.params.as_ref().unwrap();
+    let prior = |a: &str, b: &str| {
+        params
+            .source_priors
+            .iter()
+            .find(|p| (p.left == a && p.right == b) || (p.left == b && p.right == a))
+            .unwrap_or_else(|| panic!("no prior for {a} x {b}: {:?}", params.source_priors))
+            .weight
+    };
+    let (cc, rr, cr) = (
+        prior("clinic", "clinic"),
+        prior("registry", "registry"),
+        prior("clinic", "registry"),
+    );
+    // true within-clinic share: 20 * C(12,2) / C(240,2) = 1320 / 28680 ≈ 0.046
+    let clinic_lambda = (cc.exp2()) / (1.0 + cc.exp2());
+    assert!(
+        (0.02..0.09).contains(&clinic_lambda),
+        "clinic λ {clinic_lambda}"
+    );
+    assert!(cc > rr + 5.0 && cc > cr + 5.0, "{cc} {rr} {cr}");
+    // scored and explained with the pair's own prior
+    let e = familiar_link::explain_identities(&l, 1, 2).unwrap();
+    assert_eq!(e.prior_weight, cc);
+    let e = familiar_link::explain_identities(&l, 1, id - 1).unwrap();
+    assert_eq!(e.prior_weight, cr);
+    // the built-in spec keeps one λ
+    let l = person_linker(&recs).unwrap();
+    assert!(l.params.as_ref().unwrap().source_priors.is_empty());
+}
+
+/// A 911 caller who gives only a name, calling from home, links to the police record that has
+/// that home as its address (the police row's own place is an intersection, so not a street
+/// place); and a misspelt first name on such a call is still paired, by surname and place.
+#[test]
+fn calls_from_home_link_to_the_record_with_that_home() {
+    let mut rng = Lcg(5);
+    let mut base: Vec<(u64, String, SourceIdentity)> = Vec::new();
+    let mut truth = Vec::new();
+    let mut next = 1u64;
+    population(&mut rng, &mut next, &mut base, &mut truth);
+    let mut recs: Vec<(u64, String, SourceIdentity, Option<String>)> = base
+        .into_iter()
+        .map(|(i, s, si)| {
+            let place = si.address.as_ref().map(|a| a.key.clone());
+            (i, s, si, place)
+        })
+        .collect();
+    let home = "1922 LAKEWOOD";
+    let police = 90_001;
+    let mut p = ident(
+        "shirley",
+        "jacksonville",
+        Some((1996, 6, 25)),
+        Some(home),
+        None,
+    );
+    p.middle = Some("victoria".into());
+    recs.push((police, "dpd".into(), p, None));
+    let calls = [90_002, 90_003, 90_004];
+    for (id, first) in calls.iter().zip(["shirley", "shirley", "shriley"]) {
+        let c = ident(first, "jacksonville", None, None, None);
+        recs.push((*id, "decc".into(), c, Some(home.into())));
+    }
+    let r = link_identities(&recs, &Constraints::default());
+    let c = cluster_of(&r.clusters, police);
+    for id in calls {
+        assert_eq!(
+            cluster_of(&r.clusters, id),
+            c,
+            "call {id} not with the police record"
+        );
+    }
+}
