@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate, NaiveTime};
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
 use familiar_model::InteractionKind;
 use serde::Serialize;
@@ -189,34 +190,29 @@ fn cents(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// Read `person_stats` rows selected by `sql` (which must select `*` or every column).
-pub async fn read_stats(
-    ctx: &SessionContext,
-    sql: &str,
-    agencies: &[String],
-) -> Result<Vec<PersonStats>> {
-    let b = run(ctx, sql).await?;
-    let ids = strings(&b, "person_id")?;
-    let total = i64s(&b, "total")?;
-    let distinct = i64s(&b, "agencies")?;
-    let first = strings(&b, "first_contact")?;
-    let last = strings(&b, "last_contact")?;
-    let recent = i64s(&b, "recent_90")?;
-    let prior = i64s(&b, "prior_90")?;
-    let bed = i64s(&b, "bed_days")?;
-    let cv = f64s(&b, "cost_variable")?;
-    let cs = f64s(&b, "cost_step_fixed")?;
-    let cf = f64s(&b, "cost_fixed")?;
-    let mh = bools(&b, "mental_health")?;
-    let su = bools(&b, "substance_use")?;
-    let hi = bools(&b, "housing_instability")?;
+/// `person_stats` rows from batches already read (every column of `person_stats` present).
+pub fn read_stats(b: &[RecordBatch], agencies: &[String]) -> Result<Vec<PersonStats>> {
+    let ids = strings(b, "person_id")?;
+    let total = i64s(b, "total")?;
+    let distinct = i64s(b, "agencies")?;
+    let first = strings(b, "first_contact")?;
+    let last = strings(b, "last_contact")?;
+    let recent = i64s(b, "recent_90")?;
+    let prior = i64s(b, "prior_90")?;
+    let bed = i64s(b, "bed_days")?;
+    let cv = f64s(b, "cost_variable")?;
+    let cs = f64s(b, "cost_step_fixed")?;
+    let cf = f64s(b, "cost_fixed")?;
+    let mh = bools(b, "mental_health")?;
+    let su = bools(b, "substance_use")?;
+    let hi = bools(b, "housing_instability")?;
     let mut per_agency = Vec::new();
     for a in agencies {
-        per_agency.push((a.clone(), i64s(&b, &format!("a_{a}"))?));
+        per_agency.push((a.clone(), i64s(b, &format!("a_{a}"))?));
     }
     let mut per_kind = Vec::new();
     for k in kinds() {
-        per_kind.push((k.to_string(), i64s(&b, &format!("k_{k}"))?));
+        per_kind.push((k.to_string(), i64s(b, &format!("k_{k}"))?));
     }
     let u = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
     Ok((0..ids.len())

@@ -373,20 +373,41 @@ pub async fn evaluate(
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    let limit = cap.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
-    let rows = read_stats(
-        &ctx,
-        &format!("SELECT * FROM person_stats WHERE {cond} ORDER BY {rank} DESC, person_id{limit}"),
-        &agencies,
-    )
-    .await?;
+    // Competition ranks (1, 2, 2, 4): people with equal values share a rank, and a limit keeps
+    // everyone tied with the last place, so a list never drops someone level with its last
+    // person on the order of ids.
+    let within = cap
+        .map(|l| format!(" WHERE list_rank <= {l}"))
+        .unwrap_or_default();
+    let sql = format!(
+        "SELECT * FROM (SELECT *, RANK() OVER (ORDER BY {rank} DESC) AS list_rank \
+         FROM person_stats WHERE {cond}){within} ORDER BY list_rank, person_id"
+    );
+    let batches = crate::query::run(&ctx, &sql).await?;
+    let ranks = crate::query::i64s(&batches, "list_rank")?;
+    let rows = read_stats(&batches, &agencies)?;
+    let mut tied = std::collections::HashMap::<i64, usize>::new();
+    for r in ranks.iter().flatten() {
+        *tied.entry(*r).or_default() += 1;
+    }
     let people = rows
         .into_iter()
-        .enumerate()
-        .map(|(i, stats)| {
-            let (qualification, checks) = rule.explain(&stats, i + 1, as_of, &costs.currency);
+        .zip(&ranks)
+        .map(|(stats, r)| {
+            let r = r.unwrap_or(0);
+            let rank = r.max(1) as usize;
+            let (mut qualification, checks) = rule.explain(&stats, rank, as_of, &costs.currency);
+            let others = tied.get(&r).copied().unwrap_or(1).saturating_sub(1);
+            if others > 0 {
+                let s = if others == 1 { "" } else { "s" };
+                qualification = qualification.replacen(
+                    &format!("rank {rank}"),
+                    &format!("rank {rank} (tied with {others} other{s})"),
+                    1,
+                );
+            }
             Selected {
-                rank: i + 1,
+                rank,
                 stats,
                 qualification,
                 checks,
@@ -405,6 +426,112 @@ pub async fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapshot::Snapshot;
+    use familiar_model::Agency;
+    use familiar_store::InteractionRow;
+
+    /// One 911 call per (person, day) on 2025-01-01 + day.
+    fn calls(people: &[(&str, u32)]) -> Vec<InteractionRow> {
+        let mut rows = Vec::new();
+        for (p, n) in people {
+            for k in 0..*n {
+                let id = rows.len() as i64 + 1;
+                rows.push(InteractionRow {
+                    record_id: id,
+                    agency: "DECC".into(),
+                    source: "decc".into(),
+                    event_key: format!("E{id}"),
+                    kind: "call_911".into(),
+                    start_utc: 0,
+                    local_date: NaiveDate::from_ymd_opt(2025, 1, 1).unwrap()
+                        + chrono::Duration::days(i64::from(k)),
+                    end_utc: None,
+                    location_key: None,
+                    location_raw: None,
+                    location_kind: None,
+                    call_type: None,
+                    disposition: None,
+                    role: "caller".into(),
+                    needs: 0,
+                    transported: None,
+                    part2: false,
+                    person_id: Some(p.to_string()),
+                });
+            }
+        }
+        rows
+    }
+
+    fn top(people: &[(&str, u32)], limit: usize) -> Vec<(usize, String, u64, String)> {
+        let snap = Snapshot::build(&[Agency::new("DECC", "DECC", "")], &calls(people), "t");
+        let as_of = NaiveDate::from_ymd_opt(2025, 6, 30).unwrap();
+        let rule = Rule::ranking(None, 1, 365);
+        let r = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(evaluate(
+                &snap,
+                &rule,
+                as_of,
+                &CostConfig::sample(),
+                Some(limit),
+            ))
+            .unwrap();
+        r.people
+            .into_iter()
+            .map(|p| {
+                (
+                    p.rank,
+                    p.stats.person_id,
+                    p.stats.interactions,
+                    p.qualification,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn people_level_with_the_last_place_are_kept_and_share_its_rank() {
+        let people = [
+            ("P1", 9),
+            ("P2", 7),
+            ("P3", 7),
+            ("P4", 5),
+            ("P5", 5),
+            ("P6", 5),
+            ("P7", 2),
+        ];
+        let got = top(&people, 4);
+        let ranks: Vec<(usize, &str, u64)> = got
+            .iter()
+            .map(|(r, p, n, _)| (*r, p.as_str(), *n))
+            .collect();
+        assert_eq!(
+            ranks,
+            [
+                (1, "P1", 9),
+                (2, "P2", 7),
+                (2, "P3", 7),
+                (4, "P4", 5),
+                (4, "P5", 5),
+                (4, "P6", 5)
+            ]
+        );
+        assert!(got[0].3.starts_with("rank 1 by"), "{}", got[0].3);
+        assert!(
+            got[1].3.starts_with("rank 2 (tied with 1 other)"),
+            "{}",
+            got[1].3
+        );
+        assert!(
+            got[3].3.starts_with("rank 4 (tied with 2 others)"),
+            "{}",
+            got[3].3
+        );
+        // a cut that falls between two counts keeps just the limit
+        assert_eq!(top(&people, 3).len(), 3);
+        assert_eq!(top(&people, 7).len(), 7);
+    }
 
     #[test]
     fn sample_rules_parse() {

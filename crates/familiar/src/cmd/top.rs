@@ -72,8 +72,8 @@ pub async fn top(db: &Path, a: TopArgs) -> Result<()> {
         // An unknown --agency is refused by the rule itself, which names the known agencies.
         None => (Rule::ranking(a.agency.as_deref(), a.min, a.window), None),
     };
-    let mut result = evaluate(&l.snap, &rule, as_of, &costs, Some(a.limit)).await?;
-    result.people.truncate(a.limit);
+    // people tied with the last place are kept (see `rules::evaluate`)
+    let result = evaluate(&l.snap, &rule, as_of, &costs, Some(a.limit)).await?;
     let mut run_id = None;
     if let (Some(text), Some(store), false) = (recorded_text, &l.store, a.no_record) {
         run_id = Some(record(store, &result, text).await?);
