@@ -298,6 +298,9 @@ pub trait Store: Send + Sync {
 
     /// Current identities (newest version of each row that names someone).
     async fn identities(&self) -> Result<Vec<IdentityRow>>;
+    /// The current identities linked to one person (by record id), for a person's page: read
+    /// through the person index, not by scanning every identity.
+    async fn identities_of(&self, person_id: &str) -> Result<Vec<IdentityRow>>;
     /// Current record ids by (source, record_key).
     async fn record_ids(&self) -> Result<HashMap<(String, String), i64>>;
     /// Current person links: record id → person id.

@@ -355,6 +355,33 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    async fn identities_of(&self, person_id: &str) -> Result<Vec<IdentityRow>> {
+        let rows = sqlx::query(
+            "SELECT s.id AS record_id, s.source, s.agency, s.record_key, s.first_name,
+                    s.middle_name, s.last_name, s.suffix, s.aliases, s.dob, s.sex, s.race,
+                    s.ethnicity, s.phone, s.address_key, s.address_raw, s.address_kind,
+                    s.agency_person_id, s.ssn_last4,
+                    CASE WHEN s.location_kind = 'street' THEN s.location_key END AS place
+             FROM person_links p JOIN source_records s ON s.id = p.record_id
+             WHERE p.person_id = ? AND s.has_identity = 1 AND s.current = 1 ORDER BY s.id",
+        )
+        .bind(person_id)
+        .fetch_all(&self.pool)
+        .await
+        .doing("reading a person's identities")?;
+        Ok(rows
+            .iter()
+            .map(|r| IdentityRow {
+                record_id: r.get("record_id"),
+                source: r.get("source"),
+                agency: r.get("agency"),
+                record_key: r.get("record_key"),
+                identity: identity_from_row(r),
+                place: r.get("place"),
+            })
+            .collect())
+    }
+
     async fn record_ids(&self) -> Result<HashMap<(String, String), i64>> {
         let rows =
             sqlx::query("SELECT id, source, record_key FROM source_records WHERE current = 1")

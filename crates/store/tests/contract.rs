@@ -345,6 +345,30 @@ async fn linkage_replaces_links_and_retires_unused_persons() {
         assert_eq!(links[&a], "P1");
         assert_eq!(links[&b], "P1");
         assert_eq!(store.counts().await.unwrap().persons, 1, "P2 retired");
+        // a person's identities, read through the index, equal the scan's
+        let of: Vec<i64> = store
+            .identities_of("P1")
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.record_id)
+            .collect();
+        let mut scan: Vec<i64> = store
+            .identities()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| links.get(&r.record_id).map(String::as_str) == Some("P1"))
+            .map(|r| r.record_id)
+            .collect();
+        scan.sort_unstable();
+        assert_eq!(of, scan);
+        assert_eq!(of, {
+            let mut v = vec![a, b];
+            v.sort_unstable();
+            v
+        });
+        assert!(store.identities_of("P2").await.unwrap().is_empty());
         store
             .save_linkage(&Linkage {
                 method: "test".into(),

@@ -33,17 +33,7 @@ pub async fn journey(db: &Path, a: JourneyArgs) -> Result<()> {
     // The source identity records behind the person (record ids, keys, and what they say).
     let mut records = Vec::new();
     if let Some(store) = &l.store {
-        let links = store.person_links().await?;
-        let mine: std::collections::HashSet<i64> = links
-            .iter()
-            .filter(|(_, p)| **p == a.person)
-            .map(|(r, _)| *r)
-            .collect();
-        for id in store.identities().await? {
-            if mine.contains(&id.record_id) {
-                records.push(id);
-            }
-        }
+        records = store.identities_of(&a.person).await?;
         audit(store, "person.journey", &a.person, "").await?;
     }
     if a.json {
