@@ -550,42 +550,16 @@ impl Store for SqliteStore {
     }
 
     async fn interaction_rows(&self) -> Result<Vec<InteractionRow>> {
-        let rows = sqlx::query(
-            "SELECT i.*, pl.person_id FROM interactions i
-             LEFT JOIN person_links pl ON pl.record_id = i.record_id
-             WHERE i.current = 1
-             ORDER BY i.record_id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .doing("reading interactions")?;
-        rows.iter()
-            .map(|r| {
-                let d: String = r.get("local_date");
-                let local_date = chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-                    .map_err(|_| StoreError::Corrupt(format!("bad local_date {d:?}")))?;
-                Ok(InteractionRow {
-                    record_id: r.get("record_id"),
-                    agency: r.get("agency"),
-                    source: r.get("source"),
-                    event_key: r.get("event_key"),
-                    kind: r.get("kind"),
-                    start_utc: r.get("start_utc"),
-                    local_date,
-                    end_utc: r.get("end_utc"),
-                    location_key: r.get("location_key"),
-                    location_raw: r.get("location_raw"),
-                    location_kind: r.get("location_kind"),
-                    call_type: r.get("call_type"),
-                    disposition: r.get("disposition"),
-                    role: r.get("role"),
-                    needs: r.get::<i64, _>("needs") as u8,
-                    transported: r.get::<Option<i64>, _>("transported").map(|t| t != 0),
-                    part2: r.get::<i64, _>("part2") != 0,
-                    person_id: r.get("person_id"),
-                })
-            })
-            .collect()
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .doing("taking a connection to read interactions")?;
+        let mut handle = conn
+            .lock_handle()
+            .await
+            .doing("locking the connection to read interactions")?;
+        crate::bulk::interaction_rows(handle.as_raw_handle())
     }
 
     async fn data_version(&self) -> Result<String> {

@@ -587,3 +587,69 @@ async fn the_data_version_moves_with_ingest_and_decisions_and_rule_runs_keep_the
         assert_eq!(mine[0].run, run, "kept exactly, persons in rank order");
     }
 }
+
+/// Every field of an interaction row reads back as written, NULLs as None.
+#[tokio::test]
+async fn interaction_rows_read_back_every_field() {
+    for (store, _dir) in backends().await {
+        let store = store.as_ref();
+        let mut full = record("a", "e1", Some("SMITH"));
+        full.end = Some(Utc.with_ymd_and_hms(2025, 3, 4, 16, 30, 0).unwrap());
+        full.location = Some(familiar_model::Address {
+            raw: "123 Main Street Apt 4".into(),
+            key: "123 MAIN ST".into(),
+            kind: familiar_model::AddressKind::Street,
+            ..Default::default()
+        });
+        full.disposition = Some("TRANSPORTED".into());
+        full.transported = Some(true);
+        full.part2 = true;
+        full.role = Role::Caller;
+        let mut bare = record("b", "e2", None);
+        bare.call_type = None;
+        bare.needs = NeedFlags::default();
+        ingest(store, vec![new(full, 1, 0), new(bare, 1, 0)], true).await;
+        let ids = store.record_ids().await.unwrap();
+        let a = ids[&("dpd".to_string(), "a".to_string())];
+        store
+            .save_linkage(&Linkage {
+                method: "test".into(),
+                actor: "tester".into(),
+                links: vec![(a, "P7".into())],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let rows = store.interaction_rows().await.unwrap();
+        assert_eq!(rows.len(), 2);
+        let (x, y) = (&rows[0], &rows[1]);
+        assert_eq!(x.record_id, a);
+        assert_eq!((x.agency.as_str(), x.source.as_str()), ("DPD", "dpd"));
+        assert_eq!(
+            (x.event_key.as_str(), x.kind.as_str()),
+            ("e1", "police_incident")
+        );
+        assert_eq!(
+            x.start_utc,
+            Utc.with_ymd_and_hms(2025, 3, 4, 15, 0, 0)
+                .unwrap()
+                .timestamp()
+        );
+        assert_eq!(x.local_date, NaiveDate::from_ymd_opt(2025, 3, 4).unwrap());
+        assert_eq!(x.end_utc, Some(x.start_utc + 5400));
+        assert_eq!(x.location_key.as_deref(), Some("123 MAIN ST"));
+        assert_eq!(x.location_raw.as_deref(), Some("123 Main Street Apt 4"));
+        assert_eq!(x.location_kind.as_deref(), Some("street"));
+        assert_eq!(x.call_type.as_deref(), Some("WELFARE CHECK"));
+        assert_eq!(x.disposition.as_deref(), Some("TRANSPORTED"));
+        assert_eq!((x.role.as_str(), x.needs), ("caller", 1));
+        assert_eq!((x.transported, x.part2), (Some(true), true));
+        assert_eq!(x.person_id.as_deref(), Some("P7"));
+        // the bare row: every optional field empty
+        assert_eq!(y.event_key, "e2");
+        assert_eq!(y.end_utc, None);
+        assert!(y.location_key.is_none() && y.location_raw.is_none() && y.location_kind.is_none());
+        assert!(y.call_type.is_none() && y.disposition.is_none() && y.transported.is_none());
+        assert_eq!((y.needs, y.part2, y.person_id.as_deref()), (0, false, None));
+    }
+}
