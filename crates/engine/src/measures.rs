@@ -213,38 +213,10 @@ pub async fn key_measures(snap: &Snapshot, opts: &MeasureOptions) -> Result<KeyM
 mod tests {
     use super::*;
     use crate::reference;
+    use crate::snapshot::test_row as row;
     use familiar_model::Agency;
     use familiar_store::InteractionRow;
     use proptest::prelude::*;
-
-    fn row(
-        id: i64,
-        agency: &str,
-        event: &str,
-        date: NaiveDate,
-        person: Option<&str>,
-    ) -> InteractionRow {
-        InteractionRow {
-            record_id: id,
-            agency: agency.into(),
-            source: agency.to_lowercase(),
-            event_key: event.into(),
-            kind: "call_911".into(),
-            start_utc: 0,
-            local_date: date,
-            end_utc: None,
-            location_key: None,
-            location_raw: None,
-            location_kind: None,
-            call_type: None,
-            disposition: None,
-            role: "subject".into(),
-            needs: 0,
-            transported: None,
-            part2: false,
-            person_id: person.map(str::to_string),
-        }
-    }
 
     fn agencies() -> Vec<Agency> {
         ["DECC", "DPD", "HEART"]

@@ -270,3 +270,45 @@ pub fn read_stats(b: &[RecordBatch], agencies: &[String]) -> Result<Vec<PersonSt
         })
         .collect())
 }
+
+/// Competition ranks of values sorted from highest to lowest (9, 7, 7, 5 -> 1, 2, 2, 4): equal
+/// values share the rank of the first of them. Every ranked list (CLI and web) numbers this way.
+pub fn competition_ranks(sorted_desc: &[u64]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(sorted_desc.len());
+    for (i, v) in sorted_desc.iter().enumerate() {
+        let r = if i > 0 && sorted_desc[i - 1] == *v {
+            out[i - 1]
+        } else {
+            i + 1
+        };
+        out.push(r);
+    }
+    out
+}
+
+#[cfg(test)]
+mod rank_tests {
+    use super::competition_ranks;
+    use proptest::prelude::*;
+
+    #[test]
+    fn ties_share_the_first_rank() {
+        assert_eq!(
+            competition_ranks(&[9, 7, 7, 5, 5, 5, 2]),
+            [1, 2, 2, 4, 4, 4, 7]
+        );
+        assert!(competition_ranks(&[]).is_empty());
+    }
+
+    proptest! {
+        /// A rank is one more than the number of strictly larger values.
+        #[test]
+        fn rank_counts_the_larger_values(mut v in proptest::collection::vec(0u64..20, 0..50)) {
+            v.sort_unstable_by(|a, b| b.cmp(a));
+            let r = competition_ranks(&v);
+            for (i, x) in v.iter().enumerate() {
+                prop_assert_eq!(r[i], 1 + v.iter().filter(|y| *y > x).count());
+            }
+        }
+    }
+}

@@ -130,11 +130,17 @@ pub async fn places(snap: &Snapshot, o: &PlaceOptions) -> Result<Vec<Place>> {
             }
         }
     }
+    let ranks = crate::neighbors::competition_ranks(
+        &responses
+            .iter()
+            .map(|r| r.unwrap_or(0) as u64)
+            .collect::<Vec<_>>(),
+    );
     Ok((0..keys.len())
         .map(|i| {
             let key = keys[i].clone().unwrap_or_default();
             Place {
-                rank: i + 1,
+                rank: ranks[i],
                 example: example[i].clone().unwrap_or_else(|| key.clone()),
                 kind: kind[i].clone().unwrap_or_else(|| "street".into()),
                 responses: responses[i].unwrap_or(0) as u64,

@@ -426,7 +426,7 @@ pub async fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::Snapshot;
+    use crate::snapshot::{test_row, Snapshot};
     use familiar_model::Agency;
     use familiar_store::InteractionRow;
 
@@ -436,27 +436,9 @@ mod tests {
         for (p, n) in people {
             for k in 0..*n {
                 let id = rows.len() as i64 + 1;
-                rows.push(InteractionRow {
-                    record_id: id,
-                    agency: "DECC".into(),
-                    source: "decc".into(),
-                    event_key: format!("E{id}"),
-                    kind: "call_911".into(),
-                    start_utc: 0,
-                    local_date: NaiveDate::from_ymd_opt(2025, 1, 1).unwrap()
-                        + chrono::Duration::days(i64::from(k)),
-                    end_utc: None,
-                    location_key: None,
-                    location_raw: None,
-                    location_kind: None,
-                    call_type: None,
-                    disposition: None,
-                    role: "caller".into(),
-                    needs: 0,
-                    transported: None,
-                    part2: false,
-                    person_id: Some(p.to_string()),
-                });
+                let day = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap()
+                    + chrono::Duration::days(i64::from(k));
+                rows.push(test_row(id, "DECC", &format!("E{id}"), day, Some(p)));
             }
         }
         rows

@@ -624,3 +624,34 @@ fn read_parquet(path: &Path, want: &SchemaRef) -> Result<Vec<RecordBatch>> {
     }
     Ok(out)
 }
+
+/// A bare 911 call row for tests: one interaction `event` of `agency` on `date`, naming `person`.
+#[cfg(test)]
+pub(crate) fn test_row(
+    id: i64,
+    agency: &str,
+    event: &str,
+    date: NaiveDate,
+    person: Option<&str>,
+) -> InteractionRow {
+    InteractionRow {
+        record_id: id,
+        agency: agency.into(),
+        source: agency.to_lowercase(),
+        event_key: event.into(),
+        kind: "call_911".into(),
+        start_utc: 0,
+        local_date: date,
+        end_utc: None,
+        location_key: None,
+        location_raw: None,
+        location_kind: None,
+        call_type: None,
+        disposition: None,
+        role: "subject".into(),
+        needs: 0,
+        transported: None,
+        part2: false,
+        person_id: person.map(str::to_string),
+    }
+}

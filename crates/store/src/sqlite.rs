@@ -229,6 +229,18 @@ fn opt_str(row: &sqlx::sqlite::SqliteRow, col: &str) -> Option<String> {
     row.get::<Option<String>, _>(col)
 }
 
+/// An identity row as `identities` and `identities_of` select it.
+fn identity_row(r: &sqlx::sqlite::SqliteRow) -> IdentityRow {
+    IdentityRow {
+        record_id: r.get("record_id"),
+        source: r.get("source"),
+        agency: r.get("agency"),
+        record_key: r.get("record_key"),
+        identity: identity_from_row(r),
+        place: r.get("place"),
+    }
+}
+
 fn identity_from_row(row: &sqlx::sqlite::SqliteRow) -> SourceIdentity {
     let address = opt_str(row, "address_key").map(|key| Address {
         raw: opt_str(row, "address_raw").unwrap_or_default(),
@@ -343,14 +355,7 @@ impl Store for SqliteStore {
         let mut out = Vec::new();
         while let Some(r) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
             let r = r.doing("reading identities")?;
-            out.push(IdentityRow {
-                record_id: r.get("record_id"),
-                source: r.get("source"),
-                agency: r.get("agency"),
-                record_key: r.get("record_key"),
-                identity: identity_from_row(&r),
-                place: r.get("place"),
-            });
+            out.push(identity_row(&r));
         }
         Ok(out)
     }
@@ -369,17 +374,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .doing("reading a person's identities")?;
-        Ok(rows
-            .iter()
-            .map(|r| IdentityRow {
-                record_id: r.get("record_id"),
-                source: r.get("source"),
-                agency: r.get("agency"),
-                record_key: r.get("record_key"),
-                identity: identity_from_row(r),
-                place: r.get("place"),
-            })
-            .collect())
+        Ok(rows.iter().map(identity_row).collect())
     }
 
     async fn record_ids(&self) -> Result<HashMap<(String, String), i64>> {

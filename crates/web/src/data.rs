@@ -438,11 +438,13 @@ pub fn neighbors(snap: &Snapshot, scope: &Scope, f: &ListFilter) -> NeighborList
         .filter(|(_, c)| c.total >= u64::from(f.threshold))
         .collect();
     list.sort_by(|a, b| b.1.total.cmp(&a.1.total).then(a.0.cmp(&b.0)));
+    let totals: Vec<u64> = list.iter().map(|(_, c)| c.total).collect();
+    let ranks = familiar_engine::neighbors::competition_ranks(&totals);
     let rows = list
         .into_iter()
         .enumerate()
         .map(|(i, (pid, c))| NeighborRow {
-            rank: i + 1,
+            rank: ranks[i],
             name: snap.display_name(&snap.by_person[&pid], scope),
             counts: agencies
                 .iter()
@@ -647,8 +649,12 @@ pub fn places(snap: &Snapshot, scope: &Scope, f: &ListFilter) -> Vec<PlaceRow> {
         .collect();
     out.sort_by(|a, b| b.interactions.cmp(&a.interactions).then(a.key.cmp(&b.key)));
     out.truncate(200);
-    for (i, p) in out.iter_mut().enumerate() {
-        p.rank = i + 1;
+    let totals: Vec<u64> = out.iter().map(|p| p.interactions).collect();
+    for (p, r) in out
+        .iter_mut()
+        .zip(familiar_engine::neighbors::competition_ranks(&totals))
+    {
+        p.rank = r;
     }
     out
 }
