@@ -22,7 +22,7 @@ use familiar_model::{AddressKind, SourceIdentity};
 use serde::{Deserialize, Serialize};
 
 /// One agency identity to link: its id, its source's name, the identity, and where the row's
-/// interaction happened (a street address key: a 911 call's address, a crisis team's visit),
+/// interaction happened (a street address or intersection key: a 911 call's address, a crisis team's visit),
 /// when known. Implemented for `(id, source, identity)` (no place) and
 /// `(id, source, identity, place)`.
 pub trait IdentityRecord: Sync {

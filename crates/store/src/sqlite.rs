@@ -348,7 +348,7 @@ impl Store for SqliteStore {
             "SELECT id AS record_id, source, agency, record_key, first_name, middle_name,
                     last_name, suffix, aliases, dob, sex, race, ethnicity, phone, address_key,
                     address_raw, address_kind, agency_person_id, ssn_last4,
-                    CASE WHEN location_kind = 'street' THEN location_key END AS place
+                    CASE WHEN location_kind IN ('street', 'intersection') THEN location_key END AS place
              FROM source_records WHERE has_identity = 1 AND current = 1 ORDER BY id",
         )
         .fetch(&self.pool);
@@ -366,7 +366,7 @@ impl Store for SqliteStore {
                     s.middle_name, s.last_name, s.suffix, s.aliases, s.dob, s.sex, s.race,
                     s.ethnicity, s.phone, s.address_key, s.address_raw, s.address_kind,
                     s.agency_person_id, s.ssn_last4,
-                    CASE WHEN s.location_kind = 'street' THEN s.location_key END AS place
+                    CASE WHEN s.location_kind IN ('street', 'intersection') THEN s.location_key END AS place
              FROM person_links p JOIN source_records s ON s.id = p.record_id
              WHERE p.person_id = ? AND s.has_identity = 1 AND s.current = 1 ORDER BY s.id",
         )

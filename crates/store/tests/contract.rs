@@ -653,3 +653,45 @@ async fn interaction_rows_read_back_every_field() {
         assert_eq!((y.needs, y.part2, y.person_id.as_deref()), (0, false, None));
     }
 }
+
+/// An identity carries where its interaction happened when that is a street address or an
+/// intersection (a crisis-team visit at the corner a 911 caller named), never a non-place.
+#[tokio::test]
+async fn identities_carry_street_and_intersection_places() {
+    for (store, _dir) in backends().await {
+        let store = store.as_ref();
+        let at = |key: &str, kind: familiar_model::AddressKind| familiar_model::Address {
+            raw: key.into(),
+            key: key.into(),
+            kind,
+            ..Default::default()
+        };
+        let mut street = record("a", "e1", Some("SMITH"));
+        street.location = Some(at("123 MAIN ST", familiar_model::AddressKind::Street));
+        let mut corner = record("b", "e2", Some("SMITH"));
+        corner.location = Some(at("MAIN & 5TH", familiar_model::AddressKind::Intersection));
+        let mut nowhere = record("c", "e3", Some("SMITH"));
+        nowhere.location = Some(at("HOMELESS", familiar_model::AddressKind::Homeless));
+        ingest(
+            store,
+            vec![new(street, 1, 0), new(corner, 1, 0), new(nowhere, 1, 0)],
+            true,
+        )
+        .await;
+        let places: Vec<(String, Option<String>)> = store
+            .identities()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.record_key, r.place))
+            .collect();
+        assert_eq!(
+            places,
+            [
+                ("a".to_string(), Some("123 MAIN ST".to_string())),
+                ("b".to_string(), Some("MAIN & 5TH".to_string())),
+                ("c".to_string(), None),
+            ]
+        );
+    }
+}
