@@ -228,7 +228,7 @@ impl Linker {
             params.lambda_from
         );
         params.lambda = global;
-        params.prior_weight = (global / (1.0 - global)).log2();
+        params.prior_weight = model::prior_weight(global);
         let mut priors = Vec::new();
         if by_source {
             let mut count = vec![0f64; n];
@@ -258,7 +258,7 @@ impl Linker {
                         candidates: c.iter().sum(),
                         expected_matches,
                         lambda,
-                        weight: (lambda / (1.0 - lambda)).log2(),
+                        weight: model::prior_weight(lambda),
                     });
                 }
             }

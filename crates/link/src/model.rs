@@ -144,14 +144,7 @@ pub fn compile_comparison(
         .any(|l| matches!(l, Level::TokenJaccard(_)))
         .then(|| {
             let per: Vec<Vec<u32>> = values.par_iter().map(|v| token_hashes(v)).collect();
-            let mut off = Vec::with_capacity(per.len() + 1);
-            let mut data = Vec::new();
-            off.push(0u32);
-            for t in per {
-                data.extend(t);
-                off.push(data.len() as u32);
-            }
-            (off, data)
+            flatten(per)
         });
     let name_words = tokens_col
         .filter(|_| levels.contains(&Level::NameTokens))
@@ -166,14 +159,7 @@ pub fn compile_comparison(
                     h
                 })
                 .collect();
-            let mut off = Vec::with_capacity(per.len() + 1);
-            let mut data = Vec::new();
-            off.push(0u32);
-            for t in per {
-                data.extend(t);
-                off.push(data.len() as u32);
-            }
-            (off, data)
+            flatten(per)
         });
     Ok(CompiledComparison {
         name: spec.name.clone(),
@@ -294,11 +280,7 @@ impl Comparator {
         if x == NULL || y == NULL {
             // one side's place is missing, but its home may still be the other's place
             if let Some(k) = c.levels.iter().position(|l| matches!(l, Level::Cross)) {
-                let s = swap.expect("swap slot");
-                let cross = c.swap_cross.as_ref().expect("swap map");
-                let hit = (x != NULL && cross[x as usize] != NULL && cross[x as usize] == rb[s])
-                    || (y != NULL && cross[y as usize] != NULL && cross[y as usize] == ra[s]);
-                if hit {
+                if cross_hit(c, swap, x, y, ra, rb) {
                     return (k + 1) as u8;
                 }
             }
@@ -374,12 +356,7 @@ impl Comparator {
                     let (cx, cy) = (cross[x as usize], cross[y as usize]);
                     cx != NULL && cy != NULL && cx == rb[s] && cy == ra[s]
                 }
-                Level::Cross => {
-                    let s = swap.expect("swap slot");
-                    let cross = c.swap_cross.as_ref().expect("swap map");
-                    let (cx, cy) = (cross[x as usize], cross[y as usize]);
-                    (cx != NULL && cx == rb[s]) || (cy != NULL && cy == ra[s])
-                }
+                Level::Cross => cross_hit(c, swap, x, y, ra, rb),
                 Level::NameTokens => {
                     let s = words.expect("tokens_of slot");
                     let (off, data) = c.name_words.as_ref().expect("name words");
@@ -794,6 +771,41 @@ pub fn probability(weight: f64) -> f64 {
     } else {
         b / (1.0 + b)
     }
+}
+
+/// The `cross` level: a's value is b's swap-column value or the other way round (a 911 call's
+/// place is the other record's home). Either main value may be missing (`NULL`).
+#[inline]
+fn cross_hit(
+    c: &CompiledComparison,
+    swap: Option<usize>,
+    x: u32,
+    y: u32,
+    ra: &[u32],
+    rb: &[u32],
+) -> bool {
+    let s = swap.expect("swap slot");
+    let cross = c.swap_cross.as_ref().expect("swap map");
+    let of = |v: u32| if v == NULL { NULL } else { cross[v as usize] };
+    let (cx, cy) = (of(x), of(y));
+    (cx != NULL && cx == rb[s]) || (cy != NULL && cy == ra[s])
+}
+
+/// λ as a prior weight: log2 of its odds.
+pub fn prior_weight(lambda: f64) -> f64 {
+    (lambda / (1.0 - lambda)).log2()
+}
+
+/// Per-value lists as one array and offsets (`data[off[i]..off[i + 1]]` is value i's).
+fn flatten<T>(per: Vec<Vec<T>>) -> (Vec<u32>, Vec<T>) {
+    let mut off = Vec::with_capacity(per.len() + 1);
+    let mut data = Vec::new();
+    off.push(0u32);
+    for t in per {
+        data.extend(t);
+        off.push(data.len() as u32);
+    }
+    (off, data)
 }
 
 /// Default m before EM: decreasing over the declared levels, small for else.
@@ -1403,7 +1415,7 @@ pub fn train(inp: TrainInput<'_>) -> (Params, Weights) {
             lambda_from = "default 1e-4 (no deterministic rules, no EM)".into();
         }
     }
-    let prior = (lambda / (1.0 - lambda)).log2();
+    let prior = prior_weight(lambda);
     let w: Vec<Vec<f64>> = (0..nc)
         .map(|ci| level_weights(&m[ci], &u[ci], &inp.cmp.comps[ci].veto))
         .collect();
@@ -1526,7 +1538,7 @@ pub fn refit_lambda(
         return (start, 0.0);
     }
     let expected = |lambda: f64| -> f64 {
-        let prior = (lambda / (1.0 - lambda)).log2();
+        let prior = prior_weight(lambda);
         centres
             .iter()
             .map(|&(e, c)| c * probability(prior + e))

@@ -229,6 +229,14 @@ fn opt_str(row: &sqlx::sqlite::SqliteRow, col: &str) -> Option<String> {
     row.get::<Option<String>, _>(col)
 }
 
+/// The columns `identity_row` reads, from `source_records s`: the `identities` view's and the
+/// interaction's place (a street address or an intersection; not "homeless" or no location).
+const IDENTITY_COLUMNS: &str = "s.id AS record_id, s.source, s.agency, s.record_key,
+    s.first_name, s.middle_name, s.last_name, s.suffix, s.aliases, s.dob, s.sex, s.race,
+    s.ethnicity, s.phone, s.address_key, s.address_raw, s.address_kind, s.agency_person_id,
+    s.ssn_last4,
+    CASE WHEN s.location_kind IN ('street', 'intersection') THEN s.location_key END AS place";
+
 /// An identity row as `identities` and `identities_of` select it.
 fn identity_row(r: &sqlx::sqlite::SqliteRow) -> IdentityRow {
     IdentityRow {
@@ -344,14 +352,11 @@ impl Store for SqliteStore {
     async fn identities(&self) -> Result<Vec<IdentityRow>> {
         // the `identities` view's columns and the interaction's place, streamed: a county's
         // identities are converted one by one rather than held twice
-        let mut rows = sqlx::query(
-            "SELECT id AS record_id, source, agency, record_key, first_name, middle_name,
-                    last_name, suffix, aliases, dob, sex, race, ethnicity, phone, address_key,
-                    address_raw, address_kind, agency_person_id, ssn_last4,
-                    CASE WHEN location_kind IN ('street', 'intersection') THEN location_key END AS place
-             FROM source_records WHERE has_identity = 1 AND current = 1 ORDER BY id",
-        )
-        .fetch(&self.pool);
+        let sql = format!(
+            "SELECT {IDENTITY_COLUMNS} FROM source_records s
+             WHERE s.has_identity = 1 AND s.current = 1 ORDER BY s.id"
+        );
+        let mut rows = sqlx::query(&sql).fetch(&self.pool);
         let mut out = Vec::new();
         while let Some(r) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
             let r = r.doing("reading identities")?;
@@ -361,19 +366,16 @@ impl Store for SqliteStore {
     }
 
     async fn identities_of(&self, person_id: &str) -> Result<Vec<IdentityRow>> {
-        let rows = sqlx::query(
-            "SELECT s.id AS record_id, s.source, s.agency, s.record_key, s.first_name,
-                    s.middle_name, s.last_name, s.suffix, s.aliases, s.dob, s.sex, s.race,
-                    s.ethnicity, s.phone, s.address_key, s.address_raw, s.address_kind,
-                    s.agency_person_id, s.ssn_last4,
-                    CASE WHEN s.location_kind IN ('street', 'intersection') THEN s.location_key END AS place
+        let sql = format!(
+            "SELECT {IDENTITY_COLUMNS}
              FROM person_links p JOIN source_records s ON s.id = p.record_id
-             WHERE p.person_id = ? AND s.has_identity = 1 AND s.current = 1 ORDER BY s.id",
-        )
-        .bind(person_id)
-        .fetch_all(&self.pool)
-        .await
-        .doing("reading a person's identities")?;
+             WHERE p.person_id = ? AND s.has_identity = 1 AND s.current = 1 ORDER BY s.id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(person_id)
+            .fetch_all(&self.pool)
+            .await
+            .doing("reading a person's identities")?;
         Ok(rows.iter().map(identity_row).collect())
     }
 
