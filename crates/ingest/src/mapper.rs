@@ -61,7 +61,7 @@ use crate::values::{
 };
 
 /// Canonical field names, in [`Fields`] order.
-pub const FIELD_NAMES: [&str; 31] = [
+pub const FIELD_NAMES: [&str; 32] = [
     "start",
     "end",
     "start_time",
@@ -71,6 +71,7 @@ pub const FIELD_NAMES: [&str; 31] = [
     "call_type",
     "disposition",
     "units",
+    "incident_ref",
     "kind",
     "role",
     "transported",
@@ -108,6 +109,7 @@ pub(crate) enum F {
     CallType,
     Disposition,
     Units,
+    IncidentRef,
     Kind,
     Role,
     Transported,
@@ -132,7 +134,7 @@ pub(crate) enum F {
     SsnLast4,
 }
 
-const N_FIELDS: usize = 31;
+const N_FIELDS: usize = 32;
 
 /// Date fields (take `format`).
 pub(crate) const DATE_FIELDS: [&str; 4] = ["start", "end", "start_time", "dob"];
@@ -157,6 +159,7 @@ pub fn field_specs(f: &Fields) -> Vec<(&'static str, &FieldSpec)> {
         &f.call_type,
         &f.disposition,
         &f.units,
+        &f.incident_ref,
         &f.kind,
         &f.role,
         &f.transported,
@@ -942,6 +945,10 @@ impl<'c> Mapper<'c> {
             call_type: owned(ct),
             disposition: owned(disp),
             units: owned(units),
+            incident_ref: self.value(F::IncidentRef, row).and_then(|(_, v)| {
+                let v = v.trim();
+                (!v.is_empty()).then(|| v.to_uppercase())
+            }),
             role,
             needs,
             transported,

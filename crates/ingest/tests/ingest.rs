@@ -483,7 +483,7 @@ P1|2|20240305|0930|INC|V|Mary||Jones||1975|2|B|||||100 BLK Elm St|TRESPASS\n",
     write(
         dir,
         "dfd/runs_2024.jsonl",
-        br#"{"run_id": "R1", "dispatched_at": 1709649000, "patient_name": "John A. Smith Jr.", "patient_dob": "02/29/1980", "patient_id": 77, "disposition_code": "TX", "bh_flag": "Y", "sud_flag": "suspected", "address": "HOMELESS", "zip": "27701", "primary_impression": "Behavioral", "units": ["M1", "E3"]}
+        br#"{"run_id": "R1", "dispatched_at": 1709649000, "patient_name": "John A. Smith Jr.", "patient_dob": "02/29/1980", "patient_id": 77, "disposition_code": "TX", "bh_flag": "Y", "sud_flag": "suspected", "address": "HOMELESS", "zip": "27701", "primary_impression": "Behavioral", "units": ["M1", "E3"], "cad_no": " c1 "}
 {"run_id": "R2", "dispatched_at": 1709650000, "patient_name": "Unknown", "disposition_code": "REFUSED", "address": "Urban Ministries of Durham"}
 "#,
     );
@@ -564,6 +564,7 @@ fn the_example_mapping_validates_and_reads_every_format() {
 
     let decc = get("decc_cad");
     assert_eq!(decc.len(), 2);
+    assert_eq!(decc[0].incident_ref.as_deref(), Some("C1"));
     let id = decc[0].identity.as_ref().unwrap();
     assert_eq!(
         (
@@ -618,6 +619,9 @@ fn the_example_mapping_validates_and_reads_every_format() {
     assert_eq!(dfd[0].transported, Some(true));
     assert!(dfd[0].needs.mental_health && dfd[0].needs.substance_use);
     assert_eq!(dfd[0].units.as_deref(), Some("[\"M1\",\"E3\"]"));
+    // the 911 call it came from, trimmed and upper-cased like the call's own number
+    assert_eq!(dfd[0].incident_ref.as_deref(), Some("C1"));
+    assert_eq!(dfd[1].incident_ref, None);
     assert_eq!(
         dfd[0].location.as_ref().unwrap().kind,
         AddressKind::Homeless

@@ -41,8 +41,8 @@ pub use linker::Linker;
 pub use matching::{load_linker, run_match, MatchOptions, MatchReport};
 pub use person::{
     explain_identities, link_identities, person_linker, person_linker_with, person_spec,
-    try_link_identities, try_link_identities_with, Constraints, IdentityRecord, LinkResult,
-    ScoredPair,
+    try_link_identities, try_link_identities_with, AgencyIdentity, Constraints, IdentityRecord,
+    LinkResult, ScoredPair,
 };
 pub use spec::{PriorRefit, Spec};
 pub use stable::{assign_stable_ids, assign_stable_ids_above, Assignment, IdEvent, IdMinter};

@@ -32,6 +32,39 @@ pub trait IdentityRecord: Sync {
     fn place(&self) -> Option<&str> {
         None
     }
+    /// The dispatch (CAD) incident number of the row's interaction, when its source has one.
+    fn incident(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// An agency identity with everything the built-in spec reads: what the store's identities
+/// become for linkage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgencyIdentity {
+    pub id: u64,
+    pub source: String,
+    pub identity: SourceIdentity,
+    pub place: Option<String>,
+    pub incident: Option<String>,
+}
+
+impl IdentityRecord for AgencyIdentity {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn source(&self) -> &str {
+        &self.source
+    }
+    fn identity(&self) -> &SourceIdentity {
+        &self.identity
+    }
+    fn place(&self) -> Option<&str> {
+        self.place.as_deref()
+    }
+    fn incident(&self) -> Option<&str> {
+        self.incident.as_deref()
+    }
 }
 
 impl IdentityRecord for (u64, String, SourceIdentity) {
@@ -118,8 +151,8 @@ fn rules(r: &[&[&str]]) -> Vec<Vec<String>> {
 
 /// The built-in spec over the columns [`identity_table`] makes from `SourceIdentity`:
 /// `first, middle, last, suffix, full_name, aliases, dob, sex, phone, address_key, agency_id,
-/// source, ssn_last4`, and `place` (where the row's interaction happened, see
-/// [`IdentityRecord::place`]).
+/// source, ssn_last4`, `place` (where the row's interaction happened, see
+/// [`IdentityRecord::place`]) and `incident` (its 911 call, [`IdentityRecord::incident`]).
 pub fn person_spec() -> Spec {
     let mut first = cmp(
         "first_name",
@@ -222,6 +255,11 @@ pub fn person_spec() -> Spec {
     place.swap_with = Some("address_key".into());
     place.tf = true;
     place.tf_distinct = Some("first".into());
+    // The same 911 call: a crisis team's, police or EMS record naming the call it was
+    // dispatched from, and the call itself. Its weight is learned like any other (the caller is
+    // often someone else, so the names still decide); what it adds is a candidate pair and
+    // strong evidence for a record with little more than a first name, away from home.
+    let incident = cmp("same_incident", "incident", &["exact"], &[0.05, 0.95]);
     Spec {
         name: Some("familiar person (built-in)".into()),
         id_column: "identity_id".into(),
@@ -230,6 +268,7 @@ pub fn person_spec() -> Spec {
         null_values: vec!["unknown".into(), "unk".into(), "none".into(), "n/a".into()],
         comparisons: vec![
             first, last, middle, suffix, dob, sex, phone, address, agency, ssn, alias, place,
+            incident,
         ],
         blocking: BlockingSpec {
             rules: rules(&[
@@ -252,6 +291,7 @@ pub fn person_spec() -> Spec {
                 &["last", "place"],
                 &["first", "address_key"],
                 &["dob"],
+                &["incident"],
             ]),
             max_pairs: 50_000_000,
             oversize: Oversize::SkipLargestBlocks,
@@ -326,6 +366,7 @@ pub fn identity_table<R: IdentityRecord>(records: &[R]) -> Result<Table, LinkErr
         "source",
         "ssn_last4",
         "place",
+        "incident",
     ];
     let mut cols: Vec<ColumnBuilder> = names
         .iter()
@@ -357,7 +398,7 @@ pub fn identity_table<R: IdentityRecord>(records: &[R]) -> Result<Table, LinkErr
             .as_ref()
             .filter(|a| a.kind == AddressKind::Street && !a.key.trim().is_empty())
             .map(|a| a.key.clone());
-        let vals: [Option<&str>; 14] = [
+        let vals: [Option<&str>; 15] = [
             si.first.as_deref(),
             si.middle.as_deref(),
             si.last.as_deref(),
@@ -372,6 +413,7 @@ pub fn identity_table<R: IdentityRecord>(records: &[R]) -> Result<Table, LinkErr
             Some(src),
             si.ssn_last4.as_deref(),
             r.place().filter(|p| !p.trim().is_empty()),
+            r.incident().filter(|p| !p.trim().is_empty()),
         ];
         for (c, v) in cols.iter_mut().zip(vals) {
             c.push(v, &nulls);

@@ -1,6 +1,6 @@
 //! The person door: agency identities with the hard cases (twins, common names, HEART's first
 //! name + last initial, jail aliases and SSN last-4, reviewer constraints).
-use familiar_link::{link_identities, person_linker, Constraints};
+use familiar_link::{link_identities, person_linker, AgencyIdentity, Constraints};
 use familiar_model::{Address, AddressKind, PartialDate, SourceIdentity};
 
 struct Lcg(u64);
@@ -696,4 +696,86 @@ fn calls_from_home_link_to_the_record_with_that_home() {
             "call {id} not with the police record"
         );
     }
+}
+
+/// A crisis-team record that names only a first name shared by two people, away from home,
+/// joins the person named on the 911 call it was dispatched from (the same incident number), and
+/// not a third party who made another call; without the incident it stays with neither.
+#[test]
+fn a_record_joins_the_person_on_the_call_it_came_from() {
+    let mut rng = Lcg(11);
+    let mut base: Vec<(u64, String, SourceIdentity)> = Vec::new();
+    let mut truth = Vec::new();
+    let mut next = 1u64;
+    population(&mut rng, &mut next, &mut base, &mut truth);
+    // Every record is its own incident, except that a third of the people have a call and a
+    // response from the same incident: what the model learns the incident's weight from.
+    let mut recs: Vec<AgencyIdentity> = Vec::new();
+    let mut prev_person = u64::MAX;
+    for ((id, source, identity), (_, person)) in base.into_iter().zip(&truth) {
+        let incident = if *person == prev_person && person % 3 == 0 {
+            format!("I{}", id - 1)
+        } else {
+            format!("I{id}")
+        };
+        prev_person = *person;
+        let place = identity.address.as_ref().map(|a| a.key.clone());
+        recs.push(AgencyIdentity {
+            id,
+            source,
+            identity,
+            place,
+            incident: Some(incident),
+        });
+    }
+    let rec = |id: u64, source: &str, identity: SourceIdentity, place: &str, incident: &str| {
+        AgencyIdentity {
+            id,
+            source: source.into(),
+            identity,
+            place: (!place.is_empty()).then(|| place.to_string()),
+            incident: (!incident.is_empty()).then(|| incident.to_string()),
+        }
+    };
+    // two women named Harriet, each known to police at home
+    for (k, (last, home, dob)) in [
+        ("quimby", "12 ELM ST", (1971, 4, 2)),
+        ("tubman", "80 OAK AVE", (1988, 9, 30)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for j in 0..3 {
+            let id = 90_000 + 10 * k as u64 + j;
+            let p = ident("harriet", last, Some(dob), Some(home), None);
+            recs.push(rec(id, "dpd", p, home, &format!("P{id}")));
+        }
+    }
+    // Harriet Quimby calls 911 from a corner; the crisis team that came names only "harriet"
+    // and no place (so only the incident can join it to her call)
+    let first_only = || SourceIdentity {
+        first: Some("harriet".into()),
+        ..Default::default()
+    };
+    let call = ident("harriet", "quimby", None, None, None);
+    recs.push(rec(90_100, "decc", call, "LAKE RD & HILL ST", "C-7"));
+    recs.push(rec(90_101, "heart", first_only(), "", "C-7"));
+    // a bystander called about another Harriet; the team's record names only "harriet"
+    let bystander = ident("walter", "nelson", None, None, None);
+    recs.push(rec(90_102, "decc", bystander, "PINE ST & LAKE RD", "C-8"));
+    recs.push(rec(90_103, "heart", first_only(), "", "C-8"));
+    // the same first-name-only record with no incident
+    recs.push(rec(90_104, "heart", first_only(), "", ""));
+
+    let r = link_identities(&recs, &Constraints::default());
+    let quimby = cluster_of(&r.clusters, 90_000);
+    assert_eq!(cluster_of(&r.clusters, 90_100), quimby, "the call");
+    assert_eq!(cluster_of(&r.clusters, 90_101), quimby, "the response");
+    assert_ne!(
+        cluster_of(&r.clusters, 90_103),
+        cluster_of(&r.clusters, 90_102)
+    );
+    let alone = cluster_of(&r.clusters, 90_104);
+    assert_ne!(alone, quimby);
+    assert_ne!(alone, cluster_of(&r.clusters, 90_010));
 }

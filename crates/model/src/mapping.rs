@@ -127,6 +127,12 @@ pub struct Fields {
     pub disposition: Option<FieldSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub units: Option<FieldSpec>,
+    /// The dispatch (CAD) incident number the row belongs to, as the 911 center numbers it: the
+    /// call number in the 911 export, the CAD reference in police, fire/EMS and crisis-team
+    /// exports. Rows of different agencies with the same number come from the same call, which
+    /// linkage uses as evidence that they name the same person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_ref: Option<FieldSpec>,
     /// Per-row kind; values (after `map`) must be interaction kinds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<FieldSpec>,

@@ -403,6 +403,9 @@ pub struct NormalizedRecord {
     pub disposition: Option<String>,
     /// Responding units, as the source lists them.
     pub units: Option<String>,
+    /// The dispatch (CAD) incident number, trimmed and upper-cased (see `Fields::incident_ref`).
+    #[serde(default)]
+    pub incident_ref: Option<String>,
     pub role: Role,
     pub needs: NeedFlags,
     /// EMS runs: whether the patient was transported.

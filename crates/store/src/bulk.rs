@@ -124,10 +124,10 @@ pub(crate) fn insert_records(
             agency, event_key, kind, start_utc, local_date, end_utc, location_key, location_raw, location_kind,
             call_type, disposition, units, role, needs, transported, part2,
             has_identity, first_name, middle_name, last_name, suffix, aliases, dob, sex, race, ethnicity, phone,
-            address_key, address_raw, address_kind, agency_person_id, ssn_last4)
+            address_key, address_raw, address_kind, agency_person_id, ssn_last4, incident_ref)
          VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7,
             ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
-            ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39)",
+            ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40)",
     )?;
     let supersede_id = Stmt::prepare(db, "UPDATE source_records SET current = 0 WHERE id = ?1")?;
     // Only for a row changed twice within one run (no id known yet): a scan, but rare.
@@ -209,6 +209,7 @@ pub(crate) fn insert_records(
         rec.opt_text(37, p.address.as_ref().map(|a| a.kind.as_str()));
         rec.opt_text(38, p.agency_person_id.as_deref());
         rec.opt_text(39, p.ssn_last4.as_deref());
+        rec.opt_text(40, n.incident_ref.as_deref());
         rec.run("saving a source record")?;
 
         if let Some(l) = &n.location {

@@ -177,6 +177,9 @@ pub struct IdentityRow {
     /// Where the row's interaction happened, when it is a street address (its location key):
     /// linkage compares it with other rows' homes and places.
     pub place: Option<String>,
+    /// The dispatch (CAD) incident number of the row's interaction, when its source maps one:
+    /// rows of different agencies with the same number come from the same call.
+    pub incident_ref: Option<String>,
 }
 
 /// One person-involvement in an interaction, the unit the engine counts.

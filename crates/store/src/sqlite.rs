@@ -234,7 +234,7 @@ fn opt_str(row: &sqlx::sqlite::SqliteRow, col: &str) -> Option<String> {
 const IDENTITY_COLUMNS: &str = "s.id AS record_id, s.source, s.agency, s.record_key,
     s.first_name, s.middle_name, s.last_name, s.suffix, s.aliases, s.dob, s.sex, s.race,
     s.ethnicity, s.phone, s.address_key, s.address_raw, s.address_kind, s.agency_person_id,
-    s.ssn_last4,
+    s.ssn_last4, s.incident_ref,
     CASE WHEN s.location_kind IN ('street', 'intersection') THEN s.location_key END AS place";
 
 /// An identity row as `identities` and `identities_of` select it.
@@ -246,6 +246,7 @@ fn identity_row(r: &sqlx::sqlite::SqliteRow) -> IdentityRow {
         record_key: r.get("record_key"),
         identity: identity_from_row(r),
         place: r.get("place"),
+        incident_ref: r.get("incident_ref"),
     }
 }
 

@@ -33,6 +33,7 @@ fn record(key: &str, event: &str, last: Option<&str>) -> NormalizedRecord {
         call_type: Some("WELFARE CHECK".into()),
         disposition: None,
         units: None,
+        incident_ref: Some(format!("2025-{event}")),
         role: Role::Subject,
         needs: NeedFlags {
             mental_health: true,
@@ -691,6 +692,33 @@ async fn identities_carry_street_and_intersection_places() {
                 ("a".to_string(), Some("123 MAIN ST".to_string())),
                 ("b".to_string(), Some("MAIN & 5TH".to_string())),
                 ("c".to_string(), None),
+            ]
+        );
+    }
+}
+
+/// An identity carries the 911 call its interaction came from (linkage compares it across
+/// agencies); a row whose source maps none carries none.
+#[tokio::test]
+async fn identities_carry_their_incident_ref() {
+    for (store, _dir) in backends().await {
+        let store = store.as_ref();
+        let with = record("a", "e1", Some("SMITH"));
+        let mut without = record("b", "e2", Some("SMITH"));
+        without.incident_ref = None;
+        ingest(store, vec![new(with, 1, 0), new(without, 1, 0)], true).await;
+        let refs: Vec<(String, Option<String>)> = store
+            .identities()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.record_key, r.incident_ref))
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                ("a".to_string(), Some("2025-e1".to_string())),
+                ("b".to_string(), None),
             ]
         );
     }

@@ -8,8 +8,19 @@ use familiar_link::{Constraints, IdEvent};
 use familiar_store::{IdentityRow, LinkDecision, Linkage, PersonEvent, ReviewPair, Store};
 use serde::Serialize;
 
-/// An identity as the linker reads it: record id, source, identity, place of the interaction.
-type PersonRec = (u64, String, familiar_model::SourceIdentity, Option<String>);
+/// An identity as the linker reads it: record id, source, identity, place and 911 call of the
+/// interaction.
+type PersonRec = familiar_link::AgencyIdentity;
+
+fn person_rec(r: IdentityRow) -> PersonRec {
+    PersonRec {
+        id: r.record_id as u64,
+        source: r.source,
+        identity: r.identity,
+        place: r.place,
+        incident: r.incident_ref,
+    }
+}
 
 /// The linkage used when none is named.
 pub const DEFAULT_METHOD: &str = "model";
@@ -97,7 +108,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                 .identities()
                 .await?
                 .into_iter()
-                .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
+                .map(person_rec)
                 .collect();
             let spec = familiar_link::person_spec();
             let max_pairs = spec.blocking.max_pairs;
@@ -187,7 +198,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                 .identities()
                 .await?
                 .into_iter()
-                .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
+                .map(person_rec)
                 .collect();
             let (linker, from) = linker_for(&store, &recs).await?;
             let e = familiar_link::explain_identities(&linker, left as u64, right as u64)
@@ -682,10 +693,7 @@ pub async fn link_store_mode(
     let (clusters, review, model_stats) = match method {
         "model" => {
             // the rows move into the linker's records (a large store holds no second copy)
-            let recs: Vec<PersonRec> = rows
-                .into_iter()
-                .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
-                .collect();
+            let recs: Vec<PersonRec> = rows.into_iter().map(person_rec).collect();
             let res = familiar_link::try_link_identities(&recs, &constraints)
                 .context("linking identities")?;
             let review = review_pairs(&res.pairs);
@@ -804,10 +812,7 @@ async fn link_incremental(
     let t = std::time::Instant::now();
     let n_rows = rows.len();
     let identity_ids: std::collections::HashSet<i64> = rows.iter().map(|r| r.record_id).collect();
-    let recs: Vec<PersonRec> = rows
-        .into_iter()
-        .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
-        .collect();
+    let recs: Vec<PersonRec> = rows.into_iter().map(person_rec).collect();
     let previous: HashMap<u64, String> = links_before
         .iter()
         .filter(|(r, _)| identity_ids.contains(r))
@@ -1127,10 +1132,7 @@ pub async fn evaluate(store: &dyn Store, truth_path: &Path, worst: usize) -> Res
         .collect();
     let mut ev = score(&pred, &truth, &source);
     if identities.len() >= 2 {
-        let recs: Vec<PersonRec> = identities
-            .into_iter()
-            .map(|r| (r.record_id as u64, r.source, r.identity, r.place))
-            .collect();
+        let recs: Vec<PersonRec> = identities.into_iter().map(person_rec).collect();
         let (linker, _) = linker_for(store, &recs).await?;
         let tab = &linker.table;
         let rid = |i: usize| -> i64 { tab.ids[i].parse().unwrap_or_default() };

@@ -65,6 +65,7 @@ pub fn source_def() -> SourceDef {
             call_type: Some(FieldSpec::column("CallType")),
             disposition: Some(FieldSpec::column("Disposition")),
             units: Some(FieldSpec::column("Units")),
+            incident_ref: Some(FieldSpec::column("CallNo")),
             name: Some(
                 FieldSpec::column("CallerName").with_layout(NameLayout::LastCommaFirstMiddle),
             ),

@@ -84,6 +84,7 @@ pub fn source_def() -> SourceDef {
             call_type: Some(FieldSpec::column("PrimaryImpression")),
             disposition: Some(FieldSpec::column("Disposition")),
             units: Some(FieldSpec::column("Unit")),
+            incident_ref: Some(FieldSpec::column("CADNumber")),
             kind: Some(FieldSpec::column("IncidentType").with_map(&NFIRS)),
             transported: Some(FieldSpec::column("Transported").with_truthy(&["Y"])),
             name: Some(FieldSpec::column("PatientName").with_layout(NameLayout::LastFirstMiddle)),

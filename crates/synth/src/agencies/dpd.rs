@@ -94,6 +94,7 @@ pub fn source_def() -> SourceDef {
             location: Some(FieldSpec::column("LOCATION")),
             call_type: Some(FieldSpec::column("OFFENSE")),
             disposition: Some(FieldSpec::column("DISPOSITION")),
+            incident_ref: Some(FieldSpec::column("CAD_NO")),
             kind: Some(
                 FieldSpec::column("RECORD_TYPE")
                     .with_map(&[("INC", "police_incident"), ("ARR", "arrest")]),

@@ -51,6 +51,7 @@ pub fn source_def() -> SourceDef {
             call_type: Some(FieldSpec::column("reason")),
             disposition: Some(FieldSpec::column("outcome")),
             units: Some(FieldSpec::column("team")),
+            incident_ref: Some(FieldSpec::column("call_ref")),
             mental_health: Some(
                 FieldSpec::column("behavioral_health").with_truthy(&["true", "Y", "1"]),
             ),

@@ -209,6 +209,7 @@ fn normalized(r: &Rec) -> NormalizedRecord {
         call_type: Some("WELFARE CHECK".into()),
         disposition: None,
         units: None,
+        incident_ref: None,
         role: Role::Subject,
         needs: r.needs,
         transported: None,
