@@ -56,6 +56,40 @@ pub struct ClusterOptions {
     /// name-only record when two people share the name).
     #[serde(default)]
     pub ambiguity_margin: Option<f64>,
+    /// Attach records left on their own to frequent persons (see [`SizePrior`]); off when None.
+    #[serde(default)]
+    pub size_prior: Option<SizePrior>,
+}
+
+/// The prior that a record is one of a person's grows with how many records that person has.
+/// A pairwise match weight carries one prior for every pair (λ, the average), which
+/// understates it for a person with many records: a record that names only "Mike Wright" away
+/// from home is far likelier the Mike Wright who called 90 times than a random one. After
+/// clustering, a record still on its own (that no link at or above the threshold reached) is
+/// attached to the person P its best link points to when that link's weight plus
+/// `min(log2(size(P) / matches_per_record), max_bits)` clears `threshold`, every other person
+/// it links to scores at least `margin` bits lower on the same scale, P is at least twice the
+/// average size, and no hard identifier or cannot-link forbids it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SizePrior {
+    /// λ·(N − 1): how many other records an average record matches (the prior's baseline).
+    pub matches_per_record: f64,
+    /// The most the size of a person may add (bits); also how far below the threshold the
+    /// links considered reach.
+    pub max_bits: f64,
+    /// The match weight to clear.
+    pub threshold: f64,
+    /// How far ahead of the runner-up the chosen person must be (bits).
+    pub margin: f64,
+}
+
+impl SizePrior {
+    /// The bits a person of `size` records adds to a link into it.
+    pub fn bonus(&self, size: u32) -> f64 {
+        (f64::from(size) / self.matches_per_record.max(1e-9))
+            .log2()
+            .min(self.max_bits)
+    }
 }
 
 /// Inputs beside the edges.
@@ -69,6 +103,9 @@ pub struct ClusterContext<'a> {
     pub cannot_link: &'a [(u32, u32)],
     /// Direct scoring of any pair (match weight), for the support check.
     pub scorer: Option<&'a (dyn Fn(u32, u32) -> f64 + Sync)>,
+    /// Scored pairs below the threshold but within `size_prior.max_bits` of it (only read when
+    /// `options.size_prior` is set).
+    pub near: &'a [Edge],
     pub options: ClusterOptions,
 }
 
@@ -84,6 +121,9 @@ pub struct RefusalCounts {
     /// Records left on their own because they fit two conflicting persons equally well.
     #[serde(default)]
     pub ambiguous_records: u64,
+    /// Records attached to a frequent person by the size prior.
+    #[serde(default)]
+    pub attached_by_size: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -216,6 +256,10 @@ pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering
         (second.forest, second.merged_by, refused)
     };
     let mut f = f;
+    let mut refused = refused;
+    if let Some(sp) = &ctx.options.size_prior {
+        refused.attached_by_size = attach_to_frequent(&mut f, n, &edges, ctx, sp);
+    }
     // labels by lowest rank
     let roots: Vec<u32> = (0..n as u32).map(|i| f.find(i)).collect();
     let mut by_rank: Vec<u32> = (0..n as u32).collect();
@@ -236,6 +280,115 @@ pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering
         merged_by,
         refused,
     }
+}
+
+/// True when the clusters rooted at `ra` and `rb` hold hard-identifier values that conflict.
+fn hard_conflict(f: &Forest, ctx: &ClusterContext<'_>, ra: u32, rb: u32) -> bool {
+    if f.hard.is_empty() {
+        return false;
+    }
+    let (ha, hb) = (&f.hard[ra as usize], &f.hard[rb as usize]);
+    ctx.hard.iter().enumerate().any(|(h, fld)| {
+        let (x, y) = (&ha[h], &hb[h]);
+        !x.is_empty()
+            && !y.is_empty()
+            && !x.iter().any(|&p| y.iter().any(|&q| fld.compatible(p, q)))
+    })
+}
+
+/// The size-prior pass (see [`SizePrior`]); returns how many records it attached. Decisions
+/// are taken on the clusters as they stand, then applied, so input order does not matter.
+fn attach_to_frequent(
+    f: &mut Forest,
+    n: usize,
+    strong: &[Edge],
+    ctx: &ClusterContext<'_>,
+    sp: &SizePrior,
+) -> u64 {
+    // records some link at or above the threshold reached were decided by the clustering
+    // (joined, refused or found ambiguous): left alone
+    let mut decided = vec![false; n];
+    for e in strong {
+        decided[e.a as usize] = true;
+        decided[e.b as usize] = true;
+    }
+    for &(a, b) in ctx.must_link.iter().chain(ctx.cannot_link) {
+        for x in [a, b] {
+            if (x as usize) < n {
+                decided[x as usize] = true;
+            }
+        }
+    }
+    // per lone record: the persons its links below the threshold reach, with the best link
+    let mut reach: rustc_hash::FxHashMap<u32, Vec<(u32, f64)>> = Default::default();
+    for e in ctx.near {
+        for (r, s) in [(e.a, e.b), (e.b, e.a)] {
+            if decided[r as usize] || f.find(r) != r || f.size[r as usize] != 1 {
+                continue;
+            }
+            let root = f.find(s);
+            let v = reach.entry(r).or_default();
+            match v.iter_mut().find(|(x, _)| *x == root) {
+                Some(x) => x.1 = x.1.max(e.weight),
+                None => v.push((root, e.weight)),
+            }
+        }
+    }
+    // A person's evidence is the median weight of the record against its members (up to
+    // `MEMBERS`), not the best single link: the best of many members' variants would grow
+    // with the person's size, which the prior already counts.
+    const MEMBERS: usize = 32;
+    const PERSONS: usize = 3;
+    let mut attach: Vec<(u32, u32)> = Vec::new();
+    for (r, mut roots) in reach {
+        roots.sort_unstable_by(|x, y| {
+            y.1.total_cmp(&x.1).then(
+                ctx.rank[f.head[x.0 as usize] as usize]
+                    .cmp(&ctx.rank[f.head[y.0 as usize] as usize]),
+            )
+        });
+        roots.truncate(PERSONS);
+        let mut scored: Vec<(f64, u32)> = roots
+            .iter()
+            .map(|&(root, best)| {
+                let evidence = match ctx.scorer {
+                    Some(score) => {
+                        let mut w: Vec<f64> = f
+                            .members(root, MEMBERS)
+                            .iter()
+                            .map(|&x| score(r, x))
+                            .collect();
+                        w.sort_unstable_by(f64::total_cmp);
+                        w.get(w.len() / 2).copied().unwrap_or(best)
+                    }
+                    None => best,
+                };
+                (evidence + sp.bonus(f.size[root as usize]), root)
+            })
+            .collect();
+        scored.sort_unstable_by(|x, y| y.0.total_cmp(&x.0));
+        let (score, root) = scored[0];
+        let runner_up = scored.get(1).map_or(f64::NEG_INFINITY, |x| x.0);
+        if score >= sp.threshold
+            && score > runner_up
+            && score - runner_up >= sp.margin
+            && sp.bonus(f.size[root as usize]) > 1.0
+            && !hard_conflict(f, ctx, r, root)
+        {
+            attach.push((r, root));
+        }
+    }
+    attach.sort_unstable_by_key(|&(r, _)| ctx.rank[r as usize]);
+    let mut done = 0;
+    for (r, root) in attach {
+        let (rr, rt) = (f.find(r), f.find(root));
+        if rr == rt || f.cannot_conflict(rr, rt) {
+            continue;
+        }
+        f.union(ctx, rr, rt);
+        done += 1;
+    }
+    done
 }
 
 struct Merged {
@@ -354,25 +507,17 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
                 continue;
             }
         }
-        if !f.hard.is_empty() {
-            let (ha, hb) = (&f.hard[ra as usize], &f.hard[rb as usize]);
-            if ctx.hard.iter().enumerate().any(|(h, fld)| {
-                let (x, y) = (&ha[h], &hb[h]);
-                !x.is_empty()
-                    && !y.is_empty()
-                    && !x.iter().any(|&p| y.iter().any(|&q| fld.compatible(p, q)))
-            }) {
-                refused.hard_identifier += 1;
-                if let Some(m) = margin {
-                    for z in [e.a, e.b] {
-                        let j = join_w[z as usize];
-                        if j.is_finite() && e.weight >= j - m {
-                            ambiguous.push(z);
-                        }
+        if hard_conflict(&f, ctx, ra, rb) {
+            refused.hard_identifier += 1;
+            if let Some(m) = margin {
+                for z in [e.a, e.b] {
+                    let j = join_w[z as usize];
+                    if j.is_finite() && e.weight >= j - m {
+                        ambiguous.push(z);
                     }
                 }
-                continue;
             }
+            continue;
         }
         if (f.size[ra as usize] > 1 || f.size[rb as usize] > 1) && !supported(&f, ra, rb, ctx) {
             refused.weak_support += 1;
@@ -457,6 +602,7 @@ mod tests {
         keys: &[u32],
         src: &[u32],
         edges: &[Edge],
+        near: &[Edge],
         opts: ClusterOptions,
         cannot: &[(u32, u32)],
     ) -> Vec<Vec<u32>> {
@@ -476,6 +622,7 @@ mod tests {
             must_link: &[],
             cannot_link: cannot,
             scorer: Some(&scorer),
+            near,
             options: opts,
         };
         partition(&cluster(n, edges, &ctx).labels, keys)
@@ -486,6 +633,7 @@ mod tests {
         fn order_independent(
             n in 2usize..30,
             raw in proptest::collection::vec((0u32..30, 0u32..30, 0u8..6), 0..80),
+            raw_near in proptest::collection::vec((0u32..30, 0u32..30, 0u8..4), 0..40),
             perm_seed in 0u64..1000,
             one in proptest::bool::ANY,
             support in proptest::bool::ANY,
@@ -496,15 +644,25 @@ mod tests {
                 .filter(|(a, b, _)| (*a as usize) < n && (*b as usize) < n && a != b)
                 .map(|&(a, b, w)| Edge { a, b, weight: w as f64 }) // many ties on purpose
                 .collect();
+            let near: Vec<Edge> = raw_near.iter()
+                .filter(|(a, b, _)| (*a as usize) < n && (*b as usize) < n && a != b)
+                .map(|&(a, b, w)| Edge { a, b, weight: -(w as f64) })
+                .collect();
             let opts = ClusterOptions {
                 one_per_source: one,
                 min_mean_probability: support.then_some(0.4),
                 min_pair_weight: None,
                 max_support_pairs: 16,
                 ambiguity_margin: support.then_some(2.0),
+                size_prior: support.then_some(SizePrior {
+                    matches_per_record: 1.0,
+                    max_bits: 3.0,
+                    threshold: 0.0,
+                    margin: 0.5,
+                }),
             };
             let cannot = [(0u32, 1u32)];
-            let base = run(n, &keys, &src, &edges, opts.clone(), &cannot);
+            let base = run(n, &keys, &src, &edges, &near, opts.clone(), &cannot);
             // shuffle record positions: position p holds key perm[p]
             let mut perm: Vec<u32> = keys.clone();
             let mut s = perm_seed.wrapping_mul(6364136223846793005).wrapping_add(1);
@@ -518,8 +676,10 @@ mod tests {
             let src2: Vec<u32> = perm.iter().map(|&k| src[k as usize]).collect();
             let mut edges2: Vec<Edge> = edges.iter().map(|e| Edge { a: pos_of_key[e.a as usize], b: pos_of_key[e.b as usize], weight: e.weight }).collect();
             edges2.reverse();
+            let mut near2: Vec<Edge> = near.iter().map(|e| Edge { a: pos_of_key[e.b as usize], b: pos_of_key[e.a as usize], weight: e.weight }).collect();
+            near2.reverse();
             let cannot2 = [(pos_of_key[0], pos_of_key[1])];
-            let other = run(n, &perm, &src2, &edges2, opts, &cannot2);
+            let other = run(n, &perm, &src2, &edges2, &near2, opts, &cannot2);
             prop_assert_eq!(base, other);
         }
     }
@@ -552,6 +712,7 @@ mod tests {
                 must_link: &[],
                 cannot_link: &[],
                 scorer: None,
+                near: &[],
                 options: ClusterOptions {
                     ambiguity_margin: margin,
                     ..Default::default()
@@ -588,6 +749,7 @@ mod tests {
             must_link: &[],
             cannot_link: &[],
             scorer: None,
+            near: &[],
             options: ClusterOptions {
                 ambiguity_margin: Some(1.0),
                 ..Default::default()
@@ -598,6 +760,100 @@ mod tests {
         assert_eq!(c.labels[1], c.labels[3], "3 keeps its own link to 1");
         assert_ne!(c.labels[0], c.labels[1]);
         assert_ne!(c.labels[0], c.labels[2]);
+    }
+
+    /// The size prior: a lone record whose links all fall below the threshold joins a person
+    /// with many records when its typical link there, plus the size's bits, clears it; not a
+    /// small person, not when two persons are close, not across a hard identifier.
+    #[test]
+    fn a_lone_record_joins_a_frequent_person() {
+        // 0..=9: one person of ten records (strong links in a chain); 10..=11: a person of two;
+        // 12: the lone record under test
+        let n = 13;
+        let e = |a, b, w| Edge { a, b, weight: w };
+        let mut strong: Vec<Edge> = (0..9).map(|i| e(i, i + 1, 20.0)).collect();
+        strong.push(e(10, 11, 20.0));
+        let rank: Vec<u32> = (0..n as u32).collect();
+        // the record scores 0.5 against every member of the big person, 1.5 against the small
+        let scorer = |a: u32, b: u32| -> f64 {
+            let other = if a == 12 { b } else { a };
+            if other < 10 {
+                0.5
+            } else {
+                1.5
+            }
+        };
+        let dob: Vec<u32> = (0..n as u32)
+            .map(|i| if i < 10 { 1980 } else { u32::MAX })
+            .collect();
+        let run = |near: &[Edge], record_dob: u32, margin: f64| {
+            let mut codes = dob.clone();
+            codes[12] = record_dob;
+            let hard = [HardField {
+                name: "dob".into(),
+                codes,
+                compat: HardCompat::Exact,
+            }];
+            let ctx = ClusterContext {
+                rank: &rank,
+                sources: &[0; 13],
+                hard: &hard,
+                must_link: &[],
+                cannot_link: &[],
+                scorer: Some(&scorer),
+                near,
+                options: ClusterOptions {
+                    size_prior: Some(SizePrior {
+                        // an average record matches 2 others: ten records add log2(5) bits
+                        matches_per_record: 2.0,
+                        max_bits: 4.0,
+                        threshold: 2.0,
+                        margin,
+                    }),
+                    ..Default::default()
+                },
+            };
+            let c = cluster(n, &strong, &ctx);
+            (
+                c.labels[12] == c.labels[0],
+                c.labels[12] == c.labels[10],
+                c.refused.attached_by_size,
+            )
+        };
+        // 0.5 + log2(10 / 2) = 2.82 clears 2.0; the small person: 1.5 + log2(2 / 2) = 1.5
+        let both = [e(12, 3, 1.0), e(12, 11, 1.5)];
+        assert_eq!(run(&both, u32::MAX, 1.0), (true, false, 1));
+        // only the small person in reach: nothing
+        assert_eq!(run(&[e(12, 11, 1.5)], u32::MAX, 1.0), (false, false, 0));
+        // the runner-up within the margin: left alone
+        assert_eq!(run(&both, u32::MAX, 1.5), (false, false, 0));
+        // a conflicting date of birth: left alone
+        assert_eq!(run(&both, 1990, 1.0), (false, false, 0));
+        // a record some strong link reached is the clustering's to decide
+        let mut with_strong = strong.clone();
+        with_strong.push(e(12, 11, 3.0));
+        let ctx_hard: [HardField; 0] = [];
+        let ctx = ClusterContext {
+            rank: &rank,
+            sources: &[0; 13],
+            hard: &ctx_hard,
+            must_link: &[],
+            cannot_link: &[],
+            scorer: Some(&scorer),
+            near: &both,
+            options: ClusterOptions {
+                size_prior: Some(SizePrior {
+                    matches_per_record: 2.0,
+                    max_bits: 4.0,
+                    threshold: 2.0,
+                    margin: 1.0,
+                }),
+                ..Default::default()
+            },
+        };
+        let c = cluster(n, &with_strong, &ctx);
+        assert_eq!(c.labels[12], c.labels[11]);
+        assert_eq!(c.refused.attached_by_size, 0);
     }
 
     #[test]
@@ -614,6 +870,7 @@ mod tests {
             &keys,
             &[0, 1, 0, 1],
             &[e(0, 1, 9.0), e(1, 2, 5.0), e(2, 3, 4.0)],
+            &[],
             opts,
             &[],
         );
@@ -623,6 +880,7 @@ mod tests {
             &keys,
             &[0, 0, 0, 0],
             &[e(0, 2, 9.0), e(2, 1, 5.0)],
+            &[],
             ClusterOptions::default(),
             &[(0, 1)],
         );

@@ -263,10 +263,13 @@ pub fn link_incremental<R: IdentityRecord>(
         }
     }
     let thr = l.threshold_weight();
+    // pairs this far below the threshold are kept for the size prior (the threshold when off)
+    let keep = l.keep_weight();
     let w = l.weights.as_ref().expect("model set");
     let suffix = w.suffix_max(&l.cmp);
     let mut done = vec![false; n];
     let mut edges = Vec::new();
+    let mut near = Vec::new();
     let mut candidates = 0u64;
     let mut rounds = 0usize;
     while !frontier.is_empty() {
@@ -278,8 +281,8 @@ pub fn link_incremental<R: IdentityRecord>(
         let (found, visited) = l
             .blocker
             .generate_touching(&l.pairing, &flag, &done, |a, b, _| {
-                let s = l.cmp.score_pruned(&l.table, w, &suffix, a, b, thr)?;
-                (s >= thr).then_some(crate::cluster::Edge { a, b, weight: s })
+                let s = l.cmp.score_pruned(&l.table, w, &suffix, a, b, keep)?;
+                (s >= keep).then_some(crate::cluster::Edge { a, b, weight: s })
             });
         candidates += visited;
         for &i in &frontier {
@@ -287,6 +290,15 @@ pub fn link_incremental<R: IdentityRecord>(
         }
         let current = std::mem::take(&mut frontier);
         for e in &found {
+            // a link below the threshold brings in the person at its other end only for a new
+            // record (which the size prior may attach there); persons already linked keep the
+            // records they have
+            let reach = e.weight >= thr
+                || person_of[e.a as usize] == u32::MAX
+                || person_of[e.b as usize] == u32::MAX;
+            if !reach {
+                continue;
+            }
             for x in [e.a, e.b] {
                 if !in_set[x as usize] {
                     add(
@@ -314,14 +326,21 @@ pub fn link_incremental<R: IdentityRecord>(
                 }
             }
         }
-        edges.extend(found);
+        for e in found {
+            if e.weight >= thr {
+                edges.push(e);
+            } else {
+                near.push(e);
+            }
+        }
     }
     let inside = |v: Vec<(u32, u32)>| -> Vec<(u32, u32)> {
         v.into_iter()
             .filter(|&(a, b)| in_set[a as usize] && in_set[b as usize])
             .collect()
     };
-    let clustering = l.cluster(&edges, &inside(must), &inside(cannot));
+    near.retain(|e| in_set[e.a as usize] && in_set[e.b as usize]);
+    let clustering = l.cluster(&edges, &near, &inside(must), &inside(cannot));
     let mut by_label: HashMap<u32, Vec<u64>> = HashMap::new();
     let mut affected = 0usize;
     for (i, _) in in_set.iter().enumerate().filter(|x| *x.1) {

@@ -65,6 +65,9 @@ pub struct Prediction {
     /// (record a, record b, weight).
     pub true_candidates: u64,
     pub missed_true: Vec<Edge>,
+    /// Pairs below the threshold but within the size prior's reach of it (empty unless the
+    /// spec's `cluster.size_prior` is set).
+    pub near: Vec<Edge>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -293,9 +296,21 @@ impl Linker {
         self.spec.threshold.weight()
     }
 
-    /// Score all blocked pairs; keep those at or above the threshold.
+    /// The lowest weight a pair needs to be kept: the threshold, less the size prior's reach.
+    pub fn keep_weight(&self) -> f64 {
+        self.threshold_weight()
+            - self
+                .spec
+                .cluster
+                .size_prior
+                .map_or(0.0, |s| s.max_bits.max(0.0))
+    }
+
+    /// Score all blocked pairs; keep those at or above the threshold (and, for the size prior,
+    /// those within its reach below).
     pub fn predict(&self) -> Prediction {
         let thr = self.threshold_weight();
+        let keep = self.keep_weight();
         let truth = self.table.truth.as_deref();
         let w = self.weights();
         let suffix = w.suffix_max(&self.cmp);
@@ -307,8 +322,8 @@ impl Linker {
                 let s = w.score_vector(&self.cmp, &self.table, v, a, b);
                 return Some((Edge { a, b, weight: s }, true));
             }
-            let s = self.cmp.score_pruned(&self.table, w, &suffix, a, b, thr)?;
-            (s >= thr).then_some((Edge { a, b, weight: s }, false))
+            let s = self.cmp.score_pruned(&self.table, w, &suffix, a, b, keep)?;
+            (s >= keep).then_some((Edge { a, b, weight: s }, false))
         });
         let candidates = marginal.iter().sum();
         let mut p = Prediction {
@@ -322,8 +337,13 @@ impl Linker {
             }
             if e.weight >= thr {
                 p.edges.push(e);
-            } else if t {
-                p.missed_true.push(e);
+            } else {
+                if t {
+                    p.missed_true.push(e);
+                }
+                if e.weight >= keep && keep < thr {
+                    p.near.push(e);
+                }
             }
         }
         p
@@ -412,10 +432,13 @@ impl Linker {
             .collect()
     }
 
-    /// Cluster the edges with the spec's options and reviewer constraints (record indices).
+    /// Cluster the edges with the spec's options and reviewer constraints (record indices);
+    /// `near` are the pairs below the threshold that the size prior may use
+    /// ([`Prediction::near`]).
     pub fn cluster(
         &self,
         edges: &[Edge],
+        near: &[Edge],
         must_link: &[(u32, u32)],
         cannot_link: &[(u32, u32)],
     ) -> Clustering {
@@ -430,12 +453,22 @@ impl Linker {
             must_link,
             cannot_link,
             scorer: Some(&scorer),
+            near,
             options: ClusterOptions {
                 one_per_source: c.one_per_source,
                 min_mean_probability: c.min_mean_probability,
                 min_pair_weight: c.min_pair_weight,
                 max_support_pairs: c.max_support_pairs,
                 ambiguity_margin: c.ambiguity_margin,
+                size_prior: c.size_prior.and_then(|sp| {
+                    let lambda = self.params.as_ref()?.lambda;
+                    Some(crate::cluster::SizePrior {
+                        matches_per_record: lambda * (self.table.len().max(1) - 1) as f64,
+                        max_bits: sp.max_bits,
+                        threshold: self.threshold_weight(),
+                        margin: sp.margin,
+                    })
+                }),
             },
         };
         cluster::cluster(self.table.len(), edges, &ctx)

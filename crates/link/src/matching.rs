@@ -187,7 +187,7 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
 
     // ---- cluster
     let t = Instant::now();
-    let clustering = linker.cluster(&pred.edges, &[], &[]);
+    let clustering = linker.cluster(&pred.edges, &pred.near, &[], &[]);
     timings.cluster_ms = ms(t);
     let labels = &clustering.labels;
     let n_clusters = labels.iter().copied().max().map_or(0, |m| m as usize + 1);

@@ -291,6 +291,8 @@ pub fn person_spec() -> Spec {
                 &["last", "place"],
                 &["first", "address_key"],
                 &["dob"],
+                // a first name and a birth year only (crisis teams often write the year)
+                &["first", "year(dob)"],
                 &["incident"],
             ]),
             max_pairs: 50_000_000,
@@ -320,6 +322,7 @@ pub fn person_spec() -> Spec {
             min_pair_weight: None,
             max_support_pairs: 64,
             ambiguity_margin: Some(1.0),
+            size_prior: Some(SizePriorSpec::default()),
             hard: vec![
                 HardSpec {
                     column: "ssn_last4".into(),
@@ -507,6 +510,7 @@ pub fn try_link_identities_with<R: IdentityRecord>(
     };
     let clustering = l.cluster(
         &pred.edges,
+        &pred.near,
         &map(&constraints.must_link),
         &map(&constraints.cannot_link),
     );

@@ -333,6 +333,40 @@ pub struct ClusterSpec {
     /// identifier are within this many bits of each other (it fits both equally well).
     #[serde(default)]
     pub ambiguity_margin: Option<f64>,
+    /// Attach a record that no link at or above the threshold reached to a frequent person
+    /// when its best link there clears the threshold once the person's size is counted in the
+    /// prior (see `cluster::SizePrior`). Off by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_prior: Option<SizePriorSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SizePriorSpec {
+    /// The most a person's size may add to a link, in bits (default 4): links this far below
+    /// the threshold are kept for the pass.
+    #[serde(default = "default_size_prior_bits")]
+    pub max_bits: f64,
+    /// How far ahead of the runner-up person the chosen one must be, in bits (default 1).
+    #[serde(default = "default_size_prior_margin")]
+    pub margin: f64,
+}
+
+fn default_size_prior_bits() -> f64 {
+    4.0
+}
+
+fn default_size_prior_margin() -> f64 {
+    1.0
+}
+
+impl Default for SizePriorSpec {
+    fn default() -> Self {
+        SizePriorSpec {
+            max_bits: default_size_prior_bits(),
+            margin: default_size_prior_margin(),
+        }
+    }
 }
 
 fn default_support_pairs() -> usize {
@@ -348,6 +382,7 @@ impl Default for ClusterSpec {
             max_support_pairs: default_support_pairs(),
             hard: Vec::new(),
             ambiguity_margin: None,
+            size_prior: None,
         }
     }
 }

@@ -458,7 +458,7 @@ fn tiny_inputs() {
 /// Partition of `recs`' ids under a linker's own prediction and clustering.
 fn clusters_of(l: &familiar_link::Linker) -> Vec<Vec<u64>> {
     let pred = l.predict();
-    let c = l.cluster(&pred.edges, &[], &[]);
+    let c = l.cluster(&pred.edges, &pred.near, &[], &[]);
     let mut m: std::collections::BTreeMap<u32, Vec<u64>> = Default::default();
     for (i, &lab) in c.labels.iter().enumerate() {
         m.entry(lab)
