@@ -192,6 +192,18 @@ pub fn field_specs(f: &Fields) -> Vec<(&'static str, &FieldSpec)> {
     v
 }
 
+/// A dispatch incident number as linkage compares it: letters and digits only, upper case
+/// ("2023-00000033", "2023 00000033" and "202300000033" are one call; exports differ in the
+/// separators they print). None when nothing is left.
+pub fn normalize_incident_ref(v: &str) -> Option<String> {
+    let s: String = v
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_uppercase)
+        .collect();
+    (!s.is_empty()).then_some(s)
+}
+
 /// Counters for values dropped without rejecting their row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Warnings {
@@ -945,10 +957,9 @@ impl<'c> Mapper<'c> {
             call_type: owned(ct),
             disposition: owned(disp),
             units: owned(units),
-            incident_ref: self.value(F::IncidentRef, row).and_then(|(_, v)| {
-                let v = v.trim();
-                (!v.is_empty()).then(|| v.to_uppercase())
-            }),
+            incident_ref: self
+                .value(F::IncidentRef, row)
+                .and_then(|(_, v)| normalize_incident_ref(&v)),
             role,
             needs,
             transported,
@@ -1503,6 +1514,33 @@ mod tests {
             "unknown flag \"hungry\"",
         ] {
             assert!(e.contains(want), "{want:?} not in:\n{e}");
+        }
+    }
+
+    #[test]
+    fn incident_refs_keep_letters_and_digits() {
+        assert_eq!(
+            normalize_incident_ref(" 2023-00000033 ").as_deref(),
+            Some("202300000033")
+        );
+        assert_eq!(
+            normalize_incident_ref("c1").as_deref(),
+            normalize_incident_ref("C-1").as_deref()
+        );
+        assert_eq!(normalize_incident_ref(" - "), None);
+    }
+
+    proptest::proptest! {
+        /// Normalizing is idempotent and ignores separators and case.
+        #[test]
+        fn incident_ref_normalization_is_stable(v in "[a-zA-Z0-9 ./#-]{0,20}") {
+            let n = normalize_incident_ref(&v);
+            if let Some(x) = &n {
+                proptest::prop_assert_eq!(normalize_incident_ref(x), Some(x.clone()));
+                proptest::prop_assert!(x.chars().all(|c| c.is_ascii_alphanumeric() && !c.is_ascii_lowercase()));
+            }
+            let spaced: String = v.chars().flat_map(|c| [c, '-']).collect();
+            proptest::prop_assert_eq!(normalize_incident_ref(&spaced.to_lowercase()), n);
         }
     }
 }

@@ -403,7 +403,8 @@ pub struct NormalizedRecord {
     pub disposition: Option<String>,
     /// Responding units, as the source lists them.
     pub units: Option<String>,
-    /// The dispatch (CAD) incident number, trimmed and upper-cased (see `Fields::incident_ref`).
+    /// The dispatch (CAD) incident number, letters and digits only, upper-cased (see
+    /// `Fields::incident_ref`).
     #[serde(default)]
     pub incident_ref: Option<String>,
     pub role: Role,
