@@ -194,14 +194,17 @@ pub fn field_specs(f: &Fields) -> Vec<(&'static str, &FieldSpec)> {
 
 /// A dispatch incident number as linkage compares it: letters and digits only, upper case
 /// ("2023-00000033", "2023 00000033" and "202300000033" are one call; exports differ in the
-/// separators they print). None when nothing is left.
+/// separators they print). None for a value with no digit other than 0 ("N/A", "PENDING",
+/// "0000"): a placeholder, which would otherwise make every row that carries it one call.
 pub fn normalize_incident_ref(v: &str) -> Option<String> {
     let s: String = v
         .chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_uppercase)
         .collect();
-    (!s.is_empty()).then_some(s)
+    s.chars()
+        .any(|c| c.is_ascii_digit() && c != '0')
+        .then_some(s)
 }
 
 /// Counters for values dropped without rejecting their row.
@@ -1527,7 +1530,9 @@ mod tests {
             normalize_incident_ref("c1").as_deref(),
             normalize_incident_ref("C-1").as_deref()
         );
-        assert_eq!(normalize_incident_ref(" - "), None);
+        for placeholder in [" - ", "N/A", "pending", "0", "0000-000"] {
+            assert_eq!(normalize_incident_ref(placeholder), None, "{placeholder}");
+        }
     }
 
     proptest::proptest! {

@@ -66,10 +66,12 @@ pub struct ClusterOptions {
 /// understates it for a person with many records: a record that names only "Mike Wright" away
 /// from home is far likelier the Mike Wright who called 90 times than a random one. After
 /// clustering, a record still on its own (that no link at or above the threshold reached) is
-/// attached to the person P its best link points to when that link's weight plus
-/// `min(log2(size(P) / matches_per_record), max_bits)` clears `threshold`, every other person
-/// it links to scores at least `margin` bits lower on the same scale, P is at least twice the
-/// average size, and no hard identifier or cannot-link forbids it.
+/// attached to a person P its links below the threshold reach when the median weight of the
+/// record against P's members (up to 32) plus `min(log2(size(P) / matches_per_record),
+/// max_bits)` clears `threshold`; P has at least two records and more than twice
+/// `matches_per_record`; the runner-up among the (up to three) persons it links to most
+/// strongly scores at least `margin` bits lower on the same scale; and no hard identifier,
+/// cannot-link or `one_per_source` forbids it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SizePrior {
     /// λ·(N − 1): how many other records an average record matches (the prior's baseline).
@@ -133,6 +135,9 @@ pub struct Clustering {
     /// Edges (indices into the sorted edge list) that merged two clusters.
     pub merged_by: Vec<Edge>,
     pub refused: RefusalCounts,
+    /// Records the size prior attached, each with the link (below the threshold) that reached
+    /// the person: decisions a reviewer should see.
+    pub attached: Vec<Edge>,
 }
 
 const MAX_HARD_VALUES: usize = 16;
@@ -257,9 +262,11 @@ pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering
     };
     let mut f = f;
     let mut refused = refused;
-    if let Some(sp) = &ctx.options.size_prior {
-        refused.attached_by_size = attach_to_frequent(&mut f, n, &edges, ctx, sp);
-    }
+    let attached = match &ctx.options.size_prior {
+        Some(sp) => attach_to_frequent(&mut f, n, &edges, ctx, sp),
+        None => Vec::new(),
+    };
+    refused.attached_by_size = attached.len() as u64;
     // labels by lowest rank
     let roots: Vec<u32> = (0..n as u32).map(|i| f.find(i)).collect();
     let mut by_rank: Vec<u32> = (0..n as u32).collect();
@@ -279,6 +286,7 @@ pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering
         labels,
         merged_by,
         refused,
+        attached,
     }
 }
 
@@ -304,7 +312,7 @@ fn attach_to_frequent(
     strong: &[Edge],
     ctx: &ClusterContext<'_>,
     sp: &SizePrior,
-) -> u64 {
+) -> Vec<Edge> {
     // records some link at or above the threshold reached were decided by the clustering
     // (joined, refused or found ambiguous): left alone
     let mut decided = vec![false; n];
@@ -319,8 +327,10 @@ fn attach_to_frequent(
             }
         }
     }
-    // per lone record: the persons its links below the threshold reach, with the best link
-    let mut reach: rustc_hash::FxHashMap<u32, Vec<(u32, f64)>> = Default::default();
+    let rank = |x: u32| ctx.rank[x as usize];
+    // per lone record: the persons its links below the threshold reach, each with its best
+    // link (weight, member; ties to the lower-ranked member)
+    let mut reach: rustc_hash::FxHashMap<u32, Vec<(u32, f64, u32)>> = Default::default();
     for e in ctx.near {
         for (r, s) in [(e.a, e.b), (e.b, e.a)] {
             if decided[r as usize] || f.find(r) != r || f.size[r as usize] != 1 {
@@ -328,29 +338,34 @@ fn attach_to_frequent(
             }
             let root = f.find(s);
             let v = reach.entry(r).or_default();
-            match v.iter_mut().find(|(x, _)| *x == root) {
-                Some(x) => x.1 = x.1.max(e.weight),
-                None => v.push((root, e.weight)),
+            match v.iter_mut().find(|x| x.0 == root) {
+                Some(x) => {
+                    if e.weight > x.1 || (e.weight == x.1 && rank(s) < rank(x.2)) {
+                        (x.1, x.2) = (e.weight, s);
+                    }
+                }
+                None => v.push((root, e.weight, s)),
             }
         }
     }
     // A person's evidence is the median weight of the record against its members (up to
     // `MEMBERS`), not the best single link: the best of many members' variants would grow
-    // with the person's size, which the prior already counts.
+    // with the person's size, which the prior already counts. The `PERSONS` persons scored
+    // are those whose best link plus size bonus is highest.
     const MEMBERS: usize = 32;
     const PERSONS: usize = 3;
-    let mut attach: Vec<(u32, u32)> = Vec::new();
+    let mut attach: Vec<Edge> = Vec::new();
     for (r, mut roots) in reach {
+        let size = |root: u32| f.size[root as usize];
         roots.sort_unstable_by(|x, y| {
-            y.1.total_cmp(&x.1).then(
-                ctx.rank[f.head[x.0 as usize] as usize]
-                    .cmp(&ctx.rank[f.head[y.0 as usize] as usize]),
-            )
+            (y.1 + sp.bonus(size(y.0)))
+                .total_cmp(&(x.1 + sp.bonus(size(x.0))))
+                .then(rank(f.head[x.0 as usize]).cmp(&rank(f.head[y.0 as usize])))
         });
         roots.truncate(PERSONS);
-        let mut scored: Vec<(f64, u32)> = roots
+        let mut scored: Vec<(f64, u32, Edge)> = roots
             .iter()
-            .map(|&(root, best)| {
+            .map(|&(root, best, member)| {
                 let evidence = match ctx.scorer {
                     Some(score) => {
                         let mut w: Vec<f64> = f
@@ -363,30 +378,43 @@ fn attach_to_frequent(
                     }
                     None => best,
                 };
-                (evidence + sp.bonus(f.size[root as usize]), root)
+                let link = Edge {
+                    a: r,
+                    b: member,
+                    weight: best,
+                };
+                (evidence + sp.bonus(size(root)), root, link)
             })
             .collect();
         scored.sort_unstable_by(|x, y| y.0.total_cmp(&x.0));
-        let (score, root) = scored[0];
+        let (score, root, link) = scored[0];
         let runner_up = scored.get(1).map_or(f64::NEG_INFINITY, |x| x.0);
         if score >= sp.threshold
             && score > runner_up
             && score - runner_up >= sp.margin
-            && sp.bonus(f.size[root as usize]) > 1.0
-            && !hard_conflict(f, ctx, r, root)
+            && size(root) >= 2
+            && sp.bonus(size(root)) > 1.0
         {
-            attach.push((r, root));
+            attach.push(link);
         }
     }
-    attach.sort_unstable_by_key(|&(r, _)| ctx.rank[r as usize]);
-    let mut done = 0;
-    for (r, root) in attach {
-        let (rr, rt) = (f.find(r), f.find(root));
-        if rr == rt || f.cannot_conflict(rr, rt) {
+    // applied in rank order, each checked against the person as it stands by then (two lone
+    // records attached to one person must not conflict with each other either)
+    attach.sort_unstable_by_key(|e| rank(e.a));
+    let mut done = Vec::new();
+    for e in attach {
+        let (rr, rt) = (f.find(e.a), f.find(e.b));
+        if rr == rt || f.cannot_conflict(rr, rt) || hard_conflict(f, ctx, rr, rt) {
             continue;
         }
+        if ctx.options.one_per_source {
+            let (x, y) = (&f.sources[rr as usize], &f.sources[rt as usize]);
+            if x.iter().any(|s| y.binary_search(s).is_ok()) {
+                continue;
+            }
+        }
         f.union(ctx, rr, rt);
-        done += 1;
+        done.push(e);
     }
     done
 }
@@ -854,6 +882,50 @@ mod tests {
         let c = cluster(n, &with_strong, &ctx);
         assert_eq!(c.labels[12], c.labels[11]);
         assert_eq!(c.refused.attached_by_size, 0);
+    }
+
+    /// Two lone records that each fit a frequent person but conflict with each other: only the
+    /// first (by rank) is attached, and the link that attached it is reported.
+    #[test]
+    fn lone_records_attached_to_one_person_do_not_conflict() {
+        let n = 12;
+        let e = |a, b, w| Edge { a, b, weight: w };
+        let strong: Vec<Edge> = (0..9).map(|i| e(i, i + 1, 20.0)).collect();
+        let rank: Vec<u32> = (0..n as u32).collect();
+        let scorer = |_: u32, _: u32| 0.5;
+        // the person has no date of birth; the two lone records have different ones
+        let mut codes = vec![u32::MAX; n];
+        codes[10] = 1990;
+        codes[11] = 1960;
+        let hard = [HardField {
+            name: "dob".into(),
+            codes,
+            compat: HardCompat::Exact,
+        }];
+        let near = [e(10, 4, 1.0), e(11, 6, 1.0)];
+        let ctx = ClusterContext {
+            rank: &rank,
+            sources: &[0; 12],
+            hard: &hard,
+            must_link: &[],
+            cannot_link: &[],
+            scorer: Some(&scorer),
+            near: &near,
+            options: ClusterOptions {
+                size_prior: Some(SizePrior {
+                    matches_per_record: 2.0,
+                    max_bits: 4.0,
+                    threshold: 2.0,
+                    margin: 1.0,
+                }),
+                ..Default::default()
+            },
+        };
+        let c = cluster(n, &strong, &ctx);
+        assert_eq!(c.labels[10], c.labels[0]);
+        assert_ne!(c.labels[11], c.labels[0]);
+        assert_eq!(c.attached, vec![e(10, 4, 1.0)]);
+        assert_eq!(c.refused.attached_by_size, 1);
     }
 
     #[test]

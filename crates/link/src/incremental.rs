@@ -20,6 +20,12 @@
 //! the above-threshold graph, the affected components come out as a full run with the same model
 //! would cluster them; what an incremental run does not do is retrain (λ, m and u stay those of
 //! the last full run) or revisit components no new record reaches.
+//!
+//! The size prior (`cluster.size_prior`) is the exception to "as a full run would": a pair below
+//! the threshold brings the person at its other end into the affected set only from a new
+//! record, so a record re-clustered here does not see every person a full run would weigh it
+//! against, and a lone record no new record reaches is not reconsidered when a person it nearly
+//! matches grows. `familiar link --full` decides those again.
 
 use crate::cluster::RefusalCounts;
 use crate::error::LinkError;
@@ -125,6 +131,7 @@ impl ModelState {
             )
         })?;
         l.set_model(params, w);
+        l.model_records = self.trained_on;
         Ok(l)
     }
 }
@@ -149,7 +156,8 @@ pub struct IncrementalResult {
     /// The re-clustered identities, by person (each sorted; persons by smallest id). Every
     /// identity not listed keeps its person.
     pub clusters: Vec<Vec<u64>>,
-    /// Pairs at or above the threshold inside the affected set.
+    /// Pairs at or above the threshold inside the affected set, and the links (below it) by
+    /// which the size prior attached a lone record to a person.
     pub pairs: Vec<ScoredPair>,
     pub refused_merges: RefusalCounts,
     /// Identities without a person before.
@@ -357,6 +365,7 @@ pub fn link_incremental<R: IdentityRecord>(
     clusters.sort_unstable_by_key(|c| c[0]);
     let pairs = edges
         .iter()
+        .chain(&clustering.attached)
         .map(|e| {
             let (a, b) = (id_of(e.a), id_of(e.b));
             ScoredPair {

@@ -50,6 +50,9 @@ pub struct Linker {
     pub params: Option<Params>,
     pub weights: Option<Weights>,
     hard_cols: Vec<(usize, HardKindSpec, f64, String)>,
+    /// How many records the model's λ was estimated over (the table's size unless the model
+    /// came from an earlier run): the size prior's baseline is λ times that, less one.
+    pub model_records: usize,
 }
 
 /// Result of scoring the blocked pairs.
@@ -96,6 +99,7 @@ impl Linker {
         }
         let cmp = Comparator::new(&table, comps);
         let blocker = Blocker::new(&table, rules);
+        let n_records = table.len();
         let pairing = Pairing {
             link_only: link_type == LinkType::LinkOnly,
             side: table.source.clone(),
@@ -109,6 +113,7 @@ impl Linker {
             blocker,
             params: None,
             weights: None,
+            model_records: n_records,
             hard_cols,
         })
     }
@@ -463,7 +468,7 @@ impl Linker {
                 size_prior: c.size_prior.and_then(|sp| {
                     let lambda = self.params.as_ref()?.lambda;
                     Some(crate::cluster::SizePrior {
-                        matches_per_record: lambda * (self.table.len().max(1) - 1) as f64,
+                        matches_per_record: lambda * (self.model_records.max(1) - 1) as f64,
                         max_bits: sp.max_bits,
                         threshold: self.threshold_weight(),
                         margin: sp.margin,

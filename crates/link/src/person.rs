@@ -114,7 +114,8 @@ pub struct ScoredPair {
 pub struct LinkResult {
     /// Identity ids per person (each sorted; persons ordered by their smallest id).
     pub clusters: Vec<Vec<u64>>,
-    /// Pairs at or above the threshold.
+    /// Pairs at or above the threshold, and the links (below it) by which the size prior
+    /// attached a lone record to a person: both feed the review queue.
     pub pairs: Vec<ScoredPair>,
     pub params: Option<Params>,
     /// The trained model, to store for incremental runs.
@@ -532,6 +533,7 @@ pub fn try_link_identities_with<R: IdentityRecord>(
     let pairs = pred
         .edges
         .iter()
+        .chain(&clustering.attached)
         .map(|e| {
             let (a, b) = (id_of(e.a), id_of(e.b));
             ScoredPair {

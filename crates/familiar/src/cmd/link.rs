@@ -703,7 +703,7 @@ pub async fn link_store_mode(
             let stats = serde_json::json!({
                 "candidate_pairs": res.candidate_pairs,
                 "skipped_blocks": res.block_caps,
-                "pairs_above_threshold": res.pairs.len(),
+                "pairs_above_threshold": res.pairs.len() - res.refused_merges.attached_by_size as usize,
                 "refused_merges": res.refused_merges,
                 "parameters": res.params,
             });
@@ -892,7 +892,7 @@ async fn link_incremental(
         "rounds": res.rounds,
         "skipped_blocks": res.block_caps,
         "candidate_pairs": res.candidate_pairs,
-        "pairs_above_threshold": res.pairs.len(),
+        "pairs_above_threshold": res.pairs.len() - res.refused_merges.attached_by_size as usize,
         "refused_merges": res.refused_merges,
         "persons": persons,
         "new": named.new_persons,
