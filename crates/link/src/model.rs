@@ -27,6 +27,8 @@ pub struct CompiledComparison {
     pub swap_col: Option<usize>,
     pub alias_col: Option<usize>,
     pub scope_col: Option<usize>,
+    /// Compared only when this column differs on the two sides (`apart`).
+    pub apart_col: Option<usize>,
     /// Column whose words the `name_tokens` level compares.
     pub tokens_col: Option<usize>,
     /// Term frequencies count distinct values of this column per value (`tf_distinct`).
@@ -89,6 +91,7 @@ pub fn compile_comparison(
     let swap_col = other(&spec.swap_with)?;
     let alias_col = other(&spec.aliases)?;
     let scope_col = other(&spec.scope)?;
+    let apart_col = other(&spec.apart)?;
     let tokens_col = other(&spec.tokens_of)?;
     let tf_distinct_col = other(&spec.tf_distinct)?;
     let levels: Vec<Level> = spec
@@ -167,6 +170,7 @@ pub fn compile_comparison(
         swap_col,
         alias_col,
         scope_col,
+        apart_col,
         tokens_col,
         tf_distinct_col,
         name_words,
@@ -208,7 +212,7 @@ pub struct Comparator {
     pub slot_cols: Vec<usize>,
     pub stride: usize,
     pub rows: Vec<u32>,
-    pub(crate) slots: Vec<[Option<usize>; 5]>,
+    pub(crate) slots: Vec<[Option<usize>; 6]>,
 }
 
 impl Comparator {
@@ -222,7 +226,7 @@ impl Comparator {
                 slot_cols.len() - 1
             }
         };
-        let slots: Vec<[Option<usize>; 5]> = comps
+        let slots: Vec<[Option<usize>; 6]> = comps
             .iter()
             .map(|c| {
                 [
@@ -231,6 +235,7 @@ impl Comparator {
                     c.alias_col.map(&mut slot_of),
                     c.scope_col.map(&mut slot_of),
                     c.tokens_col.map(&mut slot_of),
+                    c.apart_col.map(&mut slot_of),
                 ]
             })
             .collect();
@@ -269,10 +274,15 @@ impl Comparator {
     #[inline]
     pub(crate) fn level_rows(&self, table: &Table, ci: usize, ra: &[u32], rb: &[u32]) -> u8 {
         let c = &self.comps[ci];
-        let [main, swap, alias, scope, words] = self.slots[ci];
+        let [main, swap, alias, scope, words, apart] = self.slots[ci];
         let main = main.expect("main slot");
         if let Some(s) = scope {
             if ra[s] == NULL || ra[s] != rb[s] {
+                return 0;
+            }
+        }
+        if let Some(s) = apart {
+            if ra[s] != NULL && ra[s] == rb[s] {
                 return 0;
             }
         }
@@ -866,6 +876,10 @@ pub fn estimate_u(
     // exact share, analytically (not for scoped comparisons, whose pairs are restricted)
     let analytic_exact = c.exact.is_some() && c.scope_col.is_none();
     let mut p_exact = 0.0;
+    // `apart`: only pairs whose apart values differ count, as only cross-side pairs do when
+    // linking two files (a record with no apart value is a side of its own)
+    let apart = c.apart_col.map(|a| &table.columns[a].codes);
+    let two_sided = pairing.link_only || apart.is_some();
     if analytic_exact {
         let mut per: FxHashMap<(u32, u32), f64> = FxHashMap::default();
         let mut side_n: FxHashMap<u32, f64> = FxHashMap::default();
@@ -873,6 +887,11 @@ pub fn estimate_u(
         for &i in &nonnull {
             let s = if pairing.link_only {
                 pairing.side[i as usize]
+            } else if let Some(codes) = apart {
+                match codes[i as usize] {
+                    NULL => u32::MAX - i,
+                    x => x,
+                }
             } else {
                 0
             };
@@ -882,7 +901,7 @@ pub fn estimate_u(
             *val_n.entry(code).or_default() += 1.0;
         }
         let n = nonnull.len() as f64;
-        let (agree, total) = if pairing.link_only {
+        let (agree, total) = if two_sided {
             let same_v: f64 = per.values().map(|x| x * x).sum();
             let all_v: f64 = val_n.values().map(|x| x * x).sum();
             let tot = n * n - side_n.values().map(|x| x * x).sum::<f64>();
@@ -902,6 +921,7 @@ pub fn estimate_u(
         && c.tokens_col.is_none()
         && c.alias_col.is_none()
         && c.scope_col.is_none()
+        && c.apart_col.is_none()
         && dict * dict <= n_pairs
     {
         let sides: Vec<u32> = if pairing.link_only {
@@ -1643,6 +1663,7 @@ mod tests {
                 swap_with: Some("home".into()),
                 aliases: None,
                 scope: None,
+                apart: None,
                 tokens_of: None,
                 tf_distinct: None,
                 m: None,
@@ -1673,6 +1694,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `apart`: pairs whose apart values are equal are not compared (the null level), and u
+    /// counts only the pairs that are: here 4 of the 8 ordered cross-side pairs agree.
+    #[test]
+    fn apart_compares_only_across_and_its_u_counts_only_those_pairs() {
+        // "place" holds the incident, "home" stands in for the source
+        let mut t = place_table(&[("1", "a"), ("1", "a"), ("1", "b"), ("2", "b")]);
+        let spec = ComparisonSpec {
+            name: "incident".into(),
+            column: Some("place".into()),
+            levels: vec!["exact".into()],
+            tf: false,
+            tf_min_u: None,
+            swap_with: None,
+            aliases: None,
+            scope: None,
+            apart: Some("home".into()),
+            tokens_of: None,
+            tf_distinct: None,
+            m: None,
+            u: None,
+            veto: Vec::new(),
+        };
+        let c = compile_comparison(&mut t, &spec).unwrap();
+        let cmp = Comparator::new(&t, vec![c]);
+        assert_eq!(cmp.level(&t, 0, 0, 1), 0, "same side: not compared");
+        assert_eq!(cmp.level(&t, 0, 0, 2), 1, "across, same incident");
+        assert_eq!(cmp.level(&t, 0, 1, 3), 2, "across, another incident");
+        assert_eq!(cmp.level(&t, 0, 2, 3), 0);
+        let pairing = Pairing {
+            link_only: false,
+            side: vec![0; 4],
+        };
+        let u = estimate_u(&t, &cmp, 0, &pairing, 1000, 7);
+        assert!((u[1] - 0.5).abs() < 1e-9, "{u:?}");
     }
 
     #[test]

@@ -136,6 +136,7 @@ fn cmp(name: &str, column: &str, levels: &[&str], m: &[f64]) -> ComparisonSpec {
         swap_with: None,
         aliases: None,
         scope: None,
+        apart: None,
         tokens_of: None,
         tf_distinct: None,
         m: Some(m.to_vec()),
@@ -260,7 +261,10 @@ pub fn person_spec() -> Spec {
     // dispatched from, and the call itself. Its weight is learned like any other (the caller is
     // often someone else, so the names still decide); what it adds is a candidate pair and
     // strong evidence for a record with little more than a first name, away from home.
-    let incident = cmp("same_incident", "incident", &["exact"], &[0.05, 0.95]);
+    // Within one agency rows of one call are different people (the suspect and the victim of
+    // one police incident), so only pairs from two sources are compared.
+    let mut incident = cmp("same_incident", "incident", &["exact"], &[0.05, 0.95]);
+    incident.apart = Some("source".into());
     Spec {
         name: Some("familiar person (built-in)".into()),
         id_column: "identity_id".into(),

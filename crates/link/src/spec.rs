@@ -108,6 +108,10 @@ pub struct ComparisonSpec {
     /// Compare only when this column is equal on both sides; otherwise the null level.
     #[serde(default)]
     pub scope: Option<String>,
+    /// Compare only when this column differs on the two sides (e.g. `source`: evidence that
+    /// holds between agencies but not within one); otherwise the null level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apart: Option<String>,
     /// Column (or key expression, e.g. `concat(first,middle,last)`) whose words the
     /// `name_tokens` level compares.
     #[serde(default)]
@@ -898,6 +902,7 @@ pub fn referenced_columns(spec: &Spec) -> Vec<(String, String)> {
             &c.swap_with,
             &c.aliases,
             &c.scope,
+            &c.apart,
             &c.tokens_of,
             &c.tf_distinct,
         ]
