@@ -20,6 +20,7 @@ pub mod query;
 #[cfg(test)]
 mod reference;
 pub mod rules;
+pub mod scoped;
 pub mod series;
 pub mod snapshot;
 

@@ -58,9 +58,29 @@ impl SqliteStore {
 
     async fn open_with(opts: SqliteConnectOptions, shown: &str) -> Result<Self> {
         // In-memory databases are per connection, so they get exactly one.
-        let max = if shown == ":memory:" { 1 } else { 4 };
+        let in_memory = shown == ":memory:";
+        let max = if in_memory { 1 } else { 4 };
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
+            // A connection handed back while still inside a transaction is closed (which rolls
+            // it back) instead of reused. sqlx can leave one so: a request cancelled between
+            // `BEGIN IMMEDIATE` and the transaction's creation keeps the write lock, so every
+            // other writer waits out the busy timeout ("database is locked") and that
+            // connection refuses every later BEGIN. Measured under `wrk` on `familiar serve`,
+            // whose audit append is such a transaction. An in-memory database lives in its one
+            // connection, so it is kept.
+            .after_release(move |conn, _meta| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    Ok(in_memory || !conn.is_in_transaction())
+                })
+            })
+            .before_acquire(move |conn, _meta| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    Ok(in_memory || !conn.is_in_transaction())
+                })
+            })
             .connect_with(opts)
             .await
             .map_err(|source| StoreError::Open {

@@ -53,7 +53,7 @@ pub async fn neighbors(
         Ok(f) => f,
         Err(e) => return Ok(error(StatusCode::BAD_REQUEST, &e)),
     };
-    let list = data::neighbors_cached(&snap, &scope_of(&st, &ctx), &f);
+    let list = data::neighbors_cached(&snap, &scope_of(&st, &ctx), &f).await?;
     st.audit(
         &ctx,
         "neighbors.view",
@@ -72,7 +72,7 @@ pub async fn person(
 ) -> Res {
     let snap = st.snapshot().await?;
     let target: String = id.chars().take(64).collect();
-    match data::person(&snap, &scope_of(&st, &ctx), &id) {
+    match data::person(&snap, &scope_of(&st, &ctx), &id).await? {
         Some(p) => {
             st.audit(
                 &ctx,
@@ -109,7 +109,7 @@ pub async fn places(
         Ok(f) => f,
         Err(e) => return Ok(error(StatusCode::BAD_REQUEST, &e)),
     };
-    let rows = data::places_cached(&snap, &scope_of(&st, &ctx), &f);
+    let rows = data::places_cached(&snap, &scope_of(&st, &ctx), &f).await?;
     st.audit(
         &ctx,
         "places.view",

@@ -6,12 +6,14 @@
 //! timelines and identities are all computed from the rows the scope lets through, so nothing
 //! leaks through an aggregate either.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
+use familiar_engine::scoped::{self, RowScope, ScopedOptions};
+use familiar_engine::series::{self, Persons};
 use familiar_engine::{key_measures, MeasureOptions};
-use familiar_model::measures::{in_window, KeyMeasures, DEFAULT_THRESHOLDS, DEFAULT_WINDOW_DAYS};
+use familiar_model::measures::{KeyMeasures, DEFAULT_THRESHOLDS, DEFAULT_WINDOW_DAYS};
 use familiar_model::{Agency, NeedFlags};
 use familiar_store::{IdentityRow, InteractionRow, LinkDecision, User, UserRole};
 use serde::Serialize;
@@ -60,6 +62,23 @@ impl Scope {
     pub fn person_level(&self) -> bool {
         !matches!(self, Scope::Aggregates)
     }
+
+    /// The rows the engine may count for this scope (None: no person-level rows at all).
+    pub fn rows(&self) -> Option<RowScope> {
+        match self {
+            Scope::All => Some(RowScope::All),
+            Scope::Persons(ps) => {
+                let mut v: Vec<String> = ps.iter().cloned().collect();
+                v.sort();
+                Some(RowScope::Persons(v))
+            }
+            Scope::Agency { agency, no_part2 } => Some(RowScope::Agency {
+                agency: agency.clone(),
+                no_part2: *no_part2,
+            }),
+            Scope::Aggregates => None,
+        }
+    }
 }
 
 /// Everything the pages read, loaded once and shared until it goes stale.
@@ -67,8 +86,8 @@ pub struct Snapshot {
     pub built_at: i64,
     pub agencies: Vec<Agency>,
     pub rows: Vec<InteractionRow>,
-    /// Interned `(agency, source, event_key)` per row: the unit interactions are counted in.
-    pub event: Vec<u32>,
+    /// The same rows as the engine's tables: every count below is a plan over these.
+    pub engine: familiar_engine::Snapshot,
     pub identities: HashMap<i64, IdentityRow>,
     /// Person id → indices into `rows`.
     pub by_person: HashMap<String, Vec<usize>>,
@@ -83,6 +102,9 @@ pub struct Snapshot {
     /// Lists already computed from this snapshot, by scope and filter: a list costs a pass over
     /// every row, and the snapshot never changes, so each is computed once.
     neighbor_lists: std::sync::Mutex<HashMap<String, Arc<NeighborList>>>,
+    /// Per-person counts already computed, by scope, window and agency (the person pages read
+    /// them one person at a time).
+    person_count_cache: std::sync::Mutex<HashMap<String, Arc<HashMap<String, PersonCounts>>>>,
     place_lists: std::sync::Mutex<HashMap<String, Arc<Vec<PlaceRow>>>>,
 }
 
@@ -97,27 +119,25 @@ impl Snapshot {
             .map(|i| (i.record_id, i))
             .collect();
         let links = store.person_links().await?;
-        // The public key-measures table comes from the engine, the one implementation of
-        // the counting rules (docs/counting.md).
-        let measures = match rows.iter().map(|r| r.local_date).max() {
-            Some(as_of) => {
-                let snap = familiar_engine::Snapshot::build(&agencies, &rows, "web");
-                Some(
-                    key_measures(
-                        &snap,
-                        &MeasureOptions {
-                            as_of,
-                            window_days: DEFAULT_WINDOW_DAYS,
-                            thresholds: DEFAULT_THRESHOLDS.to_vec(),
-                        },
-                    )
-                    .await?,
-                )
-            }
-            None => None,
-        };
         let mut snap = Snapshot::build(agencies, rows, identities, links, built_at);
-        snap.measures = measures;
+        // The public key-measures table comes from the engine, the one implementation of
+        // the counting rules (docs/counting.md), as does the public chart.
+        if let Some(as_of) = snap.latest {
+            snap.measures = Some(
+                key_measures(
+                    &snap.engine,
+                    &MeasureOptions {
+                        as_of,
+                        window_days: DEFAULT_WINDOW_DAYS,
+                        thresholds: DEFAULT_THRESHOLDS.to_vec(),
+                    },
+                )
+                .await?,
+            );
+        }
+        snap.monthly = snap
+            .cohort_monthly(DEFAULT_THRESHOLDS[0], DEFAULT_WINDOW_DAYS, 24)
+            .await?;
         Ok(snap)
     }
 
@@ -128,26 +148,19 @@ impl Snapshot {
         links: HashMap<i64, String>,
         built_at: i64,
     ) -> Snapshot {
-        let mut ev_ix: HashMap<(&str, &str, &str), u32> = HashMap::new();
-        let mut event = Vec::with_capacity(rows.len());
         let mut by_person: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, r) in rows.iter().enumerate() {
-            let next = ev_ix.len() as u32;
-            event.push(
-                *ev_ix
-                    .entry((&r.agency, &r.source, &r.event_key))
-                    .or_insert(next),
-            );
             if let Some(p) = &r.person_id {
                 by_person.entry(p.clone()).or_default().push(i);
             }
         }
         let latest = rows.iter().map(|r| r.local_date).max();
-        let mut snap = Snapshot {
+        let engine = familiar_engine::Snapshot::build(&agencies, &rows, "web");
+        Snapshot {
             built_at,
             agencies,
             rows,
-            event,
+            engine,
             identities,
             by_person,
             links,
@@ -155,84 +168,109 @@ impl Snapshot {
             measures: None,
             monthly: Vec::new(),
             neighbor_lists: Default::default(),
+            person_count_cache: Default::default(),
             place_lists: Default::default(),
-        };
-        snap.monthly = snap.cohort_monthly(DEFAULT_THRESHOLDS[0], DEFAULT_WINDOW_DAYS, 24);
-        snap
+        }
     }
 
     /// Interactions per month (the last `months` months up to `latest`) involving the people
     /// with `threshold`+ interactions across agencies in the window ending at `latest`.
-    fn cohort_monthly(&self, threshold: u32, window: u32, months: u32) -> Vec<(NaiveDate, u64)> {
+    async fn cohort_monthly(
+        &self,
+        threshold: u32,
+        window: u32,
+        months: u32,
+    ) -> anyhow::Result<Vec<(NaiveDate, u64)>> {
         let Some(as_of) = self.latest else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        let counts = self.person_counts(&Scope::All, as_of, window, None);
-        let cohort: HashSet<&str> = counts
+        let counts = self.person_counts(&Scope::All, as_of, window, None).await?;
+        let mut cohort: Vec<String> = counts
             .iter()
             .filter(|(_, c)| c.total >= u64::from(threshold))
-            .map(|(p, _)| p.as_str())
+            .map(|(p, _)| p.clone())
             .collect();
+        cohort.sort();
         let month = |d: NaiveDate| NaiveDate::from_ymd_opt(d.year(), d.month(), 1).expect("day 1");
-        let last = month(as_of);
-        let mut starts = vec![last];
+        let mut first = month(as_of);
         for _ in 1..months {
-            let d = *starts.last().expect("non-empty") - chrono::Duration::days(1);
-            starts.push(month(d));
+            first = month(first - chrono::Duration::days(1));
         }
-        starts.reverse();
         // No bars before the data begins.
         if let Some(earliest) = self.rows.iter().map(|r| r.local_date).min() {
-            starts.retain(|m| *m >= month(earliest));
+            first = first.max(month(earliest));
         }
-        let first = starts[0];
-        let mut per: BTreeMap<NaiveDate, HashSet<u32>> =
-            starts.iter().map(|m| (*m, HashSet::new())).collect();
-        for (i, r) in self.rows.iter().enumerate() {
-            if r.local_date < first || r.local_date > as_of {
-                continue;
-            }
-            if r.person_id.as_deref().is_some_and(|p| cohort.contains(p)) {
-                per.entry(month(r.local_date))
-                    .or_default()
-                    .insert(self.event[i]);
-            }
-        }
-        per.into_iter().map(|(m, s)| (m, s.len() as u64)).collect()
+        let series = series::monthly(&self.engine, &Persons::Only(cohort), first, as_of).await?;
+        Ok(series.into_iter().map(|m| (m.month, m.total)).collect())
     }
 
     /// Distinct interactions per person per agency in the window, over the rows `scope` sees
-    /// (and only `agency`'s when given).
-    pub fn person_counts(
+    /// (and only `agency`'s when given): the engine's count ([`scoped::person_counts`]),
+    /// computed once per snapshot, scope, window and agency.
+    pub async fn person_counts(
         &self,
         scope: &Scope,
         as_of: NaiveDate,
         window: u32,
         agency: Option<&str>,
-    ) -> HashMap<String, PersonCounts> {
-        let mut seen: HashSet<(&str, u32)> = HashSet::new();
-        let mut out: HashMap<String, PersonCounts> = HashMap::new();
-        for (i, r) in self.rows.iter().enumerate() {
-            let Some(p) = r.person_id.as_deref() else {
-                continue;
-            };
-            if !in_window(r.local_date, as_of, window)
-                || agency.is_some_and(|a| a != r.agency)
-                || !scope.sees(r)
-            {
-                continue;
-            }
-            let c = out.entry(p.to_string()).or_default();
-            c.needs = c.needs.union(NeedFlags::from_bits(r.needs));
-            if c.last.is_none_or(|l| l < r.local_date) {
-                c.last = Some(r.local_date);
-            }
-            if seen.insert((p, self.event[i])) {
-                *c.by_agency.entry(r.agency.clone()).or_default() += 1;
-                c.total += 1;
-            }
+    ) -> anyhow::Result<Arc<HashMap<String, PersonCounts>>> {
+        let key = format!(
+            "{}|{as_of}|{window}|{agency:?}",
+            cache_key(
+                scope,
+                &ListFilter {
+                    agency: None,
+                    window: 0,
+                    threshold: 0
+                }
+            )
+        );
+        if let Some(c) = self
+            .person_count_cache
+            .lock()
+            .expect("cache lock")
+            .get(&key)
+        {
+            return Ok(Arc::clone(c));
         }
-        out
+        let Some(rows) = scope.rows() else {
+            return Ok(Arc::default());
+        };
+        let o = ScopedOptions {
+            as_of,
+            window_days: window,
+            agency: agency.map(String::from),
+            person_id: None,
+        };
+        let counts: HashMap<String, PersonCounts> = scoped::person_counts(&self.engine, &rows, &o)
+            .await?
+            .into_iter()
+            .map(|c| {
+                let mut needs = NeedFlags::default();
+                for (on, flag) in [
+                    (c.mental_health, "mental_health"),
+                    (c.substance_use, "substance_use"),
+                    (c.housing_instability, "housing_instability"),
+                ] {
+                    if on {
+                        needs.set(flag);
+                    }
+                }
+                let counts = PersonCounts {
+                    total: c.total,
+                    by_agency: c.by_agency,
+                    needs,
+                    last: c.last,
+                };
+                (c.person_id, counts)
+            })
+            .collect();
+        let counts = Arc::new(counts);
+        self.person_count_cache
+            .lock()
+            .expect("cache lock")
+            .insert(key, Arc::clone(&counts));
+        Ok(counts)
     }
 
     pub fn agency_codes(&self) -> Vec<String> {
@@ -394,48 +432,63 @@ fn cache_key(scope: &Scope, f: &ListFilter) -> String {
 }
 
 /// [`neighbors`], computed once per snapshot, scope and filter.
-pub fn neighbors_cached(snap: &Snapshot, scope: &Scope, f: &ListFilter) -> Arc<NeighborList> {
+pub async fn neighbors_cached(
+    snap: &Snapshot,
+    scope: &Scope,
+    f: &ListFilter,
+) -> anyhow::Result<Arc<NeighborList>> {
     let key = cache_key(scope, f);
     if let Some(l) = snap.neighbor_lists.lock().expect("cache lock").get(&key) {
-        return Arc::clone(l);
+        return Ok(Arc::clone(l));
     }
-    let list = Arc::new(neighbors(snap, scope, f));
+    let list = Arc::new(neighbors(snap, scope, f).await?);
     snap.neighbor_lists
         .lock()
         .expect("cache lock")
         .insert(key, Arc::clone(&list));
-    list
+    Ok(list)
 }
 
 /// [`places`], computed once per snapshot, scope and filter.
-pub fn places_cached(snap: &Snapshot, scope: &Scope, f: &ListFilter) -> Arc<Vec<PlaceRow>> {
+pub async fn places_cached(
+    snap: &Snapshot,
+    scope: &Scope,
+    f: &ListFilter,
+) -> anyhow::Result<Arc<Vec<PlaceRow>>> {
     let key = cache_key(scope, f);
     if let Some(l) = snap.place_lists.lock().expect("cache lock").get(&key) {
-        return Arc::clone(l);
+        return Ok(Arc::clone(l));
     }
-    let list = Arc::new(places(snap, scope, f));
+    let list = Arc::new(places(snap, scope, f).await?);
     snap.place_lists
         .lock()
         .expect("cache lock")
         .insert(key, Arc::clone(&list));
-    list
+    Ok(list)
 }
 
 /// People at or above the threshold, most interactions first.
-pub fn neighbors(snap: &Snapshot, scope: &Scope, f: &ListFilter) -> NeighborList {
+pub async fn neighbors(
+    snap: &Snapshot,
+    scope: &Scope,
+    f: &ListFilter,
+) -> anyhow::Result<NeighborList> {
     let agencies = snap.agency_codes();
     let Some(as_of) = snap.latest else {
-        return NeighborList {
+        return Ok(NeighborList {
             as_of: None,
             filter: f.clone(),
             agencies,
             rows: vec![],
-        };
+        });
     };
-    let counts = snap.person_counts(scope, as_of, f.window, f.agency.as_deref());
+    let counts = snap
+        .person_counts(scope, as_of, f.window, f.agency.as_deref())
+        .await?;
     let mut list: Vec<(String, PersonCounts)> = counts
-        .into_iter()
+        .iter()
         .filter(|(_, c)| c.total >= u64::from(f.threshold))
+        .map(|(p, c)| (p.clone(), c.clone()))
         .collect();
     list.sort_by(|a, b| b.1.total.cmp(&a.1.total).then(a.0.cmp(&b.0)));
     let totals: Vec<u64> = list.iter().map(|(_, c)| c.total).collect();
@@ -456,12 +509,12 @@ pub fn neighbors(snap: &Snapshot, scope: &Scope, f: &ListFilter) -> NeighborList
             person_id: pid,
         })
         .collect();
-    NeighborList {
+    Ok(NeighborList {
         as_of: Some(as_of),
         filter: f.clone(),
         agencies,
         rows,
-    }
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -514,18 +567,24 @@ pub fn valid_person_id(id: &str) -> bool {
 
 /// A person's journey, or None when the person does not exist or the scope sees none of their
 /// records (the two look the same, so a URL does not reveal who exists).
-pub fn person(snap: &Snapshot, scope: &Scope, pid: &str) -> Option<PersonView> {
+pub async fn person(
+    snap: &Snapshot,
+    scope: &Scope,
+    pid: &str,
+) -> anyhow::Result<Option<PersonView>> {
     if !scope.person_level() || !valid_person_id(pid) {
-        return None;
+        return Ok(None);
     }
-    let idx = snap.by_person.get(pid)?;
+    let Some(idx) = snap.by_person.get(pid) else {
+        return Ok(None);
+    };
     let visible: Vec<usize> = idx
         .iter()
         .copied()
         .filter(|&i| scope.sees(&snap.rows[i]))
         .collect();
     if visible.is_empty() {
-        return None;
+        return Ok(None);
     }
     let mut needs = NeedFlags::default();
     let mut contacts: Vec<Contact> = visible
@@ -566,23 +625,23 @@ pub fn person(snap: &Snapshot, scope: &Scope, pid: &str) -> Option<PersonView> {
         })
         .collect();
     identities.sort_by_key(|i| i.record_id);
-    let counts_365 = snap
-        .latest
-        .map(|as_of| {
-            snap.person_counts(scope, as_of, DEFAULT_WINDOW_DAYS, None)
-                .remove(pid)
-                .map(|c| c.by_agency)
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
-    Some(PersonView {
+    let counts_365 = match snap.latest {
+        Some(as_of) => snap
+            .person_counts(scope, as_of, DEFAULT_WINDOW_DAYS, None)
+            .await?
+            .get(pid)
+            .map(|c| c.by_agency.clone())
+            .unwrap_or_default(),
+        None => BTreeMap::new(),
+    };
+    Ok(Some(PersonView {
         person_id: pid.to_string(),
         name: snap.display_name(&visible, scope),
         needs: needs.names(),
         counts_365,
         contacts,
         identities,
-    })
+    }))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -597,66 +656,37 @@ pub struct PlaceRow {
 }
 
 /// Incident locations with the most interactions in the window (homeless / no fixed address
-/// is not a place).
-pub fn places(snap: &Snapshot, scope: &Scope, f: &ListFilter) -> Vec<PlaceRow> {
-    let Some(as_of) = snap.latest else {
-        return vec![];
+/// is not a place), counted by the engine over the rows the scope sees; at most 200.
+pub async fn places(
+    snap: &Snapshot,
+    scope: &Scope,
+    f: &ListFilter,
+) -> anyhow::Result<Vec<PlaceRow>> {
+    let (Some(as_of), Some(rows)) = (snap.latest, scope.rows()) else {
+        return Ok(vec![]);
     };
-    struct Acc<'a> {
-        example: &'a str,
-        kind: &'a str,
-        events: HashSet<u32>,
-        people: HashSet<&'a str>,
-        agencies: BTreeSet<&'a str>,
-    }
-    let mut by: HashMap<&str, Acc> = HashMap::new();
-    for (i, r) in snap.rows.iter().enumerate() {
-        let Some(key) = r.location_key.as_deref().filter(|k| !k.is_empty()) else {
-            continue;
-        };
-        if r.location_kind.as_deref() == Some("homeless")
-            || !in_window(r.local_date, as_of, f.window)
-            || f.agency.as_deref().is_some_and(|a| a != r.agency)
-            || !scope.sees(r)
-        {
-            continue;
-        }
-        let a = by.entry(key).or_insert_with(|| Acc {
-            example: r.location_raw.as_deref().unwrap_or(key),
-            kind: r.location_kind.as_deref().unwrap_or("street"),
-            events: HashSet::new(),
-            people: HashSet::new(),
-            agencies: BTreeSet::new(),
-        });
-        a.events.insert(snap.event[i]);
-        if let Some(p) = r.person_id.as_deref() {
-            a.people.insert(p);
-        }
-        a.agencies.insert(&r.agency);
-    }
-    let mut out: Vec<PlaceRow> = by
+    let o = ScopedOptions {
+        as_of,
+        window_days: f.window,
+        agency: f.agency.clone(),
+        person_id: None,
+    };
+    let found = scoped::places(&snap.engine, &rows, &o, u64::from(f.threshold), 200).await?;
+    let totals: Vec<u64> = found.iter().map(|p| p.interactions).collect();
+    let ranks = familiar_engine::neighbors::competition_ranks(&totals);
+    Ok(found
         .into_iter()
-        .filter(|(_, a)| a.events.len() as u64 >= u64::from(f.threshold))
-        .map(|(k, a)| PlaceRow {
-            rank: 0,
-            key: k.to_string(),
-            example: a.example.to_string(),
-            kind: a.kind.to_string(),
-            interactions: a.events.len() as u64,
-            people: a.people.len() as u64,
-            agencies: a.agencies.iter().map(|s| s.to_string()).collect(),
+        .zip(ranks)
+        .map(|(p, rank)| PlaceRow {
+            rank,
+            key: p.key,
+            example: p.example,
+            kind: p.kind,
+            interactions: p.interactions,
+            people: p.people,
+            agencies: p.agencies,
         })
-        .collect();
-    out.sort_by(|a, b| b.interactions.cmp(&a.interactions).then(a.key.cmp(&b.key)));
-    out.truncate(200);
-    let totals: Vec<u64> = out.iter().map(|p| p.interactions).collect();
-    for (p, r) in out
-        .iter_mut()
-        .zip(familiar_engine::neighbors::competition_ranks(&totals))
-    {
-        p.rank = r;
-    }
-    out
+        .collect())
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -854,15 +884,15 @@ mod tests {
         )
     }
 
-    #[test]
-    fn counts_are_distinct_interactions_in_scope() {
+    #[tokio::test]
+    async fn counts_are_distinct_interactions_in_scope() {
         let s = snap();
         let f = ListFilter {
             agency: None,
             window: 365,
             threshold: 1,
         };
-        let all = neighbors(&s, &Scope::All, &f);
+        let all = neighbors(&s, &Scope::All, &f).await.unwrap();
         assert_eq!(all.rows[0].person_id, "P1");
         assert_eq!(all.rows[0].total, 3);
         assert!(all.rows[0].needs.contains(&"substance_use"));
@@ -873,33 +903,51 @@ mod tests {
                 no_part2: true,
             },
             &f,
-        );
+        )
+        .await
+        .unwrap();
         assert_eq!(dpd.rows.len(), 1);
         assert_eq!(dpd.rows[0].total, 2);
         assert!(!dpd.rows[0].needs.contains(&"substance_use"));
-        let cm = neighbors(&s, &Scope::Persons(["P2".to_string()].into()), &f);
+        let cm = neighbors(&s, &Scope::Persons(["P2".to_string()].into()), &f)
+            .await
+            .unwrap();
         assert_eq!(cm.rows.len(), 1);
         assert_eq!(cm.rows[0].person_id, "P2");
     }
 
-    #[test]
-    fn part2_records_never_reach_law_enforcement() {
+    #[tokio::test]
+    async fn part2_records_never_reach_law_enforcement() {
         let s = snap();
         let heart_le = Scope::Agency {
             agency: "HEART".into(),
             no_part2: true,
         };
-        let p = person(&s, &heart_le, "P1");
+        let p = person(&s, &heart_le, "P1").await.unwrap();
         assert!(p.is_none(), "P1's only HEART record is Part 2");
         let heart = Scope::Agency {
             agency: "HEART".into(),
             no_part2: false,
         };
-        assert_eq!(person(&s, &heart, "P1").unwrap().contacts.len(), 1);
-        let p = person(&s, &Scope::All, "P1").unwrap();
+        assert_eq!(
+            person(&s, &heart, "P1")
+                .await
+                .unwrap()
+                .unwrap()
+                .contacts
+                .len(),
+            1
+        );
+        let p = person(&s, &Scope::All, "P1").await.unwrap().unwrap();
         assert_eq!(p.contacts.len(), 4);
-        assert!(person(&s, &Scope::Aggregates, "P1").is_none());
-        assert!(person(&s, &Scope::All, "P1' OR 1=1").is_none());
+        assert!(person(&s, &Scope::Aggregates, "P1")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(person(&s, &Scope::All, "P1' OR 1=1")
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[test]

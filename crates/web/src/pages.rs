@@ -252,7 +252,7 @@ pub async fn neighbors(
         Err(e) => return Ok(bad_request(&st, &ctx, &e)),
     };
     let scope = scope_of(&st, &ctx);
-    let list = data::neighbors_cached(&snap, &scope, &f);
+    let list = data::neighbors_cached(&snap, &scope, &f).await?;
     st.audit(
         &ctx,
         "neighbors.view",
@@ -282,7 +282,7 @@ pub async fn neighbors_csv(
         Err(e) => return Ok(bad_request(&st, &ctx, &e)),
     };
     let scope = scope_of(&st, &ctx);
-    let list = data::neighbors_cached(&snap, &scope, &f);
+    let list = data::neighbors_cached(&snap, &scope, &f).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut head = vec![
         "rank".to_string(),
@@ -329,7 +329,7 @@ pub async fn person(
     let snap = st.snapshot().await?;
     let scope = scope_of(&st, &ctx);
     let target: String = id.chars().take(64).collect();
-    let Some(p) = data::person(&snap, &scope, &id) else {
+    let Some(p) = data::person(&snap, &scope, &id).await? else {
         st.audit(
             &ctx,
             "person.view",
@@ -381,7 +381,7 @@ pub async fn places(
         Err(e) => return Ok(bad_request(&st, &ctx, &e)),
     };
     let scope = scope_of(&st, &ctx);
-    let rows = data::places_cached(&snap, &scope, &f);
+    let rows = data::places_cached(&snap, &scope, &f).await?;
     st.audit(
         &ctx,
         "places.view",

@@ -1,7 +1,6 @@
 -- The dispatch (CAD) incident number a row belongs to (`Fields::incident_ref`): rows of
 -- different agencies with the same number come from the same 911 call. Linkage reads it from
--- the identities view; NULL for rows stored before this column existed or whose source has none
--- (re-ingest skips rows whose bytes are unchanged: ingest into a new store to fill it).
+-- the identities view; NULL for rows stored before this column existed or whose source has none.
 ALTER TABLE source_records ADD COLUMN incident_ref TEXT;
 
 DROP VIEW interactions;
