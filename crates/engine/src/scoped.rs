@@ -172,7 +172,8 @@ pub struct ScopedPlace {
 }
 
 /// Incident locations (not "homeless") with at least `min_interactions` in scope, most first
-/// (ties by key), at most `limit`.
+/// (ties by key), at most `limit`. A place is the interaction's location, as `places::places`
+/// counts it (the rows of one interaction share it), for the interactions with a row in scope.
 pub async fn places(
     snap: &Snapshot,
     scope: &RowScope,

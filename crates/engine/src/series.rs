@@ -71,8 +71,11 @@ pub async fn monthly(
                 "selected",
                 Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
             )?;
-            "SELECT DISTINCT v.interaction, v.agency, v.local_date FROM involvements v
-             JOIN selected s ON v.person_id = s.person_id"
+            // each interaction once, on its own date (its rows may carry different ones)
+            "SELECT i.interaction, i.agency, i.local_date FROM interactions i
+             JOIN (SELECT DISTINCT v.interaction FROM involvements v
+                   JOIN selected s ON v.person_id = s.person_id) p
+               ON p.interaction = i.interaction"
                 .to_string()
         }
     };
@@ -118,4 +121,53 @@ pub async fn monthly(
         }
     }
     Ok(out.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::test_row;
+    use familiar_model::Agency;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn each_interaction_counts_once_in_its_month() {
+        // e1 has two rows of P1 written on different days of June; e2 is P2's; e3 nobody's
+        let mut rows = vec![
+            test_row(1, "DPD", "e1", d("2025-06-01"), Some("P1")),
+            test_row(2, "DPD", "e1", d("2025-06-03"), Some("P1")),
+            test_row(3, "DPD", "e2", d("2025-07-02"), Some("P2")),
+            test_row(4, "DECC", "e3", d("2025-07-09"), None),
+        ];
+        rows[1].record_id = 2;
+        let snap = Snapshot::build(
+            &[
+                Agency::new("DECC", "911", ""),
+                Agency::new("DPD", "Police", ""),
+            ],
+            &rows,
+            "test",
+        );
+        let (from, to) = (d("2025-05-15"), d("2025-07-31"));
+        let totals = |m: &[Month]| m.iter().map(|x| x.total).collect::<Vec<_>>();
+        let p1 = monthly(&snap, &Persons::Only(vec!["P1".into()]), from, to)
+            .await
+            .unwrap();
+        assert_eq!(totals(&p1), [0, 1, 0], "May, June, July");
+        let both = monthly(
+            &snap,
+            &Persons::Only(vec!["P1".into(), "P2".into()]),
+            from,
+            to,
+        )
+        .await
+        .unwrap();
+        assert_eq!(totals(&both), [0, 1, 1]);
+        let all = monthly(&snap, &Persons::Everyone, from, to).await.unwrap();
+        assert_eq!(totals(&all), [0, 1, 2]);
+        assert_eq!(all[2].by_agency["DECC"], 1);
+    }
 }

@@ -20,7 +20,9 @@ fn entry(i: usize) -> NewAudit {
 #[tokio::test]
 async fn a_connection_left_in_a_transaction_is_not_reused() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("pool.db")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("pool.db"))
+        .await
+        .unwrap();
     store.append_audit(&entry(0)).await.unwrap();
     {
         let mut conn = store.pool().acquire().await.unwrap();
