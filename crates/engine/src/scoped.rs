@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::measures::window_predicate;
 use crate::neighbors::{agency_codes, ident};
@@ -29,6 +30,31 @@ pub enum RowScope {
 
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
+}
+
+/// One column `"a_CODE"` per agency: `aggregate` with `{}` replaced by the quoted code.
+fn per_agency(agencies: &[String], aggregate: &str) -> Vec<String> {
+    agencies
+        .iter()
+        .map(|a| {
+            format!(
+                "{} AS {}",
+                aggregate.replace("{}", &quote(a)),
+                ident(&format!("a_{a}"))
+            )
+        })
+        .collect()
+}
+
+/// Per agency, the `"a_CODE"` column of `b`.
+fn agency_columns(
+    b: &[RecordBatch],
+    agencies: &[String],
+) -> Result<Vec<(String, Vec<Option<i64>>)>> {
+    agencies
+        .iter()
+        .map(|a| Ok((a.clone(), i64s(b, &format!("a_{a}"))?)))
+        .collect()
 }
 
 impl RowScope {
@@ -102,16 +128,10 @@ pub async fn person_counts(
 ) -> Result<Vec<PersonCount>> {
     let ctx = snap.context().await?;
     let agencies = agency_codes(&ctx).await?;
-    let per_agency: Vec<String> = agencies
-        .iter()
-        .map(|a| {
-            format!(
-                "COUNT(DISTINCT CASE WHEN v.agency = {} THEN v.interaction END) AS {}",
-                quote(a),
-                ident(&format!("a_{a}"))
-            )
-        })
-        .collect();
+    let per_agency = per_agency(
+        &agencies,
+        "COUNT(DISTINCT CASE WHEN v.agency = {} THEN v.interaction END)",
+    );
     let b = run(
         &ctx,
         &format!(
@@ -130,10 +150,7 @@ pub async fn person_counts(
     let total = i64s(&b, "total")?;
     let (mh, su, hi) = (bools(&b, "mh")?, bools(&b, "su")?, bools(&b, "hi")?);
     let last = strings(&b, "last")?;
-    let mut by: Vec<(String, Vec<Option<i64>>)> = Vec::new();
-    for a in &agencies {
-        by.push((a.clone(), i64s(&b, &format!("a_{a}"))?));
-    }
+    let by = agency_columns(&b, &agencies)?;
     let count = |x: Option<i64>| x.unwrap_or(0).max(0) as u64;
     Ok(ids
         .into_iter()
@@ -183,16 +200,7 @@ pub async fn places(
 ) -> Result<Vec<ScopedPlace>> {
     let ctx = snap.context().await?;
     let agencies = agency_codes(&ctx).await?;
-    let per_agency: Vec<String> = agencies
-        .iter()
-        .map(|a| {
-            format!(
-                "MAX(CASE WHEN v.agency = {} THEN 1 ELSE 0 END) AS {}",
-                quote(a),
-                ident(&format!("a_{a}"))
-            )
-        })
-        .collect();
+    let per_agency = per_agency(&agencies, "MAX(CASE WHEN v.agency = {} THEN 1 ELSE 0 END)");
     let b = run(
         &ctx,
         &format!(
@@ -216,10 +224,7 @@ pub async fn places(
     let kind = strings(&b, "kind")?;
     let n = i64s(&b, "interactions")?;
     let people = i64s(&b, "people")?;
-    let mut flags: Vec<(String, Vec<Option<i64>>)> = Vec::new();
-    for a in &agencies {
-        flags.push((a.clone(), i64s(&b, &format!("a_{a}"))?));
-    }
+    let flags = agency_columns(&b, &agencies)?;
     Ok(keys
         .into_iter()
         .enumerate()

@@ -790,6 +790,20 @@ mod tests {
         assert_ne!(c.labels[0], c.labels[2]);
     }
 
+    /// The size prior of the tests: an average record matches 2 others (so ten records add
+    /// log2(5) bits), at most 4 bits, threshold 2.
+    fn size_prior_options(margin: f64) -> ClusterOptions {
+        ClusterOptions {
+            size_prior: Some(SizePrior {
+                matches_per_record: 2.0,
+                max_bits: 4.0,
+                threshold: 2.0,
+                margin,
+            }),
+            ..Default::default()
+        }
+    }
+
     /// The size prior: a lone record whose links all fall below the threshold joins a person
     /// with many records when its typical link there, plus the size's bits, clears it; not a
     /// small person, not when two persons are close, not across a hard identifier.
@@ -830,16 +844,7 @@ mod tests {
                 cannot_link: &[],
                 scorer: Some(&scorer),
                 near,
-                options: ClusterOptions {
-                    size_prior: Some(SizePrior {
-                        // an average record matches 2 others: ten records add log2(5) bits
-                        matches_per_record: 2.0,
-                        max_bits: 4.0,
-                        threshold: 2.0,
-                        margin,
-                    }),
-                    ..Default::default()
-                },
+                options: size_prior_options(margin),
             };
             let c = cluster(n, &strong, &ctx);
             (
@@ -869,15 +874,7 @@ mod tests {
             cannot_link: &[],
             scorer: Some(&scorer),
             near: &both,
-            options: ClusterOptions {
-                size_prior: Some(SizePrior {
-                    matches_per_record: 2.0,
-                    max_bits: 4.0,
-                    threshold: 2.0,
-                    margin: 1.0,
-                }),
-                ..Default::default()
-            },
+            options: size_prior_options(1.0),
         };
         let c = cluster(n, &with_strong, &ctx);
         assert_eq!(c.labels[12], c.labels[11]);
@@ -911,15 +908,7 @@ mod tests {
             cannot_link: &[],
             scorer: Some(&scorer),
             near: &near,
-            options: ClusterOptions {
-                size_prior: Some(SizePrior {
-                    matches_per_record: 2.0,
-                    max_bits: 4.0,
-                    threshold: 2.0,
-                    margin: 1.0,
-                }),
-                ..Default::default()
-            },
+            options: size_prior_options(1.0),
         };
         let c = cluster(n, &strong, &ctx);
         assert_eq!(c.labels[10], c.labels[0]);
