@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use datafusion::arrow::record_batch::RecordBatch;
+use serde::Serialize;
 
 use crate::measures::window_predicate;
-use crate::neighbors::{agency_codes, ident};
+use crate::neighbors::{agency_codes, competition_ranks, ident};
 use crate::query::{bools, i64s, run, strings};
 use crate::snapshot::Snapshot;
 use crate::Result;
@@ -174,8 +175,10 @@ pub async fn person_counts(
 }
 
 /// One incident location's counts over the rows in scope.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScopedPlace {
+    /// Competition rank by interactions (ties share a rank).
+    pub rank: usize,
     pub key: String,
     /// An address as a source wrote it.
     pub example: String,
@@ -225,12 +228,13 @@ pub async fn places(
     let n = i64s(&b, "interactions")?;
     let people = i64s(&b, "people")?;
     let flags = agency_columns(&b, &agencies)?;
-    Ok(keys
+    let mut out: Vec<ScopedPlace> = keys
         .into_iter()
         .enumerate()
         .filter_map(|(i, k)| {
             let key = k?;
             Some(ScopedPlace {
+                rank: 0,
                 example: example[i].clone().unwrap_or_else(|| key.clone()),
                 kind: kind[i].clone().unwrap_or_else(|| "street".into()),
                 interactions: n[i].unwrap_or(0).max(0) as u64,
@@ -243,7 +247,12 @@ pub async fn places(
                 key,
             })
         })
-        .collect())
+        .collect();
+    let totals: Vec<u64> = out.iter().map(|p| p.interactions).collect();
+    for (p, r) in out.iter_mut().zip(competition_ranks(&totals)) {
+        p.rank = r;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -367,6 +376,7 @@ mod tests {
         // the homeless-kind row is no place; the corner has e1 and e2 (one person)
         assert_eq!(keys, [("1 ELM ST", 2, 2), ("MAIN & 5TH", 2, 1)]);
         assert_eq!(all[0].agencies, ["HEART"]);
+        assert_eq!((all[0].rank, all[1].rank), (1, 1), "tied");
         let cm = RowScope::Persons(vec!["P2".into()]);
         let mine = places(&s, &cm, &opts(None), 1, 10).await.unwrap();
         assert_eq!(mine.len(), 1);

@@ -644,16 +644,8 @@ pub async fn person(
     }))
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct PlaceRow {
-    pub rank: usize,
-    pub key: String,
-    pub example: String,
-    pub kind: String,
-    pub interactions: u64,
-    pub people: u64,
-    pub agencies: Vec<String>,
-}
+/// A place as the workspace lists it: the engine's scoped place, with its rank.
+pub type PlaceRow = familiar_engine::scoped::ScopedPlace;
 
 /// Incident locations with the most interactions in the window (homeless / no fixed address
 /// is not a place), counted by the engine over the rows the scope sees; at most 200.
@@ -671,22 +663,7 @@ pub async fn places(
         agency: f.agency.clone(),
         person_id: None,
     };
-    let found = scoped::places(&snap.engine, &rows, &o, u64::from(f.threshold), 200).await?;
-    let totals: Vec<u64> = found.iter().map(|p| p.interactions).collect();
-    let ranks = familiar_engine::neighbors::competition_ranks(&totals);
-    Ok(found
-        .into_iter()
-        .zip(ranks)
-        .map(|(p, rank)| PlaceRow {
-            rank,
-            key: p.key,
-            example: p.example,
-            kind: p.kind,
-            interactions: p.interactions,
-            people: p.people,
-            agencies: p.agencies,
-        })
-        .collect())
+    Ok(scoped::places(&snap.engine, &rows, &o, u64::from(f.threshold), 200).await?)
 }
 
 #[derive(Debug, Clone, Serialize)]
