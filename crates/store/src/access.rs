@@ -280,6 +280,16 @@ pub trait AccessStore: Send + Sync {
     /// Failures for this user name at or after `since` (unix seconds).
     async fn login_failures_since(&self, username: &str, since: i64) -> Result<u32>;
     async fn clear_login_failures(&self, username: &str) -> Result<()>;
+    /// Record a failed login from a client address; entries older than `forget_before` are
+    /// dropped on the way (the table only ever answers "how many lately").
+    async fn record_address_failure(
+        &self,
+        address: &str,
+        at: i64,
+        forget_before: i64,
+    ) -> Result<()>;
+    /// Failures from this address at or after `since` (unix seconds).
+    async fn address_failures_since(&self, address: &str, since: i64) -> Result<u32>;
 
     async fn create_session(&self, s: &Session) -> Result<()>;
     async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
@@ -584,6 +594,38 @@ impl AccessStore for SqliteStore {
             .await
             .doing("clearing login failures")?;
         Ok(())
+    }
+
+    async fn record_address_failure(
+        &self,
+        address: &str,
+        at: i64,
+        forget_before: i64,
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures_by_address WHERE at < ?")
+            .bind(forget_before)
+            .execute(self.pool())
+            .await
+            .doing("forgetting old login failures")?;
+        sqlx::query("INSERT INTO login_failures_by_address (address, at) VALUES (?, ?)")
+            .bind(address)
+            .bind(at)
+            .execute(self.pool())
+            .await
+            .doing("recording a login failure")?;
+        Ok(())
+    }
+
+    async fn address_failures_since(&self, address: &str, since: i64) -> Result<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM login_failures_by_address WHERE address = ? AND at >= ?",
+        )
+        .bind(address)
+        .bind(since)
+        .fetch_one(self.pool())
+        .await
+        .doing("counting login failures")?;
+        Ok(n as u32)
     }
 
     async fn create_session(&self, s: &Session) -> Result<()> {
@@ -1288,6 +1330,15 @@ mod tests {
         assert_eq!(s.login_failures_since("bob", 0).await.unwrap(), 0);
         s.clear_login_failures("ana").await.unwrap();
         assert_eq!(s.login_failures_since("ana", 0).await.unwrap(), 0);
+        // by address, apart from user names; old entries are forgotten as new ones come
+        for t in [10, 20, 30] {
+            s.record_address_failure("10.0.0.7", t, 0).await.unwrap();
+        }
+        assert_eq!(s.address_failures_since("10.0.0.7", 15).await.unwrap(), 2);
+        assert_eq!(s.address_failures_since("10.0.0.8", 0).await.unwrap(), 0);
+        assert_eq!(s.login_failures_since("10.0.0.7", 0).await.unwrap(), 0);
+        s.record_address_failure("10.0.0.8", 40, 25).await.unwrap();
+        assert_eq!(s.address_failures_since("10.0.0.7", 0).await.unwrap(), 1);
 
         let sess = Session {
             token_hash: "h1".into(),

@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-const APPLIED: [(&str, &str); 6] = [
+const APPLIED: [(&str, &str); 7] = [
     (
         "0001_init.sql",
         "e6e546ca2e984e43f90335132df8bb406d28846bd1ad8609a0edbd7f3c2d0b2c",
@@ -29,6 +29,10 @@ const APPLIED: [(&str, &str); 6] = [
     (
         "0006_person_events_index.sql",
         "fe716a7bd811e91d70eb12fd6bd5b088c636f54cdfc7f3b9a57de0ae816b67c5",
+    ),
+    (
+        "0007_address_failures.sql",
+        "becd91947720f70d3c218cc2f3a62690de7005508a0442acf38e1d8ce504b65e",
     ),
 ];
 

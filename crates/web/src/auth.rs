@@ -449,6 +449,9 @@ pub async fn login_form(
     )
 }
 
+const ADDRESS_LOCKED: &str =
+    "Too many failed logins from this address. Wait 15 minutes and try again.";
+
 const LOGIN_FAILED: &str =
     "Login failed. Check your user name, password and the 6-digit code from your authenticator app. \
 After 5 failed attempts in 15 minutes the account is locked for 15 minutes.";
@@ -491,12 +494,39 @@ pub async fn login_submit(
     let fail = |outcome: &'static str, detail: &'static str| {
         let st = st.clone();
         let typed = typed.clone();
+        let ip = ctx.ip.clone();
         let audit = audit(outcome, detail);
+        let window = cfg.lockout_window_secs;
         async move {
             st.store().record_login_failure(&typed, now).await?;
+            st.store()
+                .record_address_failure(&ip, now, now - window)
+                .await?;
             audit.await
         }
     };
+    if cfg.address_lockout_failures > 0 {
+        let from_here = match store
+            .address_failures_since(&ctx.ip, now - cfg.lockout_window_secs)
+            .await
+        {
+            Ok(n) => n,
+            Err(e) => return internal_error(e.into()),
+        };
+        if from_here >= cfg.address_lockout_failures {
+            if let Err(e) = audit("locked", "address locked: too many failures from it").await {
+                return internal_error(e);
+            }
+            return login_page(
+                &st,
+                &ctx,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(ADDRESS_LOCKED.into()),
+                None,
+                &f.next,
+            );
+        }
+    }
     let failures = match store
         .login_failures_since(&typed, now - cfg.lockout_window_secs)
         .await

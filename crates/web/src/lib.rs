@@ -60,6 +60,10 @@ pub struct Config {
     pub lockout_failures: u32,
     /// ... within this many seconds (CJIS: 5 in 15 minutes).
     pub lockout_window_secs: i64,
+    /// Refuse logins from a client address after this many failures from it within the same
+    /// window, whatever names were tried (password spraying); 0 turns it off. Behind a reverse
+    /// proxy every client shares the proxy's address, so raise it or turn it off there.
+    pub address_lockout_failures: u32,
     /// Agencies whose liaisons are law enforcement: they never see 42 CFR Part 2 records.
     pub law_enforcement_agencies: Vec<String>,
     /// Rebuild the in-memory snapshot of the store after this many seconds.
@@ -77,6 +81,7 @@ impl Default for Config {
             session_max_secs: 12 * 60 * 60,
             lockout_failures: 5,
             lockout_window_secs: 15 * 60,
+            address_lockout_failures: 30,
             law_enforcement_agencies: vec!["DPD".into(), "DCSD".into()],
             cache_secs: 300,
             password: PasswordParams::default(),

@@ -581,6 +581,35 @@ async fn lockout_after_five_failures_in_fifteen_minutes() {
     assert_eq!(r.location(), "/");
 }
 
+/// Password spraying: many names tried from one address lock that address out (even the right
+/// credentials are refused) though no one name reached its own lockout; it opens again after
+/// the window.
+#[tokio::test]
+async fn many_failures_from_one_address_lock_the_address() {
+    let f = fixture().await;
+    let mut c = Client::new(&f.app);
+    for i in 0..30 {
+        let r = c
+            .try_login(&format!("sprayed{i}"), "Winter2025!", "000000")
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "attempt {i}");
+    }
+    f.clock.advance(30);
+    let code = f.code("analyst");
+    let r = c.try_login("analyst", PASSWORD, &code).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("Too many failed logins from this address"));
+    assert!(!c.cookies.contains_key("familiar_session"));
+    let log = f.audit_actions().await;
+    assert!(log
+        .iter()
+        .any(|(a, act, o)| a == "analyst" && act == "login" && o == "locked"));
+    f.clock.advance(15 * 60 + 1);
+    let code = f.code("analyst");
+    let r = c.try_login("analyst", PASSWORD, &code).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
 #[tokio::test]
 async fn totp_is_required_and_single_use() {
     let f = fixture().await;

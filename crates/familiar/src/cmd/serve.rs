@@ -27,6 +27,11 @@ pub struct Args {
     /// Log sessions off after this many minutes without a request.
     #[arg(long, default_value_t = 30)]
     pub idle_minutes: i64,
+    /// Refuse logins from a client address after this many failures from it in 15 minutes,
+    /// whatever names were tried; 0 turns it off (behind a reverse proxy every client shares
+    /// the proxy's address).
+    #[arg(long, default_value_t = 30)]
+    pub login_failures_per_address: u32,
 }
 
 impl Default for Args {
@@ -37,6 +42,7 @@ impl Default for Args {
             min_cell: familiar_web::suppress::DEFAULT_MIN_CELL,
             law_enforcement: vec!["DPD".into(), "DCSD".into()],
             idle_minutes: 30,
+            login_failures_per_address: 30,
         }
     }
 }
@@ -57,6 +63,7 @@ pub fn config(args: &Args) -> Result<Config> {
         min_cell: args.min_cell,
         idle_timeout_secs: args.idle_minutes * 60,
         law_enforcement_agencies: args.law_enforcement.clone(),
+        address_lockout_failures: args.login_failures_per_address,
         ..Config::default()
     })
 }
