@@ -304,8 +304,16 @@ fn hard_conflict(f: &Forest, ctx: &ClusterContext<'_>, ra: u32, rb: u32) -> bool
     })
 }
 
-/// The size-prior pass (see [`SizePrior`]); returns how many records it attached. Decisions
-/// are taken on the clusters as they stand, then applied, so input order does not matter.
+/// With `one_per_source`: true when the clusters rooted at `ra` and `rb` share a source.
+fn sources_overlap(f: &Forest, ctx: &ClusterContext<'_>, ra: u32, rb: u32) -> bool {
+    ctx.options.one_per_source && {
+        let (x, y) = (&f.sources[ra as usize], &f.sources[rb as usize]);
+        x.iter().any(|s| y.binary_search(s).is_ok())
+    }
+}
+
+/// The size-prior pass (see [`SizePrior`]); returns the links by which it attached records.
+/// Decisions are taken on the clusters as they stand, then applied in rank order.
 fn attach_to_frequent(
     f: &mut Forest,
     n: usize,
@@ -407,11 +415,8 @@ fn attach_to_frequent(
         if rr == rt || f.cannot_conflict(rr, rt) || hard_conflict(f, ctx, rr, rt) {
             continue;
         }
-        if ctx.options.one_per_source {
-            let (x, y) = (&f.sources[rr as usize], &f.sources[rt as usize]);
-            if x.iter().any(|s| y.binary_search(s).is_ok()) {
-                continue;
-            }
+        if sources_overlap(f, ctx, rr, rt) {
+            continue;
         }
         f.union(ctx, rr, rt);
         done.push(e);
@@ -528,12 +533,9 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
             refused.cannot_link += 1;
             continue;
         }
-        if ctx.options.one_per_source {
-            let (x, y) = (&f.sources[ra as usize], &f.sources[rb as usize]);
-            if x.iter().any(|s| y.binary_search(s).is_ok()) {
-                refused.one_per_source += 1;
-                continue;
-            }
+        if sources_overlap(&f, ctx, ra, rb) {
+            refused.one_per_source += 1;
+            continue;
         }
         if hard_conflict(&f, ctx, ra, rb) {
             refused.hard_identifier += 1;
