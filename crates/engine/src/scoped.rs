@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use datafusion::arrow::record_batch::RecordBatch;
+use familiar_model::NeedFlags;
 use serde::Serialize;
 
 use crate::measures::window_predicate;
@@ -114,9 +115,8 @@ pub struct PersonCount {
     pub total: u64,
     /// Distinct interactions per agency (agencies with none left out).
     pub by_agency: BTreeMap<String, u64>,
-    pub mental_health: bool,
-    pub substance_use: bool,
-    pub housing_instability: bool,
+    /// Any row counted carries the flag.
+    pub needs: NeedFlags,
     /// The latest date among the rows counted.
     pub last: Option<NaiveDate>,
 }
@@ -165,9 +165,11 @@ pub async fn person_counts(
                     .map(|(a, v)| (a.clone(), count(v[i])))
                     .filter(|(_, n)| *n > 0)
                     .collect(),
-                mental_health: mh[i].unwrap_or(false),
-                substance_use: su[i].unwrap_or(false),
-                housing_instability: hi[i].unwrap_or(false),
+                needs: NeedFlags {
+                    mental_health: mh[i].unwrap_or(false),
+                    substance_use: su[i].unwrap_or(false),
+                    housing_instability: hi[i].unwrap_or(false),
+                },
                 last: last[i].as_deref().and_then(|d| d.parse().ok()),
             })
         })
@@ -320,7 +322,7 @@ mod tests {
         let p1 = &all[0];
         assert_eq!((p1.person_id.as_str(), p1.total), ("P1", 3));
         assert_eq!(p1.by_agency["DPD"], 2);
-        assert!(p1.substance_use);
+        assert!(p1.needs.substance_use);
         assert_eq!(p1.last, NaiveDate::from_ymd_opt(2025, 6, 3));
         // a police liaison: DPD rows only, no Part 2 record (none is DPD's here anyway)
         let le = RowScope::Agency {
@@ -346,7 +348,7 @@ mod tests {
             .unwrap();
         assert_eq!(dpd.len(), 1);
         assert_eq!(dpd[0].total, 2);
-        assert!(!dpd[0].substance_use);
+        assert!(!dpd[0].needs.substance_use);
         // one person's
         let one = ScopedOptions {
             person_id: Some("P2".into()),

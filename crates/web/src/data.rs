@@ -214,63 +214,29 @@ impl Snapshot {
         window: u32,
         agency: Option<&str>,
     ) -> anyhow::Result<Arc<HashMap<String, PersonCounts>>> {
-        let key = format!(
-            "{}|{as_of}|{window}|{agency:?}",
-            cache_key(
-                scope,
-                &ListFilter {
-                    agency: None,
-                    window: 0,
-                    threshold: 0
-                }
-            )
-        );
-        if let Some(c) = self
-            .person_count_cache
-            .lock()
-            .expect("cache lock")
-            .get(&key)
-        {
-            return Ok(Arc::clone(c));
-        }
-        let Some(rows) = scope.rows() else {
-            return Ok(Arc::default());
-        };
-        let o = ScopedOptions {
-            as_of,
-            window_days: window,
+        let f = ListFilter {
             agency: agency.map(String::from),
-            person_id: None,
+            window,
+            threshold: 0,
         };
-        let counts: HashMap<String, PersonCounts> = scoped::person_counts(&self.engine, &rows, &o)
-            .await?
-            .into_iter()
-            .map(|c| {
-                let mut needs = NeedFlags::default();
-                for (on, flag) in [
-                    (c.mental_health, "mental_health"),
-                    (c.substance_use, "substance_use"),
-                    (c.housing_instability, "housing_instability"),
-                ] {
-                    if on {
-                        needs.set(flag);
-                    }
-                }
-                let counts = PersonCounts {
-                    total: c.total,
-                    by_agency: c.by_agency,
-                    needs,
-                    last: c.last,
-                };
-                (c.person_id, counts)
-            })
-            .collect();
-        let counts = Arc::new(counts);
-        self.person_count_cache
-            .lock()
-            .expect("cache lock")
-            .insert(key, Arc::clone(&counts));
-        Ok(counts)
+        let key = format!("{}|{as_of}", cache_key(scope, &f));
+        memo(&self.person_count_cache, key, || async {
+            let Some(rows) = scope.rows() else {
+                return Ok(HashMap::new());
+            };
+            let o = ScopedOptions {
+                as_of,
+                window_days: window,
+                agency: f.agency.clone(),
+                person_id: None,
+            };
+            Ok(scoped::person_counts(&self.engine, &rows, &o)
+                .await?
+                .into_iter()
+                .map(|c| (c.person_id.clone(), c))
+                .collect())
+        })
+        .await
     }
 
     pub fn agency_codes(&self) -> Vec<String> {
@@ -309,13 +275,8 @@ fn format_name(p: &familiar_model::SourceIdentity) -> String {
     }
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct PersonCounts {
-    pub total: u64,
-    pub by_agency: BTreeMap<String, u64>,
-    pub needs: NeedFlags,
-    pub last: Option<NaiveDate>,
-}
+/// One person's counts over the rows a scope sees ([`scoped::person_counts`]).
+pub type PersonCounts = scoped::PersonCount;
 
 /// A snapshot cache: rebuilt when older than the configured number of seconds.
 #[derive(Default)]
@@ -431,22 +392,39 @@ fn cache_key(scope: &Scope, f: &ListFilter) -> String {
     format!("{scope}|{f:?}")
 }
 
+/// The value cached under `key`, or `compute`d and cached: every list is computed once per
+/// snapshot (which never changes), scope and filter. Two requests that miss together both
+/// compute it; the second insert is the same value.
+async fn memo<T, F, Fut>(
+    cache: &std::sync::Mutex<HashMap<String, Arc<T>>>,
+    key: String,
+    compute: F,
+) -> anyhow::Result<Arc<T>>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    if let Some(v) = cache.lock().expect("cache lock").get(&key) {
+        return Ok(Arc::clone(v));
+    }
+    let v = Arc::new(compute().await?);
+    cache
+        .lock()
+        .expect("cache lock")
+        .insert(key, Arc::clone(&v));
+    Ok(v)
+}
+
 /// [`neighbors`], computed once per snapshot, scope and filter.
 pub async fn neighbors_cached(
     snap: &Snapshot,
     scope: &Scope,
     f: &ListFilter,
 ) -> anyhow::Result<Arc<NeighborList>> {
-    let key = cache_key(scope, f);
-    if let Some(l) = snap.neighbor_lists.lock().expect("cache lock").get(&key) {
-        return Ok(Arc::clone(l));
-    }
-    let list = Arc::new(neighbors(snap, scope, f).await?);
-    snap.neighbor_lists
-        .lock()
-        .expect("cache lock")
-        .insert(key, Arc::clone(&list));
-    Ok(list)
+    memo(&snap.neighbor_lists, cache_key(scope, f), || {
+        neighbors(snap, scope, f)
+    })
+    .await
 }
 
 /// [`places`], computed once per snapshot, scope and filter.
@@ -455,16 +433,10 @@ pub async fn places_cached(
     scope: &Scope,
     f: &ListFilter,
 ) -> anyhow::Result<Arc<Vec<PlaceRow>>> {
-    let key = cache_key(scope, f);
-    if let Some(l) = snap.place_lists.lock().expect("cache lock").get(&key) {
-        return Ok(Arc::clone(l));
-    }
-    let list = Arc::new(places(snap, scope, f).await?);
-    snap.place_lists
-        .lock()
-        .expect("cache lock")
-        .insert(key, Arc::clone(&list));
-    Ok(list)
+    memo(&snap.place_lists, cache_key(scope, f), || {
+        places(snap, scope, f)
+    })
+    .await
 }
 
 /// People at or above the threshold, most interactions first.
