@@ -65,8 +65,9 @@ pub struct ClusterOptions {
 /// A pairwise match weight carries one prior for every pair (λ, the average), which
 /// understates it for a person with many records: a record that names only "Mike Wright" away
 /// from home is far likelier the Mike Wright who called 90 times than a random one. After
-/// clustering, a record still on its own (that no link at or above the threshold reached) is
-/// attached to a person P its links below the threshold reach when the median weight of the
+/// clustering, a record still on its own (that no link at or above the threshold reached, or
+/// that was detached as ambiguous between two persons) is attached to a person P its links
+/// reach (below the threshold; any, for an ambiguous record) when the median weight of the
 /// record against P's members (up to 32) plus `min(log2(size(P) / matches_per_record),
 /// max_bits)` clears `threshold`; P has at least two records and more than twice
 /// `matches_per_record`; the runner-up among the (up to three) persons it links to most
@@ -240,6 +241,7 @@ pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering
     let mut edges: Vec<Edge> = edges.to_vec();
     sort_edges(&mut edges, ctx.rank);
     let first = merge(n, &edges, ctx, true);
+    let ambiguous = first.ambiguous.clone();
     let (f, merged_by, refused) = if first.ambiguous.is_empty() {
         (first.forest, first.merged_by, first.refused)
     } else {
@@ -263,7 +265,7 @@ pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering
     let mut f = f;
     let mut refused = refused;
     let attached = match &ctx.options.size_prior {
-        Some(sp) => attach_to_frequent(&mut f, n, &edges, ctx, sp),
+        Some(sp) => attach_to_frequent(&mut f, n, &edges, &ambiguous, ctx, sp),
         None => Vec::new(),
     };
     refused.attached_by_size = attached.len() as u64;
@@ -318,15 +320,22 @@ fn attach_to_frequent(
     f: &mut Forest,
     n: usize,
     strong: &[Edge],
+    ambiguous: &[u32],
     ctx: &ClusterContext<'_>,
     sp: &SizePrior,
 ) -> Vec<Edge> {
     // records some link at or above the threshold reached were decided by the clustering
-    // (joined, refused or found ambiguous): left alone
+    // (joined or refused): left alone. A record found ambiguous is not: its links fit two
+    // persons about equally, which is where the size of each should decide.
     let mut decided = vec![false; n];
     for e in strong {
         decided[e.a as usize] = true;
         decided[e.b as usize] = true;
+    }
+    let mut is_ambiguous = vec![false; n];
+    for &z in ambiguous {
+        decided[z as usize] = false;
+        is_ambiguous[z as usize] = true;
     }
     for &(a, b) in ctx.must_link.iter().chain(ctx.cannot_link) {
         for x in [a, b] {
@@ -339,7 +348,10 @@ fn attach_to_frequent(
     // per lone record: the persons its links below the threshold reach, each with its best
     // link (weight, member; ties to the lower-ranked member)
     let mut reach: rustc_hash::FxHashMap<u32, Vec<(u32, f64, u32)>> = Default::default();
-    for e in ctx.near {
+    let ambiguous_links = strong
+        .iter()
+        .filter(|e| is_ambiguous[e.a as usize] || is_ambiguous[e.b as usize]);
+    for e in ctx.near.iter().chain(ambiguous_links) {
         for (r, s) in [(e.a, e.b), (e.b, e.a)] {
             if decided[r as usize] || f.find(r) != r || f.size[r as usize] != 1 {
                 continue;
@@ -522,7 +534,8 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
             }
         }
     }
-    let mut ambiguous: Vec<u32> = Vec::new();
+    // (record, a member of the conflicting cluster it also fit)
+    let mut ambiguous: Vec<(u32, u32)> = Vec::new();
 
     for e in edges {
         let (ra, rb) = (f.find(e.a), f.find(e.b));
@@ -540,10 +553,10 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
         if hard_conflict(&f, ctx, ra, rb) {
             refused.hard_identifier += 1;
             if let Some(m) = margin {
-                for z in [e.a, e.b] {
+                for (z, other) in [(e.a, e.b), (e.b, e.a)] {
                     let j = join_w[z as usize];
                     if j.is_finite() && e.weight >= j - m {
-                        ambiguous.push(z);
+                        ambiguous.push((z, other));
                     }
                 }
             }
@@ -564,6 +577,14 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
         f.union(ctx, ra, rb);
         merged_by.push(*e);
     }
+    // Two clusters that conflicted when the record's second link came up may have been joined
+    // later through records that bridge them (a date of birth a year off each way): the record
+    // fits one person then, and is not ambiguous.
+    let mut ambiguous: Vec<u32> = ambiguous
+        .into_iter()
+        .filter(|&(z, other)| f.find(z) != f.find(other))
+        .map(|(z, _)| z)
+        .collect();
     ambiguous.sort_unstable();
     ambiguous.dedup();
     Merged {
@@ -792,6 +813,35 @@ mod tests {
         assert_ne!(c.labels[0], c.labels[2]);
     }
 
+    #[test]
+    fn a_record_between_clusters_joined_later_is_not_ambiguous() {
+        // 0 (name only) fits 1 (born 1946) and 2 (born 1948), which conflict until 3 (born
+        // 1947, a year from each) joins them: one person, and 0 is one of its records
+        let hard = [HardField {
+            name: "dob".into(),
+            codes: vec![u32::MAX, 1946, 1948, 1947],
+            compat: HardCompat::Custom(Box::new(|a, b| a.abs_diff(b) <= 1)),
+        }];
+        let e = |a, b, w| Edge { a, b, weight: w };
+        let edges = [e(0, 1, 5.0), e(0, 2, 4.8), e(3, 1, 4.0), e(3, 2, 4.0)];
+        let ctx = ClusterContext {
+            rank: &[0, 1, 2, 3],
+            sources: &[0, 0, 0, 0],
+            hard: &hard,
+            must_link: &[],
+            cannot_link: &[],
+            scorer: None,
+            near: &[],
+            options: ClusterOptions {
+                ambiguity_margin: Some(1.0),
+                ..Default::default()
+            },
+        };
+        let c = cluster(4, &edges, &ctx);
+        assert_eq!(c.refused.ambiguous_records, 0);
+        assert_eq!(c.labels, vec![0, 0, 0, 0]);
+    }
+
     /// The size prior of the tests: an average record matches 2 others (so ten records add
     /// log2(5) bits), at most 4 bits, threshold 2.
     fn size_prior_options(margin: f64) -> ClusterOptions {
@@ -880,6 +930,60 @@ mod tests {
         };
         let c = cluster(n, &with_strong, &ctx);
         assert_eq!(c.labels[12], c.labels[11]);
+        assert_eq!(c.refused.attached_by_size, 0);
+    }
+
+    /// A record that fits two persons equally (ambiguous, so detached) goes to the one with
+    /// many records when the size prior is on, and stays alone when the two are the same size.
+    #[test]
+    fn an_ambiguous_record_goes_to_the_frequent_person() {
+        // 0..=9: a person of ten records born 1980; 10..=11: a person of two born 1960 (or,
+        // in the second run, 10..=19 a second person of ten); 20: the name-only record
+        let n = 21;
+        let e = |a, b, w| Edge { a, b, weight: w };
+        let rank: Vec<u32> = (0..n as u32).collect();
+        let scorer = |_: u32, _: u32| 5.0;
+        let codes: Vec<u32> = (0..n as u32)
+            .map(|i| match i {
+                0..=9 => 1980,
+                10..=19 => 1960,
+                _ => u32::MAX,
+            })
+            .collect();
+        let hard = [HardField {
+            name: "dob".into(),
+            codes,
+            compat: HardCompat::Exact,
+        }];
+        let run = |second: u32| {
+            let mut edges: Vec<Edge> = (0..9).map(|i| e(i, i + 1, 20.0)).collect();
+            edges.extend((10..10 + second - 1).map(|i| e(i, i + 1, 20.0)));
+            edges.push(e(20, 4, 5.0));
+            edges.push(e(20, 11, 5.0));
+            let ctx = ClusterContext {
+                rank: &rank,
+                sources: &[0; 21],
+                hard: &hard,
+                must_link: &[],
+                cannot_link: &[],
+                scorer: Some(&scorer),
+                near: &[],
+                options: ClusterOptions {
+                    ambiguity_margin: Some(1.0),
+                    ..size_prior_options(1.0)
+                },
+            };
+            cluster(n, &edges, &ctx)
+        };
+        // 5 + log2(10 / 2) against 5 + log2(2 / 2): the person of ten
+        let c = run(2);
+        assert_eq!(c.refused.ambiguous_records, 1);
+        assert_eq!(c.labels[20], c.labels[0]);
+        assert_eq!(c.refused.attached_by_size, 1);
+        // two persons of ten: nothing tells them apart
+        let c = run(10);
+        assert_ne!(c.labels[20], c.labels[0]);
+        assert_ne!(c.labels[20], c.labels[10]);
         assert_eq!(c.refused.attached_by_size, 0);
     }
 
