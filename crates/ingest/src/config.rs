@@ -105,12 +105,6 @@ impl SourcePlan {
         if def.sheet.is_some() && def.format != FileFormat::Xlsx {
             errs.push("sheet applies only to format = \"xlsx\"".into());
         }
-        if def.format == FileFormat::Parquet {
-            errs.push(
-                "format \"parquet\" is not supported yet: export the data as CSV or JSON lines"
-                    .into(),
-            );
-        }
         if def.name.trim().is_empty() {
             errs.push("name is blank".into());
         }

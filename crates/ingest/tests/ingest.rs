@@ -666,3 +666,124 @@ fn the_example_mapping_validates_and_reads_every_format() {
     assert!(rec[0].part2 && rec[0].needs.substance_use);
     assert_eq!(rec[0].agency, "RECOVERY");
 }
+
+// ------------------------------------------------------------------------------------------
+// Parquet.
+
+#[test]
+fn parquet_exports_read_typed_and_text_columns_and_reject_bad_rows() {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray};
+    use arrow_array::{Float64Array, TimestampMicrosecondArray};
+
+    let dir = tempfile::tempdir().unwrap();
+    // a text time stamp (the second row's is unreadable), a typed local timestamp, a date of
+    // birth as a typed date and a phone stored as a double
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "IncidentNo",
+            Arc::new(Int64Array::from(vec![101, 102, 103])),
+        ),
+        (
+            "Reported",
+            Arc::new(StringArray::from(vec![
+                Some("03/05/2024 14:30"),
+                Some("03/45/2024 14:31"),
+                Some("03/05/2024 14:32"),
+            ])),
+        ),
+        (
+            "Cleared",
+            Arc::new(TimestampMicrosecondArray::from(vec![
+                Some(1_709_650_800_000_000),
+                None,
+                None,
+            ])),
+        ),
+        (
+            "Subject",
+            Arc::new(StringArray::from(vec![
+                Some("SMITH, JOHN A"),
+                Some("DOE, JANE"),
+                Some("UNKNOWN"),
+            ])),
+        ),
+        (
+            "DOB",
+            Arc::new(Date32Array::from(vec![Some(3_000), None, None])),
+        ),
+        (
+            "Phone",
+            Arc::new(Float64Array::from(vec![Some(9195550142.0), None, None])),
+        ),
+    ];
+    let batch = RecordBatch::try_from_iter(cols).unwrap();
+    std::fs::create_dir_all(dir.path().join("dpd")).unwrap();
+    let f = std::fs::File::create(dir.path().join("dpd/incidents.parquet")).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+
+    let cfg = load(
+        dir.path(),
+        r#"
+[[source]]
+name = "dpd_rms"
+agency = "DPD"
+files = "dpd/*.parquet"
+format = "parquet"
+timezone = "America/New_York"
+record_key = ["IncidentNo"]
+kind = "police_incident"
+
+[source.fields]
+start = { column = "Reported", format = "%m/%d/%Y %H:%M" }
+end = { column = "Cleared", format = "%m/%d/%Y %H:%M" }
+name = { column = "Subject", layout = "last_comma_first_middle" }
+dob = { column = "DOB", format = "%m/%d/%Y" }
+phone = "Phone"
+"#,
+    )
+    .unwrap();
+    preflight(&cfg).unwrap();
+    let (out, rep) = run(&cfg.sources[0]);
+    assert_eq!(
+        rejections(&out),
+        vec![(2, RejectKind::BadDate, Some("Reported".into()))]
+    );
+    assert_eq!((rep.rows(), rep.accepted(), rep.rejected()), (3, 2, 1));
+    let ok = accepted(&out);
+    assert_eq!(ok[0].record_key, "101");
+    // 14:30 local in New York is 19:30 UTC; so is a zone-less typed timestamp's 15:00 (20:00),
+    // read whatever the field's format list says
+    assert_eq!(ok[0].start.to_rfc3339(), "2024-03-05T19:30:00+00:00");
+    assert_eq!(ok[0].end.unwrap().to_rfc3339(), "2024-03-05T20:00:00+00:00");
+    let id = ok[0].identity.as_ref().unwrap();
+    assert_eq!(id.last.as_deref(), Some("SMITH"));
+    assert_eq!(
+        id.dob.as_ref().map(|d| d.to_string()).as_deref(),
+        Some("1978-03-20")
+    );
+    assert_eq!(id.phone.as_deref(), Some("9195550142"));
+    assert!(ok[1].identity.is_none(), "UNKNOWN names nobody");
+    // the rejected row is kept as its values joined as one CSV record
+    let RowOutcome::Rejected(r) = &out[1] else {
+        panic!()
+    };
+    assert_eq!(r.raw, b"102,03/45/2024 14:31,,\"DOE, JANE\",,");
+    let msg = r.to_string();
+    assert!(msg.contains("incidents.parquet: row 2: bad_date"), "{msg}");
+
+    // a file that is not Parquet stops the run before anything is read, naming the file
+    write(
+        dir.path(),
+        "dpd/notes.parquet",
+        b"IncidentNo,Reported\n1,2\n",
+    );
+    let toml = std::fs::read_to_string(dir.path().join("sources.toml")).unwrap();
+    let cfg = load(dir.path(), &toml).unwrap();
+    let msg = preflight(&cfg).unwrap_err().to_string();
+    assert!(msg.contains("notes.parquet"), "{msg}");
+    assert!(msg.contains("not a readable Parquet file"), "{msg}");
+}

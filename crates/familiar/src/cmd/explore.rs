@@ -299,7 +299,7 @@ pub async fn costs(db: &Path, a: CostsArgs) -> Result<()> {
 #[derive(clap::Args)]
 pub struct SqlArgs {
     /// One read-only SQL statement over the canonical tables: interactions, involvements,
-    /// agencies (see docs/engine.md). DDL, DML and SET are refused.
+    /// agencies (see docs/analysis.md). DDL, DML and SET are refused.
     pub query: String,
     /// csv, json, parquet or table.
     #[arg(long, default_value = "table")]

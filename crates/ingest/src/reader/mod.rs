@@ -8,9 +8,12 @@
 //!   recovery (see that module).
 //! - [`xlsx`]: a sheet by name or the first; cells of any type become text.
 //! - [`jsonl`]: one JSON object per line; nested values become their JSON text.
+//! - [`parquet`]: typed columns become text (dates and times as ISO text, flagged like XLSX
+//!   date cells).
 
 pub mod csv;
 pub mod jsonl;
+pub mod parquet;
 pub mod xlsx;
 
 use std::fs::File;
@@ -215,6 +218,7 @@ pub enum FileReader {
     Csv(csv::CsvReader<BufReader<HashingReader<File>>>),
     Jsonl(jsonl::JsonlReader<BufReader<HashingReader<File>>>),
     Xlsx(xlsx::XlsxReader),
+    Parquet(parquet::ParquetReader),
 }
 
 /// Errors opening a file: I/O (the caller adds context) or a file-level problem.
@@ -246,10 +250,7 @@ impl FileReader {
             FileFormat::Xlsx => {
                 xlsx::XlsxReader::open(file, opts.sheet.as_deref()).map(FileReader::Xlsx)
             }
-            FileFormat::Parquet => Err(OpenError::File(FileError::Unreadable {
-                file: path.to_path_buf(),
-                message: "Parquet input is not supported yet: export the file as CSV".into(),
-            })),
+            FileFormat::Parquet => parquet::ParquetReader::open(file).map(FileReader::Parquet),
         }
     }
 
@@ -260,6 +261,7 @@ impl FileReader {
             FileReader::Csv(r) => r.raw_layout(),
             FileReader::Jsonl(r) => r.raw_layout(),
             FileReader::Xlsx(r) => r.raw_layout(),
+            FileReader::Parquet(r) => r.raw_layout(),
         }
     }
 
@@ -269,6 +271,7 @@ impl FileReader {
             FileReader::Csv(r) => r.header(),
             FileReader::Jsonl(r) => r.names(),
             FileReader::Xlsx(r) => r.header(),
+            FileReader::Parquet(r) => r.header(),
         }
     }
 
@@ -278,6 +281,7 @@ impl FileReader {
             FileReader::Csv(r) => r.next_row(),
             FileReader::Jsonl(r) => r.next_row(),
             FileReader::Xlsx(r) => r.next_row(),
+            FileReader::Parquet(r) => r.next_row(),
         }
     }
 
@@ -287,6 +291,7 @@ impl FileReader {
             FileReader::Csv(r) => r.take_io_error(),
             FileReader::Jsonl(r) => r.take_io_error(),
             FileReader::Xlsx(_) => None,
+            FileReader::Parquet(r) => r.take_error().map(io::Error::other),
         }
     }
 
@@ -304,6 +309,7 @@ impl FileReader {
                 Ok(inner.into_inner().finish())
             }
             FileReader::Xlsx(r) => file_sha256(r.path()),
+            FileReader::Parquet(r) => file_sha256(r.path()),
         }
     }
 }
