@@ -17,7 +17,7 @@ use familiar_model::{default_agencies, Agency};
 
 use crate::error::{ConfigError, FileError, MissingColumns};
 use crate::mapper::{Compiled, Mapper};
-use crate::reader::{FileReader, OpenError, ReadOptions};
+use crate::reader::{FileReader, HeaderSpec, OpenError, ReadOptions};
 
 /// Zone used when neither the file nor the source names one.
 pub const DEFAULT_TIMEZONE: &str = "America/New_York";
@@ -105,6 +105,38 @@ impl SourcePlan {
         if def.sheet.is_some() && def.format != FileFormat::Xlsx {
             errs.push("sheet applies only to format = \"xlsx\"".into());
         }
+        let tabular = matches!(def.format, FileFormat::Csv | FileFormat::Xlsx);
+        if def.header_row.is_some() && !tabular {
+            errs.push("header_row applies only to format = \"csv\" or \"xlsx\"".into());
+        }
+        if def.header_row == Some(0) {
+            errs.push("header_row is 1-based: the first line is 1".into());
+        }
+        if let Some(names) = &def.columns {
+            if !tabular {
+                errs.push("columns applies only to format = \"csv\" or \"xlsx\"".into());
+            }
+            if def.header_row.is_some() {
+                errs.push(
+                    "header_row and columns exclude each other: columns is for a file with no \
+                     header line"
+                        .into(),
+                );
+            }
+            if names.is_empty() {
+                errs.push("columns is empty".into());
+            }
+            for (i, n) in names.iter().enumerate() {
+                if n.trim().is_empty() {
+                    errs.push(format!("columns: name {} is blank", i + 1));
+                } else if names[..i]
+                    .iter()
+                    .any(|m| m.trim().eq_ignore_ascii_case(n.trim()))
+                {
+                    errs.push(format!("columns: {n:?} is named twice"));
+                }
+            }
+        }
         if def.name.trim().is_empty() {
             errs.push("name is blank".into());
         }
@@ -151,6 +183,11 @@ impl SourcePlan {
             delimiter: self.delimiter,
             encoding: self.encoding,
             sheet: self.def.sheet.clone(),
+            header: match (&self.def.columns, self.def.header_row) {
+                (Some(names), _) => HeaderSpec::Given(names.clone()),
+                (None, Some(n)) => HeaderSpec::AtRow(n),
+                (None, None) => HeaderSpec::FirstNonBlank,
+            },
             known_columns: self.compiled.columns(),
         }
     }
@@ -504,10 +541,54 @@ pub fn preflight_file(plan: &SourcePlan, file: &Path) -> Result<(), ConfigError>
             let header = reader.names().to_vec();
             match plan.bind(&header) {
                 Ok(_) => Ok(()),
-                Err(missing) => Err(missing_columns(plan, file, header, missing).into()),
+                Err(missing) => {
+                    let below = if plan.def.header_row.is_none() && plan.def.columns.is_none() {
+                        header_further_down(&mut reader, plan.delimiter, &missing)
+                    } else {
+                        None
+                    };
+                    let mut e = missing_columns(plan, file, header, missing);
+                    if let (Some(line), FileError::MissingColumns(m)) = (below, &mut e) {
+                        m.hint = Some(format!(
+                            "the header looks to be on line {line}, below a title: set \
+                             header_row = {line}"
+                        ));
+                    }
+                    Err(e.into())
+                }
             }
         }
     }
+}
+
+/// The line (sheet row) among the next few whose values include every `missing` column, when
+/// the header was taken from a title above the real one.
+fn header_further_down(reader: &mut FileReader, delimiter: u8, missing: &[String]) -> Option<u64> {
+    let has_all = |fields: &[String]| {
+        missing
+            .iter()
+            .all(|m| fields.iter().any(|f| f.eq_ignore_ascii_case(m.trim())))
+    };
+    for _ in 0..30 {
+        let (line, fields): (u64, Vec<String>) = match reader.next_row()? {
+            Ok(row) => (
+                row.row_number,
+                row.columns().map(|(_, v)| v.trim().to_string()).collect(),
+            ),
+            // a real header under a one-column title does not fit it: it comes back rejected
+            Err(r) => (
+                r.row_number,
+                String::from_utf8_lossy(&r.raw)
+                    .split(delimiter as char)
+                    .map(|f| f.trim().trim_matches('"').trim().to_string())
+                    .collect(),
+            ),
+        };
+        if has_all(&fields) {
+            return Some(line);
+        }
+    }
+    None
 }
 
 /// The error for a header lacking mapped columns, with a delimiter hint when it applies.

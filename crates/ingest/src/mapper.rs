@@ -1208,6 +1208,8 @@ mod tests {
             delimiter: None,
             encoding: None,
             sheet: None,
+            header_row: None,
+            columns: None,
             timezone: None,
             record_key: vec!["id".into()],
             event_key: None,

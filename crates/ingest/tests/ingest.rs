@@ -787,3 +787,85 @@ phone = "Phone"
     assert!(msg.contains("notes.parquet"), "{msg}");
     assert!(msg.contains("not a readable Parquet file"), "{msg}");
 }
+
+// ------------------------------------------------------------------------------------------
+// Report-style exports: a title above the header, or no header at all.
+
+#[test]
+fn header_row_and_columns_onboard_report_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "calls.csv",
+        b"CAD CALLS FOR SERVICE\nPrinted 07/01/2025\nid,when,name,type\n1,2024-01-01 10:00,\"SMITH, JOHN\",\n2,2024-13-01 10:00,\"DOE, JANE\",\n",
+    );
+    // without header_row the title is taken for the header, and preflight names the columns
+    // it found
+    let cfg = load(dir.path(), SIMPLE).unwrap();
+    let msg = preflight(&cfg).unwrap_err().to_string();
+    assert!(msg.contains("CAD CALLS FOR SERVICE"), "{msg}");
+    assert!(
+        msg.contains("the header looks to be on line 3, below a title: set header_row = 3"),
+        "{msg}"
+    );
+    let with_row = SIMPLE.replace("kind = \"call_911\"", "kind = \"call_911\"\nheader_row = 3");
+    let cfg = load(dir.path(), &with_row).unwrap();
+    preflight(&cfg).unwrap();
+    let (out, rep) = run(&cfg.sources[0]);
+    assert_eq!(
+        rejections(&out),
+        vec![(5, RejectKind::BadDate, Some("when".into()))]
+    );
+    assert_eq!((rep.rows(), rep.accepted(), rep.rejected()), (2, 1, 1));
+    assert_eq!(accepted(&out)[0].record_key, "1");
+
+    // the same rows with no header line, named in the mapping
+    write(
+        dir.path(),
+        "calls.csv",
+        b"1,2024-01-01 10:00,\"SMITH, JOHN\",\n2,2024-01-02 10:00,\"ROE, JANE\",\n",
+    );
+    let named = SIMPLE.replace(
+        "kind = \"call_911\"",
+        "kind = \"call_911\"\ncolumns = [\"id\", \"when\", \"name\", \"type\"]",
+    );
+    let cfg = load(dir.path(), &named).unwrap();
+    preflight(&cfg).unwrap();
+    let (out, rep) = run(&cfg.sources[0]);
+    assert_eq!((rep.rows(), rep.accepted()), (2, 2));
+    let ok = accepted(&out);
+    assert_eq!(
+        ok[1].identity.as_ref().unwrap().last.as_deref(),
+        Some("ROE")
+    );
+
+    // misuse is named before anything is read
+    let bad = SIMPLE.replace(
+        "kind = \"call_911\"",
+        "kind = \"call_911\"\nheader_row = 0\ncolumns = [\"id\", \"when\", \"ID\", \" \"]",
+    );
+    let ConfigError::Invalid { problems, .. } = load(dir.path(), &bad).unwrap_err() else {
+        panic!()
+    };
+    let all = problems.join("\n");
+    for want in [
+        "header_row is 1-based",
+        "header_row and columns exclude each other",
+        "columns: \"ID\" is named twice",
+        "columns: name 4 is blank",
+    ] {
+        assert!(all.contains(want), "{want:?} missing from:\n{all}");
+    }
+    let jsonl = SIMPLE
+        .replace("format = \"csv\"", "format = \"jsonl\"")
+        .replace("kind = \"call_911\"", "kind = \"call_911\"\nheader_row = 2");
+    let ConfigError::Invalid { problems, .. } = load(dir.path(), &jsonl).unwrap_err() else {
+        panic!()
+    };
+    assert!(
+        problems
+            .join("\n")
+            .contains("header_row applies only to format = \"csv\" or \"xlsx\""),
+        "{problems:?}"
+    );
+}

@@ -80,6 +80,14 @@ pub struct SourceDef {
     /// XLSX sheet name (default: the first sheet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sheet: Option<String>,
+    /// CSV / XLSX: the 1-based line (sheet row) that holds the header, for exports that put a
+    /// title or run date above it; the lines above are skipped. Default: the first non-blank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_row: Option<u64>,
+    /// CSV / XLSX without a header line: the names of its columns, in order (every line is a
+    /// row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
     /// Zone for this source's local times (default: the file's top-level `timezone`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,

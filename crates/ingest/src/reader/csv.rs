@@ -1,7 +1,8 @@
 //! Delimited text (CSV, TSV, pipe-delimited...) in any ASCII-compatible encoding or UTF-16.
 //!
-//! - The first non-blank line is the header; its names are trimmed. A UTF-8 / UTF-16 BOM is
-//!   removed and overrides the declared encoding.
+//! - The first non-blank line is the header (or the line `header_row` names, the lines above
+//!   it skipped; or none, when `columns` names the columns); its names are trimmed. A UTF-8 /
+//!   UTF-16 BOM is removed and overrides the declared encoding.
 //! - Fields follow RFC 4180: a field that *starts* with `"` is quoted, `""` inside it is one
 //!   quote, and it may contain delimiters and line breaks. A `"` elsewhere is an ordinary
 //!   character.
@@ -26,7 +27,9 @@ use encoding_rs::Encoding;
 
 use familiar_model::raw::{split_delimited, RawLayout};
 
-use super::{bad_byte_reason, decode_strict, is_blank, LineSource, OpenError, Row, Span};
+use super::{
+    bad_byte_reason, decode_strict, is_blank, HeaderSpec, LineSource, OpenError, Row, Span,
+};
 use crate::error::{FileError, RejectKind, Rejection};
 
 /// How many physical lines one record may span when its quotes are being balanced.
@@ -84,6 +87,7 @@ impl<R: BufRead> CsvReader<R> {
         file: Arc<Path>,
         delim: u8,
         declared: &'static Encoding,
+        header: &HeaderSpec,
     ) -> Result<Self, OpenError> {
         let (src, enc) =
             LineSource::open(r, declared).map_err(|e| OpenError::Io(file.to_path_buf(), e))?;
@@ -106,7 +110,7 @@ impl<R: BufRead> CsvReader<R> {
             text_is_fieldbuf: true,
             row_number: 0,
         };
-        me.read_header()?;
+        me.read_header(header)?;
         Ok(me)
     }
 
@@ -138,7 +142,7 @@ impl<R: BufRead> CsvReader<R> {
         self.src.into_inner()
     }
 
-    fn read_header(&mut self) -> Result<(), OpenError> {
+    fn read_header(&mut self, spec: &HeaderSpec) -> Result<(), OpenError> {
         let unreadable = |file: &Path, message: String| {
             OpenError::File(FileError::Unreadable {
                 file: file.to_path_buf(),
@@ -150,20 +154,47 @@ impl<R: BufRead> CsvReader<R> {
                 if let Some(e) = self.io_error.take() {
                     return Err(OpenError::Io(self.file.to_path_buf(), e));
                 }
-                return Err(OpenError::File(FileError::Empty {
-                    file: self.file.to_path_buf(),
-                }));
+                return match spec {
+                    // a file without a header line may hold no rows at all
+                    HeaderSpec::Given(names) if self.line_no == 0 => {
+                        self.header = names.iter().map(|n| n.trim().to_string()).collect();
+                        Ok(())
+                    }
+                    HeaderSpec::AtRow(n) if self.line_no > 0 => Err(unreadable(
+                        &self.file,
+                        format!("header_row = {n}, but the file has {} lines", self.line_no),
+                    )),
+                    _ => Err(OpenError::File(FileError::Empty {
+                        file: self.file.to_path_buf(),
+                    })),
+                };
             }
             let first = &mut self.pending[0];
             if first.number == 1 && first.buf.starts_with(b"\xEF\xBB\xBF") {
                 first.buf.drain(..3);
                 first.content_len -= 3;
             }
-            if is_blank(self.pending[0].content()) {
-                self.drop_lines(1);
-                continue;
+            match spec {
+                HeaderSpec::Given(names) => {
+                    self.header = names.iter().map(|n| n.trim().to_string()).collect();
+                    return Ok(());
+                }
+                HeaderSpec::AtRow(n) if self.pending[0].number < *n => {
+                    self.drop_lines(1);
+                    continue;
+                }
+                HeaderSpec::AtRow(n) if is_blank(self.pending[0].content()) => {
+                    return Err(unreadable(
+                        &self.file,
+                        format!("header_row = {n}, but line {n} is blank"),
+                    ));
+                }
+                _ if is_blank(self.pending[0].content()) => {
+                    self.drop_lines(1);
+                    continue;
+                }
+                _ => break,
             }
-            break;
         }
         let line = self.pending[0].number;
         match self.assemble(None) {
@@ -480,14 +511,23 @@ mod tests {
     use std::io::Cursor;
 
     fn reader(bytes: &[u8], enc: &str) -> CsvReader<Cursor<Vec<u8>>> {
+        reader_with(bytes, enc, &HeaderSpec::FirstNonBlank)
+            .ok()
+            .unwrap()
+    }
+
+    fn reader_with(
+        bytes: &[u8],
+        enc: &str,
+        header: &HeaderSpec,
+    ) -> Result<CsvReader<Cursor<Vec<u8>>>, OpenError> {
         CsvReader::new(
             Cursor::new(bytes.to_vec()),
             Arc::from(Path::new("t.csv")),
             b',',
             Encoding::for_label(enc.as_bytes()).unwrap(),
+            header,
         )
-        .ok()
-        .unwrap()
     }
 
     /// (row number, values) or (row number, reject kind).
@@ -626,6 +666,7 @@ mod tests {
             Arc::from(Path::new("e.csv")),
             b',',
             encoding_rs::UTF_8,
+            &HeaderSpec::FirstNonBlank,
         );
         assert!(matches!(e, Err(OpenError::File(FileError::Empty { .. }))));
         let mut r = reader(b"a,b\n", "utf-8");
@@ -644,5 +685,50 @@ mod tests {
         assert_eq!(hashes[0], hashes[1]);
         assert_ne!(hashes[0].0, hashes[2].0);
         assert_eq!(hashes[0].1, b"1,2");
+    }
+
+    #[test]
+    fn a_header_below_a_title_and_a_file_without_one() {
+        let report = b"Durham PD incidents\r\nRun 07/01/2025 06:00,,\r\n\r\nid,name\r\n1,\"SMITH, J\"\r\n\r\n2,DOE\r\n";
+        // by default the title is taken for the header (and the rows do not fit it)
+        let r = reader(report, "utf-8");
+        assert_eq!(r.header(), &["Durham PD incidents"]);
+        let mut r = reader_with(report, "utf-8", &HeaderSpec::AtRow(4))
+            .ok()
+            .unwrap();
+        assert_eq!(r.header(), &["id", "name"]);
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!((row.row_number, row.value(1)), (5, Some("SMITH, J")));
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!((row.row_number, row.value(0)), (7, Some("2")));
+        assert!(r.next_row().is_none());
+        // a header row that is blank, or past the end, is named
+        for (n, want) in [(3, "line 3 is blank"), (9, "the file has 7 lines")] {
+            match reader_with(report, "utf-8", &HeaderSpec::AtRow(n)) {
+                Err(OpenError::File(FileError::Unreadable { message, .. })) => {
+                    assert!(message.contains(want), "{message}")
+                }
+                _ => panic!("header_row = {n} must fail"),
+            }
+        }
+
+        // no header line: every line is a row, numbered from 1; a BOM is still removed
+        let names = HeaderSpec::Given(vec!["id".into(), " name ".into()]);
+        let mut r = reader_with(b"\xEF\xBB\xBF1,SMITH\n2,DOE\n", "utf-8", &names)
+            .ok()
+            .unwrap();
+        assert_eq!(r.header(), &["id", "name"]);
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(
+            (row.row_number, row.value(0), row.value(1)),
+            (1, Some("1"), Some("SMITH"))
+        );
+        assert_eq!(row.raw, b"1,SMITH");
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!((row.row_number, row.value(1)), (2, Some("DOE")));
+        assert!(r.next_row().is_none());
+        // an empty file without a header line holds no rows
+        let mut r = reader_with(b"", "utf-8", &names).ok().unwrap();
+        assert!(r.next_row().is_none());
     }
 }

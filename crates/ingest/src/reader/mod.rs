@@ -201,6 +201,18 @@ pub fn file_sha256(path: &Path) -> io::Result<(String, u64)> {
     Ok(r.finish())
 }
 
+/// Where a file's column names come from (CSV, XLSX).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum HeaderSpec {
+    /// The first non-blank line (sheet row).
+    #[default]
+    FirstNonBlank,
+    /// This 1-based line (sheet row); the lines above it (a title, a run date) are skipped.
+    AtRow(u64),
+    /// No header line: these names, and every line is a row.
+    Given(Vec<String>),
+}
+
 /// How to read one file: everything the readers need from the source definition.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
@@ -208,6 +220,7 @@ pub struct ReadOptions {
     pub delimiter: u8,
     pub encoding: &'static Encoding,
     pub sheet: Option<String>,
+    pub header: HeaderSpec,
     /// JSON lines: column names to register first (the mapped columns), so their indexes are
     /// known before any line is read.
     pub known_columns: Vec<String>,
@@ -239,7 +252,8 @@ impl FileReader {
             FileFormat::Csv => {
                 let f = File::open(path).map_err(io_err)?;
                 let r = BufReader::with_capacity(BUF_SIZE, HashingReader::new(f));
-                csv::CsvReader::new(r, file, opts.delimiter, opts.encoding).map(FileReader::Csv)
+                csv::CsvReader::new(r, file, opts.delimiter, opts.encoding, &opts.header)
+                    .map(FileReader::Csv)
             }
             FileFormat::Jsonl => {
                 let f = File::open(path).map_err(io_err)?;
@@ -247,9 +261,8 @@ impl FileReader {
                 jsonl::JsonlReader::new(r, file, opts.encoding, &opts.known_columns)
                     .map(FileReader::Jsonl)
             }
-            FileFormat::Xlsx => {
-                xlsx::XlsxReader::open(file, opts.sheet.as_deref()).map(FileReader::Xlsx)
-            }
+            FileFormat::Xlsx => xlsx::XlsxReader::open(file, opts.sheet.as_deref(), &opts.header)
+                .map(FileReader::Xlsx),
             FileFormat::Parquet => parquet::ParquetReader::open(file).map(FileReader::Parquet),
         }
     }

@@ -1,6 +1,8 @@
 //! Excel workbooks (`.xlsx`, and `.xls` / `.xlsb` / `.ods` by extension) through calamine.
 //!
-//! The sheet is the one named by `sheet`, else the first. Its first non-empty row is the header.
+//! The sheet is the one named by `sheet`, else the first. Its first non-empty row is the header
+//! (or the row `header_row` names, the rows above it skipped; or none, when `columns` names the
+//! columns, and then a sheet wider than the names is refused rather than cut).
 //! Cells become text: integers without a decimal point (`9195550142`, not `9195550142.0`),
 //! other numbers in their shortest form, booleans `TRUE` / `FALSE`, error cells blank. Date
 //! cells become ISO text (`2024-03-05 14:30:00`, `2024-03-05` for whole days, `14:30:00` for
@@ -16,7 +18,7 @@ use std::sync::Arc;
 use calamine::{open_workbook_auto, Data, Range, Reader};
 use familiar_model::raw::{write_delimited_field, RawLayout};
 
-use super::{OpenError, Row, Span};
+use super::{HeaderSpec, OpenError, Row, Span};
 use crate::error::FileError;
 
 pub struct XlsxReader {
@@ -34,7 +36,11 @@ pub struct XlsxReader {
 }
 
 impl XlsxReader {
-    pub fn open(file: Arc<Path>, sheet: Option<&str>) -> Result<Self, OpenError> {
+    pub fn open(
+        file: Arc<Path>,
+        sheet: Option<&str>,
+        header: &HeaderSpec,
+    ) -> Result<Self, OpenError> {
         let unreadable = |message: String| {
             OpenError::File(FileError::Unreadable {
                 file: file.to_path_buf(),
@@ -79,24 +85,41 @@ impl XlsxReader {
             raw: Vec::new(),
             row_number: 0,
         };
-        // Header: the first row with any non-empty cell.
         let height = me.range.height();
+        match header {
+            HeaderSpec::FirstNonBlank => {}
+            HeaderSpec::Given(names) => {
+                let width = me.range.width();
+                if width > names.len() {
+                    return Err(unreadable(format!(
+                        "sheet {name:?} has {width} columns, but columns names {}",
+                        names.len()
+                    )));
+                }
+                me.header = names.iter().map(|n| n.trim().to_string()).collect();
+                return Ok(me);
+            }
+            &HeaderSpec::AtRow(n) => {
+                // sheet row n is index n - 1 - first_row of the range (which starts at the
+                // first row with a value)
+                let first = u64::from(first_row) + 1;
+                let last = first + height as u64;
+                if n < first || n >= last || !me.load_row((n - first) as usize) {
+                    return Err(unreadable(format!(
+                        "header_row = {n}, but row {n} of sheet {name:?} is empty"
+                    )));
+                }
+                me.next = (n - first) as usize + 1;
+                me.header = me.header_names();
+                return Ok(me);
+            }
+        }
+        // Header: the first row with any non-empty cell.
         while me.next < height {
             let i = me.next;
             me.next += 1;
             if me.load_row(i) {
-                let width = me.spans.len();
-                me.header = (0..width)
-                    .map(|c| {
-                        let (s, e) = me.spans[c];
-                        let n = me.text[s as usize..e as usize].trim();
-                        if n.is_empty() {
-                            format!("_col{}", c + 1)
-                        } else {
-                            n.to_string()
-                        }
-                    })
-                    .collect();
+                me.header = me.header_names();
                 return Ok(me);
             }
         }
@@ -107,6 +130,21 @@ impl XlsxReader {
 
     pub fn header(&self) -> &[String] {
         &self.header
+    }
+
+    /// The loaded row's cells as column names (`_colN` for a blank one).
+    fn header_names(&self) -> Vec<String> {
+        (0..self.spans.len())
+            .map(|c| {
+                let (s, e) = self.spans[c];
+                let n = self.text[s as usize..e as usize].trim();
+                if n.is_empty() {
+                    format!("_col{}", c + 1)
+                } else {
+                    n.to_string()
+                }
+            })
+            .collect()
     }
 
     pub fn path(&self) -> &Path {
@@ -269,9 +307,13 @@ mod tests {
         ws.write_number(3, 2, 2.5).unwrap();
         wb.save(&path).unwrap();
 
-        let mut r = XlsxReader::open(Arc::from(path.as_path()), Some("calls"))
-            .ok()
-            .unwrap();
+        let mut r = XlsxReader::open(
+            Arc::from(path.as_path()),
+            Some("calls"),
+            &HeaderSpec::FirstNonBlank,
+        )
+        .ok()
+        .unwrap();
         assert_eq!(r.header(), &["Id", "When", "Phone", "Flag"]);
         let layout = r.raw_layout();
         let row = r.next_row().unwrap().unwrap();
@@ -296,6 +338,66 @@ mod tests {
         assert_eq!(row.value(3), Some(""));
         assert!(r.next_row().is_none());
 
-        assert!(XlsxReader::open(Arc::from(path.as_path()), Some("Nope")).is_err());
+        assert!(XlsxReader::open(
+            Arc::from(path.as_path()),
+            Some("Nope"),
+            &HeaderSpec::FirstNonBlank
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn a_header_below_a_title_and_a_sheet_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.xlsx");
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "Jail bookings, run 07/01/2025")
+            .unwrap();
+        ws.write_string(2, 0, "BookingNo").unwrap();
+        ws.write_string(2, 1, "Name").unwrap();
+        ws.write_number(3, 0, 7.0).unwrap();
+        ws.write_string(3, 1, "SMITH, J").unwrap();
+        wb.save(&path).unwrap();
+        let file: Arc<Path> = Arc::from(path.as_path());
+
+        let mut r = XlsxReader::open(file.clone(), None, &HeaderSpec::AtRow(3))
+            .ok()
+            .unwrap();
+        assert_eq!(r.header(), &["BookingNo", "Name"]);
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(
+            (row.row_number, row.value(0), row.value(1)),
+            (4, Some("7"), Some("SMITH, J"))
+        );
+        assert!(r.next_row().is_none());
+        for n in [2, 9] {
+            match XlsxReader::open(file.clone(), None, &HeaderSpec::AtRow(n)) {
+                Err(OpenError::File(FileError::Unreadable { message, .. })) => {
+                    assert!(message.contains(&format!("row {n} of sheet")), "{message}")
+                }
+                _ => panic!("header_row = {n} must fail"),
+            }
+        }
+
+        // no header row: every row is data, and the names must cover every column
+        let names = HeaderSpec::Given(vec!["BookingNo".into(), "Name".into()]);
+        let mut r = XlsxReader::open(file.clone(), None, &names).ok().unwrap();
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(
+            (row.row_number, row.value(0)),
+            (1, Some("Jail bookings, run 07/01/2025"))
+        );
+        assert_eq!(r.next_row().unwrap().unwrap().row_number, 3);
+        let narrow = HeaderSpec::Given(vec!["BookingNo".into()]);
+        match XlsxReader::open(file, None, &narrow) {
+            Err(OpenError::File(FileError::Unreadable { message, .. })) => {
+                assert!(
+                    message.contains("has 2 columns, but columns names 1"),
+                    "{message}"
+                )
+            }
+            _ => panic!("a sheet wider than its names must fail"),
+        }
     }
 }

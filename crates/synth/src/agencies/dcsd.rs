@@ -63,6 +63,8 @@ pub fn source_def() -> SourceDef {
         delimiter: None,
         encoding: None,
         sheet: Some(SHEET.into()),
+        header_row: None,
+        columns: None,
         timezone: None,
         record_key: vec!["Booking No".into()],
         event_key: None,

@@ -50,6 +50,8 @@ pub fn source_def() -> SourceDef {
         delimiter: None,
         encoding: Some("utf-8".into()),
         sheet: None,
+        header_row: None,
+        columns: None,
         timezone: None,
         record_key: vec!["CallNo".into()],
         event_key: None,

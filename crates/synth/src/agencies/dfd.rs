@@ -69,6 +69,8 @@ pub fn source_def() -> SourceDef {
         delimiter: Some(",".into()),
         encoding: Some("utf-8".into()),
         sheet: None,
+        header_row: None,
+        columns: None,
         timezone: None,
         record_key: vec!["IncidentNumber".into()],
         event_key: None,

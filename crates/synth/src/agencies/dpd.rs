@@ -81,6 +81,8 @@ pub fn source_def() -> SourceDef {
         delimiter: Some("|".into()),
         encoding: Some("windows-1252".into()),
         sheet: None,
+        header_row: None,
+        columns: None,
         timezone: None,
         record_key: vec!["RECORD_NO".into(), "PERSON_SEQ".into()],
         event_key: Some(vec!["RECORD_NO".into()]),

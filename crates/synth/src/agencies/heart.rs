@@ -36,6 +36,8 @@ pub fn source_def() -> SourceDef {
         delimiter: None,
         encoding: Some("utf-8".into()),
         sheet: None,
+        header_row: None,
+        columns: None,
         timezone: None,
         record_key: vec!["response_id".into()],
         event_key: None,
