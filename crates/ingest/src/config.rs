@@ -498,7 +498,7 @@ pub fn preflight_file(plan: &SourcePlan, file: &Path) -> Result<(), ConfigError>
         Err(OpenError::File(e)) => return Err(e.into()),
     };
     match plan.def.format {
-        FileFormat::Jsonl => {
+        FileFormat::Jsonl | FileFormat::Json => {
             // No header: look at the first lines' keys for the essential columns.
             let mut seen: Vec<String> = Vec::new();
             let mut rows = 0;

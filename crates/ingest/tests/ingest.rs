@@ -869,3 +869,41 @@ fn header_row_and_columns_onboard_report_exports() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn json_array_exports_are_read_element_by_element() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "calls.json",
+        b"[\n  {\"id\": \"1\", \"when\": \"2024-01-01 10:00\", \"name\": \"SMITH, JOHN\", \"type\": null},\n  {\"id\": \"2\", \"when\": \"yesterday\", \"name\": \"ROE, JANE\"},\n  {\"id\": \"3\", \"when\": \"2024-01-01 11:00\",\n   \"name\": \"POE, EDGAR\"}\n]\n",
+    );
+    let cfg = load(
+        dir.path(),
+        &SIMPLE
+            .replace("calls.csv", "calls.json")
+            .replace("format = \"csv\"", "format = \"json\""),
+    )
+    .unwrap();
+    preflight(&cfg).unwrap();
+    let (out, rep) = run(&cfg.sources[0]);
+    assert_eq!(
+        rejections(&out),
+        vec![(3, RejectKind::BadDate, Some("when".into()))]
+    );
+    assert_eq!((rep.rows(), rep.accepted(), rep.rejected()), (3, 2, 1));
+    let ok = accepted(&out);
+    assert_eq!(ok[1].record_key, "3");
+    assert_eq!(
+        ok[1].identity.as_ref().unwrap().last.as_deref(),
+        Some("POE")
+    );
+    // JSON lines declared as an array are refused at preflight, with the way out
+    write(
+        dir.path(),
+        "calls.json",
+        b"{\"id\": \"1\"}\n{\"id\": \"2\"}\n",
+    );
+    let msg = preflight(&cfg).unwrap_err().to_string();
+    assert!(msg.contains("use format = \"jsonl\""), "{msg}");
+}

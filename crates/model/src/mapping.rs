@@ -55,7 +55,10 @@ pub struct SourcesConfig {
 pub enum FileFormat {
     Csv,
     Xlsx,
+    /// One JSON object per line.
     Jsonl,
+    /// One JSON array of objects.
+    Json,
     Parquet,
 }
 

@@ -358,7 +358,9 @@ fn classify(root: &Path) -> Classified {
                 FileFormat::Csv => read_csv(root, &path, def),
                 FileFormat::Jsonl => read_jsonl(root, &path),
                 FileFormat::Xlsx => read_xlsx(root, &path, def),
-                FileFormat::Parquet => unreachable!(),
+                FileFormat::Json | FileFormat::Parquet => {
+                    unreachable!("synth writes no {:?}", def.format)
+                }
             };
             let mut prev: Option<Vec<u8>> = None;
             for r in rows {

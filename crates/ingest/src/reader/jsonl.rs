@@ -1,11 +1,17 @@
-//! JSON lines: one JSON object per line.
+//! JSON lines (one JSON object per line) and JSON arrays of objects (`format = "json"`, as
+//! many open-data portals and APIs export them, pretty-printed or not).
 //!
 //! Each key is a column. Strings are taken as they are; numbers as their JSON text (`42`,
 //! `3.5`); booleans as `true` / `false`; `null` as blank; arrays and objects as their compact
 //! JSON text. A key repeated in one object keeps its first value. Blank lines are skipped and
 //! not counted; a line that is not a JSON object is rejected (`invalid_json`), as is a line
 //! with bytes invalid in the declared encoding (`invalid_encoding`). Row number = the 1-based
-//! line.
+//! line (where the element starts, for an array).
+//!
+//! In an array each element is one row, its raw bytes the element's text as in the file (line
+//! breaks included). An element that is not an object is rejected (`invalid_json`) and reading
+//! goes on at the next; so is anything after the closing `]`, and an element the file ends
+//! inside (a truncated export). A file whose first character is not `[` is refused at open.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead};
@@ -18,8 +24,30 @@ use familiar_model::raw::{json_pairs, json_value_text, RawLayout};
 use super::{bad_byte_reason, decode_strict, is_blank, LineSource, OpenError, Row, Span, ABSENT};
 use crate::error::{RejectKind, Rejection};
 
+/// How the objects are laid out in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonLayout {
+    /// One object per line.
+    Lines,
+    /// One top-level array of objects.
+    Array,
+}
+
+/// Where an array's scan stands.
+#[derive(Default)]
+struct ArrayScan {
+    /// The current physical line, its length without the terminator, and the next byte.
+    buf: Vec<u8>,
+    pos: usize,
+    bad_encoding: bool,
+    /// The closing `]` was read.
+    closed: bool,
+}
+
 pub struct JsonlReader<R> {
     src: LineSource<R>,
+    layout: JsonLayout,
+    scan: ArrayScan,
     enc: &'static Encoding,
     file: Arc<Path>,
     line_no: u64,
@@ -42,10 +70,23 @@ impl<R: BufRead> JsonlReader<R> {
         declared: &'static Encoding,
         known: &[String],
     ) -> Result<Self, OpenError> {
+        Self::with_layout(r, file, declared, known, JsonLayout::Lines)
+    }
+
+    /// As [`JsonlReader::new`], for either layout; an array's opening `[` is read here.
+    pub fn with_layout(
+        r: R,
+        file: Arc<Path>,
+        declared: &'static Encoding,
+        known: &[String],
+        layout: JsonLayout,
+    ) -> Result<Self, OpenError> {
         let (src, enc) =
             LineSource::open(r, declared).map_err(|e| OpenError::Io(file.to_path_buf(), e))?;
         let mut me = JsonlReader {
             src,
+            layout,
+            scan: ArrayScan::default(),
             enc,
             file,
             line_no: 0,
@@ -62,7 +103,147 @@ impl<R: BufRead> JsonlReader<R> {
         for k in known {
             me.intern(k);
         }
+        if layout == JsonLayout::Array {
+            me.open_array()?;
+        }
         Ok(me)
+    }
+
+    /// Read up to the array's opening `[`; anything else first is a file-level error.
+    fn open_array(&mut self) -> Result<(), OpenError> {
+        let unreadable = |file: &Path, message: String| {
+            OpenError::File(crate::error::FileError::Unreadable {
+                file: file.to_path_buf(),
+                message,
+            })
+        };
+        match self.scan_byte() {
+            Ok(Some(b'[')) => {
+                self.scan.pos += 1;
+                Ok(())
+            }
+            Ok(Some(b)) => Err(unreadable(
+                &self.file,
+                format!(
+                    "line {}: expected a JSON array of objects (`[`), found {:?}; for one \
+                     object per line use format = \"jsonl\"",
+                    self.line_no,
+                    char::from(b)
+                ),
+            )),
+            Ok(None) => Err(OpenError::File(crate::error::FileError::Empty {
+                file: self.file.to_path_buf(),
+            })),
+            Err(e) => Err(OpenError::Io(self.file.to_path_buf(), e)),
+        }
+    }
+
+    /// The next byte of an array that is not white space (not consumed), reading lines as
+    /// needed; None at the end of the file.
+    fn scan_byte(&mut self) -> io::Result<Option<u8>> {
+        loop {
+            while let Some(&b) = self.scan.buf.get(self.scan.pos) {
+                if b.is_ascii_whitespace() {
+                    self.scan.pos += 1;
+                } else {
+                    return Ok(Some(b));
+                }
+            }
+            if !self.next_scan_line()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Load the next physical line into the scan buffer; false at the end.
+    fn next_scan_line(&mut self) -> io::Result<bool> {
+        match self.src.next_line(&mut self.scan.buf)? {
+            None => Ok(false),
+            Some(info) => {
+                self.line_no += 1;
+                self.scan.pos = 0;
+                if self.line_no == 1 && self.scan.buf.starts_with(b"\xEF\xBB\xBF") {
+                    self.scan.pos = 3;
+                }
+                self.scan.bad_encoding = info.bad_encoding;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Collect the next element of the array into `line` (its bytes as in the file); None at
+    /// the end. The flag is true when the element is known bad: the file ended inside it, or
+    /// it comes after the closing `]`.
+    fn next_element(&mut self) -> io::Result<Option<(bool, Option<&'static str>)>> {
+        // skip separators
+        let first = loop {
+            match self.scan_byte()? {
+                None => return Ok(None),
+                Some(b',') if !self.scan.closed => self.scan.pos += 1,
+                Some(b']') if !self.scan.closed => {
+                    self.scan.pos += 1;
+                    self.scan.closed = true;
+                }
+                Some(b) => break b,
+            }
+        };
+        self.row_number = self.line_no;
+        self.line.clear();
+        let mut bad_encoding = false;
+        if self.scan.closed {
+            // trailing content: the rest of this line is one rejected row
+            let rest = &self.scan.buf[self.scan.pos..];
+            let end = rest
+                .iter()
+                .rposition(|b| !b.is_ascii_whitespace())
+                .map_or(0, |i| i + 1);
+            self.line.extend_from_slice(&rest[..end]);
+            self.scan.pos = self.scan.buf.len();
+            self.raw_len = self.line.len();
+            return Ok(Some((
+                true,
+                Some("content after the end of the JSON array"),
+            )));
+        }
+        let (mut depth, mut in_string, mut escaped) = (0u32, false, false);
+        debug_assert!(!first.is_ascii_whitespace());
+        loop {
+            let Some(&b) = self.scan.buf.get(self.scan.pos) else {
+                bad_encoding |= self.scan.bad_encoding;
+                if !self.next_scan_line()? {
+                    self.raw_len = trimmed_len(&self.line);
+                    return Ok(Some((true, Some("the file ends inside this element"))));
+                }
+                bad_encoding |= self.scan.bad_encoding;
+                continue;
+            };
+            if in_string {
+                self.line.push(b);
+                self.scan.pos += 1;
+                match (escaped, b) {
+                    (true, _) => escaped = false,
+                    (false, b'\\') => escaped = true,
+                    (false, b'"') => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' if depth > 0 => depth -= 1,
+                // the end of a scalar element (not consumed: the loop above takes it)
+                b',' | b']' if depth == 0 => break,
+                _ => {}
+            }
+            self.line.push(b);
+            self.scan.pos += 1;
+            if depth == 0 && matches!(b, b'}' | b']') {
+                break;
+            }
+        }
+        self.raw_len = trimmed_len(&self.line);
+        Ok(Some((bad_encoding, None)))
     }
 
     fn intern(&mut self, k: &str) -> u32 {
@@ -107,6 +288,24 @@ impl<R: BufRead> JsonlReader<R> {
     }
 
     pub fn next_row(&mut self) -> Option<Result<Row<'_>, Rejection>> {
+        if self.layout == JsonLayout::Array {
+            match self.next_element() {
+                Ok(None) => return None,
+                Err(e) => {
+                    self.io_error = Some(e);
+                    return None;
+                }
+                Ok(Some((true, Some(why)))) => {
+                    return Some(Err(self.reject(RejectKind::InvalidJson, why.into())));
+                }
+                Ok(Some((bad_encoding, _))) => {
+                    return self.object_row(super::LineInfo {
+                        content_len: self.raw_len,
+                        bad_encoding,
+                    })
+                }
+            }
+        }
         let info = loop {
             match self.src.next_line(&mut self.line) {
                 Ok(Some(info)) => {
@@ -136,6 +335,11 @@ impl<R: BufRead> JsonlReader<R> {
         };
         self.row_number = self.line_no;
         self.raw_len = info.content_len;
+        self.object_row(info)
+    }
+
+    /// The row of the object in `line[..info.content_len]` (or its rejection).
+    fn object_row(&mut self, info: super::LineInfo) -> Option<Result<Row<'_>, Rejection>> {
         if info.bad_encoding {
             return Some(Err(self.reject(
                 RejectKind::InvalidEncoding,
@@ -187,6 +391,13 @@ impl<R: BufRead> JsonlReader<R> {
             datetime: &[],
         }))
     }
+}
+
+/// Length without trailing white space.
+fn trimmed_len(b: &[u8]) -> usize {
+    b.iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(0, |i| i + 1)
 }
 
 #[cfg(test)]
@@ -249,5 +460,110 @@ not json\n[1,2]\n{\"id\": \"2\", \"name\": \"Jos\xFF\"}\n{\"name\": \"B\", \"id\
         assert_eq!(cols(&row), want);
         assert_eq!(layout.fields(row.raw).unwrap(), want);
         assert!(r.next_row().is_none());
+    }
+
+    fn array(data: &[u8]) -> Result<JsonlReader<Cursor<Vec<u8>>>, OpenError> {
+        JsonlReader::with_layout(
+            Cursor::new(data.to_vec()),
+            Arc::from(Path::new("t.json")),
+            encoding_rs::UTF_8,
+            &["id".to_string()],
+            JsonLayout::Array,
+        )
+    }
+
+    #[test]
+    fn reads_an_array_of_objects_pretty_printed_or_not() {
+        let data = b"\xEF\xBB\xBF[\n  {\n    \"id\": 1,\n    \"note\": \"a } and a ] in a \\\"string\\\"\",\n    \"tags\": [1, {\"x\": 2}]\n  },\n  7,\n  {\"id\": 2},{\"id\": 3}\n] trailing\n";
+        let mut r = array(data).ok().unwrap();
+        let layout = RawLayout::JsonObject {
+            encoding: "UTF-8".into(),
+        };
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(row.row_number, 2);
+        assert_eq!(row.value(0), Some("1"));
+        assert_eq!(row.get("note"), Some("a } and a ] in a \"string\""));
+        assert_eq!(row.get("tags"), Some("[1,{\"x\":2}]"));
+        assert!(row.raw.starts_with(b"{\n    \"id\": 1,") && row.raw.ends_with(b"}"));
+        let fields = layout.fields(row.raw).unwrap();
+        assert_eq!(fields[0], ("id".to_string(), "1".to_string()));
+        // a scalar element is no row
+        let e = r.next_row().unwrap().unwrap_err();
+        assert_eq!(
+            (e.row_number, e.kind, e.raw.as_slice()),
+            (7, RejectKind::InvalidJson, &b"7"[..])
+        );
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!((row.row_number, row.value(0)), (8, Some("2")));
+        assert_eq!(row.raw, b"{\"id\": 2}");
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!((row.row_number, row.value(0)), (8, Some("3")));
+        // what follows the closing bracket is kept as a rejected row
+        let e = r.next_row().unwrap().unwrap_err();
+        assert_eq!((e.row_number, e.raw.as_slice()), (9, &b"trailing"[..]));
+        assert!(e.reason.contains("after the end"), "{}", e.reason);
+        assert!(r.next_row().is_none());
+    }
+
+    #[test]
+    fn a_truncated_array_keeps_its_last_element_and_other_files_are_refused() {
+        let mut r = array(b"[{\"id\": 1}, {\"id\": 2, \"name\": \"ANN")
+            .ok()
+            .unwrap();
+        assert_eq!(r.next_row().unwrap().unwrap().value(0), Some("1"));
+        let e = r.next_row().unwrap().unwrap_err();
+        assert_eq!(e.kind, RejectKind::InvalidJson);
+        assert_eq!(e.raw, b"{\"id\": 2, \"name\": \"ANN");
+        assert!(e.reason.contains("ends inside"), "{}", e.reason);
+        assert!(r.next_row().is_none());
+        // an empty array holds no rows
+        let mut r = array(b"[]").ok().unwrap();
+        assert!(r.next_row().is_none());
+        // JSON lines, or nothing at all, are not an array
+        match array(b"\n{\"id\": 1}\n") {
+            Err(OpenError::File(crate::error::FileError::Unreadable { message, .. })) => {
+                assert!(
+                    message.contains("line 2: expected a JSON array"),
+                    "{message}"
+                );
+                assert!(message.contains("format = \"jsonl\""), "{message}");
+            }
+            _ => panic!("JSON lines must not open as an array"),
+        }
+        assert!(matches!(
+            array(b"  \n"),
+            Err(OpenError::File(crate::error::FileError::Empty { .. }))
+        ));
+    }
+
+    proptest::proptest! {
+        /// Any array of flat objects, compact or pretty-printed, reads back object by object,
+        /// whatever brackets, braces, commas, quotes and line breaks the strings hold.
+        #[test]
+        fn arrays_read_back_their_objects(
+            objects in proptest::collection::vec(
+                proptest::collection::btree_map("[a-z]{1,6}", "[ -~\\n{}\\[\\],\"\\\\é]{0,12}", 1..5),
+                0..6,
+            ),
+            pretty: bool,
+        ) {
+            let values: Vec<serde_json::Value> = objects
+                .iter()
+                .map(|m| serde_json::to_value(m).unwrap())
+                .collect();
+            let text = if pretty {
+                serde_json::to_string_pretty(&values).unwrap()
+            } else {
+                serde_json::to_string(&values).unwrap()
+            };
+            let mut r = array(text.as_bytes()).ok().unwrap();
+            for m in &objects {
+                let row = r.next_row().unwrap().unwrap();
+                for (k, v) in m {
+                    proptest::prop_assert_eq!(row.get(k), Some(v.as_str()));
+                }
+            }
+            proptest::prop_assert!(r.next_row().is_none());
+        }
     }
 }

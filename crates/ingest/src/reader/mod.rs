@@ -7,7 +7,8 @@
 //! - [`csv`]: delimiter, encoding, BOM, CRLF, quoted fields spanning lines, unbalanced-quote
 //!   recovery (see that module).
 //! - [`xlsx`]: a sheet by name or the first; cells of any type become text.
-//! - [`jsonl`]: one JSON object per line; nested values become their JSON text.
+//! - [`jsonl`]: one JSON object per line, or a JSON array of objects; nested values become
+//!   their JSON text.
 //! - [`parquet`]: typed columns become text (dates and times as ISO text, flagged like XLSX
 //!   date cells).
 
@@ -260,6 +261,18 @@ impl FileReader {
                 let r = BufReader::with_capacity(BUF_SIZE, HashingReader::new(f));
                 jsonl::JsonlReader::new(r, file, opts.encoding, &opts.known_columns)
                     .map(FileReader::Jsonl)
+            }
+            FileFormat::Json => {
+                let f = File::open(path).map_err(io_err)?;
+                let r = BufReader::with_capacity(BUF_SIZE, HashingReader::new(f));
+                jsonl::JsonlReader::with_layout(
+                    r,
+                    file,
+                    opts.encoding,
+                    &opts.known_columns,
+                    jsonl::JsonLayout::Array,
+                )
+                .map(FileReader::Jsonl)
             }
             FileFormat::Xlsx => xlsx::XlsxReader::open(file, opts.sheet.as_deref(), &opts.header)
                 .map(FileReader::Xlsx),
