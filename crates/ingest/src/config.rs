@@ -106,17 +106,38 @@ impl SourcePlan {
             errs.push("sheet applies only to format = \"xlsx\"".into());
         }
         let tabular = matches!(def.format, FileFormat::Csv | FileFormat::Xlsx);
-        if def.header_row.is_some() && !tabular {
-            errs.push("header_row applies only to format = \"csv\" or \"xlsx\"".into());
+        let fixed = def.format == FileFormat::Fixed;
+        if def.header_row.is_some() && !tabular && !fixed {
+            errs.push("header_row applies only to format = \"csv\", \"xlsx\" or \"fixed\"".into());
+        }
+        if fixed {
+            match (&def.columns, &def.widths) {
+                (Some(c), Some(w)) if c.len() != w.len() => errs.push(format!(
+                    "columns names {} columns but widths gives {} widths",
+                    c.len(),
+                    w.len()
+                )),
+                (Some(_), Some(w)) if w.contains(&0) => {
+                    errs.push("widths: every width is at least 1 character".into())
+                }
+                (Some(_), Some(_)) => {}
+                _ => errs.push(
+                    "format = \"fixed\" needs columns (the names) and widths (characters per \
+                     column), in order"
+                        .into(),
+                ),
+            }
+        } else if def.widths.is_some() {
+            errs.push("widths applies only to format = \"fixed\"".into());
         }
         if def.header_row == Some(0) {
             errs.push("header_row is 1-based: the first line is 1".into());
         }
         if let Some(names) = &def.columns {
-            if !tabular {
-                errs.push("columns applies only to format = \"csv\" or \"xlsx\"".into());
+            if !tabular && !fixed {
+                errs.push("columns applies only to format = \"csv\", \"xlsx\" or \"fixed\"".into());
             }
-            if def.header_row.is_some() {
+            if def.header_row.is_some() && !fixed {
                 errs.push(
                     "header_row and columns exclude each other: columns is for a file with no \
                      header line"
@@ -187,6 +208,11 @@ impl SourcePlan {
                 (Some(names), _) => HeaderSpec::Given(names.clone()),
                 (None, Some(n)) => HeaderSpec::AtRow(n),
                 (None, None) => HeaderSpec::FirstNonBlank,
+            },
+            widths: self.def.widths.clone().unwrap_or_default(),
+            skip_through: match self.def.format {
+                FileFormat::Fixed => self.def.header_row.unwrap_or(0),
+                _ => 0,
             },
             known_columns: self.compiled.columns(),
         }

@@ -1210,6 +1210,7 @@ mod tests {
             sheet: None,
             header_row: None,
             columns: None,
+            widths: None,
             timezone: None,
             record_key: vec!["id".into()],
             event_key: None,

@@ -865,7 +865,7 @@ fn header_row_and_columns_onboard_report_exports() {
     assert!(
         problems
             .join("\n")
-            .contains("header_row applies only to format = \"csv\" or \"xlsx\""),
+            .contains("header_row applies only to format = \"csv\", \"xlsx\" or \"fixed\""),
         "{problems:?}"
     );
 }
@@ -906,4 +906,85 @@ fn json_array_exports_are_read_element_by_element() {
     );
     let msg = preflight(&cfg).unwrap_err().to_string();
     assert!(msg.contains("use format = \"jsonl\""), "{msg}");
+}
+
+#[test]
+fn fixed_width_extracts_are_cut_by_the_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    // a jail system's extract: a printed header line, then booking number (6), name (20),
+    // booked (12, YYYYMMDDhhmm), filler (2), date of birth (8)
+    write(
+        dir.path(),
+        "dcsd/book.txt",
+        b"BOOKNO NAME                BOOKED      --DOB\n\
+B00001SMITH, JOHN A       2024030514300019800101\n\
+B00002ROE, JANE           2024031309xx00\n\
+B00003POE, EDGAR          202403141200  19490119 LATE NOTE\n\
+B00004DOE, RICK           202403151200\n",
+    );
+    let toml = r#"
+[[source]]
+name = "dcsd_jms"
+agency = "DCSD"
+files = "dcsd/book.txt"
+format = "fixed"
+encoding = "windows-1252"
+header_row = 1
+columns = ["BookNo", "Name", "Booked", "_filler", "DOB"]
+widths = [6, 20, 12, 2, 8]
+record_key = ["BookNo"]
+kind = "jail_booking"
+role = "arrestee"
+
+[source.fields]
+start = { column = "Booked", format = "%Y%m%d%H%M" }
+name = { column = "Name", layout = "last_comma_first_middle" }
+dob = { column = "DOB", format = "%Y%m%d" }
+"#;
+    let cfg = load(dir.path(), toml).unwrap();
+    preflight(&cfg).unwrap();
+    let (out, rep) = run(&cfg.sources[0]);
+    assert_eq!(
+        rejections(&out),
+        vec![
+            (3, RejectKind::BadDate, Some("Booked".into())),
+            (4, RejectKind::FieldCount, None),
+        ]
+    );
+    assert_eq!((rep.rows(), rep.accepted(), rep.rejected()), (4, 2, 2));
+    let ok = accepted(&out);
+    assert_eq!(ok[0].record_key, "B00001");
+    let id = ok[0].identity.as_ref().unwrap();
+    assert_eq!(
+        (id.first.as_deref(), id.last.as_deref()),
+        (Some("JOHN"), Some("SMITH"))
+    );
+    assert_eq!(
+        id.dob.as_ref().map(|d| d.to_string()).as_deref(),
+        Some("1980-01-01")
+    );
+    // a line cut short has no date of birth
+    assert!(ok[1].identity.as_ref().unwrap().dob.is_none());
+
+    // a layout that does not add up is named before anything is read
+    let bad = toml.replace("widths = [6, 20, 12, 2, 8]", "widths = [6, 20, 12, 0]");
+    let ConfigError::Invalid { problems, .. } = load(dir.path(), &bad).unwrap_err() else {
+        panic!()
+    };
+    assert!(
+        problems
+            .join("\n")
+            .contains("columns names 5 columns but widths gives 4 widths"),
+        "{problems:?}"
+    );
+    let bad = toml.replace("widths = [6, 20, 12, 2, 8]\n", "");
+    let ConfigError::Invalid { problems, .. } = load(dir.path(), &bad).unwrap_err() else {
+        panic!()
+    };
+    assert!(
+        problems
+            .join("\n")
+            .contains("needs columns (the names) and widths"),
+        "{problems:?}"
+    );
 }

@@ -60,6 +60,8 @@ pub enum FileFormat {
     /// One JSON array of objects.
     Json,
     Parquet,
+    /// Fixed-width text: `columns` and `widths` say where each column is.
+    Fixed,
 }
 
 /// One agency export (one or more files of the same layout).
@@ -88,9 +90,12 @@ pub struct SourceDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header_row: Option<u64>,
     /// CSV / XLSX without a header line: the names of its columns, in order (every line is a
-    /// row).
+    /// row). Fixed-width files: the names of their columns, in order (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub columns: Option<Vec<String>>,
+    /// Fixed-width files: each column's width in characters, in the order of `columns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub widths: Option<Vec<u32>>,
     /// Zone for this source's local times (default: the file's top-level `timezone`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,

@@ -52,6 +52,14 @@ pub enum RawLayout {
         /// The WHATWG name of the encoding the bytes are in.
         encoding: String,
     },
+    /// One line per row, cut into the `header`'s columns by `widths` (characters; see
+    /// [`split_fixed`]).
+    Fixed {
+        /// The WHATWG name of the encoding the bytes are in.
+        encoding: String,
+        widths: Vec<u32>,
+        header: Vec<String>,
+    },
 }
 
 /// Why stored bytes could not be read back with their layout.
@@ -67,6 +75,8 @@ pub enum RawError {
     FieldCount { expected: usize, found: usize },
     #[error("not a JSON object: {0}")]
     Json(String),
+    #[error("{0}")]
+    Fixed(String),
 }
 
 impl RawLayout {
@@ -122,8 +132,54 @@ impl RawLayout {
                 }
                 Ok(out)
             }
+            RawLayout::Fixed {
+                encoding,
+                widths,
+                header,
+            } => {
+                let enc = encoding_for(encoding)?;
+                let (text, bad) = enc.decode_without_bom_handling(raw);
+                if bad {
+                    return Err(RawError::Encoding(enc.name().to_string()));
+                }
+                let mut spans = Vec::with_capacity(widths.len());
+                split_fixed(&text, widths, &mut spans).map_err(RawError::Fixed)?;
+                Ok(header
+                    .iter()
+                    .zip(&spans)
+                    .map(|(name, &(s, e))| (name.clone(), text[s as usize..e as usize].to_string()))
+                    .collect())
+            }
         }
     }
+}
+
+/// Cut one fixed-width line into `widths.len()` spans (byte offsets into `line`), counting
+/// characters. A short line leaves its last columns empty; a line with anything but white
+/// space past the last column is an error (the reason, for a rejection).
+pub fn split_fixed(line: &str, widths: &[u32], spans: &mut Vec<Span>) -> Result<(), String> {
+    spans.clear();
+    let mut chars = line.char_indices();
+    let mut at = 0usize;
+    for &w in widths {
+        let start = at;
+        for _ in 0..w {
+            match chars.next() {
+                Some((i, c)) => at = i + c.len_utf8(),
+                None => break,
+            }
+        }
+        spans.push((start as u32, at as u32));
+    }
+    let rest = &line[at..];
+    if !rest.trim().is_empty() {
+        let covered: u32 = widths.iter().sum();
+        return Err(format!(
+            "the line has {} characters; the layout's widths cover {covered}",
+            line.chars().count()
+        ));
+    }
+    Ok(())
 }
 
 fn encoding_for(label: &str) -> Result<&'static encoding_rs::Encoding, RawError> {
@@ -366,6 +422,36 @@ mod tests {
                 .map(|&(s, e)| String::from_utf8(buf[s as usize..e as usize].to_vec()).unwrap())
                 .collect();
             proptest::prop_assert_eq!(back, values);
+        }
+
+        /// Values padded to their widths (in characters, whatever the script) and laid end to
+        /// end cut back into the same padded values; dropping the last column's padding only
+        /// shortens the last value; anything past the layout is refused.
+        #[test]
+        fn fixed_width_lines_cut_back(
+            values in proptest::collection::vec("\\PC{0,5}", 1..6),
+            extra in 0u32..3,
+        ) {
+            let widths: Vec<u32> = values
+                .iter()
+                .map(|v| v.chars().count() as u32 + extra)
+                .collect();
+            let padded: Vec<String> = values
+                .iter()
+                .zip(&widths)
+                .map(|(v, &w)| format!("{v:<w$}", w = w as usize))
+                .collect();
+            let line = padded.concat();
+            let mut spans = Vec::new();
+            proptest::prop_assert!(split_fixed(&line, &widths, &mut spans).is_ok());
+            let back: Vec<&str> = spans.iter().map(|&(s, e)| &line[s as usize..e as usize]).collect();
+            proptest::prop_assert_eq!(&back, &padded);
+            let short = line.trim_end_matches(' ');
+            proptest::prop_assert!(split_fixed(short, &widths, &mut spans).is_ok());
+            let last = &short[spans[spans.len() - 1].0 as usize..];
+            proptest::prop_assert!(padded[padded.len() - 1].starts_with(last));
+            let long = format!("{line}X");
+            proptest::prop_assert!(split_fixed(&long, &widths, &mut spans).is_err());
         }
     }
 }

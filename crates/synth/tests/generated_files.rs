@@ -358,7 +358,7 @@ fn classify(root: &Path) -> Classified {
                 FileFormat::Csv => read_csv(root, &path, def),
                 FileFormat::Jsonl => read_jsonl(root, &path),
                 FileFormat::Xlsx => read_xlsx(root, &path, def),
-                FileFormat::Json | FileFormat::Parquet => {
+                FileFormat::Json | FileFormat::Parquet | FileFormat::Fixed => {
                     unreachable!("synth writes no {:?}", def.format)
                 }
             };

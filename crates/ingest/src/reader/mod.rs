@@ -9,10 +9,12 @@
 //! - [`xlsx`]: a sheet by name or the first; cells of any type become text.
 //! - [`jsonl`]: one JSON object per line, or a JSON array of objects; nested values become
 //!   their JSON text.
+//! - [`fixed`]: fixed-width lines cut by the mapping's widths.
 //! - [`parquet`]: typed columns become text (dates and times as ISO text, flagged like XLSX
 //!   date cells).
 
 pub mod csv;
+pub mod fixed;
 pub mod jsonl;
 pub mod parquet;
 pub mod xlsx;
@@ -222,6 +224,10 @@ pub struct ReadOptions {
     pub encoding: &'static Encoding,
     pub sheet: Option<String>,
     pub header: HeaderSpec,
+    /// Fixed-width files: each column's width in characters (the names are `header`'s), and
+    /// the lines up to and including `skip_through` that are not rows (a printed header).
+    pub widths: Vec<u32>,
+    pub skip_through: u64,
     /// JSON lines: column names to register first (the mapped columns), so their indexes are
     /// known before any line is read.
     pub known_columns: Vec<String>,
@@ -233,6 +239,7 @@ pub enum FileReader {
     Jsonl(jsonl::JsonlReader<BufReader<HashingReader<File>>>),
     Xlsx(xlsx::XlsxReader),
     Parquet(parquet::ParquetReader),
+    Fixed(fixed::FixedReader<BufReader<HashingReader<File>>>),
 }
 
 /// Errors opening a file: I/O (the caller adds context) or a file-level problem.
@@ -277,6 +284,24 @@ impl FileReader {
             FileFormat::Xlsx => xlsx::XlsxReader::open(file, opts.sheet.as_deref(), &opts.header)
                 .map(FileReader::Xlsx),
             FileFormat::Parquet => parquet::ParquetReader::open(file).map(FileReader::Parquet),
+            FileFormat::Fixed => {
+                let f = File::open(path).map_err(io_err)?;
+                let r = BufReader::with_capacity(BUF_SIZE, HashingReader::new(f));
+                let names = match &opts.header {
+                    HeaderSpec::Given(names) => names.as_slice(),
+                    // config validation requires the names
+                    HeaderSpec::AtRow(_) | HeaderSpec::FirstNonBlank => &[],
+                };
+                fixed::FixedReader::new(
+                    r,
+                    file,
+                    opts.encoding,
+                    names,
+                    &opts.widths,
+                    opts.skip_through,
+                )
+                .map(FileReader::Fixed)
+            }
         }
     }
 
@@ -288,6 +313,7 @@ impl FileReader {
             FileReader::Jsonl(r) => r.raw_layout(),
             FileReader::Xlsx(r) => r.raw_layout(),
             FileReader::Parquet(r) => r.raw_layout(),
+            FileReader::Fixed(r) => r.raw_layout(),
         }
     }
 
@@ -298,6 +324,7 @@ impl FileReader {
             FileReader::Jsonl(r) => r.names(),
             FileReader::Xlsx(r) => r.header(),
             FileReader::Parquet(r) => r.header(),
+            FileReader::Fixed(r) => r.header(),
         }
     }
 
@@ -308,6 +335,7 @@ impl FileReader {
             FileReader::Jsonl(r) => r.next_row(),
             FileReader::Xlsx(r) => r.next_row(),
             FileReader::Parquet(r) => r.next_row(),
+            FileReader::Fixed(r) => r.next_row(),
         }
     }
 
@@ -318,6 +346,7 @@ impl FileReader {
             FileReader::Jsonl(r) => r.take_io_error(),
             FileReader::Xlsx(_) => None,
             FileReader::Parquet(r) => r.take_error().map(io::Error::other),
+            FileReader::Fixed(r) => r.take_io_error(),
         }
     }
 
@@ -336,6 +365,11 @@ impl FileReader {
             }
             FileReader::Xlsx(r) => file_sha256(r.path()),
             FileReader::Parquet(r) => file_sha256(r.path()),
+            FileReader::Fixed(r) => {
+                let mut inner = r.into_inner();
+                io::copy(&mut inner, &mut io::sink())?;
+                Ok(inner.into_inner().finish())
+            }
         }
     }
 }

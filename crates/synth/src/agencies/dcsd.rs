@@ -65,6 +65,7 @@ pub fn source_def() -> SourceDef {
         sheet: Some(SHEET.into()),
         header_row: None,
         columns: None,
+        widths: None,
         timezone: None,
         record_key: vec!["Booking No".into()],
         event_key: None,

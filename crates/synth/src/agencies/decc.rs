@@ -52,6 +52,7 @@ pub fn source_def() -> SourceDef {
         sheet: None,
         header_row: None,
         columns: None,
+        widths: None,
         timezone: None,
         record_key: vec!["CallNo".into()],
         event_key: None,

@@ -71,6 +71,7 @@ pub fn source_def() -> SourceDef {
         sheet: None,
         header_row: None,
         columns: None,
+        widths: None,
         timezone: None,
         record_key: vec!["IncidentNumber".into()],
         event_key: None,

@@ -83,6 +83,7 @@ pub fn source_def() -> SourceDef {
         sheet: None,
         header_row: None,
         columns: None,
+        widths: None,
         timezone: None,
         record_key: vec!["RECORD_NO".into(), "PERSON_SEQ".into()],
         event_key: Some(vec!["RECORD_NO".into()]),

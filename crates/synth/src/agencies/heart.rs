@@ -38,6 +38,7 @@ pub fn source_def() -> SourceDef {
         sheet: None,
         header_row: None,
         columns: None,
+        widths: None,
         timezone: None,
         record_key: vec!["response_id".into()],
         event_key: None,
