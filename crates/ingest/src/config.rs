@@ -92,6 +92,28 @@ impl SourcePlan {
                 encoding_rs::UTF_8
             }),
         };
+        if def.encoding.is_some() && matches!(def.format, FileFormat::Xlsx | FileFormat::Parquet) {
+            errs.push(
+                "encoding applies only to text formats (csv, jsonl, json, fixed): xlsx and \
+                 parquet say their own"
+                    .into(),
+            );
+        }
+        // A JSON array is scanned byte by byte for its structure, which a legacy multi-byte
+        // encoding would break (a Shift_JIS character's second byte can be `\`).
+        if def.format == FileFormat::Json
+            && !(encoding == encoding_rs::UTF_8
+                || encoding == encoding_rs::UTF_16LE
+                || encoding == encoding_rs::UTF_16BE
+                || encoding.is_single_byte())
+        {
+            errs.push(format!(
+                "encoding {:?} is not read for format = \"json\": use UTF-8, UTF-16 or a \
+                 single-byte encoding, or convert the file (format = \"jsonl\" reads it line by \
+                 line)",
+                encoding.name()
+            ));
+        }
         let delimiter = match &def.delimiter {
             None => b',',
             Some(d) => parse_delimiter(d).unwrap_or_else(|e| {
@@ -568,15 +590,22 @@ pub fn preflight_file(plan: &SourcePlan, file: &Path) -> Result<(), ConfigError>
             match plan.bind(&header) {
                 Ok(_) => Ok(()),
                 Err(missing) => {
-                    let below = if plan.def.header_row.is_none() && plan.def.columns.is_none() {
-                        header_further_down(&mut reader, plan.delimiter, &missing)
-                    } else {
-                        None
-                    };
+                    let tabular = matches!(plan.def.format, FileFormat::Csv | FileFormat::Xlsx);
+                    let below =
+                        if tabular && plan.def.header_row.is_none() && plan.def.columns.is_none() {
+                            header_further_down(&mut reader, plan.delimiter, &missing)
+                        } else {
+                            None
+                        };
                     let mut e = missing_columns(plan, file, header, missing);
                     if let (Some(line), FileError::MissingColumns(m)) = (below, &mut e) {
+                        let what = if plan.def.format == FileFormat::Xlsx {
+                            "sheet row"
+                        } else {
+                            "line"
+                        };
                         m.hint = Some(format!(
-                            "the header looks to be on line {line}, below a title: set \
+                            "the header looks to be on {what} {line}, below a title: set \
                              header_row = {line}"
                         ));
                     }

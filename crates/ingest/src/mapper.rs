@@ -683,6 +683,7 @@ fn iso_cell_formats() -> &'static [DateFormat] {
             "%Y-%m-%d %H:%M:%S%.f",
             "rfc3339",
             "%H:%M:%S",
+            "%H:%M:%S%.f",
         ]
         .iter()
         .map(|f| DateFormat::compile(f).expect("valid"))

@@ -988,3 +988,33 @@ dob = { column = "DOB", format = "%Y%m%d" }
         "{problems:?}"
     );
 }
+
+#[test]
+fn encodings_are_refused_where_they_cannot_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "calls.csv", b"id,when,name,type\n");
+    for (format, encoding, want) in [
+        (
+            "xlsx",
+            "windows-1252",
+            "encoding applies only to text formats",
+        ),
+        ("parquet", "utf-8", "encoding applies only to text formats"),
+        ("json", "shift_jis", "is not read for format = \"json\""),
+    ] {
+        let toml = SIMPLE.replace(
+            "format = \"csv\"",
+            &format!("format = \"{format}\"\nencoding = \"{encoding}\""),
+        );
+        let ConfigError::Invalid { problems, .. } = load(dir.path(), &toml).unwrap_err() else {
+            panic!("{format}")
+        };
+        assert!(problems.join("\n").contains(want), "{format}: {problems:?}");
+    }
+    // a single-byte legacy encoding is fine for a JSON array
+    let toml = SIMPLE.replace(
+        "format = \"csv\"",
+        "format = \"json\"\nencoding = \"windows-1252\"",
+    );
+    assert!(load(dir.path(), &toml).is_ok());
+}

@@ -13,9 +13,11 @@
 //! - delimited text (CSV, TSV, pipe...): the record's physical lines in the file's encoding,
 //!   inner line breaks kept, the last line's terminator dropped. UTF-16 files are the exception:
 //!   their lines are transcoded to UTF-8 as they are read, and the layout says UTF-8.
-//! - JSON lines: the line, without its terminator.
-//! - workbooks (XLSX...): the row's cells as text, joined as one comma-separated record
-//!   ([`write_delimited_field`]) in UTF-8; the sheet has no bytes of its own per row.
+//! - JSON lines: the line, without its terminator; a JSON array: the element's text, its inner
+//!   line breaks kept.
+//! - fixed-width text: the line, without its terminator ([`split_fixed`] cuts it back).
+//! - workbooks (XLSX...) and Parquet: the row's values as text, joined as one comma-separated
+//!   record ([`write_delimited_field`]) in UTF-8; the file has no bytes of its own per row.
 
 use std::fmt;
 
@@ -173,7 +175,7 @@ pub fn split_fixed(line: &str, widths: &[u32], spans: &mut Vec<Span>) -> Result<
     }
     let rest = &line[at..];
     if !rest.trim().is_empty() {
-        let covered: u32 = widths.iter().sum();
+        let covered: u64 = widths.iter().map(|&w| u64::from(w)).sum();
         return Err(format!(
             "the line has {} characters; the layout's widths cover {covered}",
             line.chars().count()

@@ -100,12 +100,9 @@ impl<R: BufRead> FixedReader<R> {
     pub fn next_row(&mut self) -> Option<Result<Row<'_>, Rejection>> {
         let info = loop {
             match self.src.next_line(&mut self.line) {
-                Ok(Some(mut info)) => {
+                Ok(Some(info)) => {
+                    // (a BOM was removed when the source was opened)
                     self.line_no += 1;
-                    if self.line_no == 1 && self.line.starts_with(b"\xEF\xBB\xBF") {
-                        self.line.drain(..3);
-                        info.content_len -= 3;
-                    }
                     if self.line_no <= self.skip_through || is_blank(&self.line[..info.content_len])
                     {
                         continue;

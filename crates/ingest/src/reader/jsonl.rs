@@ -36,12 +36,30 @@ pub enum JsonLayout {
 /// Where an array's scan stands.
 #[derive(Default)]
 struct ArrayScan {
-    /// The current physical line, its length without the terminator, and the next byte.
+    /// The current physical line (with its terminator) and the next byte in it.
     buf: Vec<u8>,
     pos: usize,
+    /// The current line is not valid in its encoding (UTF-16 input only).
     bad_encoding: bool,
     /// The closing `]` was read.
     closed: bool,
+    /// The file ended before `]`, and that was reported.
+    truncation_reported: bool,
+}
+
+/// What [`JsonlReader::scan_byte`] found.
+enum Scan {
+    Byte(u8),
+    BadLine,
+    End,
+}
+
+/// One element of an array, collected into the reader's line buffer.
+enum Element {
+    /// Its text, to be read as an object.
+    Text,
+    /// Known bad before parsing.
+    Bad(RejectKind, String),
 }
 
 pub struct JsonlReader<R> {
@@ -118,11 +136,15 @@ impl<R: BufRead> JsonlReader<R> {
             })
         };
         match self.scan_byte() {
-            Ok(Some(b'[')) => {
+            Ok(Scan::Byte(b'[')) => {
                 self.scan.pos += 1;
                 Ok(())
             }
-            Ok(Some(b)) => Err(unreadable(
+            Ok(Scan::BadLine) => Err(unreadable(
+                &self.file,
+                format!("line {}: not valid {}", self.line_no, self.enc.name()),
+            )),
+            Ok(Scan::Byte(b)) => Err(unreadable(
                 &self.file,
                 format!(
                     "line {}: expected a JSON array of objects (`[`), found {:?}; for one \
@@ -131,7 +153,7 @@ impl<R: BufRead> JsonlReader<R> {
                     char::from(b)
                 ),
             )),
-            Ok(None) => Err(OpenError::File(crate::error::FileError::Empty {
+            Ok(Scan::End) => Err(OpenError::File(crate::error::FileError::Empty {
                 file: self.file.to_path_buf(),
             })),
             Err(e) => Err(OpenError::Io(self.file.to_path_buf(), e)),
@@ -139,18 +161,22 @@ impl<R: BufRead> JsonlReader<R> {
     }
 
     /// The next byte of an array that is not white space (not consumed), reading lines as
-    /// needed; None at the end of the file.
-    fn scan_byte(&mut self) -> io::Result<Option<u8>> {
+    /// needed; None at the end of the file. A line that is not valid in its encoding (UTF-16
+    /// input) is returned as [`Scan::BadLine`], unscanned.
+    fn scan_byte(&mut self) -> io::Result<Scan> {
         loop {
+            if self.scan.bad_encoding && self.scan.pos < self.scan.buf.len() {
+                return Ok(Scan::BadLine);
+            }
             while let Some(&b) = self.scan.buf.get(self.scan.pos) {
                 if b.is_ascii_whitespace() {
                     self.scan.pos += 1;
                 } else {
-                    return Ok(Some(b));
+                    return Ok(Scan::Byte(b));
                 }
             }
             if !self.next_scan_line()? {
-                return Ok(None);
+                return Ok(Scan::End);
             }
         }
     }
@@ -162,62 +188,95 @@ impl<R: BufRead> JsonlReader<R> {
             Some(info) => {
                 self.line_no += 1;
                 self.scan.pos = 0;
-                if self.line_no == 1 && self.scan.buf.starts_with(b"\xEF\xBB\xBF") {
-                    self.scan.pos = 3;
-                }
                 self.scan.bad_encoding = info.bad_encoding;
                 Ok(true)
             }
         }
     }
 
-    /// Collect the next element of the array into `line` (its bytes as in the file); None at
-    /// the end. The flag is true when the element is known bad: the file ended inside it, or
-    /// it comes after the closing `]`.
-    fn next_element(&mut self) -> io::Result<Option<(bool, Option<&'static str>)>> {
+    /// Take the rest of the current scan line into `line` (trimmed) and move past it.
+    fn take_rest_of_line(&mut self) {
+        let rest = &self.scan.buf[self.scan.pos..];
+        self.line.extend_from_slice(&rest[..trimmed_len(rest)]);
+        self.scan.pos = self.scan.buf.len();
+        self.raw_len = trimmed_len(&self.line);
+    }
+
+    /// Collect the next element of the array into `line[..raw_len]` (its bytes as in the
+    /// file); None at the end.
+    fn next_element(&mut self) -> io::Result<Option<Element>> {
         // skip separators
-        let first = loop {
+        loop {
             match self.scan_byte()? {
-                None => return Ok(None),
-                Some(b',') if !self.scan.closed => self.scan.pos += 1,
-                Some(b']') if !self.scan.closed => {
+                Scan::End if self.scan.closed || self.scan.truncation_reported => return Ok(None),
+                Scan::End => {
+                    // the file ends before the array closes: say so once, as a row with no bytes
+                    self.scan.truncation_reported = true;
+                    self.row_number = self.line_no;
+                    self.line.clear();
+                    self.raw_len = 0;
+                    return Ok(Some(Element::Bad(
+                        RejectKind::InvalidJson,
+                        "the array does not close (no `]`): the file looks cut short after \
+                         this line"
+                            .into(),
+                    )));
+                }
+                Scan::Byte(b',') if !self.scan.closed => self.scan.pos += 1,
+                Scan::Byte(b']') if !self.scan.closed => {
                     self.scan.pos += 1;
                     self.scan.closed = true;
                 }
-                Some(b) => break b,
+                Scan::Byte(_) | Scan::BadLine => break,
             }
-        };
+        }
         self.row_number = self.line_no;
         self.line.clear();
-        let mut bad_encoding = false;
+        if self.scan.bad_encoding {
+            self.take_rest_of_line();
+            return Ok(Some(Element::Bad(
+                RejectKind::InvalidEncoding,
+                format!("line is not valid {}", self.enc.name()),
+            )));
+        }
         if self.scan.closed {
-            // trailing content: the rest of this line is one rejected row
-            let rest = &self.scan.buf[self.scan.pos..];
-            let end = rest
-                .iter()
-                .rposition(|b| !b.is_ascii_whitespace())
-                .map_or(0, |i| i + 1);
-            self.line.extend_from_slice(&rest[..end]);
-            self.scan.pos = self.scan.buf.len();
-            self.raw_len = self.line.len();
-            return Ok(Some((
-                true,
-                Some("content after the end of the JSON array"),
+            self.take_rest_of_line();
+            return Ok(Some(Element::Bad(
+                RejectKind::InvalidJson,
+                "content after the end of the JSON array".into(),
             )));
         }
         let (mut depth, mut in_string, mut escaped) = (0u32, false, false);
-        debug_assert!(!first.is_ascii_whitespace());
         loop {
             let Some(&b) = self.scan.buf.get(self.scan.pos) else {
-                bad_encoding |= self.scan.bad_encoding;
                 if !self.next_scan_line()? {
                     self.raw_len = trimmed_len(&self.line);
-                    return Ok(Some((true, Some("the file ends inside this element"))));
+                    self.scan.truncation_reported = true;
+                    return Ok(Some(Element::Bad(
+                        RejectKind::InvalidJson,
+                        "the file ends inside this element".into(),
+                    )));
                 }
-                bad_encoding |= self.scan.bad_encoding;
+                if self.scan.bad_encoding {
+                    self.take_rest_of_line();
+                    return Ok(Some(Element::Bad(
+                        RejectKind::InvalidEncoding,
+                        format!("a line of this element is not valid {}", self.enc.name()),
+                    )));
+                }
                 continue;
             };
             if in_string {
+                if b == b'\n' || b == b'\r' {
+                    // JSON strings hold no line breaks: the string was never closed. The
+                    // element ends here and reading resumes on the next line, so one stray
+                    // quote does not swallow the rest of the file.
+                    self.raw_len = trimmed_len(&self.line);
+                    return Ok(Some(Element::Bad(
+                        RejectKind::InvalidJson,
+                        "a string in this element does not close on its line".into(),
+                    )));
+                }
                 self.line.push(b);
                 self.scan.pos += 1;
                 match (escaped, b) {
@@ -243,7 +302,7 @@ impl<R: BufRead> JsonlReader<R> {
             }
         }
         self.raw_len = trimmed_len(&self.line);
-        Ok(Some((bad_encoding, None)))
+        Ok(Some(Element::Text))
     }
 
     fn intern(&mut self, k: &str) -> u32 {
@@ -295,13 +354,11 @@ impl<R: BufRead> JsonlReader<R> {
                     self.io_error = Some(e);
                     return None;
                 }
-                Ok(Some((true, Some(why)))) => {
-                    return Some(Err(self.reject(RejectKind::InvalidJson, why.into())));
-                }
-                Ok(Some((bad_encoding, _))) => {
+                Ok(Some(Element::Bad(kind, why))) => return Some(Err(self.reject(kind, why))),
+                Ok(Some(Element::Text)) => {
                     return self.object_row(super::LineInfo {
                         content_len: self.raw_len,
-                        bad_encoding,
+                        bad_encoding: false,
                     })
                 }
             }
@@ -519,6 +576,29 @@ not json\n[1,2]\n{\"id\": \"2\", \"name\": \"Jos\xFF\"}\n{\"name\": \"B\", \"id\
         // an empty array holds no rows
         let mut r = array(b"[]").ok().unwrap();
         assert!(r.next_row().is_none());
+        // a file cut between two elements says so once, after its last line
+        let mut r = array(b"[\n  {\"id\": 1},\n  {\"id\": 2},\n").ok().unwrap();
+        assert_eq!(r.next_row().unwrap().unwrap().value(0), Some("1"));
+        assert_eq!(r.next_row().unwrap().unwrap().value(0), Some("2"));
+        let e = r.next_row().unwrap().unwrap_err();
+        assert_eq!(
+            (e.row_number, e.kind, e.raw.len()),
+            (3, RejectKind::InvalidJson, 0)
+        );
+        assert!(e.reason.contains("does not close"), "{}", e.reason);
+        assert!(r.next_row().is_none());
+        // a string left open ends its element at the line's end; the next lines still read
+        let mut r = array(b"[\n {\"id\": \"oops},\n {\"id\": 2},\n {\"id\": 3}\n]\n")
+            .ok()
+            .unwrap();
+        let e = r.next_row().unwrap().unwrap_err();
+        assert_eq!(
+            (e.row_number, e.raw.as_slice()),
+            (2, &b"{\"id\": \"oops},"[..])
+        );
+        assert_eq!(r.next_row().unwrap().unwrap().value(0), Some("2"));
+        assert_eq!(r.next_row().unwrap().unwrap().value(0), Some("3"));
+        assert!(r.next_row().is_none());
         // JSON lines, or nothing at all, are not an array
         match array(b"\n{\"id\": 1}\n") {
             Err(OpenError::File(crate::error::FileError::Unreadable { message, .. })) => {
@@ -565,5 +645,30 @@ not json\n[1,2]\n{\"id\": \"2\", \"name\": \"Jos\xFF\"}\n{\"name\": \"B\", \"id\
             }
             proptest::prop_assert!(r.next_row().is_none());
         }
+    }
+
+    #[test]
+    fn a_utf16_line_that_does_not_decode_is_one_rejected_row() {
+        let utf16 =
+            |t: &str| -> Vec<u8> { t.encode_utf16().flat_map(|u| u.to_le_bytes()).collect() };
+        let mut data = vec![0xFF, 0xFE];
+        data.extend(utf16("[\n{\"id\": 1},\n{\"id\": \""));
+        data.extend([0x00, 0xD8]); // an unpaired surrogate
+        data.extend(utf16("\"},\n{\"id\": 3}\n]\n"));
+        let mut r = JsonlReader::with_layout(
+            Cursor::new(data),
+            Arc::from(Path::new("t.json")),
+            encoding_rs::UTF_8,
+            &["id".to_string()],
+            JsonLayout::Array,
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(r.next_row().unwrap().unwrap().value(0), Some("1"));
+        let e = r.next_row().unwrap().unwrap_err();
+        assert_eq!((e.row_number, e.kind), (3, RejectKind::InvalidEncoding));
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!((row.row_number, row.value(0)), (4, Some("3")));
+        assert!(r.next_row().is_none());
     }
 }

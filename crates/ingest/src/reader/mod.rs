@@ -40,7 +40,8 @@ pub const ABSENT: Span = (u32::MAX, u32::MAX);
 #[derive(Debug, Clone, Copy)]
 pub struct Row<'a> {
     pub file: &'a Arc<Path>,
-    /// 1-based physical line (CSV, JSON lines) or sheet row (XLSX) where the row starts.
+    /// 1-based physical line where the row starts (CSV, JSON lines and arrays, fixed width),
+    /// the sheet row (XLSX), or the row's position in the file (Parquet).
     pub row_number: u64,
     /// The row's bytes as they were in the file (see [`Rejection::raw`]).
     pub raw: &'a [u8],

@@ -140,7 +140,7 @@ impl ParquetReader {
                 continue;
             }
             self.before += self.rows as u64;
-            match render(&batch, &mut self.cells) {
+            match render(&batch, self.before, &mut self.cells) {
                 Ok(()) => {
                     self.rows = batch.num_rows();
                     self.next = 0;
@@ -199,19 +199,17 @@ fn is_temporal(t: &DataType) -> bool {
     }
 }
 
-/// Every value of `batch` as text, row-major, into `cells` (reusing its strings).
-fn render(batch: &RecordBatch, cells: &mut Vec<String>) -> Result<(), String> {
-    use std::fmt::Write;
+/// Every value of `batch` as text, row-major, into `cells` (reusing its strings); `before`
+/// rows of the file precede the batch (for error messages).
+fn render(batch: &RecordBatch, before: u64, cells: &mut Vec<String>) -> Result<(), String> {
     let (rows, width) = (batch.num_rows(), batch.num_columns());
     cells.resize_with(rows * width, String::new);
     let options = FormatOptions::new().with_null("");
     for (c, column) in batch.columns().iter().enumerate() {
         let name = batch.schema().field(c).name().clone();
         match column.data_type() {
-            DataType::Float16 | DataType::Float32 | DataType::Float64 => {
-                let floats = arrow_cast::cast(column, &DataType::Float64)
-                    .map_err(|e| format!("column {name:?}: {e}"))?;
-                let floats = floats
+            DataType::Float64 => {
+                let floats = column
                     .as_any()
                     .downcast_ref::<arrow_array::Float64Array>()
                     .ok_or_else(|| format!("column {name:?}: not read as numbers"))?;
@@ -223,6 +221,22 @@ fn render(batch: &RecordBatch, cells: &mut Vec<String>) -> Result<(), String> {
                     }
                 }
             }
+            // printed at their own precision (0.1f32 widened to f64 is 0.10000000149011612)
+            DataType::Float16 | DataType::Float32 => {
+                let floats = arrow_cast::cast(column, &DataType::Float32)
+                    .map_err(|e| format!("column {name:?}: {e}"))?;
+                let floats = floats
+                    .as_any()
+                    .downcast_ref::<arrow_array::Float32Array>()
+                    .ok_or_else(|| format!("column {name:?}: not read as numbers"))?;
+                for r in 0..rows {
+                    let out = &mut cells[r * width + c];
+                    out.clear();
+                    if floats.is_valid(r) {
+                        push_number32(floats.value(r), out);
+                    }
+                }
+            }
             _ => {
                 let f = ArrayFormatter::try_new(column.as_ref(), &options)
                     .map_err(|e| format!("column {name:?}: {e}"))?;
@@ -230,14 +244,25 @@ fn render(batch: &RecordBatch, cells: &mut Vec<String>) -> Result<(), String> {
                     let out = &mut cells[r * width + c];
                     out.clear();
                     if column.is_valid(r) {
-                        write!(out, "{}", f.value(r))
-                            .map_err(|e| format!("column {name:?}, row {}: {e}", r + 1))?;
+                        f.value(r).write(out).map_err(|e| {
+                            format!("column {name:?}, row {}: {e}", before + r as u64 + 1)
+                        })?;
                     }
                 }
             }
         }
     }
     Ok(())
+}
+
+/// As [`push_number`], at single precision.
+fn push_number32(f: f32, out: &mut String) {
+    use std::fmt::Write;
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e7 {
+        let _ = write!(out, "{}", f as i64);
+    } else {
+        let _ = write!(out, "{f}");
+    }
 }
 
 /// A whole number without a decimal point; anything else in its shortest form.
@@ -317,6 +342,14 @@ mod tests {
                 "Transported",
                 Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
             ),
+            (
+                "Score",
+                Arc::new(arrow_array::Float32Array::from(vec![
+                    Some(0.1),
+                    Some(3.0),
+                    None,
+                ])),
+            ),
         ];
         let batch = RecordBatch::try_from_iter(cols).unwrap();
         // two rows per row group: the reader crosses a row-group boundary
@@ -333,7 +366,8 @@ mod tests {
                 "Phone",
                 "Name",
                 "Kind",
-                "Transported"
+                "Transported",
+                "Score"
             ]
         );
         let layout = r.raw_layout();
@@ -353,9 +387,10 @@ mod tests {
         assert_eq!(row.value(5), Some("SMITH, JOHN"));
         assert_eq!(row.value(6), Some("MENTAL HEALTH"));
         assert_eq!(row.value(7), Some("true"));
+        assert_eq!(row.value(8), Some("0.1"));
         assert_eq!(
             row.raw,
-            b"1,2024-03-05T14:30:00,2024-03-05T14:30:00Z,2024-03-05,9195550142,\"SMITH, JOHN\",MENTAL HEALTH,true"
+            b"1,2024-03-05T14:30:00,2024-03-05T14:30:00Z,2024-03-05,9195550142,\"SMITH, JOHN\",MENTAL HEALTH,true,0.1"
         );
         assert_eq!(
             layout.fields(row.raw).unwrap(),
@@ -369,6 +404,7 @@ mod tests {
         assert_eq!(row.value(3), Some(""));
         assert_eq!(row.value(4), Some("2.5"));
         assert_eq!(row.value(6), Some(""));
+        assert_eq!(row.value(8), Some("3"));
         let row = r.next_row().unwrap().unwrap();
         assert_eq!(row.row_number, 3);
         assert_eq!(row.value(1), Some(""));

@@ -27,6 +27,10 @@ pub struct XlsxReader {
     /// Index (within the range) of the next row to read.
     next: usize,
     first_row: u32,
+    /// With `columns`: the first column of the range (calamine starts it at the first column
+    /// that holds a value) and how many columns, from column A, each row has.
+    first_col: u32,
+    given: Option<usize>,
     header: Vec<String>,
     text: String,
     spans: Vec<Span>,
@@ -72,12 +76,14 @@ impl XlsxReader {
         let range = wb
             .worksheet_range(&name)
             .map_err(|e| unreadable(format!("sheet {name:?}: {e}")))?;
-        let first_row = range.start().map(|(r, _)| r).unwrap_or(0);
+        let (first_row, first_col) = range.start().unwrap_or((0, 0));
         let mut me = XlsxReader {
             file: file.clone(),
             range,
             next: 0,
             first_row,
+            first_col,
+            given: None,
             header: Vec::new(),
             text: String::new(),
             spans: Vec::new(),
@@ -89,7 +95,8 @@ impl XlsxReader {
         match header {
             HeaderSpec::FirstNonBlank => {}
             HeaderSpec::Given(names) => {
-                let width = me.range.width();
+                // names count from column A, whatever columns happen to be empty
+                let width = me.range.end().map_or(0, |(_, c)| c as usize + 1);
                 if width > names.len() {
                     return Err(unreadable(format!(
                         "sheet {name:?} has {width} columns, but columns names {}",
@@ -97,6 +104,7 @@ impl XlsxReader {
                     )));
                 }
                 me.header = names.iter().map(|n| n.trim().to_string()).collect();
+                me.given = Some(names.len());
                 return Ok(me);
             }
             &HeaderSpec::AtRow(n) => {
@@ -165,10 +173,16 @@ impl XlsxReader {
         self.text.clear();
         self.spans.clear();
         self.datetime.clear();
-        let width = self.range.width();
+        let (width, skip) = match self.given {
+            Some(n) => (n, self.first_col as usize),
+            None => (self.range.width(), 0),
+        };
         let mut any = false;
         for c in 0..width {
-            let cell = self.range.get((i, c)).unwrap_or(&Data::Empty);
+            let cell = match c.checked_sub(skip) {
+                Some(rc) => self.range.get((i, rc)).unwrap_or(&Data::Empty),
+                None => &Data::Empty,
+            };
             let start = self.text.len() as u32;
             let dt = cell_text(cell, &mut self.text);
             let s = &self.text[start as usize..];
@@ -389,6 +403,33 @@ mod tests {
             (1, Some("Jail bookings, run 07/01/2025"))
         );
         assert_eq!(r.next_row().unwrap().unwrap().row_number, 3);
+        // names count from column A even when column A (or the last column) holds nothing
+        let path2 = dir.path().join("u.xlsx");
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_number(0, 1, 7.0).unwrap();
+        ws.write_string(0, 2, "SMITH, J").unwrap();
+        wb.save(&path2).unwrap();
+        let wide = HeaderSpec::Given(vec![
+            "Flag".into(),
+            "BookingNo".into(),
+            "Name".into(),
+            "Note".into(),
+        ]);
+        let mut r = XlsxReader::open(Arc::from(path2.as_path()), None, &wide)
+            .ok()
+            .unwrap();
+        let layout = r.raw_layout();
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(
+            (row.value(0), row.value(1), row.value(2), row.value(3)),
+            (Some(""), Some("7"), Some("SMITH, J"), Some(""))
+        );
+        assert_eq!(
+            layout.fields(row.raw).unwrap().len(),
+            4,
+            "stored rows read back"
+        );
         let narrow = HeaderSpec::Given(vec!["BookingNo".into()]);
         match XlsxReader::open(file, None, &narrow) {
             Err(OpenError::File(FileError::Unreadable { message, .. })) => {
