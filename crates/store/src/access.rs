@@ -336,7 +336,7 @@ pub fn chain_hash(prev_hash: &str, fields: &[&str]) -> String {
     s
 }
 
-fn user_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
+fn user_from_row(r: &sqlx::sqlite::SqliteRow, sealer: &crate::seal::Sealer) -> Result<User> {
     let role: String = r.get("role");
     Ok(User {
         id: r.get("id"),
@@ -345,7 +345,7 @@ fn user_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
         role: role
             .parse()
             .map_err(|e: String| StoreError::Corrupt(format!("users.role: {e}")))?,
-        totp_secret: r.get("totp_secret"),
+        totp_secret: sealer.open(r.get("totp_secret"))?,
         totp_last_step: r.get("totp_last_step"),
         agency: r.get("agency"),
         assignments: Vec::new(),
@@ -388,6 +388,7 @@ impl AccessStore for SqliteStore {
         let role = u
             .role
             .ok_or_else(|| StoreError::Corrupt("a new user needs a role".into()))?;
+        let sealed = self.sealer.seal(&u.totp_secret)?;
         let mut tx = self.pool().begin().await.doing("starting a transaction")?;
         let at = now_text();
         let id = sqlx::query(
@@ -397,7 +398,7 @@ impl AccessStore for SqliteStore {
         .bind(&u.username)
         .bind(&u.password_hash)
         .bind(role.as_str())
-        .bind(&u.totp_secret)
+        .bind(&sealed)
         .bind(&u.agency)
         .bind(&at)
         .bind(&at)
@@ -426,7 +427,10 @@ impl AccessStore for SqliteStore {
             .await
             .doing("reading a user")?;
         match row {
-            Some(r) => Ok(Some(self.load_assignments(user_from_row(&r)?).await?)),
+            Some(r) => Ok(Some(
+                self.load_assignments(user_from_row(&r, &self.sealer)?)
+                    .await?,
+            )),
             None => Ok(None),
         }
     }
@@ -438,7 +442,10 @@ impl AccessStore for SqliteStore {
             .await
             .doing("reading a user")?;
         match row {
-            Some(r) => Ok(Some(self.load_assignments(user_from_row(&r)?).await?)),
+            Some(r) => Ok(Some(
+                self.load_assignments(user_from_row(&r, &self.sealer)?)
+                    .await?,
+            )),
             None => Ok(None),
         }
     }
@@ -450,7 +457,10 @@ impl AccessStore for SqliteStore {
             .doing("reading users")?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            out.push(self.load_assignments(user_from_row(r)?).await?);
+            out.push(
+                self.load_assignments(user_from_row(r, &self.sealer)?)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -482,13 +492,14 @@ impl AccessStore for SqliteStore {
         password_hash: &str,
         totp_secret: &str,
     ) -> Result<bool> {
+        let sealed = self.sealer.seal(totp_secret)?;
         let mut tx = self.pool().begin().await.doing("starting a transaction")?;
         let n = sqlx::query(
             "UPDATE users SET password_hash = ?, totp_secret = ?, totp_last_step = 0, updated_at = ?
              WHERE username = ?",
         )
         .bind(password_hash)
-        .bind(totp_secret)
+        .bind(&sealed)
         .bind(now_text())
         .bind(username)
         .execute(&mut *tx)
@@ -1289,6 +1300,72 @@ mod tests {
             .await
             .unwrap();
         assert!(none.is_empty());
+    }
+
+    /// TOTP secrets are sealed in the database and read back in the clear; one stored before
+    /// sealing existed is sealed when the store is next opened.
+    #[tokio::test]
+    async fn totp_secrets_are_sealed_at_rest() {
+        let (s, dir) = store().await;
+        s.create_user(&NewUser {
+            username: "ana".into(),
+            password_hash: "$argon2id$x".into(),
+            role: Some(UserRole::Viewer),
+            totp_secret: "JBSWY3DPEHPK3PXP".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let column = |s: &SqliteStore| {
+            let pool = s.pool().clone();
+            async move {
+                sqlx::query_scalar::<_, String>("SELECT totp_secret FROM users")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let stored = column(&s).await;
+        assert!(stored.starts_with("sealed1:"), "{stored}");
+        assert!(!stored.contains("JBSWY3DPEHPK3PXP"));
+        let u = s.user_by_name("ana").await.unwrap().unwrap();
+        assert_eq!(u.totp_secret, "JBSWY3DPEHPK3PXP");
+        assert!(dir.path().join("a.db.key").exists());
+        s.reset_credentials("ana", "$argon2id$y", "NEWSECRET")
+            .await
+            .unwrap();
+        assert!(column(&s).await.starts_with("sealed1:"));
+        assert_eq!(
+            s.user_by_name("ana").await.unwrap().unwrap().totp_secret,
+            "NEWSECRET"
+        );
+
+        // a secret written in the clear (an older build) is sealed at the next open
+        sqlx::query("UPDATE users SET totp_secret = 'PLAINOLD'")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            s.user_by_name("ana").await.unwrap().unwrap().totp_secret,
+            "PLAINOLD"
+        );
+        drop(s);
+        let s = SqliteStore::open(&dir.path().join("a.db")).await.unwrap();
+        assert!(column(&s).await.starts_with("sealed1:"));
+        assert_eq!(
+            s.user_by_name("ana").await.unwrap().unwrap().totp_secret,
+            "PLAINOLD"
+        );
+
+        // without its key the store refuses to read the secret, and says where it looked
+        drop(s);
+        std::fs::rename(dir.path().join("a.db.key"), dir.path().join("elsewhere")).unwrap();
+        let s = SqliteStore::open(&dir.path().join("a.db")).await.unwrap();
+        let e = s.user_by_name("ana").await.unwrap_err().to_string();
+        assert!(
+            e.contains("a.db.key") && e.contains("familiar user reset"),
+            "{e}"
+        );
     }
 
     #[tokio::test]

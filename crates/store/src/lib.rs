@@ -8,6 +8,7 @@
 
 pub mod access;
 mod bulk;
+pub mod seal;
 mod sqlite;
 
 use async_trait::async_trait;

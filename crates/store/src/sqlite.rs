@@ -23,6 +23,8 @@ const ROWS_PER_STATEMENT: usize = 400;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Seals the TOTP secrets of web accounts (see [`crate::seal`]).
+    pub(crate) sealer: crate::seal::Sealer,
 }
 
 fn now() -> String {
@@ -42,7 +44,12 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30))
             .pragma("cache_size", "-262144")
             .pragma("temp_store", "memory");
-        Self::open_with(opts, &path.display().to_string()).await
+        Self::open_with(
+            opts,
+            &path.display().to_string(),
+            crate::seal::Sealer::for_database(path),
+        )
+        .await
     }
 
     /// A private in-memory database (tests).
@@ -53,10 +60,14 @@ impl SqliteStore {
                 source,
             }
         })?;
-        Self::open_with(opts, ":memory:").await
+        Self::open_with(opts, ":memory:", crate::seal::Sealer::ephemeral()).await
     }
 
-    async fn open_with(opts: SqliteConnectOptions, shown: &str) -> Result<Self> {
+    async fn open_with(
+        opts: SqliteConnectOptions,
+        shown: &str,
+        sealer: crate::seal::Sealer,
+    ) -> Result<Self> {
         // In-memory databases are per connection, so they get exactly one.
         let in_memory = shown == ":memory:";
         let max = if in_memory { 1 } else { 4 };
@@ -88,7 +99,33 @@ impl SqliteStore {
                 source,
             })?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        let store = SqliteStore { pool, sealer };
+        store.seal_plain_secrets().await?;
+        Ok(store)
+    }
+
+    /// Seal the TOTP secrets stored before sealing existed (a no-op once none are left; the
+    /// key is created only if there is one to seal).
+    async fn seal_plain_secrets(&self) -> Result<()> {
+        let plain: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, totp_secret FROM users WHERE totp_secret NOT LIKE 'sealed1:%' \
+             AND totp_secret <> ''",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .doing("reading TOTP secrets to seal")?;
+        for (id, secret) in plain {
+            debug_assert!(!crate::seal::is_sealed(&secret));
+            let sealed = self.sealer.seal(&secret)?;
+            sqlx::query("UPDATE users SET totp_secret = ? WHERE id = ? AND totp_secret = ?")
+                .bind(sealed)
+                .bind(id)
+                .bind(&secret)
+                .execute(&self.pool)
+                .await
+                .doing("sealing a TOTP secret")?;
+        }
+        Ok(())
     }
 
     pub fn pool(&self) -> &SqlitePool {
