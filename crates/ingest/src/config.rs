@@ -124,6 +124,22 @@ impl SourcePlan {
         if def.delimiter.is_some() && def.format != FileFormat::Csv {
             errs.push("delimiter applies only to format = \"csv\"".into());
         }
+        // Rows are split on bytes before decoding: in a legacy multi-byte encoding (Shift_JIS,
+        // Big5, GBK) the second byte of a character can be any of 0x40..=0x7E, so such a
+        // delimiter would cut characters in two.
+        let multi_byte_legacy = !(encoding == encoding_rs::UTF_8
+            || encoding == encoding_rs::UTF_16LE
+            || encoding == encoding_rs::UTF_16BE
+            || encoding.is_single_byte());
+        if def.format == FileFormat::Csv && multi_byte_legacy && (0x40..=0x7E).contains(&delimiter)
+        {
+            errs.push(format!(
+                "delimiter {:?} can be part of a character in {}: use a comma, a semicolon or a \
+                 tab, or convert the file to UTF-8",
+                char::from(delimiter),
+                encoding.name()
+            ));
+        }
         if def.sheet.is_some() && def.format != FileFormat::Xlsx {
             errs.push("sheet applies only to format = \"xlsx\"".into());
         }

@@ -1001,6 +1001,11 @@ fn encodings_are_refused_where_they_cannot_apply() {
         ),
         ("parquet", "utf-8", "encoding applies only to text formats"),
         ("json", "shift_jis", "is not read for format = \"json\""),
+        (
+            "csv\"\ndelimiter = \"|",
+            "big5",
+            "can be part of a character in Big5",
+        ),
     ] {
         let toml = SIMPLE.replace(
             "format = \"csv\"",
