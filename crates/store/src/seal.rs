@@ -2,7 +2,8 @@
 //!
 //! A TOTP secret is what a second factor proves; stored in the clear, a copy of the database (a
 //! backup, a laptop) would be enough to produce every user's codes. Each secret is sealed with
-//! ChaCha20-Poly1305 under a deployment key and stored as `sealed1:` + hex(nonce ‖ ciphertext).
+//! AES-256-GCM (what the CJIS Security Policy asks for data at rest) under a deployment key and
+//! stored as `sealed1:` + hex(nonce ‖ ciphertext ‖ tag).
 //!
 //! The key is `FAMILIAR_SECRET_KEY` (64 hex digits) when set, else the file `<db>.key` beside
 //! the store (64 hex digits), created with mode 0600 the first time a secret is sealed. Keep the
@@ -16,8 +17,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
-use chacha20poly1305::ChaCha20Poly1305;
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use aes_gcm::Aes256Gcm;
 
 use crate::{Result, StoreError};
 
@@ -46,7 +47,7 @@ impl Sealer {
 
     /// A key that exists only in this process (in-memory stores, tests).
     pub fn ephemeral() -> Self {
-        let key: [u8; 32] = ChaCha20Poly1305::generate_key(&mut OsRng).into();
+        let key: [u8; 32] = Aes256Gcm::generate_key(&mut OsRng).into();
         Sealer {
             file: None,
             key: Mutex::new(Some(key)),
@@ -84,7 +85,7 @@ impl Sealer {
                 Ok(Some(k))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-                let k: [u8; 32] = ChaCha20Poly1305::generate_key(&mut OsRng).into();
+                let k: [u8; 32] = Aes256Gcm::generate_key(&mut OsRng).into();
                 write_key_file(file, &k)
                     .map_err(|e| bad(format!("file {} cannot be written: {e}", file.display())))?;
                 *slot = Some(k);
@@ -100,8 +101,8 @@ impl Sealer {
         let key = self.key(true)?.ok_or_else(|| {
             StoreError::Corrupt(format!("no secret key: set {}", self.where_looked()))
         })?;
-        let cipher = ChaCha20Poly1305::new(&key.into());
-        let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let cipher = Aes256Gcm::new(&key.into());
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let sealed = cipher
             .encrypt(
                 &nonce,
@@ -138,7 +139,7 @@ impl Sealer {
             .filter(|b| b.len() > 12)
             .ok_or_else(|| refuse("is damaged"))?;
         let (nonce, sealed) = bytes.split_at(12);
-        let plain = ChaCha20Poly1305::new(&key.into())
+        let plain = Aes256Gcm::new(&key.into())
             .decrypt(
                 nonce.into(),
                 Payload {
