@@ -21,6 +21,9 @@ pub struct Step {
     pub place: Option<String>,
     pub call_type: Option<String>,
     pub disposition: Option<String>,
+    /// The dispatch (CAD) incident number the record cites: the 911 call a police, EMS or
+    /// crisis-team response came from (the same number on the call itself).
+    pub incident_ref: Option<String>,
     pub needs: Vec<&'static str>,
 }
 
@@ -48,7 +51,7 @@ pub async fn journey(snap: &Snapshot, person_id: &str) -> Result<Option<Journey>
         &format!(
             "SELECT v.record_id, i.agency, i.source, i.event_key, i.kind, v.role, i.local_date,
                     i.start_utc, i.end_utc, COALESCE(i.location_text, i.location_key) AS place,
-                    i.call_type, i.disposition, v.mental_health, v.substance_use,
+                    i.call_type, i.disposition, i.incident_ref, v.mental_health, v.substance_use,
                     v.housing_instability
              FROM involvements v JOIN interactions i ON v.interaction = i.interaction
              WHERE v.person_id = '{id}'
@@ -71,6 +74,7 @@ pub async fn journey(snap: &Snapshot, person_id: &str) -> Result<Option<Journey>
     let place = strings(&b, "place")?;
     let call = strings(&b, "call_type")?;
     let disp = strings(&b, "disposition")?;
+    let incident = strings(&b, "incident_ref")?;
     let flags = [
         ("mental_health", bools(&b, "mental_health")?),
         ("substance_use", bools(&b, "substance_use")?),
@@ -105,6 +109,7 @@ pub async fn journey(snap: &Snapshot, person_id: &str) -> Result<Option<Journey>
             place: place[i].clone(),
             call_type: call[i].clone(),
             disposition: disp[i].clone(),
+            incident_ref: incident[i].clone(),
             needs: n,
         });
     }

@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use crate::{EngineError, Result};
 
 /// Bumped whenever a table's columns change, so old Parquet snapshots are rebuilt.
-pub const SNAPSHOT_SCHEMA_VERSION: u32 = 2;
+pub const SNAPSHOT_SCHEMA_VERSION: u32 = 3;
 /// Rows per Arrow batch.
 const BATCH_ROWS: usize = 64 * 1024;
 /// The canonical tables, in the order they are written.
@@ -93,6 +93,7 @@ pub fn interactions_schema() -> SchemaRef {
         Field::new("location_kind", DataType::Utf8, true),
         Field::new("call_type", DataType::Utf8, true),
         Field::new("disposition", DataType::Utf8, true),
+        Field::new("incident_ref", DataType::Utf8, true),
         Field::new("transported", DataType::Boolean, true),
         Field::new("part2", DataType::Boolean, false),
     ]))
@@ -140,6 +141,7 @@ struct Builder {
     i_loc_kind: StringBuilder,
     i_call: StringBuilder,
     i_disp: StringBuilder,
+    i_incident: StringBuilder,
     i_transported: BooleanBuilder,
     i_part2: BooleanBuilder,
     // involvements
@@ -176,6 +178,7 @@ impl Builder {
             i_loc_kind: StringBuilder::new(),
             i_call: StringBuilder::new(),
             i_disp: StringBuilder::new(),
+            i_incident: StringBuilder::new(),
             i_transported: BooleanBuilder::new(),
             i_part2: BooleanBuilder::new(),
             v_interaction: Int64Builder::new(),
@@ -211,6 +214,7 @@ impl Builder {
         self.i_loc_kind.append_option(r.location_kind.as_deref());
         self.i_call.append_option(r.call_type.as_deref());
         self.i_disp.append_option(r.disposition.as_deref());
+        self.i_incident.append_option(r.incident_ref.as_deref());
         self.i_transported.append_option(r.transported);
         self.i_part2.append_value(part2);
         if self.i_id.len() >= BATCH_ROWS {
@@ -261,6 +265,7 @@ impl Builder {
             Arc::new(self.i_loc_kind.finish()),
             Arc::new(self.i_call.finish()),
             Arc::new(self.i_disp.finish()),
+            Arc::new(self.i_incident.finish()),
             Arc::new(self.i_transported.finish()),
             Arc::new(self.i_part2.finish()),
         ];
@@ -648,6 +653,7 @@ pub(crate) fn test_row(
         location_kind: None,
         call_type: None,
         disposition: None,
+        incident_ref: None,
         role: "subject".into(),
         needs: 0,
         transported: None,

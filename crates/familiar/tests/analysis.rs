@@ -343,6 +343,30 @@ fn a_journey_lists_every_interaction_and_where_needs_came_from() {
         assert!(steps.iter().any(|s| s["record_id"].as_i64() == Some(rec)));
     }
     assert!(!j["source_records"].as_array().unwrap().is_empty());
+    // Each step carries the 911 call it came from: the call itself and the responses that cite
+    // it share the number, across agencies.
+    let mut agencies_by_call: std::collections::HashMap<&str, std::collections::HashSet<&str>> =
+        Default::default();
+    for s in steps {
+        if let Some(call) = s["incident_ref"].as_str() {
+            assert!(
+                call.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
+                "{call}"
+            );
+            agencies_by_call
+                .entry(call)
+                .or_default()
+                .insert(s["agency"].as_str().unwrap());
+        }
+    }
+    assert!(
+        agencies_by_call.values().any(|a| a.len() >= 2),
+        "no call shared by two agencies among {} calls",
+        agencies_by_call.len()
+    );
+    let text = ok(&["journey", id, "--db", db()]);
+    assert!(text.contains("[call "), "{text}");
     let o = run(&["journey", "NO-SUCH-PERSON", "--db", db()]);
     assert!(!o.status.success());
 }

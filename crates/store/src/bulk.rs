@@ -333,7 +333,7 @@ pub(crate) fn interaction_rows(db: NonNull<ffi::sqlite3>) -> Result<Vec<crate::I
         "SELECT i.record_id, i.agency, i.source, i.event_key, i.kind, i.start_utc,
                 i.local_date, i.end_utc, i.location_key, i.location_raw, i.location_kind,
                 i.call_type, i.disposition, i.role, i.needs, i.transported, i.part2,
-                pl.person_id
+                pl.person_id, i.incident_ref
          FROM interactions i
          LEFT JOIN person_links pl ON pl.record_id = i.record_id
          WHERE i.current = 1
@@ -400,6 +400,7 @@ pub(crate) fn interaction_rows(db: NonNull<ffi::sqlite3>) -> Result<Vec<crate::I
             transported: int(15).map(|t| t != 0),
             part2: int(16).unwrap_or_default() != 0,
             person_id: text(17)?,
+            incident_ref: text(18)?,
         });
     }
     Ok(out)

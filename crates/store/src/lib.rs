@@ -199,6 +199,8 @@ pub struct InteractionRow {
     pub location_kind: Option<String>,
     pub call_type: Option<String>,
     pub disposition: Option<String>,
+    /// The dispatch (CAD) incident number the row cites, normalized (see `Fields::incident_ref`).
+    pub incident_ref: Option<String>,
     pub role: String,
     pub needs: u8,
     pub transported: Option<bool>,

@@ -805,6 +805,7 @@ mod tests {
             location_kind: Some("street".into()),
             call_type: None,
             disposition: None,
+            incident_ref: None,
             role: "subject".into(),
             needs: if part2 { 2 } else { 1 },
             transported: None,

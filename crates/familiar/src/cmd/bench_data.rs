@@ -74,6 +74,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             Int64Builder::new(),
             Int64Builder::new(),
         );
+        let mut incident = StringBuilder::new();
         let (mut lk, mut lt, mut lkind, mut call, mut disp) = (
             StringBuilder::new(),
             StringBuilder::new(),
@@ -129,6 +130,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             lkind.append_value("street");
             call.append_value(["welfare check", "disturbance", "medical", "trespass"][place % 4]);
             disp.append_null();
+            incident.append_null();
             tr.append_option((a.2 == "ems_run").then(|| rng.gen_bool(0.6)));
             p2.append_value(false);
             let named = rng.gen_bool(0.75);
@@ -170,6 +172,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             Arc::new(lkind.finish()),
             Arc::new(call.finish()),
             Arc::new(disp.finish()),
+            Arc::new(incident.finish()),
             Arc::new(tr.finish()),
             Arc::new(p2.finish()),
         ];

@@ -64,8 +64,13 @@ pub async fn journey(db: &Path, a: JourneyArgs) -> Result<()> {
             ("jail_booking", None) => " (in custody)".into(),
             _ => String::new(),
         };
+        let incident = s
+            .incident_ref
+            .as_deref()
+            .map(|i| format!("  [call {i}]"))
+            .unwrap_or_default();
         println!(
-            "{}  {:<6} {:<16} {:<10} {:<28} {:<24} {}{}",
+            "{}  {:<6} {:<16} {:<10} {:<28} {:<24} {}{}{}",
             s.date,
             s.agency,
             s.kind,
@@ -73,7 +78,8 @@ pub async fn journey(db: &Path, a: JourneyArgs) -> Result<()> {
             s.call_type.as_deref().unwrap_or(""),
             s.place.as_deref().unwrap_or(""),
             s.disposition.as_deref().unwrap_or(""),
-            stay
+            stay,
+            incident
         );
     }
     if !j.needs.is_empty() {
