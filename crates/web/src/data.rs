@@ -502,6 +502,8 @@ pub struct Contact {
     pub call_type: Option<String>,
     pub disposition: Option<String>,
     pub location: Option<String>,
+    /// The CAD call number the record cites (the 911 call a response came from).
+    pub incident_ref: Option<String>,
     pub needs: Vec<&'static str>,
     pub part2: bool,
 }
@@ -576,6 +578,7 @@ pub async fn person(
                 call_type: r.call_type.clone(),
                 disposition: r.disposition.clone(),
                 location: r.location_raw.clone(),
+                incident_ref: r.incident_ref.clone(),
                 needs: NeedFlags::from_bits(r.needs).names(),
                 part2: r.part2,
             }

@@ -199,6 +199,7 @@ mod tests {
             call_type: Some(call.into()),
             disposition: None,
             location: None,
+            incident_ref: None,
             needs: vec![],
             part2: false,
         }

@@ -694,6 +694,7 @@ async fn scopes_cut_person_level_data() {
     let contacts = p["contacts"].as_array().unwrap();
     assert_eq!(contacts.len(), 3);
     assert!(contacts.iter().all(|c| c["agency"] == "DPD"));
+    assert!(contacts.iter().all(|c| c["incident_ref"] == "2025000123"));
     assert!(!p["needs"]
         .as_array()
         .unwrap()
@@ -704,6 +705,7 @@ async fn scopes_cut_person_level_data() {
         StatusCode::NOT_FOUND
     );
     let page = dpd.get("/people/P1").await.body;
+    assert!(page.contains("<th>CAD call</th>") && page.contains("<td>2025000123</td>"));
     assert!(!page.contains("42 CFR Part 2"));
     assert!(!page.contains("substance_use"));
     // HEART liaison (not law enforcement) sees HEART's Part 2 record.

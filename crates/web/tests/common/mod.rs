@@ -209,7 +209,8 @@ fn normalized(r: &Rec) -> NormalizedRecord {
         call_type: Some("WELFARE CHECK".into()),
         disposition: None,
         units: None,
-        incident_ref: None,
+        // police incidents cite the 911 call that sent them
+        incident_ref: (r.agency == "DPD").then(|| "2025000123".to_string()),
         role: Role::Subject,
         needs: r.needs,
         transported: None,
