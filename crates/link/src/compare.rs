@@ -359,6 +359,25 @@ pub fn are_nicknames(a: &str, b: &str) -> bool {
     ga.iter().any(|g| gb.contains(g))
 }
 
+/// True when the two (lower-case) given names are the masculine and feminine forms of one name:
+/// one is the other with a feminine ending added (juan / juana, paul / paula, daniel / danielle,
+/// georg / georgina, paul / paulette) or the two differ only in a final o / a (mario / maria,
+/// antonio / antonia). Such names are usually two relatives, not one person misspelt, though a
+/// string measure scores them close; the model learns what the level is worth.
+pub fn gender_variants(a: &str, b: &str) -> bool {
+    if a == b || a.chars().count() < 3 || b.chars().count() < 3 {
+        return false;
+    }
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if let Some(end) = long.strip_prefix(short) {
+        return matches!(end, "a" | "e" | "le" | "ne" | "na" | "ina" | "ine" | "ette");
+    }
+    let (sa, sb) = (a.strip_suffix('o'), b.strip_suffix('a'));
+    let (ta, tb) = (a.strip_suffix('a'), b.strip_suffix('o'));
+    matches!((sa, sb), (Some(x), Some(y)) if x == y)
+        || matches!((ta, tb), (Some(x), Some(y)) if x == y)
+}
+
 /// A blocking key for nickname-equivalent names: the formal name of the first group the name is
 /// in, or the name itself.
 pub fn nickname_key(name: &str) -> &str {
@@ -622,6 +641,32 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn gender_variant_examples() {
+        for (a, b) in [
+            ("juan", "juana"),
+            ("juana", "juan"),
+            ("mario", "maria"),
+            ("antonia", "antonio"),
+            ("daniel", "danielle"),
+            ("paul", "paulette"),
+            ("robert", "roberta"),
+            ("louis", "louise"),
+        ] {
+            assert!(gender_variants(a, b), "{a} / {b}");
+        }
+        for (a, b) in [
+            ("juan", "juan"),
+            ("john", "joan"),
+            ("maria", "marie"),
+            ("jo", "joa"),
+            ("mario", "marco"),
+            ("anna", "annabelle"),
+        ] {
+            assert!(!gender_variants(a, b), "{a} / {b}");
+        }
+    }
+
+    #[test]
     fn name_tokens_examples() {
         assert!(name_tokens_agree(
             "ramirez | pedro c | vasquez",
@@ -723,6 +768,8 @@ mod tests {
             prop_assert_eq!(initial_match(&a, &b), initial_match(&b, &a));
             prop_assert_eq!(token_overlap(&a, &u), token_overlap(&u, &a));
             prop_assert_eq!(are_nicknames(&a, &b), are_nicknames(&b, &a));
+            prop_assert_eq!(gender_variants(&a, &b), gender_variants(&b, &a));
+            prop_assert!(!gender_variants(&a, &a));
             prop_assert_eq!(phonetic_match(&a, &u), phonetic_match(&u, &a));
         }
 

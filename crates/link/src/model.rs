@@ -348,6 +348,10 @@ impl Comparator {
                     let (va, vb) = sv();
                     compare::are_nicknames(va, vb)
                 }
+                Level::GenderVariant => {
+                    let (va, vb) = sv();
+                    compare::gender_variants(va, vb)
+                }
                 Level::Phonetic => {
                     let dm = c.dm.as_ref().expect("phonetic codes");
                     let (pa, aa) = dm[x as usize];

@@ -162,6 +162,9 @@ pub fn person_spec() -> Spec {
         &[
             "exact",
             "nickname",
+            // juan / juana: a string measure scores them close, but they are usually two
+            // relatives (often at one address); their own level lets the data say so
+            "gender_variant",
             "jw>=0.92",
             "initial",
             "dmetaphone",
@@ -169,7 +172,9 @@ pub fn person_spec() -> Spec {
             "swapped",
             "name_tokens",
         ],
-        &[0.80, 0.05, 0.05, 0.03, 0.02, 0.02, 0.005, 0.005, 0.02],
+        &[
+            0.80, 0.05, 0.005, 0.05, 0.03, 0.02, 0.02, 0.005, 0.005, 0.015,
+        ],
     );
     // Term frequencies count people, not records: how many surnames go with a first name
     // (a frequent caller's own name is not a common name), and likewise below.

@@ -22,7 +22,8 @@
 //! Level mini-language (the first level that holds wins; a null on either side is its own
 //! neutral level, and a pair matching no level falls in "else"):
 //! `exact`, `jaro_winkler>=T` (`jw>=T`), `jaro>=T`, `damerau_levenshtein<=K` (`dl<=K`),
-//! `levenshtein<=K`, `token_jaccard>=T`, `first_token`, `token_overlap`, `nickname`, `dmetaphone`, `initial`, `swapped`
+//! `levenshtein<=K`, `token_jaccard>=T`, `first_token`, `token_overlap`, `nickname`, `gender_variant`
+//! (juan / juana, mario / maria), `dmetaphone`, `initial`, `swapped`
 //! (needs `swap_with`), `alias` (needs `aliases`), `name_tokens` (needs `tokens_of`), and for
 //! dates `dm_swap`,
 //! `year_off<=K` (same month/day), `within_days<=K`, `within_years<=K`, `same_year_month`,
@@ -579,6 +580,9 @@ pub enum Level {
     /// "garcia-lopez" / "lopez").
     TokenOverlap,
     Nickname,
+    /// Masculine and feminine forms of one given name (juan / juana, mario / maria): see
+    /// [`crate::compare::gender_variants`].
+    GenderVariant,
     Phonetic,
     Initial,
     Swapped,
@@ -649,6 +653,7 @@ impl Level {
             match t.as_str() {
                 "exact" => Level::Exact,
                 "nickname" => Level::Nickname,
+                "gender_variant" => Level::GenderVariant,
                 "first_token" => Level::FirstToken,
                 "token_overlap" => Level::TokenOverlap,
                 "dmetaphone" | "phonetic" => Level::Phonetic,
