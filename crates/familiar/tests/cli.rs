@@ -337,6 +337,49 @@ fn every_bad_row_kind_is_rejected_with_its_row_and_the_rest_kept() {
 }
 
 #[test]
+fn check_reads_every_row_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut body: Vec<u8> = b"id,when,last\n".to_vec();
+    body.extend_from_slice(b"1,2025-01-01 10:00,DOE\n"); // line 2 ok
+    body.extend_from_slice(b"2,2025-13-45 10:00,DOE\n"); // 3 bad date
+    body.extend_from_slice(b"7,2025-01-01 10:00,DOE,EXTRA\n"); // 4 field count
+    body.extend_from_slice(b"1,2025-01-01 10:00,DOE\n"); // 5 the key of line 2 again
+    body.extend_from_slice(b"9,2025-01-02 10:00,UNKNOWN\n"); // 6 names nobody
+    std::fs::write(dir.path().join("calls.csv"), &body).unwrap();
+    let cfg = write_config(dir.path(), CSV_SOURCE);
+    let db = dir.path().join("f.db");
+    let r = json(&[
+        "ingest",
+        "--check",
+        "--db",
+        s(&db),
+        "--config",
+        s(&cfg),
+        "--json",
+    ]);
+    let src = &r["sources"][0];
+    assert_eq!(
+        (&src["read"], &src["accepted"], &src["rejected"]),
+        (&5.into(), &3.into(), &2.into())
+    );
+    assert_eq!(src["repeated_keys"], 1);
+    assert_eq!(src["rejected_by_kind"]["bad_date"], 1);
+    assert_eq!(src["rejected_by_kind"]["field_count"], 1);
+    let first: Vec<&str> = src["first_rejections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(first.len(), 2);
+    assert!(first[0].contains("calls.csv: row 3: bad_date"), "{first:?}");
+    assert!(!db.exists(), "--check opens no store");
+    let text = ok(&["ingest", "--check", "--db", s(&db), "--config", s(&cfg)]);
+    assert!(text.contains("nothing was stored"), "{text}");
+    assert!(text.contains("row 4: field_count"), "{text}");
+}
+
+#[test]
 fn legacy_encoding_is_decoded_not_mangled() {
     let dir = tempfile::tempdir().unwrap();
     // "PEÑA" in windows-1252: Ñ = 0xD1.

@@ -27,6 +27,11 @@ pub struct Args {
     /// Print a machine-readable summary.
     #[arg(long)]
     pub json: bool,
+    /// Read and map every row without touching the store: per source, what would be accepted
+    /// and rejected (by kind, with the first rejected rows and why), repeated keys within the
+    /// files, and the values left empty with a warning. For onboarding a new export.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// Rows sent from the reader thread per channel message (and written per insert call).
@@ -132,6 +137,15 @@ pub struct IngestReport {
 pub async fn run(db: &Path, args: Args) -> Result<()> {
     // Validate the mapping before creating or touching the store.
     let cfg = load(&args.config)?;
+    if args.check {
+        let report = check(&cfg)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{}", check_table(&report));
+        }
+        return Ok(());
+    }
     let store = super::open_store(db).await?;
     let progress = !args.json && std::io::stderr().is_terminal();
     let report = ingest_loaded(&store, db, cfg, progress).await?;
@@ -142,6 +156,122 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
         print!("{}", report_table(&report));
     }
     Ok(())
+}
+
+/// What `--check` found for one source.
+#[derive(Debug, Serialize)]
+pub struct CheckedSource {
+    pub source: String,
+    pub agency: String,
+    pub files: usize,
+    pub read: u64,
+    /// Rows that would be stored (or found already stored: the store is not read).
+    pub accepted: u64,
+    pub rejected: u64,
+    pub rejected_by_kind: BTreeMap<String, u64>,
+    /// Accepted rows whose record key an earlier row of these files already had: the same
+    /// bytes are duplicates, other bytes a new version (both are kept, as ingest would).
+    pub repeated_keys: u64,
+    /// Values left empty, by reason (an unreadable date of birth, an unknown sex code...).
+    pub warnings: BTreeMap<String, u64>,
+    /// Rows that name nobody (no identity: a placeholder name, or none mapped).
+    pub unnamed: u64,
+    /// The first rejected rows: `file:row`, kind, field and reason.
+    pub first_rejections: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    pub config: String,
+    pub sources: Vec<CheckedSource>,
+}
+
+/// How many rejected rows `--check` shows per source.
+const CHECK_SHOWN: usize = 5;
+
+/// Read and map every row of every source, storing nothing.
+fn check(cfg: &LoadedConfig) -> Result<CheckReport> {
+    let mut sources = Vec::new();
+    for plan in &cfg.sources {
+        let mut seen: std::collections::HashSet<String> = Default::default();
+        let (mut repeated, mut unnamed) = (0u64, 0u64);
+        let mut first = Vec::new();
+        let rep = familiar_ingest::read_source(plan, |o| -> Result<(), std::convert::Infallible> {
+            match o {
+                RowOutcome::Accepted { record, .. } => {
+                    if record.identity.is_none() {
+                        unnamed += 1;
+                    }
+                    if !seen.insert(record.record_key) {
+                        repeated += 1;
+                    }
+                }
+                RowOutcome::Rejected(r) => {
+                    if first.len() < CHECK_SHOWN {
+                        first.push(r.to_string());
+                    }
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        sources.push(CheckedSource {
+            source: rep.source.clone(),
+            agency: rep.agency.clone(),
+            files: rep.files.len(),
+            read: rep.rows(),
+            accepted: rep.accepted(),
+            rejected: rep.rejected(),
+            rejected_by_kind: rep.rejected_by_kind(),
+            repeated_keys: repeated,
+            warnings: rep.warnings(),
+            unnamed,
+            first_rejections: first,
+        });
+    }
+    Ok(CheckReport {
+        config: cfg.path.display().to_string(),
+        sources,
+    })
+}
+
+fn check_table(r: &CheckReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} checked: nothing was stored.\n\n{:<16} {:<6} {:>8} {:>9} {:>9} {:>9} {:>8}",
+        r.config, "source", "agency", "read", "accepted", "rejected", "repeated", "unnamed"
+    );
+    for s in &r.sources {
+        let _ = writeln!(
+            out,
+            "{:<16} {:<6} {:>8} {:>9} {:>9} {:>9} {:>8}",
+            s.source, s.agency, s.read, s.accepted, s.rejected, s.repeated_keys, s.unnamed
+        );
+    }
+    for s in &r.sources {
+        if s.rejected == 0 && s.warnings.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{}:", s.source);
+        if !s.rejected_by_kind.is_empty() {
+            let kinds: Vec<String> = s
+                .rejected_by_kind
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            let _ = writeln!(out, "  rejected: {}", kinds.join(", "));
+            for e in &s.first_rejections {
+                let _ = writeln!(out, "    {e}");
+            }
+        }
+        if !s.warnings.is_empty() {
+            let w: Vec<String> = s.warnings.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            let _ = writeln!(out, "  left empty: {}", w.join(", "));
+        }
+    }
+    out
 }
 
 fn load(config: &Path) -> Result<LoadedConfig> {
