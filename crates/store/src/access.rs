@@ -94,9 +94,10 @@ pub struct User {
     #[serde(skip_serializing)]
     pub password_hash: String,
     pub role: UserRole,
-    /// Base32 TOTP secret.
+    /// The TOTP secret as stored: sealed (see [`crate::seal`]); [`AccessStore::totp_secret`]
+    /// opens it.
     #[serde(skip_serializing)]
-    pub totp_secret: String,
+    pub totp_sealed: String,
     /// The last accepted TOTP time step (codes are single-use).
     #[serde(skip_serializing)]
     pub totp_last_step: i64,
@@ -275,6 +276,8 @@ pub trait AccessStore: Send + Sync {
     /// Accept TOTP step `step` for the user if it is newer than the last one accepted
     /// (atomically). False means the code was already used.
     async fn accept_totp_step(&self, user_id: i64, step: i64) -> Result<bool>;
+    /// The user's TOTP secret, opened (an error when the store's key is missing or wrong).
+    async fn totp_secret(&self, user: &User) -> Result<String>;
 
     async fn record_login_failure(&self, username: &str, at: i64) -> Result<()>;
     /// Failures for this user name at or after `since` (unix seconds).
@@ -336,7 +339,7 @@ pub fn chain_hash(prev_hash: &str, fields: &[&str]) -> String {
     s
 }
 
-fn user_from_row(r: &sqlx::sqlite::SqliteRow, sealer: &crate::seal::Sealer) -> Result<User> {
+fn user_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
     let role: String = r.get("role");
     Ok(User {
         id: r.get("id"),
@@ -345,7 +348,7 @@ fn user_from_row(r: &sqlx::sqlite::SqliteRow, sealer: &crate::seal::Sealer) -> R
         role: role
             .parse()
             .map_err(|e: String| StoreError::Corrupt(format!("users.role: {e}")))?,
-        totp_secret: sealer.open(r.get("totp_secret"))?,
+        totp_sealed: r.get("totp_secret"),
         totp_last_step: r.get("totp_last_step"),
         agency: r.get("agency"),
         assignments: Vec::new(),
@@ -388,7 +391,7 @@ impl AccessStore for SqliteStore {
         let role = u
             .role
             .ok_or_else(|| StoreError::Corrupt("a new user needs a role".into()))?;
-        let sealed = self.sealer.seal(&u.totp_secret)?;
+        let sealed = self.seal_secret(&u.totp_secret, &u.username).await?;
         let mut tx = self.pool().begin().await.doing("starting a transaction")?;
         let at = now_text();
         let id = sqlx::query(
@@ -427,10 +430,7 @@ impl AccessStore for SqliteStore {
             .await
             .doing("reading a user")?;
         match row {
-            Some(r) => Ok(Some(
-                self.load_assignments(user_from_row(&r, &self.sealer)?)
-                    .await?,
-            )),
+            Some(r) => Ok(Some(self.load_assignments(user_from_row(&r)?).await?)),
             None => Ok(None),
         }
     }
@@ -442,10 +442,7 @@ impl AccessStore for SqliteStore {
             .await
             .doing("reading a user")?;
         match row {
-            Some(r) => Ok(Some(
-                self.load_assignments(user_from_row(&r, &self.sealer)?)
-                    .await?,
-            )),
+            Some(r) => Ok(Some(self.load_assignments(user_from_row(&r)?).await?)),
             None => Ok(None),
         }
     }
@@ -457,10 +454,7 @@ impl AccessStore for SqliteStore {
             .doing("reading users")?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            out.push(
-                self.load_assignments(user_from_row(r, &self.sealer)?)
-                    .await?,
-            );
+            out.push(self.load_assignments(user_from_row(r)?).await?);
         }
         Ok(out)
     }
@@ -492,7 +486,7 @@ impl AccessStore for SqliteStore {
         password_hash: &str,
         totp_secret: &str,
     ) -> Result<bool> {
-        let sealed = self.sealer.seal(totp_secret)?;
+        let sealed = self.seal_secret(totp_secret, username).await?;
         let mut tx = self.pool().begin().await.doing("starting a transaction")?;
         let n = sqlx::query(
             "UPDATE users SET password_hash = ?, totp_secret = ?, totp_last_step = 0, updated_at = ?
@@ -561,6 +555,10 @@ impl AccessStore for SqliteStore {
         }
         tx.commit().await.doing("committing a user's scope")?;
         Ok(true)
+    }
+
+    async fn totp_secret(&self, user: &User) -> Result<String> {
+        self.open_secret(&user.totp_sealed, &user.username).await
     }
 
     async fn accept_totp_step(&self, user_id: i64, step: i64) -> Result<bool> {
@@ -1303,10 +1301,13 @@ mod tests {
     }
 
     /// TOTP secrets are sealed in the database and read back in the clear; one stored before
-    /// sealing existed is sealed when the store is next opened.
+    /// sealing existed is sealed by `seal_plain_secrets`; a store never takes a second key.
     #[tokio::test]
     async fn totp_secrets_are_sealed_at_rest() {
         let (s, dir) = store().await;
+        let db = dir.path().join("a.db");
+        let key_file = dir.path().join("a.db.key");
+        assert!(!key_file.exists(), "opening a store makes no key");
         s.create_user(&NewUser {
             username: "ana".into(),
             password_hash: "$argon2id$x".into(),
@@ -1316,6 +1317,7 @@ mod tests {
         })
         .await
         .unwrap();
+        assert!(key_file.exists(), "the first sealed secret makes the key");
         let column = |s: &SqliteStore| {
             let pool = s.pool().clone();
             async move {
@@ -1326,46 +1328,65 @@ mod tests {
             }
         };
         let stored = column(&s).await;
-        assert!(stored.starts_with("sealed1:"), "{stored}");
+        assert!(stored.starts_with("aes256gcm:"), "{stored}");
         assert!(!stored.contains("JBSWY3DPEHPK3PXP"));
         let u = s.user_by_name("ana").await.unwrap().unwrap();
-        assert_eq!(u.totp_secret, "JBSWY3DPEHPK3PXP");
-        assert!(dir.path().join("a.db.key").exists());
+        assert_eq!(u.totp_sealed, stored);
+        assert_eq!(s.totp_secret(&u).await.unwrap(), "JBSWY3DPEHPK3PXP");
         s.reset_credentials("ana", "$argon2id$y", "NEWSECRET")
             .await
             .unwrap();
-        assert!(column(&s).await.starts_with("sealed1:"));
-        assert_eq!(
-            s.user_by_name("ana").await.unwrap().unwrap().totp_secret,
-            "NEWSECRET"
-        );
+        let u = s.user_by_name("ana").await.unwrap().unwrap();
+        assert_eq!(s.totp_secret(&u).await.unwrap(), "NEWSECRET");
 
-        // a secret written in the clear (an older build) is sealed at the next open
+        // a secret written in the clear (an older build) still reads, and is sealed on request
         sqlx::query("UPDATE users SET totp_secret = 'PLAINOLD'")
             .execute(s.pool())
             .await
             .unwrap();
-        assert_eq!(
-            s.user_by_name("ana").await.unwrap().unwrap().totp_secret,
-            "PLAINOLD"
-        );
-        drop(s);
-        let s = SqliteStore::open(&dir.path().join("a.db")).await.unwrap();
-        assert!(column(&s).await.starts_with("sealed1:"));
-        assert_eq!(
-            s.user_by_name("ana").await.unwrap().unwrap().totp_secret,
-            "PLAINOLD"
-        );
+        let u = s.user_by_name("ana").await.unwrap().unwrap();
+        assert_eq!(s.totp_secret(&u).await.unwrap(), "PLAINOLD");
+        assert_eq!(s.seal_plain_secrets().await.unwrap(), 1);
+        assert_eq!(s.seal_plain_secrets().await.unwrap(), 0);
+        assert!(column(&s).await.starts_with("aes256gcm:"));
+        let u = s.user_by_name("ana").await.unwrap().unwrap();
+        assert_eq!(s.totp_secret(&u).await.unwrap(), "PLAINOLD");
 
-        // without its key the store refuses to read the secret, and says where it looked
+        // without its key the store reads users but not their secret, and never makes a new key
         drop(s);
-        std::fs::rename(dir.path().join("a.db.key"), dir.path().join("elsewhere")).unwrap();
-        let s = SqliteStore::open(&dir.path().join("a.db")).await.unwrap();
-        let e = s.user_by_name("ana").await.unwrap_err().to_string();
+        std::fs::rename(&key_file, dir.path().join("elsewhere")).unwrap();
+        let s = SqliteStore::open(&db).await.unwrap();
+        let u = s.user_by_name("ana").await.unwrap().unwrap();
+        assert_eq!(
+            s.users().await.unwrap().len(),
+            1,
+            "listing users needs no key"
+        );
+        let e = s.totp_secret(&u).await.unwrap_err().to_string();
+        assert!(e.contains("no key") && e.contains("a.db.key"), "{e}");
+        let e = s
+            .reset_credentials("ana", "$argon2id$z", "OTHER")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no key"), "{e}");
+        assert!(!key_file.exists(), "no second key");
+        // another key is refused too
+        drop(s);
+        let s = SqliteStore::open(&db).await.unwrap();
+        let other = crate::seal::Sealer::for_database(&db).create().unwrap();
+        assert!(key_file.exists());
+        let _ = other;
+        let e = s.totp_secret(&u).await.unwrap_err().to_string();
         assert!(
-            e.contains("a.db.key") && e.contains("familiar user reset"),
+            e.contains("not the one this store's secrets were sealed with"),
             "{e}"
         );
+        // the right key back: all is well
+        drop(s);
+        std::fs::rename(dir.path().join("elsewhere"), &key_file).unwrap();
+        let s = SqliteStore::open(&db).await.unwrap();
+        assert_eq!(s.totp_secret(&u).await.unwrap(), "PLAINOLD");
     }
 
     #[tokio::test]
@@ -1447,7 +1468,7 @@ mod tests {
             .await
             .unwrap());
         let u = s.user_by_name("ana").await.unwrap().unwrap();
-        assert_eq!(u.totp_secret, "NEW");
+        assert_eq!(s.totp_secret(&u).await.unwrap(), "NEW");
         assert_eq!(u.totp_last_step, 0);
 
         assert!(s

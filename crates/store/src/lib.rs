@@ -39,6 +39,9 @@ pub enum StoreError {
     },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// The key that seals secrets at rest is missing, unreadable or not this store's.
+    #[error("secret key: {0}")]
+    Key(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

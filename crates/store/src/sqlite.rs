@@ -99,33 +99,136 @@ impl SqliteStore {
                 source,
             })?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        let store = SqliteStore { pool, sealer };
-        store.seal_plain_secrets().await?;
-        Ok(store)
+        Ok(SqliteStore { pool, sealer })
     }
 
-    /// Seal the TOTP secrets stored before sealing existed (a no-op once none are left; the
-    /// key is created only if there is one to seal).
-    async fn seal_plain_secrets(&self) -> Result<()> {
-        let plain: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, totp_secret FROM users WHERE totp_secret NOT LIKE 'sealed1:%' \
-             AND totp_secret <> ''",
+    /// The key that seals TOTP secrets, checked against the store's key check. With `create`
+    /// (sealing), a store with neither key nor check gets both; otherwise a missing key, or one
+    /// that is not the store's, is an error saying where the key is looked for.
+    pub(crate) async fn sealing_key(&self, create: bool) -> Result<crate::seal::Key> {
+        use crate::seal::{key_check, key_matches, CHECK_SETTING};
+        if let Some(k) = self.sealer.checked() {
+            return Ok(k);
+        }
+        let read_check = || async {
+            sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = ?")
+                .bind(CHECK_SETTING)
+                .fetch_optional(&self.pool)
+                .await
+                .doing("reading the key check")
+        };
+        let check = read_check().await?;
+        let not_ours = || {
+            StoreError::Key(format!(
+                "the key from {} is not the one this store's secrets were sealed with",
+                self.sealer.where_looked()
+            ))
+        };
+        let key = match (self.sealer.load()?, check) {
+            (Some(k), Some(c)) if key_matches(&k, &c) => k,
+            (Some(_), Some(_)) => return Err(not_ours()),
+            (None, Some(_)) => {
+                return Err(StoreError::Key(format!(
+                    "this store's TOTP secrets are sealed, but there is no key: set {}",
+                    self.sealer.where_looked()
+                )))
+            }
+            (Some(k), None) if !create => return Ok(k),
+            (None, None) if !create => {
+                return Err(StoreError::Key(format!(
+                    "no key: set {}",
+                    self.sealer.where_looked()
+                )))
+            }
+            (loaded, None) => {
+                let k = match loaded {
+                    Some(k) => k,
+                    None => self.sealer.create()?,
+                };
+                // record the check; a process that got there first decides
+                sqlx::query("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)")
+                    .bind(CHECK_SETTING)
+                    .bind(key_check(&k)?)
+                    .execute(&self.pool)
+                    .await
+                    .doing("saving the key check")?;
+                match read_check().await? {
+                    Some(c) if key_matches(&k, &c) => k,
+                    _ => return Err(not_ours()),
+                }
+            }
+        };
+        self.sealer.remember(key);
+        Ok(key)
+    }
+
+    /// Seal a TOTP secret for `user`.
+    pub(crate) async fn seal_secret(&self, plain: &str, user: &str) -> Result<String> {
+        crate::seal::seal(&self.sealing_key(true).await?, plain, user)
+    }
+
+    /// The TOTP secret `stored` holds for `user` (opened if sealed).
+    pub(crate) async fn open_secret(&self, stored: &str, user: &str) -> Result<String> {
+        let key = if crate::seal::is_sealed(stored) && stored.starts_with(crate::seal::PREFIX) {
+            Some(self.sealing_key(false).await?)
+        } else {
+            None
+        };
+        crate::seal::open(
+            stored,
+            user,
+            || key.ok_or_else(|| StoreError::Key("no key".into())),
+            &self.sealer.where_looked(),
+        )
+    }
+
+    /// Seal the TOTP secrets stored in the clear by builds before sealing; returns how many.
+    /// The old values are overwritten on disk (`secure_delete`, then a WAL checkpoint), not just
+    /// unlinked. Run by the commands that manage accounts (`familiar user`, `serve`), which may
+    /// create the key; other commands leave the store as it is.
+    pub async fn seal_plain_secrets(&self) -> Result<u64> {
+        let plain: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT id, username, totp_secret FROM users
+             WHERE totp_secret <> '' AND totp_secret NOT LIKE 'aes256gcm:%'
+               AND totp_secret NOT LIKE 'sealed1:%'",
         )
         .fetch_all(&self.pool)
         .await
         .doing("reading TOTP secrets to seal")?;
-        for (id, secret) in plain {
-            debug_assert!(!crate::seal::is_sealed(&secret));
-            let sealed = self.sealer.seal(&secret)?;
-            sqlx::query("UPDATE users SET totp_secret = ? WHERE id = ? AND totp_secret = ?")
+        if plain.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .doing("taking a connection to seal secrets")?;
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut *conn)
+            .await
+            .doing("turning on secure_delete")?;
+        let mut n = 0;
+        for (id, user, secret) in &plain {
+            let sealed = self.seal_secret(secret, user).await?;
+            n += sqlx::query("UPDATE users SET totp_secret = ? WHERE id = ? AND totp_secret = ?")
                 .bind(sealed)
                 .bind(id)
-                .bind(&secret)
-                .execute(&self.pool)
+                .bind(secret)
+                .execute(&mut *conn)
                 .await
-                .doing("sealing a TOTP secret")?;
+                .doing("sealing a TOTP secret")?
+                .rows_affected();
         }
-        Ok(())
+        sqlx::query("PRAGMA secure_delete = OFF")
+            .execute(&mut *conn)
+            .await
+            .doing("turning off secure_delete")?;
+        // the old values also sit in the write-ahead log until it is checkpointed
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *conn)
+            .await
+            .doing("checkpointing the write-ahead log")?;
+        Ok(n)
     }
 
     pub fn pool(&self) -> &SqlitePool {

@@ -563,12 +563,20 @@ pub async fn login_submit(
         None => Err(("failed", "unknown user")),
         Some(u) if u.disabled => Err(("failed", "user disabled")),
         Some(_) if !password_ok => Err(("failed", "wrong password")),
-        Some(u) => match totp_match(&u.totp_secret, &f.totp, now) {
-            None => Err(("failed", "wrong TOTP code")),
-            Some(step) => match store.accept_totp_step(u.id, step).await {
-                Ok(true) => Ok(u),
-                Ok(false) => Err(("failed", "TOTP code already used")),
-                Err(e) => return internal_error(e.into()),
+        Some(u) => match store.totp_secret(&u).await {
+            // a secret that does not open (no key, another key) fails this login like a
+            // wrong code, audited, so it neither stops other users nor tells who exists
+            Err(e) => {
+                tracing::error!(user_id = u.id, "TOTP secret cannot be opened: {e}");
+                Err(("failed", "TOTP secret cannot be opened"))
+            }
+            Ok(secret) => match totp_match(&secret, &f.totp, now) {
+                None => Err(("failed", "wrong TOTP code")),
+                Some(step) => match store.accept_totp_step(u.id, step).await {
+                    Ok(true) => Ok(u),
+                    Ok(false) => Err(("failed", "TOTP code already used")),
+                    Err(e) => return internal_error(e.into()),
+                },
             },
         },
     };

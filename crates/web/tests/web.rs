@@ -581,6 +581,35 @@ async fn lockout_after_five_failures_in_fifteen_minutes() {
     assert_eq!(r.location(), "/");
 }
 
+/// A TOTP secret that does not open (damaged, or sealed under another key) fails that login
+/// like a wrong code, audited, and leaves every other account working.
+#[tokio::test]
+async fn a_secret_that_does_not_open_fails_only_that_login() {
+    let f = fixture().await;
+    sqlx::query("UPDATE users SET totp_secret = 'aes256gcm:00112233445566778899aabbccddeeff' WHERE username = 'viewer'")
+        .execute(f.store.pool())
+        .await
+        .unwrap();
+    f.clock.advance(30);
+    let mut c = Client::new(&f.app);
+    let code = f.code("viewer");
+    let r = c.try_login("viewer", PASSWORD, &code).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "the login page again, not an error"
+    );
+    assert!(r.body.contains("Login failed"));
+    assert!(!c.cookies.contains_key("familiar_session"));
+    let log = f.audit_actions().await;
+    assert!(log
+        .iter()
+        .any(|(a, act, o)| a == "viewer" && act == "login" && o == "failed"));
+    // the others log in, and the admin still lists every account
+    let mut admin = f.login("admin").await;
+    assert_eq!(admin.get("/admin/users").await.status, StatusCode::OK);
+}
+
 /// Password spraying: many names tried from one address lock that address out (even the right
 /// credentials are refused) though no one name reached its own lockout; it opens again after
 /// the window.

@@ -71,6 +71,12 @@ pub fn config(args: &Args) -> Result<Config> {
 /// Serve an open store until Ctrl-C (also used by `familiar demo`).
 pub async fn serve_store(store: SqliteStore, args: &Args) -> Result<()> {
     let cfg = config(args)?;
+    // accounts made by a build before secrets were sealed: seal them now (this may create the
+    // key; see familiar_store::seal)
+    let sealed = store.seal_plain_secrets().await?;
+    if sealed > 0 {
+        eprintln!("sealed the TOTP secrets of {sealed} accounts stored in the clear");
+    }
     if cfg.min_cell < familiar_web::suppress::DEFAULT_MIN_CELL {
         eprintln!(
             "warning: --min-cell {} publishes cells smaller than the usual 11",

@@ -84,6 +84,11 @@ fn print_credentials(c: &Credentials, generated_password: bool) {
 
 pub async fn run(db: &Path, args: Args) -> Result<()> {
     let store = super::open_store(db).await?;
+    // accounts made before secrets were sealed are sealed by the commands that manage them
+    let sealed = store.seal_plain_secrets().await?;
+    if sealed > 0 {
+        eprintln!("sealed the TOTP secrets of {sealed} accounts stored in the clear");
+    }
     let actor = cli_actor();
     match args.command {
         UserCommand::Add {
