@@ -199,7 +199,13 @@ impl Builder {
         }
     }
 
-    fn push_interaction(&mut self, id: i64, r: &InteractionRow, part2: bool) {
+    fn push_interaction(
+        &mut self,
+        id: i64,
+        r: &InteractionRow,
+        part2: bool,
+        incident: Option<&str>,
+    ) {
         self.i_id.append_value(id);
         self.i_agency.append_value(&r.agency);
         self.i_source.append_value(&r.source);
@@ -214,7 +220,7 @@ impl Builder {
         self.i_loc_kind.append_option(r.location_kind.as_deref());
         self.i_call.append_option(r.call_type.as_deref());
         self.i_disp.append_option(r.disposition.as_deref());
-        self.i_incident.append_option(r.incident_ref.as_deref());
+        self.i_incident.append_option(incident);
         self.i_transported.append_option(r.transported);
         self.i_part2.append_value(part2);
         if self.i_id.len() >= BATCH_ROWS {
@@ -329,6 +335,8 @@ impl Snapshot {
         let mut interaction_of: HashMap<(&str, &str, &str), i64> = HashMap::new();
         let mut first_row: Vec<usize> = Vec::new();
         let mut part2: Vec<bool> = Vec::new();
+        // the first incident number any row of the interaction cites (not only its first row's)
+        let mut incident: Vec<Option<&str>> = Vec::new();
         let mut row_interaction = vec![0i64; rows.len()];
         for &i in &order {
             let r = &rows[i];
@@ -339,8 +347,13 @@ impl Snapshot {
             if id == next {
                 first_row.push(i);
                 part2.push(false);
+                incident.push(None);
             }
             part2[id as usize] |= r.part2;
+            let inc = &mut incident[id as usize];
+            if inc.is_none() {
+                *inc = r.incident_ref.as_deref();
+            }
             row_interaction[i] = id;
         }
         // Agencies the rows name but the list lacks still get an index (and a row).
@@ -358,7 +371,7 @@ impl Snapshot {
         let mut person_of: HashMap<&str, i64> = HashMap::new();
         let mut b = Builder::new();
         for (id, &i) in first_row.iter().enumerate() {
-            b.push_interaction(id as i64, &rows[i], part2[id]);
+            b.push_interaction(id as i64, &rows[i], part2[id], incident[id]);
         }
         b.flush_interactions();
         let mut latest: Option<NaiveDate> = None;

@@ -121,7 +121,8 @@ pub struct RefusalCounts {
     pub weak_support: u64,
     /// Must-links skipped because they contradict a cannot-link.
     pub must_link_conflicts: u64,
-    /// Records left on their own because they fit two conflicting persons equally well.
+    /// Records detached because they fit two conflicting persons about equally well (the size
+    /// prior, when on, may still attach them to one).
     #[serde(default)]
     pub ambiguous_records: u64,
     /// Records attached to a frequent person by the size prior.
@@ -136,8 +137,8 @@ pub struct Clustering {
     /// Edges (indices into the sorted edge list) that merged two clusters.
     pub merged_by: Vec<Edge>,
     pub refused: RefusalCounts,
-    /// Records the size prior attached, each with the link (below the threshold) that reached
-    /// the person: decisions a reviewer should see.
+    /// Records the size prior attached, each with its best link to the person (below the
+    /// threshold for a lone record; any for an ambiguous one): decisions a reviewer should see.
     pub attached: Vec<Edge>,
 }
 
@@ -241,26 +242,44 @@ pub fn cluster(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>) -> Clustering
     let mut edges: Vec<Edge> = edges.to_vec();
     sort_edges(&mut edges, ctx.rank);
     let first = merge(n, &edges, ctx, true);
-    let ambiguous = first.ambiguous.clone();
+    let mut ambiguous = first.ambiguous.clone();
     let (f, merged_by, refused) = if first.ambiguous.is_empty() {
         (first.forest, first.merged_by, first.refused)
     } else {
         // Cluster again without the ambiguous records' links. Every other edge is taken again
         // with the same refusals: a record that had joined through an ambiguous one still
-        // joins by its own links (only records with no other link fall off).
+        // joins by its own links (only records with no other link fall off). A record whose two
+        // conflicting clusters were joined in the first pass (so not ambiguous) is ambiguous
+        // after all if they come apart without the links just removed: cluster again until no
+        // such record is left (the set only grows).
         let mut out = vec![false; n];
-        for &z in &first.ambiguous {
-            out[z as usize] = true;
+        loop {
+            for &z in &ambiguous {
+                out[z as usize] = true;
+            }
+            let kept: Vec<Edge> = edges
+                .iter()
+                .filter(|e| !out[e.a as usize] && !out[e.b as usize])
+                .copied()
+                .collect();
+            let mut second = merge(n, &kept, ctx, false);
+            let apart: Vec<u32> = first
+                .candidates
+                .iter()
+                .filter(|&&(z, other)| {
+                    !out[z as usize] && second.forest.find(z) != second.forest.find(other)
+                })
+                .map(|&(z, _)| z)
+                .collect();
+            if apart.is_empty() {
+                let mut refused = second.refused;
+                refused.ambiguous_records = ambiguous.len() as u64;
+                break (second.forest, second.merged_by, refused);
+            }
+            ambiguous.extend(apart);
+            ambiguous.sort_unstable();
+            ambiguous.dedup();
         }
-        let kept: Vec<Edge> = edges
-            .iter()
-            .filter(|e| !out[e.a as usize] && !out[e.b as usize])
-            .copied()
-            .collect();
-        let second = merge(n, &kept, ctx, false);
-        let mut refused = second.refused;
-        refused.ambiguous_records = first.ambiguous.len() as u64;
-        (second.forest, second.merged_by, refused)
     };
     let mut f = f;
     let mut refused = refused;
@@ -442,6 +461,9 @@ struct Merged {
     refused: RefusalCounts,
     /// Records found ambiguous (sorted); empty unless `find_ambiguous`.
     ambiguous: Vec<u32>,
+    /// Every (record, member of the conflicting cluster) flagged on the way, including those
+    /// whose two clusters were joined later (so not in `ambiguous`).
+    candidates: Vec<(u32, u32)>,
 }
 
 /// One pass of strongest-first merging over sorted `edges`; ambiguous records are looked for
@@ -580,18 +602,19 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
     // Two clusters that conflicted when the record's second link came up may have been joined
     // later through records that bridge them (a date of birth a year off each way): the record
     // fits one person then, and is not ambiguous.
-    let mut ambiguous: Vec<u32> = ambiguous
-        .into_iter()
-        .filter(|&(z, other)| f.find(z) != f.find(other))
-        .map(|(z, _)| z)
+    let mut kept: Vec<u32> = ambiguous
+        .iter()
+        .filter(|&&(z, other)| f.find(z) != f.find(other))
+        .map(|&(z, _)| z)
         .collect();
-    ambiguous.sort_unstable();
-    ambiguous.dedup();
+    kept.sort_unstable();
+    kept.dedup();
     Merged {
         forest: f,
         merged_by,
         refused,
-        ambiguous,
+        candidates: ambiguous,
+        ambiguous: kept,
     }
 }
 
@@ -666,10 +689,21 @@ mod tests {
             );
             ((x * 7 + y * 13) % 11) as f64 - 4.0
         };
+        // a hard identifier that follows the record (its key), so that merges are refused and
+        // records found ambiguous whatever the order: none, or a "year" within one of another
+        let codes: Vec<u32> = keys
+            .iter()
+            .map(|&k| [u32::MAX, 1, 2, 3, 7][(k % 5) as usize])
+            .collect();
+        let hard = [HardField {
+            name: "year".into(),
+            codes,
+            compat: HardCompat::Custom(Box::new(|a, b| a.abs_diff(b) <= 1)),
+        }];
         let ctx = ClusterContext {
             rank: &rank,
             sources: src,
-            hard: &[],
+            hard: &hard,
             must_link: &[],
             cannot_link: cannot,
             scorer: Some(&scorer),
@@ -840,6 +874,42 @@ mod tests {
         let c = cluster(4, &edges, &ctx);
         assert_eq!(c.refused.ambiguous_records, 0);
         assert_eq!(c.labels, vec![0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_bridge_that_turns_out_ambiguous_leaves_the_record_it_bridged_ambiguous_too() {
+        // 0 = z (name only) fits 1 (born 1946) and 2 (born 1948); 3 = y (born 1947) bridges
+        // them but also fits 4 (born 1980), so y is ambiguous and its links go; without them
+        // 1 and 2 conflict again, and z is ambiguous after all
+        let hard = [HardField {
+            name: "dob".into(),
+            codes: vec![u32::MAX, 1946, 1948, 1947, 1980],
+            compat: HardCompat::Custom(Box::new(|a, b| a.abs_diff(b) <= 1)),
+        }];
+        let e = |a, b, w| Edge { a, b, weight: w };
+        let edges = [
+            e(0, 1, 5.0),
+            e(0, 2, 4.8),
+            e(3, 1, 4.5),
+            e(3, 2, 4.4),
+            e(3, 4, 4.3),
+        ];
+        let ctx = ClusterContext {
+            rank: &[0, 1, 2, 3, 4],
+            sources: &[0; 5],
+            hard: &hard,
+            must_link: &[],
+            cannot_link: &[],
+            scorer: None,
+            near: &[],
+            options: ClusterOptions {
+                ambiguity_margin: Some(1.0),
+                ..Default::default()
+            },
+        };
+        let c = cluster(5, &edges, &ctx);
+        assert_eq!(c.refused.ambiguous_records, 2);
+        assert_eq!(c.labels, vec![0, 1, 2, 3, 4]);
     }
 
     /// The size prior of the tests: an average record matches 2 others (so ten records add

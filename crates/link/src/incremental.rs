@@ -156,9 +156,10 @@ pub struct IncrementalResult {
     /// The re-clustered identities, by person (each sorted; persons by smallest id). Every
     /// identity not listed keeps its person.
     pub clusters: Vec<Vec<u64>>,
-    /// Pairs at or above the threshold inside the affected set, and the links (below it) by
-    /// which the size prior attached a lone record to a person.
+    /// Pairs at or above the threshold inside the affected set.
     pub pairs: Vec<ScoredPair>,
+    /// The links by which the size prior attached a record to a person (all reviewed).
+    pub attached: Vec<ScoredPair>,
     pub refused_merges: RefusalCounts,
     /// Identities without a person before.
     pub new_identities: usize,
@@ -363,22 +364,21 @@ pub fn link_incremental<R: IdentityRecord>(
         c.sort_unstable();
     }
     clusters.sort_unstable_by_key(|c| c[0]);
-    let pairs = edges
-        .iter()
-        .chain(&clustering.attached)
-        .map(|e| {
-            let (a, b) = (id_of(e.a), id_of(e.b));
-            ScoredPair {
-                a: a.min(b),
-                b: a.max(b),
-                match_weight: e.weight,
-                match_probability: probability(e.weight),
-            }
-        })
-        .collect();
+    let scored = |e: &crate::Edge| {
+        let (a, b) = (id_of(e.a), id_of(e.b));
+        ScoredPair {
+            a: a.min(b),
+            b: a.max(b),
+            match_weight: e.weight,
+            match_probability: probability(e.weight),
+        }
+    };
+    let pairs = edges.iter().map(scored).collect();
+    let attached = clustering.attached.iter().map(scored).collect();
     Ok(IncrementalResult {
         clusters,
         pairs,
+        attached,
         refused_merges: clustering.refused,
         new_identities,
         touched_persons,

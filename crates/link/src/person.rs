@@ -114,9 +114,11 @@ pub struct ScoredPair {
 pub struct LinkResult {
     /// Identity ids per person (each sorted; persons ordered by their smallest id).
     pub clusters: Vec<Vec<u64>>,
-    /// Pairs at or above the threshold, and the links (below it) by which the size prior
-    /// attached a lone record to a person: both feed the review queue.
+    /// Pairs at or above the threshold (the review queue takes those below near-certainty).
     pub pairs: Vec<ScoredPair>,
+    /// The links by which the size prior attached a record (alone, or ambiguous between two
+    /// persons) to a person with many records: a reviewer sees every one.
+    pub attached: Vec<ScoredPair>,
     pub params: Option<Params>,
     /// The trained model, to store for incremental runs.
     pub model: Option<crate::incremental::ModelState>,
@@ -476,6 +478,7 @@ pub fn link_identities<R: IdentityRecord>(records: &[R], constraints: &Constrain
             LinkResult {
                 clusters: ids.into_iter().map(|i| vec![i]).collect(),
                 pairs: Vec::new(),
+                attached: Vec::new(),
                 params: None,
                 model: None,
                 refused_merges: RefusalCounts::default(),
@@ -504,6 +507,7 @@ pub fn try_link_identities_with<R: IdentityRecord>(
         return Ok(LinkResult {
             clusters: records.iter().map(|r| vec![r.id()]).collect(),
             pairs: Vec::new(),
+            attached: Vec::new(),
             params: None,
             model: None,
             refused_merges: RefusalCounts::default(),
@@ -539,23 +543,21 @@ pub fn try_link_identities_with<R: IdentityRecord>(
         c.sort_unstable();
     }
     clusters.sort_unstable_by_key(|c| c[0]);
-    let pairs = pred
-        .edges
-        .iter()
-        .chain(&clustering.attached)
-        .map(|e| {
-            let (a, b) = (id_of(e.a), id_of(e.b));
-            ScoredPair {
-                a: a.min(b),
-                b: a.max(b),
-                match_weight: e.weight,
-                match_probability: probability(e.weight),
-            }
-        })
-        .collect();
+    let scored = |e: &crate::Edge| {
+        let (a, b) = (id_of(e.a), id_of(e.b));
+        ScoredPair {
+            a: a.min(b),
+            b: a.max(b),
+            match_weight: e.weight,
+            match_probability: probability(e.weight),
+        }
+    };
+    let pairs = pred.edges.iter().map(scored).collect();
+    let attached = clustering.attached.iter().map(scored).collect();
     Ok(LinkResult {
         clusters,
         pairs,
+        attached,
         params: l.params.clone(),
         model: crate::incremental::ModelState::of(&l),
         refused_merges: clustering.refused,

@@ -398,7 +398,10 @@ const REVIEW_BELOW_PROBABILITY: f64 = 0.99;
 /// reviewer's time only when it is what joins two groups of records that strong links hold
 /// together; a weak pair inside one strongly linked group is settled already. One pair (the
 /// strongest) per two groups.
-fn review_pairs(pairs: &[familiar_link::ScoredPair]) -> Vec<ReviewPair> {
+fn review_pairs(
+    pairs: &[familiar_link::ScoredPair],
+    attached: &[familiar_link::ScoredPair],
+) -> Vec<ReviewPair> {
     let mut parent: HashMap<u64, u64> = HashMap::new();
     fn find(parent: &mut HashMap<u64, u64>, x: u64) -> u64 {
         let p = *parent.entry(x).or_insert(x);
@@ -433,7 +436,16 @@ fn review_pairs(pairs: &[familiar_link::ScoredPair]) -> Vec<ReviewPair> {
             *e = p;
         }
     }
+    // every attachment by the size prior is a decision a reviewer should see, however sure
+    // the link (a record ambiguous between two persons can link both near-certainly)
+    let mut queued: std::collections::HashSet<(u64, u64)> =
+        best.values().map(|p| (p.a, p.b)).collect();
+    let extra: Vec<&familiar_link::ScoredPair> = attached
+        .iter()
+        .filter(|p| queued.insert((p.a, p.b)))
+        .collect();
     best.into_values()
+        .chain(extra)
         .map(|p| ReviewPair {
             left_record: p.a as i64,
             right_record: p.b as i64,
@@ -696,14 +708,14 @@ pub async fn link_store_mode(
             let recs: Vec<PersonRec> = rows.into_iter().map(person_rec).collect();
             let res = familiar_link::try_link_identities(&recs, &constraints)
                 .context("linking identities")?;
-            let review = review_pairs(&res.pairs);
+            let review = review_pairs(&res.pairs, &res.attached);
             stored_model_json = res.model.as_ref().map(serde_json::to_string).transpose()?;
             candidate_pairs = res.candidate_pairs;
             skipped_blocks = res.block_caps.clone();
             let stats = serde_json::json!({
                 "candidate_pairs": res.candidate_pairs,
                 "skipped_blocks": res.block_caps,
-                "pairs_above_threshold": res.pairs.len() - res.refused_merges.attached_by_size as usize,
+                "pairs_above_threshold": res.pairs.len(),
                 "refused_merges": res.refused_merges,
                 "parameters": res.params,
             });
@@ -832,7 +844,7 @@ async fn link_incremental(
     })
     .context("linking the new batch")?;
     let link_seconds = t.elapsed().as_secs_f64();
-    let review = review_pairs(&res.pairs);
+    let review = review_pairs(&res.pairs, &res.attached);
     let mut clusters: Vec<Vec<i64>> = res
         .clusters
         .iter()
@@ -892,7 +904,7 @@ async fn link_incremental(
         "rounds": res.rounds,
         "skipped_blocks": res.block_caps,
         "candidate_pairs": res.candidate_pairs,
-        "pairs_above_threshold": res.pairs.len() - res.refused_merges.attached_by_size as usize,
+        "pairs_above_threshold": res.pairs.len(),
         "refused_merges": res.refused_merges,
         "persons": persons,
         "new": named.new_persons,
@@ -1222,5 +1234,40 @@ mod tests {
         assert!((e.metrics.pairwise.precision - 0.5).abs() < 1e-9);
         assert!((e.metrics.pairwise.recall - 1.0 / 3.0).abs() < 1e-9);
         assert_eq!(e.records, 4);
+    }
+}
+
+#[cfg(test)]
+mod review_tests {
+    use super::*;
+    use familiar_link::ScoredPair;
+
+    fn pair(a: u64, b: u64, p: f64) -> ScoredPair {
+        ScoredPair {
+            a,
+            b,
+            match_weight: (p / (1.0 - p)).log2(),
+            match_probability: p,
+        }
+    }
+
+    #[test]
+    fn the_queue_takes_the_uncertain_band_once_per_pair_of_groups_and_every_attachment() {
+        // 1-2 and 3-4 are near-certain groups; 2-3 and 1-4 both join them (one entry, the
+        // likelier); 5 is attached by the size prior near-certainly: still queued
+        let pairs = [
+            pair(1, 2, 0.999),
+            pair(3, 4, 0.999),
+            pair(2, 3, 0.9),
+            pair(1, 4, 0.85),
+            pair(5, 1, 0.995),
+        ];
+        let attached = [pair(5, 1, 0.995)];
+        let q = review_pairs(&pairs, &attached);
+        let got: Vec<(i64, i64)> = q.iter().map(|r| (r.left_record, r.right_record)).collect();
+        assert_eq!(got, vec![(2, 3), (5, 1)]);
+        // an attachment already in the band is queued once
+        let q = review_pairs(&[pair(1, 2, 0.9)], &[pair(1, 2, 0.9)]);
+        assert_eq!(q.len(), 1);
     }
 }
