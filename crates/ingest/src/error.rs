@@ -83,6 +83,27 @@ pub struct Rejection {
     pub raw: Vec<u8>,
 }
 
+impl Rejection {
+    /// A rejection of a whole row (no one field to blame): its bytes, where it is, and why.
+    pub(crate) fn whole_row(
+        kind: RejectKind,
+        reason: String,
+        file: &Arc<Path>,
+        row_number: u64,
+        raw: &[u8],
+    ) -> Rejection {
+        Rejection {
+            kind,
+            field: None,
+            column: None,
+            reason,
+            row_number,
+            file: file.clone(),
+            raw: raw.to_vec(),
+        }
+    }
+}
+
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -30,7 +30,7 @@
 use crate::cluster::RefusalCounts;
 use crate::error::LinkError;
 use crate::linker::Linker;
-use crate::model::{probability, ComparisonParams, LevelParams, Params, SourcePrior, Weights};
+use crate::model::{ComparisonParams, LevelParams, Params, SourcePrior, Weights};
 use crate::person::{identity_table, Constraints, IdentityRecord, ScoredPair};
 use crate::spec::{LinkType, Spec};
 use serde::{Deserialize, Serialize};
@@ -364,17 +364,15 @@ pub fn link_incremental<R: IdentityRecord>(
         c.sort_unstable();
     }
     clusters.sort_unstable_by_key(|c| c[0]);
-    let scored = |e: &crate::Edge| {
-        let (a, b) = (id_of(e.a), id_of(e.b));
-        ScoredPair {
-            a: a.min(b),
-            b: a.max(b),
-            match_weight: e.weight,
-            match_probability: probability(e.weight),
-        }
-    };
-    let pairs = edges.iter().map(scored).collect();
-    let attached = clustering.attached.iter().map(scored).collect();
+    let pairs = edges
+        .iter()
+        .map(|e| crate::person::scored_pair(e, id_of))
+        .collect();
+    let attached = clustering
+        .attached
+        .iter()
+        .map(|e| crate::person::scored_pair(e, id_of))
+        .collect();
     Ok(IncrementalResult {
         clusters,
         pairs,

@@ -128,6 +128,17 @@ pub struct LinkResult {
     pub block_caps: Vec<crate::block::BlockCap>,
 }
 
+/// A scored edge between two records as a pair of identity ids (the smaller first).
+pub(crate) fn scored_pair(e: &crate::Edge, id_of: impl Fn(u32) -> u64) -> ScoredPair {
+    let (a, b) = (id_of(e.a), id_of(e.b));
+    ScoredPair {
+        a: a.min(b),
+        b: a.max(b),
+        match_weight: e.weight,
+        match_probability: probability(e.weight),
+    }
+}
+
 fn cmp(name: &str, column: &str, levels: &[&str], m: &[f64]) -> ComparisonSpec {
     ComparisonSpec {
         name: name.into(),
@@ -543,17 +554,12 @@ pub fn try_link_identities_with<R: IdentityRecord>(
         c.sort_unstable();
     }
     clusters.sort_unstable_by_key(|c| c[0]);
-    let scored = |e: &crate::Edge| {
-        let (a, b) = (id_of(e.a), id_of(e.b));
-        ScoredPair {
-            a: a.min(b),
-            b: a.max(b),
-            match_weight: e.weight,
-            match_probability: probability(e.weight),
-        }
-    };
-    let pairs = pred.edges.iter().map(scored).collect();
-    let attached = clustering.attached.iter().map(scored).collect();
+    let pairs = pred.edges.iter().map(|e| scored_pair(e, id_of)).collect();
+    let attached = clustering
+        .attached
+        .iter()
+        .map(|e| scored_pair(e, id_of))
+        .collect();
     Ok(LinkResult {
         clusters,
         pairs,

@@ -86,15 +86,13 @@ impl<R: BufRead> FixedReader<R> {
     }
 
     fn reject(&self, kind: RejectKind, reason: String) -> Rejection {
-        Rejection {
+        Rejection::whole_row(
             kind,
-            field: None,
-            column: None,
             reason,
-            row_number: self.row_number,
-            file: self.file.clone(),
-            raw: self.line[..self.raw_len].to_vec(),
-        }
+            &self.file,
+            self.row_number,
+            &self.line[..self.raw_len],
+        )
     }
 
     pub fn next_row(&mut self) -> Option<Result<Row<'_>, Rejection>> {

@@ -217,6 +217,17 @@ pub enum HeaderSpec {
     Given(Vec<String>),
 }
 
+/// A number read from a typed cell as text: a whole number without a decimal point
+/// (`9195550142`, not `9195550142.0`), anything else in its shortest form.
+pub(crate) fn push_number(f: f64, out: &mut String) {
+    use std::fmt::Write;
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+        let _ = write!(out, "{}", f as i64);
+    } else {
+        let _ = write!(out, "{f}");
+    }
+}
+
 /// How to read one file: everything the readers need from the source definition.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {

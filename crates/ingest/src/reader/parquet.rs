@@ -24,7 +24,7 @@ use arrow_schema::DataType;
 use familiar_model::raw::{write_delimited_field, RawLayout};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
-use super::{OpenError, Row, Span};
+use super::{push_number, OpenError, Row, Span};
 use crate::error::FileError;
 
 /// Rows decoded at a time.
@@ -259,16 +259,6 @@ fn render(batch: &RecordBatch, before: u64, cells: &mut Vec<String>) -> Result<(
 fn push_number32(f: f32, out: &mut String) {
     use std::fmt::Write;
     if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e7 {
-        let _ = write!(out, "{}", f as i64);
-    } else {
-        let _ = write!(out, "{f}");
-    }
-}
-
-/// A whole number without a decimal point; anything else in its shortest form.
-fn push_number(f: f64, out: &mut String) {
-    use std::fmt::Write;
-    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
         let _ = write!(out, "{}", f as i64);
     } else {
         let _ = write!(out, "{f}");

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use calamine::{open_workbook_auto, Data, Range, Reader};
 use familiar_model::raw::{write_delimited_field, RawLayout};
 
-use super::{HeaderSpec, OpenError, Row, Span};
+use super::{push_number, HeaderSpec, OpenError, Row, Span};
 use crate::error::FileError;
 
 pub struct XlsxReader {
@@ -281,15 +281,6 @@ fn cell_text(cell: &Data, out: &mut String) -> bool {
             out.push_str(s);
             false
         }
-    }
-}
-
-fn push_number(f: f64, out: &mut String) {
-    use std::fmt::Write;
-    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
-        let _ = write!(out, "{}", f as i64);
-    } else {
-        let _ = write!(out, "{f}");
     }
 }
 
