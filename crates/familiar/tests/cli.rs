@@ -345,6 +345,7 @@ fn check_reads_every_row_and_stores_nothing() {
     body.extend_from_slice(b"7,2025-01-01 10:00,DOE,EXTRA\n"); // 4 field count
     body.extend_from_slice(b"1,2025-01-01 10:00,DOE\n"); // 5 the key of line 2 again
     body.extend_from_slice(b"9,2025-01-02 10:00,UNKNOWN\n"); // 6 names nobody
+    body.extend_from_slice(b"10,2999-01-01 10:00,ROE\n"); // 7 a date after today
     std::fs::write(dir.path().join("calls.csv"), &body).unwrap();
     let cfg = write_config(dir.path(), CSV_SOURCE);
     let db = dir.path().join("f.db");
@@ -360,9 +361,12 @@ fn check_reads_every_row_and_stores_nothing() {
     let src = &r["sources"][0];
     assert_eq!(
         (&src["read"], &src["accepted"], &src["rejected"]),
-        (&5.into(), &3.into(), &2.into())
+        (&6.into(), &4.into(), &2.into())
     );
     assert_eq!(src["repeated_keys"], 1);
+    assert_eq!(src["first_date"], "2025-01-01");
+    assert_eq!(src["last_date"], "2999-01-01");
+    assert_eq!(src["future_dates"], 1);
     assert_eq!(src["rejected_by_kind"]["bad_date"], 1);
     assert_eq!(src["rejected_by_kind"]["field_count"], 1);
     let first: Vec<&str> = src["first_rejections"]
@@ -377,6 +381,10 @@ fn check_reads_every_row_and_stores_nothing() {
     let text = ok(&["ingest", "--check", "--db", s(&db), "--config", s(&cfg)]);
     assert!(text.contains("nothing was stored"), "{text}");
     assert!(text.contains("row 4: field_count"), "{text}");
+    assert!(
+        text.contains("2025-01-01 .. 2999-01-01  (1 after today"),
+        "{text}"
+    );
 }
 
 #[test]

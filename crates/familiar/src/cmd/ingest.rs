@@ -176,6 +176,12 @@ pub struct CheckedSource {
     pub warnings: BTreeMap<String, u64>,
     /// Rows that name nobody (no identity: a placeholder name, or none mapped).
     pub unnamed: u64,
+    /// The earliest and latest local dates of accepted rows, and how many fall after today: a
+    /// day/month order the wrong way round, or a two-digit year read in the wrong century,
+    /// shows here before anything is stored.
+    pub first_date: Option<String>,
+    pub last_date: Option<String>,
+    pub future_dates: u64,
     /// The first rejected rows: `file:row`, kind, field and reason.
     pub first_rejections: Vec<String>,
 }
@@ -194,13 +200,20 @@ fn check(cfg: &LoadedConfig) -> Result<CheckReport> {
     let mut sources = Vec::new();
     for plan in &cfg.sources {
         let mut seen: std::collections::HashSet<String> = Default::default();
-        let (mut repeated, mut unnamed) = (0u64, 0u64);
+        let (mut repeated, mut unnamed, mut future) = (0u64, 0u64, 0u64);
+        let mut span: Option<(chrono::NaiveDate, chrono::NaiveDate)> = None;
+        let today = chrono::Utc::now().date_naive();
         let mut first = Vec::new();
         let rep = familiar_ingest::read_source(plan, |o| -> Result<(), std::convert::Infallible> {
             match o {
                 RowOutcome::Accepted { record, .. } => {
                     if record.identity.is_none() {
                         unnamed += 1;
+                    }
+                    let d = record.local_date;
+                    span = Some(span.map_or((d, d), |(a, b)| (a.min(d), b.max(d))));
+                    if d > today {
+                        future += 1;
                     }
                     if !seen.insert(record.record_key) {
                         repeated += 1;
@@ -226,6 +239,9 @@ fn check(cfg: &LoadedConfig) -> Result<CheckReport> {
             repeated_keys: repeated,
             warnings: rep.warnings(),
             unnamed,
+            first_date: span.map(|s| s.0.to_string()),
+            last_date: span.map(|s| s.1.to_string()),
+            future_dates: future,
             first_rejections: first,
         });
     }
@@ -240,13 +256,25 @@ fn check_table(r: &CheckReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} checked: nothing was stored.\n\n{:<16} {:<6} {:>8} {:>9} {:>9} {:>9} {:>8}",
+        "{} checked: nothing was stored.\n\n{:<16} {:<6} {:>8} {:>9} {:>9} {:>9} {:>8}  dates",
         r.config, "source", "agency", "read", "accepted", "rejected", "repeated", "unnamed"
     );
     for s in &r.sources {
+        let dates = match (&s.first_date, &s.last_date) {
+            (Some(a), Some(b)) => format!("{a} .. {b}"),
+            _ => String::new(),
+        };
+        let future = if s.future_dates > 0 {
+            format!(
+                "  ({} after today: is the date format right?)",
+                s.future_dates
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "{:<16} {:<6} {:>8} {:>9} {:>9} {:>9} {:>8}",
+            "{:<16} {:<6} {:>8} {:>9} {:>9} {:>9} {:>8}  {dates}{future}",
             s.source, s.agency, s.read, s.accepted, s.rejected, s.repeated_keys, s.unnamed
         );
     }
