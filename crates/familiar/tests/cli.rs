@@ -367,6 +367,12 @@ fn check_reads_every_row_and_stores_nothing() {
     assert_eq!(src["first_date"], "2025-01-01");
     assert_eq!(src["last_date"], "2999-01-01");
     assert_eq!(src["future_dates"], 1);
+    // the named rows all carry a last name (the only identifier mapped)
+    assert_eq!(
+        src["identifiers"]["last_name"],
+        4 - src["unnamed"].as_u64().unwrap()
+    );
+    assert_eq!(src["identifiers"]["dob"], 0);
     assert_eq!(src["rejected_by_kind"]["bad_date"], 1);
     assert_eq!(src["rejected_by_kind"]["field_count"], 1);
     let first: Vec<&str> = src["first_rejections"]

@@ -182,6 +182,10 @@ pub struct CheckedSource {
     pub first_date: Option<String>,
     pub last_date: Option<String>,
     pub future_dates: u64,
+    /// Among the rows that name someone, how many carry each identifier linkage uses (a last
+    /// name, a date of birth, a phone, a home address, the agency's own person id, a CAD
+    /// incident number): what linkage will have to go on.
+    pub identifiers: BTreeMap<&'static str, u64>,
     /// The first rejected rows: `file:row`, kind, field and reason.
     pub first_rejections: Vec<String>,
 }
@@ -202,13 +206,26 @@ fn check(cfg: &LoadedConfig) -> Result<CheckReport> {
         let mut seen: std::collections::HashSet<String> = Default::default();
         let (mut repeated, mut unnamed, mut future) = (0u64, 0u64, 0u64);
         let mut span: Option<(chrono::NaiveDate, chrono::NaiveDate)> = None;
+        let mut identifiers: BTreeMap<&'static str, u64> = BTreeMap::new();
         let today = chrono::Utc::now().date_naive();
         let mut first = Vec::new();
         let rep = familiar_ingest::read_source(plan, |o| -> Result<(), std::convert::Infallible> {
             match o {
                 RowOutcome::Accepted { record, .. } => {
-                    if record.identity.is_none() {
-                        unnamed += 1;
+                    match &record.identity {
+                        None => unnamed += 1,
+                        Some(id) => {
+                            for (name, has) in [
+                                ("last_name", id.last.is_some()),
+                                ("dob", id.dob.is_some()),
+                                ("phone", id.phone.is_some()),
+                                ("address", id.address.is_some()),
+                                ("agency_person_id", id.agency_person_id.is_some()),
+                                ("incident_ref", record.incident_ref.is_some()),
+                            ] {
+                                *identifiers.entry(name).or_insert(0) += u64::from(has);
+                            }
+                        }
                     }
                     let d = record.local_date;
                     span = Some(span.map_or((d, d), |(a, b)| (a.min(d), b.max(d))));
@@ -242,6 +259,7 @@ fn check(cfg: &LoadedConfig) -> Result<CheckReport> {
             first_date: span.map(|s| s.0.to_string()),
             last_date: span.map(|s| s.1.to_string()),
             future_dates: future,
+            identifiers,
             first_rejections: first,
         });
     }
@@ -279,10 +297,16 @@ fn check_table(r: &CheckReport) -> String {
         );
     }
     for s in &r.sources {
-        if s.rejected == 0 && s.warnings.is_empty() {
-            continue;
-        }
+        let named = s.accepted.saturating_sub(s.unnamed);
         let _ = writeln!(out, "\n{}:", s.source);
+        if named > 0 {
+            let cover: Vec<String> = s
+                .identifiers
+                .iter()
+                .map(|(k, n)| format!("{k} {:.0}%", 100.0 * *n as f64 / named as f64))
+                .collect();
+            let _ = writeln!(out, "  of {named} named rows: {}", cover.join(", "));
+        }
         if !s.rejected_by_kind.is_empty() {
             let kinds: Vec<String> = s
                 .rejected_by_kind
