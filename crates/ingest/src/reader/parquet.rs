@@ -238,6 +238,15 @@ fn render(batch: &RecordBatch, before: u64, cells: &mut Vec<String>) -> Result<(
                 }
             }
             _ => {
+                // a Date64 (milliseconds) is a date: printed as one, not as midnight
+                let dates;
+                let column = if column.data_type() == &DataType::Date64 {
+                    dates = arrow_cast::cast(column, &DataType::Date32)
+                        .map_err(|e| format!("column {name:?}: {e}"))?;
+                    &dates
+                } else {
+                    column
+                };
                 let f = ArrayFormatter::try_new(column.as_ref(), &options)
                     .map_err(|e| format!("column {name:?}: {e}"))?;
                 for r in 0..rows {
@@ -340,6 +349,14 @@ mod tests {
                     None,
                 ])),
             ),
+            (
+                "Released",
+                Arc::new(arrow_array::Date64Array::from(vec![
+                    Some(1_709_596_800_000),
+                    None,
+                    None,
+                ])),
+            ),
         ];
         let batch = RecordBatch::try_from_iter(cols).unwrap();
         // two rows per row group: the reader crosses a row-group boundary
@@ -357,7 +374,8 @@ mod tests {
                 "Name",
                 "Kind",
                 "Transported",
-                "Score"
+                "Score",
+                "Released"
             ]
         );
         let layout = r.raw_layout();
@@ -378,9 +396,11 @@ mod tests {
         assert_eq!(row.value(6), Some("MENTAL HEALTH"));
         assert_eq!(row.value(7), Some("true"));
         assert_eq!(row.value(8), Some("0.1"));
+        assert_eq!(row.value(9), Some("2024-03-05"));
+        assert!(row.is_datetime_cell(9));
         assert_eq!(
             row.raw,
-            b"1,2024-03-05T14:30:00,2024-03-05T14:30:00Z,2024-03-05,9195550142,\"SMITH, JOHN\",MENTAL HEALTH,true,0.1"
+            b"1,2024-03-05T14:30:00,2024-03-05T14:30:00Z,2024-03-05,9195550142,\"SMITH, JOHN\",MENTAL HEALTH,true,0.1,2024-03-05"
         );
         assert_eq!(
             layout.fields(row.raw).unwrap(),
