@@ -1346,8 +1346,8 @@ mod tests {
             .unwrap();
         let u = s.user_by_name("ana").await.unwrap().unwrap();
         assert_eq!(s.totp_secret(&u).await.unwrap(), "PLAINOLD");
-        assert_eq!(s.seal_plain_secrets().await.unwrap(), 1);
-        assert_eq!(s.seal_plain_secrets().await.unwrap(), 0);
+        assert_eq!(s.seal_plain_secrets().await.unwrap().0, 1);
+        assert_eq!(s.seal_plain_secrets().await.unwrap().0, 0);
         assert!(column(&s).await.starts_with("aes256gcm:"));
         let u = s.user_by_name("ana").await.unwrap().unwrap();
         assert_eq!(s.totp_secret(&u).await.unwrap(), "PLAINOLD");
@@ -1382,11 +1382,36 @@ mod tests {
             e.contains("not the one this store's secrets were sealed with"),
             "{e}"
         );
+        assert!(s.verify_key().await.is_err(), "serve would stop at start");
         // the right key back: all is well
         drop(s);
         std::fs::rename(dir.path().join("elsewhere"), &key_file).unwrap();
         let s = SqliteStore::open(&db).await.unwrap();
         assert_eq!(s.totp_secret(&u).await.unwrap(), "PLAINOLD");
+        s.verify_key().await.unwrap();
+
+        // a lost key: start a new one; the old file is kept aside, accounts are reset one by one
+        drop(s);
+        std::fs::remove_file(&key_file).unwrap();
+        let s = SqliteStore::open(&db).await.unwrap();
+        assert!(s
+            .reset_credentials("ana", "$argon2id$z", "X")
+            .await
+            .is_err());
+        let (n, moved) = s.start_new_key().await.unwrap();
+        assert_eq!((n, moved), (1, None));
+        assert!(s
+            .reset_credentials("ana", "$argon2id$z", "FRESH")
+            .await
+            .unwrap());
+        let u = s.user_by_name("ana").await.unwrap().unwrap();
+        assert_eq!(s.totp_secret(&u).await.unwrap(), "FRESH");
+        assert!(key_file.exists(), "the reset made the new key");
+        let (_, moved) = s.start_new_key().await.unwrap();
+        assert!(
+            moved.is_some_and(|p| p.exists()),
+            "an existing key file is kept aside"
+        );
     }
 
     #[tokio::test]

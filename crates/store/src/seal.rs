@@ -15,8 +15,10 @@
 //!   key; so is a key that does not open the check;
 //! - moving to the environment variable means setting it to the key file's contents.
 //!
-//! Keep the key out of the store's backups. Without it, `familiar user reset` gives an account a
-//! new secret. Values without a prefix are secrets stored before sealing: they still read, and
+//! Keep the key out of the store's backups. A lost key cannot be recovered: `familiar user
+//! new-key` starts a new one (every account's secret becomes unusable and the old key file is
+//! kept aside), then `familiar user reset NAME` gives each account a new secret. Values without
+//! a prefix are secrets stored before sealing: they still read, and
 //! [`crate::SqliteStore::seal_plain_secrets`] seals them.
 
 use std::path::{Path, PathBuf};
@@ -28,7 +30,7 @@ use aes_gcm::Aes256Gcm;
 use crate::{Result, StoreError};
 
 pub(crate) const PREFIX: &str = "aes256gcm:";
-/// Sealed by a development build (ChaCha20-Poly1305) that never shipped: refused with advice.
+/// Sealed by a development build of session 5 that never shipped: refused with advice.
 const DEV_PREFIX: &str = "sealed1:";
 /// The environment variable holding the key.
 pub const KEY_VAR: &str = "FAMILIAR_SECRET_KEY";
@@ -46,6 +48,9 @@ pub(crate) struct Sealer {
     checked: Mutex<Option<Key>>,
     /// In-memory stores: the key, with no file behind it.
     ephemeral: Option<Key>,
+    /// Held while the key is looked up, made or checked, so two tasks of one process never
+    /// make two keys.
+    pub(crate) deciding: tokio::sync::Mutex<()>,
 }
 
 fn key_error(what: String) -> StoreError {
@@ -60,6 +65,7 @@ impl Sealer {
             file: Some(PathBuf::from(name)),
             checked: Mutex::new(None),
             ephemeral: None,
+            deciding: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -69,6 +75,7 @@ impl Sealer {
             file: None,
             checked: Mutex::new(None),
             ephemeral: Some(Aes256Gcm::generate_key(&mut OsRng).into()),
+            deciding: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -136,10 +143,24 @@ impl Sealer {
                 file.display()
             ))
         };
-        let mut tmp = file.as_os_str().to_owned();
-        tmp.push(format!(".tmp{}", std::process::id()));
-        let tmp = PathBuf::from(tmp);
-        write_private(&tmp, &key).map_err(cant)?;
+        // a fresh temporary name (create_new: never an existing file or a planted link)
+        let tmp = loop {
+            let mut name = file.as_os_str().to_owned();
+            let tag: [u8; 8] = rand_tag();
+            name.push(format!(
+                ".tmp-{}",
+                tag.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            ));
+            let path = PathBuf::from(name);
+            match write_private(&path, &key) {
+                Ok(()) => break path,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&path);
+                    return Err(cant(e));
+                }
+            }
+        };
         let linked = std::fs::hard_link(&tmp, file);
         let _ = std::fs::remove_file(&tmp);
         match linked {
@@ -156,6 +177,30 @@ impl Sealer {
                 .ok_or_else(|| key_error(format!("the key file {} vanished", file.display()))),
             Err(e) => Err(cant(e)),
         }
+    }
+}
+
+impl Sealer {
+    /// Move the key file aside (`<db>.key.retired-<unix time>`, kept, not deleted), so that the
+    /// next secret sealed makes a new one; returns where it went.
+    pub fn retire_file(&self) -> Result<Option<PathBuf>> {
+        *self.checked.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let Some(file) = &self.file else {
+            return Ok(None);
+        };
+        if !file.exists() {
+            return Ok(None);
+        }
+        let mut to = file.as_os_str().to_owned();
+        to.push(format!(".retired-{}", chrono::Utc::now().timestamp()));
+        let to = PathBuf::from(to);
+        std::fs::rename(file, &to).map_err(|e| {
+            key_error(format!(
+                "the key file {} cannot be moved aside: {e}",
+                file.display()
+            ))
+        })?;
+        Ok(Some(to))
     }
 }
 
@@ -253,10 +298,18 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Random bytes for a temporary name.
+fn rand_tag() -> [u8; 8] {
+    let k: Key = Aes256Gcm::generate_key(&mut OsRng).into();
+    let mut t = [0u8; 8];
+    t.copy_from_slice(&k[..8]);
+    t
+}
+
 fn write_private(path: &Path, key: &Key) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

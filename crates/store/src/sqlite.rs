@@ -110,6 +110,10 @@ impl SqliteStore {
         if let Some(k) = self.sealer.checked() {
             return Ok(k);
         }
+        let _deciding = self.sealer.deciding.lock().await;
+        if let Some(k) = self.sealer.checked() {
+            return Ok(k);
+        }
         let read_check = || async {
             sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = ?")
                 .bind(CHECK_SETTING)
@@ -120,7 +124,8 @@ impl SqliteStore {
         let check = read_check().await?;
         let not_ours = || {
             StoreError::Key(format!(
-                "the key from {} is not the one this store's secrets were sealed with",
+                "the key from {} is not the one this store's secrets were sealed with (restore \
+                 that one, or start over with `familiar user new-key` and reset each account)",
                 self.sealer.where_looked()
             ))
         };
@@ -129,7 +134,8 @@ impl SqliteStore {
             (Some(_), Some(_)) => return Err(not_ours()),
             (None, Some(_)) => {
                 return Err(StoreError::Key(format!(
-                    "this store's TOTP secrets are sealed, but there is no key: set {}",
+                    "this store's TOTP secrets are sealed, but there is no key: set {} (a lost \
+                     key cannot be recovered: `familiar user new-key`, then reset each account)",
                     self.sealer.where_looked()
                 )))
             }
@@ -182,11 +188,53 @@ impl SqliteStore {
         )
     }
 
-    /// Seal the TOTP secrets stored in the clear by builds before sealing; returns how many.
-    /// The old values are overwritten on disk (`secure_delete`, then a WAL checkpoint), not just
-    /// unlinked. Run by the commands that manage accounts (`familiar user`, `serve`), which may
-    /// create the key; other commands leave the store as it is.
-    pub async fn seal_plain_secrets(&self) -> Result<u64> {
+    /// Check the store's key now (when anything is sealed), so a missing or wrong key shows at
+    /// start, not as failed logins.
+    pub async fn verify_key(&self) -> Result<()> {
+        let check: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(crate::seal::CHECK_SETTING)
+            .fetch_optional(&self.pool)
+            .await
+            .doing("reading the key check")?;
+        if check.is_some() {
+            self.sealing_key(false).await?;
+        }
+        Ok(())
+    }
+
+    /// Start a new key, for a key that is lost or not the store's: the key check goes, every
+    /// account's TOTP secret is emptied (each needs `familiar user reset`), and the key file, if
+    /// any, is moved aside (kept). The next secret sealed makes the new key. Returns the
+    /// accounts affected and where the old key file went.
+    pub async fn start_new_key(&self) -> Result<(u64, Option<std::path::PathBuf>)> {
+        let _deciding = self.sealer.deciding.lock().await;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .doing("starting a new key")?;
+        sqlx::query("DELETE FROM settings WHERE key = ?")
+            .bind(crate::seal::CHECK_SETTING)
+            .execute(&mut *tx)
+            .await
+            .doing("removing the key check")?;
+        let n = sqlx::query("UPDATE users SET totp_secret = '' WHERE totp_secret <> ''")
+            .execute(&mut *tx)
+            .await
+            .doing("emptying TOTP secrets")?
+            .rows_affected();
+        let moved = self.sealer.retire_file()?;
+        tx.commit().await.doing("committing a new key")?;
+        Ok((n, moved))
+    }
+
+    /// Seal the TOTP secrets stored in the clear by builds before sealing; returns how many,
+    /// and whether the write-ahead log was checkpointed (else old values may linger in it until
+    /// the next checkpoint). The rows are rewritten with `secure_delete` on, so SQLite zeroes
+    /// what the update frees; copies freed earlier may remain in free pages until a `VACUUM`.
+    /// Run by the commands that manage accounts (`familiar user`, `serve`), which may create
+    /// the key; other commands leave the store as it is.
+    pub async fn seal_plain_secrets(&self) -> Result<(u64, bool)> {
         let plain: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT id, username, totp_secret FROM users
              WHERE totp_secret <> '' AND totp_secret NOT LIKE 'aes256gcm:%'
@@ -196,8 +244,11 @@ impl SqliteStore {
         .await
         .doing("reading TOTP secrets to seal")?;
         if plain.is_empty() {
-            return Ok(0);
+            return Ok((0, true));
         }
+        // the key first: deciding it reads the pool, which an in-memory store holds one
+        // connection of
+        let key = self.sealing_key(true).await?;
         let mut conn = self
             .pool
             .acquire()
@@ -208,27 +259,43 @@ impl SqliteStore {
             .await
             .doing("turning on secure_delete")?;
         let mut n = 0;
+        let mut result = Ok(());
         for (id, user, secret) in &plain {
-            let sealed = self.seal_secret(secret, user).await?;
-            n += sqlx::query("UPDATE users SET totp_secret = ? WHERE id = ? AND totp_secret = ?")
+            let sealed = match crate::seal::seal(&key, secret, user) {
+                Ok(s) => s,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            match sqlx::query("UPDATE users SET totp_secret = ? WHERE id = ? AND totp_secret = ?")
                 .bind(sealed)
                 .bind(id)
                 .bind(secret)
                 .execute(&mut *conn)
                 .await
-                .doing("sealing a TOTP secret")?
-                .rows_affected();
+            {
+                Ok(r) => n += r.rows_affected(),
+                Err(e) => {
+                    result = Err(StoreError::Sql {
+                        doing: "sealing a TOTP secret",
+                        source: e,
+                    });
+                    break;
+                }
+            }
         }
         sqlx::query("PRAGMA secure_delete = OFF")
             .execute(&mut *conn)
             .await
             .doing("turning off secure_delete")?;
+        result?;
         // the old values also sit in the write-ahead log until it is checkpointed
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&mut *conn)
+        let (busy, log, done): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *conn)
             .await
             .doing("checkpointing the write-ahead log")?;
-        Ok(n)
+        Ok((n, busy == 0 && log == done))
     }
 
     pub fn pool(&self) -> &SqlitePool {

@@ -53,6 +53,14 @@ pub enum UserCommand {
     },
     /// List users (never secrets).
     List,
+    /// Start a new secret key when the store's is lost (or another key is set): every account's
+    /// TOTP secret becomes unusable until `familiar user reset NAME`; the old key file is kept
+    /// aside. Needs `--yes`.
+    NewKey {
+        /// Confirm: every account will need a reset.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 fn parse_role(s: &str) -> Result<UserRole, String> {
@@ -85,9 +93,16 @@ fn print_credentials(c: &Credentials, generated_password: bool) {
 pub async fn run(db: &Path, args: Args) -> Result<()> {
     let store = super::open_store(db).await?;
     // accounts made before secrets were sealed are sealed by the commands that manage them
-    let sealed = store.seal_plain_secrets().await?;
-    if sealed > 0 {
-        eprintln!("sealed the TOTP secrets of {sealed} accounts stored in the clear");
+    if !matches!(args.command, UserCommand::NewKey { .. }) {
+        let (sealed, checkpointed) = store.seal_plain_secrets().await?;
+        if sealed > 0 {
+            eprintln!("sealed the TOTP secrets of {sealed} accounts stored in the clear");
+        }
+        if !checkpointed {
+            eprintln!(
+                "warning: the write-ahead log was busy: old secrets may stay in it until the next checkpoint"
+            );
+        }
     }
     let actor = cli_actor();
     match args.command {
@@ -163,6 +178,28 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
             println!(
                 "{name}: agency {agency:?}, {} assigned persons",
                 assign.len()
+            );
+        }
+        UserCommand::NewKey { yes } => {
+            if !yes {
+                bail!("every account's TOTP secret becomes unusable until it is reset: run again with --yes");
+            }
+            let (n, moved) = store.start_new_key().await?;
+            store
+                .append_audit(&familiar_store::NewAudit {
+                    actor,
+                    action: "user.new_key".into(),
+                    target: String::new(),
+                    source: "cli".into(),
+                    outcome: "ok".into(),
+                    detail: serde_json::json!({"accounts": n}).to_string(),
+                })
+                .await?;
+            if let Some(p) = moved {
+                println!("the old key file is kept at {}", p.display());
+            }
+            println!(
+                "{n} accounts need `familiar user reset NAME`; the first reset makes the new key"
             );
         }
         UserCommand::List => {
