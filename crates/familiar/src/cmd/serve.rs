@@ -73,13 +73,7 @@ pub async fn serve_store(store: SqliteStore, args: &Args) -> Result<()> {
     let cfg = config(args)?;
     // accounts made by a build before secrets were sealed: seal them now (this may create the
     // key; see familiar_store::seal)
-    let (sealed, checkpointed) = store.seal_plain_secrets().await?;
-    if sealed > 0 {
-        eprintln!("sealed the TOTP secrets of {sealed} accounts stored in the clear");
-    }
-    if !checkpointed {
-        eprintln!("warning: the write-ahead log was busy: old secrets may stay in it until the next checkpoint");
-    }
+    super::seal_plain_secrets(&store).await?;
     // a missing or wrong key fails here, not as every login failing
     store.verify_key().await?;
     if cfg.min_cell < familiar_web::suppress::DEFAULT_MIN_CELL {

@@ -94,15 +94,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
     let store = super::open_store(db).await?;
     // accounts made before secrets were sealed are sealed by the commands that manage them
     if !matches!(args.command, UserCommand::NewKey { .. }) {
-        let (sealed, checkpointed) = store.seal_plain_secrets().await?;
-        if sealed > 0 {
-            eprintln!("sealed the TOTP secrets of {sealed} accounts stored in the clear");
-        }
-        if !checkpointed {
-            eprintln!(
-                "warning: the write-ahead log was busy: old secrets may stay in it until the next checkpoint"
-            );
-        }
+        super::seal_plain_secrets(&store).await?;
     }
     let actor = cli_actor();
     match args.command {
