@@ -21,22 +21,6 @@ use anyhow::{Context, Result};
 use familiar_store::SqliteStore;
 
 /// Open (creating and migrating if needed) the store at `db`.
-/// Seal the TOTP secrets older builds stored in the clear (the commands that manage accounts
-/// do it), saying so on standard error.
-pub async fn seal_plain_secrets(store: &SqliteStore) -> Result<()> {
-    let (sealed, checkpointed) = store.seal_plain_secrets().await?;
-    if sealed > 0 {
-        eprintln!("sealed the TOTP secrets of {sealed} accounts stored in the clear");
-    }
-    if !checkpointed {
-        eprintln!(
-            "warning: the write-ahead log was busy: old secrets may stay in it until the next \
-             checkpoint"
-        );
-    }
-    Ok(())
-}
-
 pub async fn open_store(db: &Path) -> Result<SqliteStore> {
     SqliteStore::open(db)
         .await

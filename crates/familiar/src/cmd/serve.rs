@@ -73,7 +73,7 @@ pub async fn serve_store(store: SqliteStore, args: &Args) -> Result<()> {
     let cfg = config(args)?;
     // accounts made by a build before secrets were sealed: seal them now (this may create the
     // key; see familiar_store::seal)
-    super::seal_plain_secrets(&store).await?;
+    super::user::seal_plain_secrets(&store).await?;
     // a missing or wrong key fails here, not as every login failing
     store.verify_key().await?;
     if cfg.min_cell < familiar_web::suppress::DEFAULT_MIN_CELL {

@@ -63,6 +63,22 @@ pub enum UserCommand {
     },
 }
 
+/// Seal the TOTP secrets older builds stored in the clear (the commands that manage accounts
+/// do it), saying so on standard error.
+pub(crate) async fn seal_plain_secrets(store: &familiar_store::SqliteStore) -> Result<()> {
+    let (sealed, checkpointed) = store.seal_plain_secrets().await?;
+    if sealed > 0 {
+        eprintln!("sealed the TOTP secrets of {sealed} accounts stored in the clear");
+    }
+    if !checkpointed {
+        eprintln!(
+            "warning: the write-ahead log was busy: old secrets may stay in it until the next \
+             checkpoint"
+        );
+    }
+    Ok(())
+}
+
 fn parse_role(s: &str) -> Result<UserRole, String> {
     s.parse()
 }
@@ -94,7 +110,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
     let store = super::open_store(db).await?;
     // accounts made before secrets were sealed are sealed by the commands that manage them
     if !matches!(args.command, UserCommand::NewKey { .. }) {
-        super::seal_plain_secrets(&store).await?;
+        seal_plain_secrets(&store).await?;
     }
     let actor = cli_actor();
     match args.command {
