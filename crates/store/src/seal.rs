@@ -146,7 +146,8 @@ impl Sealer {
         // a fresh temporary name (create_new: never an existing file or a planted link)
         let tmp = loop {
             let mut name = file.as_os_str().to_owned();
-            let tag: [u8; 8] = rand_tag();
+            let mut tag = [0u8; 8];
+            aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut OsRng, &mut tag);
             name.push(format!(
                 ".tmp-{}",
                 tag.iter().map(|b| format!("{b:02x}")).collect::<String>()
@@ -178,9 +179,6 @@ impl Sealer {
             Err(e) => Err(cant(e)),
         }
     }
-}
-
-impl Sealer {
     /// Move the key file aside (`<db>.key.retired-<unix time>`, kept, not deleted), so that the
     /// next secret sealed makes a new one; returns where it went.
     pub fn retire_file(&self) -> Result<Option<PathBuf>> {
@@ -296,14 +294,6 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
-}
-
-/// Random bytes for a temporary name.
-fn rand_tag() -> [u8; 8] {
-    let k: Key = Aes256Gcm::generate_key(&mut OsRng).into();
-    let mut t = [0u8; 8];
-    t.copy_from_slice(&k[..8]);
-    t
 }
 
 fn write_private(path: &Path, key: &Key) -> std::io::Result<()> {

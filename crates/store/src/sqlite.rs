@@ -114,14 +114,7 @@ impl SqliteStore {
         if let Some(k) = self.sealer.checked() {
             return Ok(k);
         }
-        let read_check = || async {
-            sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = ?")
-                .bind(CHECK_SETTING)
-                .fetch_optional(&self.pool)
-                .await
-                .doing("reading the key check")
-        };
-        let check = read_check().await?;
+        let check = self.key_check().await?;
         let not_ours = || {
             StoreError::Key(format!(
                 "the key from {} is not the one this store's secrets were sealed with (restore \
@@ -158,7 +151,7 @@ impl SqliteStore {
                     .execute(&self.pool)
                     .await
                     .doing("saving the key check")?;
-                match read_check().await? {
+                match self.key_check().await? {
                     Some(c) if key_matches(&k, &c) => k,
                     _ => return Err(not_ours()),
                 }
@@ -175,7 +168,7 @@ impl SqliteStore {
 
     /// The TOTP secret `stored` holds for `user` (opened if sealed).
     pub(crate) async fn open_secret(&self, stored: &str, user: &str) -> Result<String> {
-        let key = if crate::seal::is_sealed(stored) && stored.starts_with(crate::seal::PREFIX) {
+        let key = if stored.starts_with(crate::seal::PREFIX) {
             Some(self.sealing_key(false).await?)
         } else {
             None
@@ -188,15 +181,19 @@ impl SqliteStore {
         )
     }
 
-    /// Check the store's key now (when anything is sealed), so a missing or wrong key shows at
-    /// start, not as failed logins.
-    pub async fn verify_key(&self) -> Result<()> {
-        let check: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+    /// The store's key check, if a key was ever recorded.
+    async fn key_check(&self) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
             .bind(crate::seal::CHECK_SETTING)
             .fetch_optional(&self.pool)
             .await
-            .doing("reading the key check")?;
-        if check.is_some() {
+            .doing("reading the key check")
+    }
+
+    /// Check the store's key now (when anything is sealed), so a missing or wrong key shows at
+    /// start, not as failed logins.
+    pub async fn verify_key(&self) -> Result<()> {
+        if self.key_check().await?.is_some() {
             self.sealing_key(false).await?;
         }
         Ok(())
@@ -235,14 +232,12 @@ impl SqliteStore {
     /// Run by the commands that manage accounts (`familiar user`, `serve`), which may create
     /// the key; other commands leave the store as it is.
     pub async fn seal_plain_secrets(&self) -> Result<(u64, bool)> {
-        let plain: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT id, username, totp_secret FROM users
-             WHERE totp_secret <> '' AND totp_secret NOT LIKE 'aes256gcm:%'
-               AND totp_secret NOT LIKE 'sealed1:%'",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .doing("reading TOTP secrets to seal")?;
+        let mut plain: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, username, totp_secret FROM users WHERE totp_secret <> ''")
+                .fetch_all(&self.pool)
+                .await
+                .doing("reading TOTP secrets to seal")?;
+        plain.retain(|(_, _, secret)| !crate::seal::is_sealed(secret));
         if plain.is_empty() {
             return Ok((0, true));
         }
