@@ -51,6 +51,12 @@ pub struct ClusterOptions {
     pub min_mean_probability: Option<f64>,
     pub min_pair_weight: Option<f64>,
     pub max_support_pairs: usize,
+    /// The support check runs only when both clusters hold at least this many records (and
+    /// one holds two or more): a bridge between two persons already formed is what chaining
+    /// looks like, while a lone record joining is judged by its own link. 0 or 1: every merge
+    /// into a multi-record cluster is checked.
+    #[serde(default)]
+    pub support_min_records: u32,
     /// Detach a record whose links to two clusters that conflict on a hard identifier are about
     /// as strong (within this many bits): the evidence cannot tell which person it is (a
     /// name-only record when two people share the name).
@@ -584,7 +590,9 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
             }
             continue;
         }
-        if (f.size[ra as usize] > 1 || f.size[rb as usize] > 1) && !supported(&f, ra, rb, ctx) {
+        let (sa, sb) = (f.size[ra as usize], f.size[rb as usize]);
+        let checked = sa.max(sb) > 1 && sa.min(sb) >= ctx.options.support_min_records;
+        if checked && !supported(&f, ra, rb, ctx) {
             refused.weak_support += 1;
             continue;
         }
@@ -736,6 +744,7 @@ mod tests {
             let opts = ClusterOptions {
                 one_per_source: one,
                 min_mean_probability: support.then_some(0.4),
+                support_min_records: if support { 2 } else { 0 },
                 min_pair_weight: None,
                 max_support_pairs: 16,
                 ambiguity_margin: support.then_some(2.0),
@@ -1091,6 +1100,66 @@ mod tests {
         assert_ne!(c.labels[11], c.labels[0]);
         assert_eq!(c.attached, vec![e(10, 4, 1.0)]);
         assert_eq!(c.refused.attached_by_size, 1);
+    }
+
+    /// One strong link between two persons already formed does not join them when their
+    /// records, scored across, are clearly different people; persons smaller than
+    /// `support_min_records` are not checked.
+    #[test]
+    fn a_single_bridge_does_not_join_two_formed_persons() {
+        // persons {0,1,2,3} and {4,5,6,7}, each held by strong links; 3-4 is the bridge (a
+        // namesake record); 8 joins {4,5,6,7} through one link, though it scores low against
+        // the others
+        let e = |a, b, w| Edge { a, b, weight: w };
+        let edges = [
+            e(0, 1, 20.0),
+            e(1, 2, 20.0),
+            e(2, 3, 20.0),
+            e(4, 5, 18.0),
+            e(5, 6, 18.0),
+            e(6, 7, 18.0),
+            e(3, 4, 16.0),
+            e(8, 4, 15.0),
+        ];
+        let group = |x: u32| match x {
+            0..=3 => 0,
+            4..=7 => 1,
+            _ => 2,
+        };
+        let scorer = move |a: u32, b: u32| -> f64 {
+            match (a.min(b), a.max(b)) {
+                (3, 4) | (4, 8) => 16.0,
+                _ if group(a) == group(b) => 18.0,
+                _ => -12.0,
+            }
+        };
+        let run_with = |min_records: u32| {
+            let ctx = ClusterContext {
+                rank: &[0, 1, 2, 3, 4, 5, 6, 7, 8],
+                sources: &[0; 9],
+                hard: &[],
+                must_link: &[],
+                cannot_link: &[],
+                scorer: Some(&scorer),
+                near: &[],
+                options: ClusterOptions {
+                    min_mean_probability: Some(0.1),
+                    support_min_records: min_records,
+                    max_support_pairs: 64,
+                    ..Default::default()
+                },
+            };
+            cluster(9, &edges, &ctx)
+        };
+        let checked = run_with(2);
+        assert_eq!(checked.labels, vec![0, 0, 0, 0, 1, 1, 1, 1, 1]);
+        assert_eq!(checked.refused.weak_support, 1);
+        // checking lone records too: 8 fits one of four (mean 0.25 >= 0.1) and still joins
+        assert_eq!(run_with(1).labels, checked.labels);
+        // persons of four are below the bar: the bridge joins them
+        let unchecked = run_with(5);
+        assert_eq!(unchecked.labels, vec![0; 9]);
+        assert_eq!(unchecked.refused.weak_support, 0);
     }
 
     #[test]

@@ -464,6 +464,7 @@ impl Linker {
                 min_mean_probability: c.min_mean_probability,
                 min_pair_weight: c.min_pair_weight,
                 max_support_pairs: c.max_support_pairs,
+                support_min_records: c.support_min_records,
                 ambiguity_margin: c.ambiguity_margin,
                 size_prior: c.size_prior.and_then(|sp| {
                     let lambda = self.params.as_ref()?.lambda;

@@ -325,6 +325,10 @@ pub struct ClusterSpec {
     /// cross pairs (scored directly, not only blocked pairs) is below this.
     #[serde(default)]
     pub min_mean_probability: Option<f64>,
+    /// Run the cross-pair checks (`min_mean_probability`, `min_pair_weight`) only when both
+    /// clusters hold at least this many records (default 1: whenever one holds two or more).
+    #[serde(default)]
+    pub support_min_records: u32,
     /// Refuse a merge when any scored cross pair has a match weight below this.
     #[serde(default)]
     pub min_pair_weight: Option<f64>,
@@ -383,6 +387,7 @@ impl Default for ClusterSpec {
         ClusterSpec {
             one_per_source: false,
             min_mean_probability: None,
+            support_min_records: 0,
             min_pair_weight: None,
             max_support_pairs: default_support_pairs(),
             hard: Vec::new(),
