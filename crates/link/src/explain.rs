@@ -18,7 +18,8 @@ pub struct Term {
     pub u: Option<f64>,
     /// log2(m/u) of the level (0 for null).
     pub weight: f64,
-    /// Term-frequency adjustment added on an exact match.
+    /// Added to `weight`: the term-frequency adjustment of an exact match, or what caps a
+    /// `swapped` match at the exact weight of the same value (≤ 0).
     pub tf_adjustment: f64,
 }
 
@@ -46,11 +47,7 @@ pub fn explain(l: &Linker, a: u32, b: u32) -> Explanation {
         .map(|(ci, c)| {
             let lv = level_of(v, ci);
             let weight = w.w[ci][lv];
-            let tf = if !w.tf_adj[ci].is_empty() && Some(lv as u8) == c.exact {
-                f64::from(w.tf_adj[ci][l.cmp.code(ci, a) as usize])
-            } else {
-                0.0
-            };
+            let tf = w.adjustment(c, ci, lv as u8, || l.cmp.code(ci, a));
             total += weight + tf;
             let col = &l.table.columns[c.col];
             let (m, u) = if lv == 0 {

@@ -38,6 +38,8 @@ pub struct CompiledComparison {
     pub labels: Vec<String>,
     /// Level index of `exact`, if declared.
     pub exact: Option<u8>,
+    /// Level index of `swapped`, if declared (with `exact`: capped at the exact weight).
+    pub swapped: Option<u8>,
     pub tf: bool,
     pub tf_min_u: f64,
     /// Raw columns read (for EM session exclusion).
@@ -105,6 +107,10 @@ pub fn compile_comparison(
     let exact = levels
         .iter()
         .position(|l| *l == Level::Exact)
+        .map(|p| (p + 1) as u8);
+    let swapped = levels
+        .iter()
+        .position(|l| *l == Level::Swapped)
         .map(|p| (p + 1) as u8);
     let values = &table.columns[col].values;
     let dm = levels.contains(&Level::Phonetic).then(|| {
@@ -177,6 +183,7 @@ pub fn compile_comparison(
         levels,
         labels,
         exact,
+        swapped,
         tf: spec.tf,
         tf_min_u: spec.tf_min_u.unwrap_or(0.0),
         base_columns,
@@ -432,10 +439,10 @@ impl Comparator {
         let mut s = w.prior_of(&table.source, a, b);
         for ci in 0..self.comps.len() {
             let l = self.level_rows(table, ci, ra, rb);
-            s += w.w[ci][l as usize];
-            if !w.tf_adj[ci].is_empty() && Some(l) == self.comps[ci].exact {
-                s += f64::from(w.tf_adj[ci][ra[self.slots[ci][0].expect("main slot")] as usize]);
-            }
+            s += w.w[ci][l as usize]
+                + w.adjustment(&self.comps[ci], ci, l, || {
+                    ra[self.slots[ci][0].expect("main slot")]
+                });
             if s + suffix_max[ci + 1] < threshold {
                 return None;
             }
@@ -741,17 +748,50 @@ impl Weights {
         }
     }
 
+    /// What is added to level `l`'s weight of comparison `ci` for a record whose value code
+    /// (main column) `code` gives: on `exact`, the term-frequency adjustment of the value; on
+    /// `swapped`, whatever brings it down to the exact level's weight for the value (TF
+    /// included) when it is above. Two names agreeing crosswise are no stronger evidence than
+    /// the same names agreeing in place, though the crosswise coincidence is rarer among
+    /// non-matches (its u is small): "JOHNSON JAMES" is a James Johnson written in the wrong
+    /// fields, as likely any James Johnson as a correctly written one is.
+    #[inline]
+    pub fn adjustment(
+        &self,
+        c: &CompiledComparison,
+        ci: usize,
+        l: u8,
+        code: impl FnOnce() -> u32,
+    ) -> f64 {
+        let tf = &self.tf_adj[ci];
+        if Some(l) == c.exact {
+            return if tf.is_empty() {
+                0.0
+            } else {
+                f64::from(tf[code() as usize])
+            };
+        }
+        match (c.swapped, c.exact) {
+            (Some(sw), Some(ex)) if sw == l => {
+                let exact = self.w[ci][ex as usize]
+                    + if tf.is_empty() {
+                        0.0
+                    } else {
+                        f64::from(tf[code() as usize])
+                    };
+                (exact - self.w[ci][l as usize]).min(0.0)
+            }
+            _ => 0.0,
+        }
+    }
+
     /// Sum of the comparison weights of a vector (Bayes factor in bits, no prior).
     #[inline]
     pub fn evidence(&self, cmp: &Comparator, v: u64, a: u32) -> f64 {
         let mut s = 0.0;
         for (ci, w) in self.w.iter().enumerate() {
             let l = level_of(v, ci);
-            s += w[l];
-            if !self.tf_adj[ci].is_empty() && Some(l as u8) == cmp.comps[ci].exact {
-                let code = cmp.code(ci, a);
-                s += f64::from(self.tf_adj[ci][code as usize]);
-            }
+            s += w[l] + self.adjustment(&cmp.comps[ci], ci, l as u8, || cmp.code(ci, a));
         }
         s
     }

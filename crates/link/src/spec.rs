@@ -24,7 +24,8 @@
 //! `exact`, `jaro_winkler>=T` (`jw>=T`), `jaro>=T`, `damerau_levenshtein<=K` (`dl<=K`),
 //! `levenshtein<=K`, `token_jaccard>=T`, `first_token`, `token_overlap`, `nickname`, `gender_variant`
 //! (juan / juana, mario / maria), `dmetaphone`, `initial`, `swapped`
-//! (needs `swap_with`), `alias` (needs `aliases`), `name_tokens` (needs `tokens_of`), and for
+//! (needs `swap_with`; when `exact` is declared too, a swapped match counts at most what the
+//! same value would count as an exact match, term frequency included), `alias` (needs `aliases`), `name_tokens` (needs `tokens_of`), and for
 //! dates `dm_swap`,
 //! `year_off<=K` (same month/day), `within_days<=K`, `within_years<=K`, `same_year_month`,
 //! `same_year`, `partial`.

@@ -779,3 +779,81 @@ fn a_record_joins_the_person_on_the_call_it_came_from() {
     assert_ne!(alone, quimby);
     assert_ne!(alone, cluster_of(&r.clusters, 90_010));
 }
+
+/// Names in each other's fields ("JOHNSON JAMES") are as good as the same names in place, not
+/// better: crosswise agreement is rare among non-matches (a tiny u), but it is one name written
+/// in the wrong fields and fits every James Johnson alike.
+#[test]
+fn swapped_names_weigh_no_more_than_the_names_in_place() {
+    let mut rng = Lcg(11);
+    let mut recs = Vec::new();
+    let mut truth = Vec::new();
+    let mut id = 1u64;
+    population(&mut rng, &mut id, &mut recs, &mut truth);
+    // name fields swapped now and then, as intake clerks do
+    for (k, (_, _, s)) in recs.iter_mut().enumerate() {
+        if k % 40 == 0 {
+            std::mem::swap(&mut s.first, &mut s.last);
+        }
+    }
+    let plain = id;
+    recs.push((
+        plain,
+        "decc".into(),
+        ident("james", "johnson", None, None, None),
+    ));
+    recs.push((
+        plain + 1,
+        "dpd".into(),
+        ident("james", "johnson", None, None, None),
+    ));
+    recs.push((
+        plain + 2,
+        "dfd".into(),
+        ident("johnson", "james", None, None, None),
+    ));
+    let l = person_linker(&recs).unwrap();
+    let names = |a, b| {
+        let e = familiar_link::explain_identities(&l, a, b).unwrap();
+        let t: Vec<(String, f64)> = e
+            .terms
+            .iter()
+            .filter(|t| t.comparison == "first_name" || t.comparison == "last_name")
+            .map(|t| (t.level_label.clone(), t.weight + t.tf_adjustment))
+            .collect();
+        (t, e.total_weight)
+    };
+    let (in_place, total_in_place) = names(plain, plain + 1);
+    let (crosswise, total_crosswise) = names(plain, plain + 2);
+    assert!(
+        in_place.iter().all(|(level, _)| level == "exact"),
+        "{in_place:?}"
+    );
+    assert!(
+        crosswise.iter().all(|(level, _)| level == "swapped"),
+        "{crosswise:?}"
+    );
+    for ((_, p), (_, c)) in in_place.iter().zip(&crosswise) {
+        assert!(c <= p, "swapped {c} above exact {p}");
+    }
+    assert!(total_crosswise <= total_in_place + 1e-9);
+    // the level's own weight is what EM learned; only its use is capped
+    let params = l.params.as_ref().unwrap();
+    let first = params
+        .comparisons
+        .iter()
+        .find(|c| c.name == "first_name")
+        .unwrap();
+    let w = |label: &str| {
+        first
+            .levels
+            .iter()
+            .find(|x| x.label == label)
+            .unwrap()
+            .weight
+    };
+    assert!(
+        w("swapped") > w("exact"),
+        "the test needs a swap weight above exact"
+    );
+}
