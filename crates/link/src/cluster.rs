@@ -57,6 +57,13 @@ pub struct ClusterOptions {
     /// into a multi-record cluster is checked.
     #[serde(default)]
     pub support_min_records: u32,
+    /// A merge the support check refuses goes ahead when at least this many distinct records
+    /// of each cluster hold a link at or above the threshold into the other: several
+    /// independent links are not one bridge (a frequent person's records written with the
+    /// name fields swapped score low against most of the person's records, yet each links
+    /// strongly to the ones with the same phone). 0: off.
+    #[serde(default)]
+    pub support_bridges: u32,
     /// Detach a record whose links to two clusters that conflict on a hard identifier are about
     /// as strong (within this many bits): the evidence cannot tell which person it is (a
     /// name-only record when two people share the name).
@@ -515,6 +522,11 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
     }
     let mut refused = RefusalCounts::default();
     let mut merged_by = Vec::new();
+    let adjacency = if ctx.options.support_bridges > 0 && ctx.scorer.is_some() {
+        Adjacency::new(n, edges)
+    } else {
+        Adjacency::default()
+    };
 
     // must-links first, in a stable order
     let mut must: Vec<(u32, u32)> = ctx
@@ -592,7 +604,10 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
         }
         let (sa, sb) = (f.size[ra as usize], f.size[rb as usize]);
         let checked = sa.max(sb) > 1 && sa.min(sb) >= ctx.options.support_min_records;
-        if checked && !supported(&f, ra, rb, ctx) {
+        if checked
+            && !supported(&f, ra, rb, ctx)
+            && !bridged(&mut f, &adjacency, ra, rb, ctx.options.support_bridges)
+        {
             refused.weak_support += 1;
             continue;
         }
@@ -624,6 +639,79 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
         candidates: ambiguous,
         ambiguous: kept,
     }
+}
+
+/// The records each record links to at or above the threshold (compressed rows).
+#[derive(Default)]
+struct Adjacency {
+    offsets: Vec<u32>,
+    neighbours: Vec<u32>,
+}
+
+impl Adjacency {
+    fn new(n: usize, edges: &[Edge]) -> Adjacency {
+        let mut offsets = vec![0u32; n + 1];
+        for e in edges {
+            offsets[e.a as usize + 1] += 1;
+            offsets[e.b as usize + 1] += 1;
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut fill = offsets.clone();
+        let mut neighbours = vec![0u32; offsets[n] as usize];
+        for e in edges {
+            for (x, y) in [(e.a, e.b), (e.b, e.a)] {
+                neighbours[fill[x as usize] as usize] = y;
+                fill[x as usize] += 1;
+            }
+        }
+        Adjacency {
+            offsets,
+            neighbours,
+        }
+    }
+
+    fn of(&self, x: u32) -> &[u32] {
+        match self.offsets.get(x as usize..x as usize + 2) {
+            Some(r) => &self.neighbours[r[0] as usize..r[1] as usize],
+            None => &[],
+        }
+    }
+}
+
+/// True when at least `need` distinct records of each of the clusters rooted at `ra` and `rb`
+/// link (at or above the threshold) into the other; the smaller cluster's members are walked,
+/// up to a bound, and the walk stops as soon as the answer is known.
+fn bridged(f: &mut Forest, adj: &Adjacency, ra: u32, rb: u32, need: u32) -> bool {
+    const MEMBERS: usize = 256;
+    if need == 0 || adj.offsets.is_empty() {
+        return false;
+    }
+    let (small, other) = if f.size[ra as usize] <= f.size[rb as usize] {
+        (ra, rb)
+    } else {
+        (rb, ra)
+    };
+    let need = need as usize;
+    let (mut here, mut there): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+    for x in f.members(small, MEMBERS) {
+        for &y in adj.of(x) {
+            if f.find(y) != other {
+                continue;
+            }
+            if !here.contains(&x) {
+                here.push(x);
+            }
+            if !there.contains(&y) && there.len() < need {
+                there.push(y);
+            }
+            if here.len() >= need && there.len() >= need {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 fn supported(f: &Forest, ra: u32, rb: u32, ctx: &ClusterContext<'_>) -> bool {
@@ -730,6 +818,7 @@ mod tests {
             perm_seed in 0u64..1000,
             one in proptest::bool::ANY,
             support in proptest::bool::ANY,
+            support_min_records in 0u32..4,
         ) {
             let keys: Vec<u32> = (0..n as u32).collect();
             let src: Vec<u32> = (0..n as u32).map(|k| k % 3).collect();
@@ -744,7 +833,8 @@ mod tests {
             let opts = ClusterOptions {
                 one_per_source: one,
                 min_mean_probability: support.then_some(0.4),
-                support_min_records: if support { 2 } else { 0 },
+                support_min_records,
+                support_bridges: if support { 2 } else { 0 },
                 min_pair_weight: None,
                 max_support_pairs: 16,
                 ambiguity_margin: support.then_some(2.0),
@@ -1133,7 +1223,7 @@ mod tests {
                 _ => -12.0,
             }
         };
-        let run_with = |min_records: u32| {
+        let run_with = |min_records: u32, min_mean: f64| {
             let ctx = ClusterContext {
                 rank: &[0, 1, 2, 3, 4, 5, 6, 7, 8],
                 sources: &[0; 9],
@@ -1143,7 +1233,7 @@ mod tests {
                 scorer: Some(&scorer),
                 near: &[],
                 options: ClusterOptions {
-                    min_mean_probability: Some(0.1),
+                    min_mean_probability: Some(min_mean),
                     support_min_records: min_records,
                     max_support_pairs: 64,
                     ..Default::default()
@@ -1151,15 +1241,67 @@ mod tests {
             };
             cluster(9, &edges, &ctx)
         };
-        let checked = run_with(2);
+        let checked = run_with(2, 0.1);
         assert_eq!(checked.labels, vec![0, 0, 0, 0, 1, 1, 1, 1, 1]);
         assert_eq!(checked.refused.weak_support, 1);
-        // checking lone records too: 8 fits one of four (mean 0.25 >= 0.1) and still joins
-        assert_eq!(run_with(1).labels, checked.labels);
+        // a lone record is judged by its own link: 8 fits one of four (mean 0.25), and joins
+        // under a stricter mean unless lone records are checked too
+        assert_eq!(run_with(2, 0.3).labels, checked.labels);
+        let lone_checked = run_with(1, 0.3);
+        assert_eq!(lone_checked.labels, vec![0, 0, 0, 0, 1, 1, 1, 1, 2]);
+        assert_eq!(lone_checked.refused.weak_support, 2);
         // persons of four are below the bar: the bridge joins them
-        let unchecked = run_with(5);
+        let unchecked = run_with(5, 0.1);
         assert_eq!(unchecked.labels, vec![0; 9]);
         assert_eq!(unchecked.refused.weak_support, 0);
+    }
+
+    /// Two links across from two records on each side are not a lone bridge: the merge the
+    /// mean refuses goes ahead with `support_bridges` = 2, not with 3, nor on one link.
+    #[test]
+    fn several_links_across_are_not_one_bridge() {
+        let e = |a, b, w| Edge { a, b, weight: w };
+        let within = [
+            e(0, 1, 20.0),
+            e(1, 2, 20.0),
+            e(2, 3, 20.0),
+            e(4, 5, 18.0),
+            e(5, 6, 18.0),
+            e(6, 7, 18.0),
+        ];
+        let scorer = move |a: u32, b: u32| -> f64 {
+            match (a.min(b), a.max(b)) {
+                (3, 4) | (2, 5) => 16.0,
+                (x, y) if (x < 4) == (y < 4) => 18.0,
+                _ => -12.0,
+            }
+        };
+        let run_with = |across: &[Edge], bridges: u32| {
+            let edges: Vec<Edge> = within.iter().chain(across).copied().collect();
+            let ctx = ClusterContext {
+                rank: &[0, 1, 2, 3, 4, 5, 6, 7],
+                sources: &[0; 8],
+                hard: &[],
+                must_link: &[],
+                cannot_link: &[],
+                scorer: Some(&scorer),
+                near: &[],
+                options: ClusterOptions {
+                    min_mean_probability: Some(0.3),
+                    support_min_records: 2,
+                    support_bridges: bridges,
+                    max_support_pairs: 64,
+                    ..Default::default()
+                },
+            };
+            cluster(8, &edges, &ctx).labels
+        };
+        let two = [e(3, 4, 16.0), e(2, 5, 15.5)];
+        let apart = vec![0, 0, 0, 0, 1, 1, 1, 1];
+        assert_eq!(run_with(&two, 2), vec![0; 8]);
+        assert_eq!(run_with(&two, 0), apart);
+        assert_eq!(run_with(&two, 3), apart);
+        assert_eq!(run_with(&two[..1], 2), apart);
     }
 
     #[test]

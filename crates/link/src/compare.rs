@@ -389,6 +389,15 @@ pub fn nickname_key(name: &str) -> &str {
     }
 }
 
+/// The formal names of every nickname group the (lower-case) name is in (none when in none).
+pub fn nickname_heads(name: &str) -> Vec<&'static str> {
+    let t = nick_table();
+    nickname_groups(name)
+        .iter()
+        .map(|&g| t.heads[g as usize])
+        .collect()
+}
+
 /// Number of nickname groups embedded (for tests and docs).
 pub fn nickname_group_count() -> usize {
     nick_table().heads.len()

@@ -47,7 +47,7 @@ pub fn explain(l: &Linker, a: u32, b: u32) -> Explanation {
         .map(|(ci, c)| {
             let lv = level_of(v, ci);
             let weight = w.w[ci][lv];
-            let tf = w.adjustment(c, ci, lv as u8, || l.cmp.code(ci, a));
+            let tf = w.adjustment(c, ci, lv as u8, || (l.cmp.code(ci, a), l.cmp.code(ci, b)));
             total += weight + tf;
             let col = &l.table.columns[c.col];
             let (m, u) = if lv == 0 {

@@ -36,8 +36,10 @@ use crate::spec::{LinkType, Spec};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// Version of the stored model format.
-pub const MODEL_STATE_VERSION: u32 = 1;
+/// Version of the stored model format; also raised when the same parameters score pairs
+/// differently (2: the `swapped` cap), so that a model stored before is not used to link
+/// incrementally against persons it did not form.
+pub const MODEL_STATE_VERSION: u32 = 2;
 
 /// A trained model as stored with a link run.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -17,10 +17,24 @@ use serde::{Deserialize, Serialize};
 /// Initials of a `first | middle` value: (of every given name, of the middle names only).
 fn given_initials(v: &str) -> (Vec<char>, Vec<char>) {
     let mut parts = v.splitn(2, '|');
+    // a word's initial, and those of the formal names it is a nickname of: a middle name
+    // written "CHUY" in one record and "JESUS" in another is one name
     let initials = |s: &str| -> Vec<char> {
-        s.split(|c: char| !c.is_alphanumeric())
-            .filter_map(|w| w.chars().next())
-            .collect()
+        let mut out: Vec<char> = Vec::new();
+        for w in s
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            let lower = w.to_lowercase();
+            let forms =
+                std::iter::once(lower.as_str()).chain(crate::compare::nickname_heads(&lower));
+            for c in forms.filter_map(|f| f.chars().next()) {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+        out
     };
     let first = initials(parts.next().unwrap_or(""));
     let middle = initials(parts.next().unwrap_or(""));
@@ -221,7 +235,7 @@ impl Linker {
                 } else {
                     0
                 };
-                hist.add(st, w.evidence(&self.cmp, v, a));
+                hist.add(st, w.evidence(&self.cmp, v, a, b));
                 None::<()>
             });
         }
@@ -465,6 +479,7 @@ impl Linker {
                 min_pair_weight: c.min_pair_weight,
                 max_support_pairs: c.max_support_pairs,
                 support_min_records: c.support_min_records,
+                support_bridges: c.support_bridges,
                 ambiguity_margin: c.ambiguity_margin,
                 size_prior: c.size_prior.and_then(|sp| {
                     let lambda = self.params.as_ref()?.lambda;
@@ -550,6 +565,10 @@ mod tests {
         assert!(ok("ramirez | pedro c", "pedro | c"));
         // no middle name: nothing to compare
         assert!(ok("john | ", "john | b"));
+        // a middle name and its nickname
+        assert!(ok("perez | jesus", "perez | chuy"));
+        assert!(ok("john | william", "john | bill"));
+        assert!(!ok("john | bill", "john | c"));
     }
 
     proptest! {

@@ -441,7 +441,8 @@ impl Comparator {
             let l = self.level_rows(table, ci, ra, rb);
             s += w.w[ci][l as usize]
                 + w.adjustment(&self.comps[ci], ci, l, || {
-                    ra[self.slots[ci][0].expect("main slot")]
+                    let slot = self.slots[ci][0].expect("main slot");
+                    (ra[slot], rb[slot])
                 });
             if s + suffix_max[ci + 1] < threshold {
                 return None;
@@ -748,27 +749,29 @@ impl Weights {
         }
     }
 
-    /// What is added to level `l`'s weight of comparison `ci` for a record whose value code
-    /// (main column) `code` gives: on `exact`, the term-frequency adjustment of the value; on
+    /// What is added to level `l`'s weight of comparison `ci` for a pair whose value codes
+    /// (main column) `codes` gives: on `exact`, the term-frequency adjustment of the value; on
     /// `swapped`, whatever brings it down to the exact level's weight for the value (TF
     /// included) when it is above. Two names agreeing crosswise are no stronger evidence than
     /// the same names agreeing in place, though the crosswise coincidence is rarer among
     /// non-matches (its u is small): "JOHNSON JAMES" is a James Johnson written in the wrong
-    /// fields, as likely any James Johnson as a correctly written one is.
+    /// fields, as likely any James Johnson as a correctly written one is. Of the two values
+    /// (JAMES and JOHNSON, for the first-name comparison) the commoner one is the in-place
+    /// reading, and taking it keeps the score symmetric.
     #[inline]
     pub fn adjustment(
         &self,
         c: &CompiledComparison,
         ci: usize,
         l: u8,
-        code: impl FnOnce() -> u32,
+        codes: impl FnOnce() -> (u32, u32),
     ) -> f64 {
         let tf = &self.tf_adj[ci];
         if Some(l) == c.exact {
             return if tf.is_empty() {
                 0.0
             } else {
-                f64::from(tf[code() as usize])
+                f64::from(tf[codes().0 as usize])
             };
         }
         match (c.swapped, c.exact) {
@@ -777,7 +780,8 @@ impl Weights {
                     + if tf.is_empty() {
                         0.0
                     } else {
-                        f64::from(tf[code() as usize])
+                        let (x, y) = codes();
+                        f64::from(tf[x as usize].min(tf[y as usize]))
                     };
                 (exact - self.w[ci][l as usize]).min(0.0)
             }
@@ -787,11 +791,14 @@ impl Weights {
 
     /// Sum of the comparison weights of a vector (Bayes factor in bits, no prior).
     #[inline]
-    pub fn evidence(&self, cmp: &Comparator, v: u64, a: u32) -> f64 {
+    pub fn evidence(&self, cmp: &Comparator, v: u64, a: u32, b: u32) -> f64 {
         let mut s = 0.0;
         for (ci, w) in self.w.iter().enumerate() {
             let l = level_of(v, ci);
-            s += w[l] + self.adjustment(&cmp.comps[ci], ci, l as u8, || cmp.code(ci, a));
+            s += w[l]
+                + self.adjustment(&cmp.comps[ci], ci, l as u8, || {
+                    (cmp.code(ci, a), cmp.code(ci, b))
+                });
         }
         s
     }
@@ -814,7 +821,7 @@ impl Weights {
     /// Match weight of the pair (a, b) with comparison vector `v`.
     #[inline]
     pub fn score_vector(&self, cmp: &Comparator, table: &Table, v: u64, a: u32, b: u32) -> f64 {
-        self.prior_of(&table.source, a, b) + self.evidence(cmp, v, a)
+        self.prior_of(&table.source, a, b) + self.evidence(cmp, v, a, b)
     }
 }
 

@@ -340,14 +340,18 @@ pub fn person_spec() -> Spec {
         // and a support check between persons already formed: two persons of two or more
         // records each are not joined by one strong link when their records, scored across,
         // are on average clearly different people (mean match probability under 0.1 — a
-        // bridge, such as one record with a namesake's exact name). The check is kept that
-        // loose on purpose: a frequent person's records under nicknames, typos or a first name
-        // only score low against each other yet belong together, and a stricter mean split
-        // such persons.
+        // bridge, such as one record with a namesake's exact name), unless two or more records
+        // on each side link across at or above the threshold (several links, not one bridge:
+        // a frequent person's records with the name fields swapped score low against most of
+        // the person's records, yet link strongly to those with the same phone). The mean is
+        // kept that loose on purpose: a frequent person's records under nicknames, typos or a
+        // first name only score low against each other yet belong together, and a stricter
+        // mean split such persons.
         cluster: ClusterSpec {
             one_per_source: false,
             min_mean_probability: Some(0.1),
             support_min_records: 2,
+            support_bridges: 2,
             min_pair_weight: None,
             max_support_pairs: 64,
             ambiguity_margin: Some(1.0),

@@ -22,12 +22,12 @@
 //! Level mini-language (the first level that holds wins; a null on either side is its own
 //! neutral level, and a pair matching no level falls in "else"):
 //! `exact`, `jaro_winkler>=T` (`jw>=T`), `jaro>=T`, `damerau_levenshtein<=K` (`dl<=K`),
-//! `levenshtein<=K`, `token_jaccard>=T`, `first_token`, `token_overlap`, `nickname`, `gender_variant`
-//! (juan / juana, mario / maria), `dmetaphone`, `initial`, `swapped`
-//! (needs `swap_with`; when `exact` is declared too, a swapped match counts at most what the
-//! same value would count as an exact match, term frequency included), `alias` (needs `aliases`), `name_tokens` (needs `tokens_of`), and for
-//! dates `dm_swap`,
-//! `year_off<=K` (same month/day), `within_days<=K`, `within_years<=K`, `same_year_month`,
+//! `levenshtein<=K`, `token_jaccard>=T`, `first_token`, `token_overlap`, `nickname`,
+//! `gender_variant` (juan / juana, mario / maria), `dmetaphone`, `initial`, `swapped` (needs
+//! `swap_with`; when `exact` is declared too, a swapped match counts at most what the same
+//! value would count as an exact match, term frequency included), `alias` (needs `aliases`),
+//! `name_tokens` (needs `tokens_of`), and for dates `dm_swap`, `year_off<=K` (same
+//! month/day), `within_days<=K`, `within_years<=K`, `same_year_month`,
 //! `same_year`, `partial`.
 //!
 //! Key expressions (blocking rules, and `column` of a comparison): a column name, or
@@ -322,14 +322,20 @@ pub struct ClusterSpec {
     /// default: agencies hold many records per person.
     #[serde(default)]
     pub one_per_source: bool,
-    /// Refuse a merge of two multi-record clusters when the mean match probability of their
-    /// cross pairs (scored directly, not only blocked pairs) is below this.
+    /// Refuse a merge of two clusters (see `support_min_records` for which) when the mean match
+    /// probability of their cross pairs (scored directly, not only blocked pairs) is below this.
     #[serde(default)]
     pub min_mean_probability: Option<f64>,
     /// Run the cross-pair checks (`min_mean_probability`, `min_pair_weight`) only when both
-    /// clusters hold at least this many records (default 1: whenever one holds two or more).
+    /// clusters hold at least this many records (default 0; 0 or 1: whenever either holds two
+    /// or more).
     #[serde(default)]
     pub support_min_records: u32,
+    /// Let a merge the cross-pair checks refuse go ahead when at least this many distinct
+    /// records of each cluster hold a link at or above the threshold into the other (several
+    /// independent links, not one bridge). 0 (default): off.
+    #[serde(default)]
+    pub support_bridges: u32,
     /// Refuse a merge when any scored cross pair has a match weight below this.
     #[serde(default)]
     pub min_pair_weight: Option<f64>,
@@ -389,6 +395,7 @@ impl Default for ClusterSpec {
             one_per_source: false,
             min_mean_probability: None,
             support_min_records: 0,
+            support_bridges: 0,
             min_pair_weight: None,
             max_support_pairs: default_support_pairs(),
             hard: Vec::new(),

@@ -825,6 +825,12 @@ fn swapped_names_weigh_no_more_than_the_names_in_place() {
     };
     let (in_place, total_in_place) = names(plain, plain + 1);
     let (crosswise, total_crosswise) = names(plain, plain + 2);
+    assert_eq!(in_place.len(), 2);
+    assert_eq!(crosswise.len(), 2);
+    // either way round: the swapped record first
+    let (reversed, total_reversed) = names(plain + 2, plain);
+    assert_eq!(reversed, crosswise);
+    assert!((total_reversed - total_crosswise).abs() < 1e-9);
     assert!(
         in_place.iter().all(|(level, _)| level == "exact"),
         "{in_place:?}"
