@@ -78,8 +78,9 @@ pub struct ClusterOptions {
 /// A pairwise match weight carries one prior for every pair (λ, the average), which
 /// understates it for a person with many records: a record that names only "Mike Wright" away
 /// from home is far likelier the Mike Wright who called 90 times than a random one. After
-/// clustering, a record still on its own (that no link at or above the threshold reached, or
-/// that was detached as ambiguous between two persons) is attached to a person P its links
+/// clustering, a record still on its own (that no link at or above the threshold reached, that
+/// was detached as ambiguous between two persons, or whose only such links were to records
+/// detached as ambiguous) is attached to a person P its links
 /// reach (below the threshold; any, for an ambiguous record) when the median weight of the
 /// record against P's members (up to 32) plus `min(log2(size(P) / matches_per_record),
 /// max_bits)` clears `threshold`; P has at least two records and more than twice
@@ -359,15 +360,18 @@ fn attach_to_frequent(
     // records some link at or above the threshold reached were decided by the clustering
     // (joined or refused): left alone. A record found ambiguous is not: its links fit two
     // persons about equally, which is where the size of each should decide.
-    let mut decided = vec![false; n];
-    for e in strong {
-        decided[e.a as usize] = true;
-        decided[e.b as usize] = true;
-    }
+    // Nor is a record whose only such links were to ambiguous records: it was left alone
+    // when they were detached, not by a decision about it.
     let mut is_ambiguous = vec![false; n];
     for &z in ambiguous {
-        decided[z as usize] = false;
         is_ambiguous[z as usize] = true;
+    }
+    let mut decided = vec![false; n];
+    for e in strong {
+        if !is_ambiguous[e.a as usize] && !is_ambiguous[e.b as usize] {
+            decided[e.a as usize] = true;
+            decided[e.b as usize] = true;
+        }
     }
     for &(a, b) in ctx.must_link.iter().chain(ctx.cannot_link) {
         for x in [a, b] {
@@ -1156,6 +1160,56 @@ mod tests {
         assert_eq!(c.refused.attached_by_size, 0);
     }
 
+    /// A record whose only strong link was to an ambiguous record is left alone when that one
+    /// is detached; it goes to the size prior like any lone record.
+    #[test]
+    fn a_record_linked_only_to_an_ambiguous_one_goes_to_the_size_prior() {
+        // 0..=9: a person of ten born 1980; 10..=11: a person of two born 1960; 20: name-only,
+        // fits both (ambiguous); 21: linked strongly to 20 only, and below the threshold to 3
+        let n = 22;
+        let e = |a, b, w| Edge { a, b, weight: w };
+        let rank: Vec<u32> = (0..n as u32).collect();
+        let scorer = |_: u32, _: u32| 5.0;
+        let codes: Vec<u32> = (0..n as u32)
+            .map(|i| match i {
+                0..=9 => 1980,
+                10..=11 => 1960,
+                _ => u32::MAX,
+            })
+            .collect();
+        let hard = [HardField {
+            name: "dob".into(),
+            codes,
+            compat: HardCompat::Exact,
+        }];
+        let mut edges: Vec<Edge> = (0..9).map(|i| e(i, i + 1, 20.0)).collect();
+        edges.extend([
+            e(10, 11, 20.0),
+            e(20, 4, 5.0),
+            e(20, 11, 5.0),
+            e(21, 20, 4.5),
+        ]);
+        let near = [e(21, 3, 1.0)];
+        let ctx = ClusterContext {
+            rank: &rank,
+            sources: &[0; 22],
+            hard: &hard,
+            must_link: &[],
+            cannot_link: &[],
+            scorer: Some(&scorer),
+            near: &near,
+            options: ClusterOptions {
+                ambiguity_margin: Some(1.0),
+                ..size_prior_options(1.0)
+            },
+        };
+        let c = cluster(n, &edges, &ctx);
+        assert_eq!(c.refused.ambiguous_records, 1);
+        assert_eq!(c.labels[21], c.labels[0]);
+        assert_eq!(c.labels[20], c.labels[0]);
+        assert_eq!(c.refused.attached_by_size, 2);
+    }
+
     /// Two lone records that each fit a frequent person but conflict with each other: only the
     /// first (by rank) is attached, and the link that attached it is reported.
     #[test]
@@ -1192,54 +1246,73 @@ mod tests {
         assert_eq!(c.refused.attached_by_size, 1);
     }
 
-    /// One strong link between two persons already formed does not join them when their
-    /// records, scored across, are clearly different people; persons smaller than
-    /// `support_min_records` are not checked.
-    #[test]
-    fn a_single_bridge_does_not_join_two_formed_persons() {
-        // persons {0,1,2,3} and {4,5,6,7}, each held by strong links; 3-4 is the bridge (a
-        // namesake record); 8 joins {4,5,6,7} through one link, though it scores low against
-        // the others
+    /// Two persons {0,1,2,3} and {4,5,6,7}, each held by strong links, and `across` (edges to
+    /// them from records 8.. too), clustered with `options` over `scorer`.
+    fn two_formed_persons(
+        n: usize,
+        across: &[Edge],
+        scorer: &(dyn Fn(u32, u32) -> f64 + Sync),
+        options: ClusterOptions,
+    ) -> Clustering {
         let e = |a, b, w| Edge { a, b, weight: w };
-        let edges = [
+        let mut edges = vec![
             e(0, 1, 20.0),
             e(1, 2, 20.0),
             e(2, 3, 20.0),
             e(4, 5, 18.0),
             e(5, 6, 18.0),
             e(6, 7, 18.0),
-            e(3, 4, 16.0),
-            e(8, 4, 15.0),
         ];
-        let group = |x: u32| match x {
-            0..=3 => 0,
-            4..=7 => 1,
-            _ => 2,
+        edges.extend_from_slice(across);
+        let rank: Vec<u32> = (0..n as u32).collect();
+        let sources = vec![0; n];
+        let ctx = ClusterContext {
+            rank: &rank,
+            sources: &sources,
+            hard: &[],
+            must_link: &[],
+            cannot_link: &[],
+            scorer: Some(scorer),
+            near: &[],
+            options: ClusterOptions {
+                max_support_pairs: 64,
+                ..options
+            },
         };
-        let scorer = move |a: u32, b: u32| -> f64 {
-            match (a.min(b), a.max(b)) {
-                (3, 4) | (4, 8) => 16.0,
-                _ if group(a) == group(b) => 18.0,
-                _ => -12.0,
+        cluster(n, &edges, &ctx)
+    }
+
+    /// Cross pairs score `linked` on the pairs given, 18 within a person, -12 across.
+    fn cross_scorer(linked: &'static [(u32, u32)]) -> impl Fn(u32, u32) -> f64 + Sync {
+        move |a: u32, b: u32| {
+            let group = |x: u32| x.min(8) / 4;
+            if linked.contains(&(a.min(b), a.max(b))) {
+                16.0
+            } else if group(a) == group(b) {
+                18.0
+            } else {
+                -12.0
             }
-        };
-        let run_with = |min_records: u32, min_mean: f64| {
-            let ctx = ClusterContext {
-                rank: &[0, 1, 2, 3, 4, 5, 6, 7, 8],
-                sources: &[0; 9],
-                hard: &[],
-                must_link: &[],
-                cannot_link: &[],
-                scorer: Some(&scorer),
-                near: &[],
-                options: ClusterOptions {
-                    min_mean_probability: Some(min_mean),
-                    support_min_records: min_records,
-                    max_support_pairs: 64,
-                    ..Default::default()
-                },
+        }
+    }
+
+    /// One strong link between two persons already formed does not join them when their
+    /// records, scored across, are clearly different people; persons smaller than
+    /// `support_min_records` are not checked.
+    #[test]
+    fn a_single_bridge_does_not_join_two_formed_persons() {
+        // 3-4 is the bridge (a namesake record); 8 joins {4,5,6,7} through one link, though
+        // it scores low against the others
+        let e = |a, b, w| Edge { a, b, weight: w };
+        let across = [e(3, 4, 16.0), e(8, 4, 15.0)];
+        let scorer = cross_scorer(&[(3, 4), (4, 8)]);
+        let run_with = |support_min_records: u32, min_mean: f64| {
+            let options = ClusterOptions {
+                min_mean_probability: Some(min_mean),
+                support_min_records,
+                ..Default::default()
             };
-            cluster(9, &edges, &ctx)
+            two_formed_persons(9, &across, &scorer, options)
         };
         let checked = run_with(2, 0.1);
         assert_eq!(checked.labels, vec![0, 0, 0, 0, 1, 1, 1, 1, 1]);
@@ -1261,40 +1334,15 @@ mod tests {
     #[test]
     fn several_links_across_are_not_one_bridge() {
         let e = |a, b, w| Edge { a, b, weight: w };
-        let within = [
-            e(0, 1, 20.0),
-            e(1, 2, 20.0),
-            e(2, 3, 20.0),
-            e(4, 5, 18.0),
-            e(5, 6, 18.0),
-            e(6, 7, 18.0),
-        ];
-        let scorer = move |a: u32, b: u32| -> f64 {
-            match (a.min(b), a.max(b)) {
-                (3, 4) | (2, 5) => 16.0,
-                (x, y) if (x < 4) == (y < 4) => 18.0,
-                _ => -12.0,
-            }
-        };
-        let run_with = |across: &[Edge], bridges: u32| {
-            let edges: Vec<Edge> = within.iter().chain(across).copied().collect();
-            let ctx = ClusterContext {
-                rank: &[0, 1, 2, 3, 4, 5, 6, 7],
-                sources: &[0; 8],
-                hard: &[],
-                must_link: &[],
-                cannot_link: &[],
-                scorer: Some(&scorer),
-                near: &[],
-                options: ClusterOptions {
-                    min_mean_probability: Some(0.3),
-                    support_min_records: 2,
-                    support_bridges: bridges,
-                    max_support_pairs: 64,
-                    ..Default::default()
-                },
+        let scorer = cross_scorer(&[(3, 4), (2, 5)]);
+        let run_with = |across: &[Edge], support_bridges: u32| {
+            let options = ClusterOptions {
+                min_mean_probability: Some(0.3),
+                support_min_records: 2,
+                support_bridges,
+                ..Default::default()
             };
-            cluster(8, &edges, &ctx).labels
+            two_formed_persons(8, across, &scorer, options).labels
         };
         let two = [e(3, 4, 16.0), e(2, 5, 15.5)];
         let apart = vec![0, 0, 0, 0, 1, 1, 1, 1];
