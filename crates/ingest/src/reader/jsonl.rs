@@ -45,6 +45,8 @@ struct ArrayScan {
     closed: bool,
     /// The file ended before `]`, and that was reported.
     truncation_reported: bool,
+    /// An element was read and no comma has followed it yet.
+    after_element: bool,
 }
 
 /// What [`JsonlReader::scan_byte`] found.
@@ -222,7 +224,10 @@ impl<R: BufRead> JsonlReader<R> {
                             .into(),
                     )));
                 }
-                Scan::Byte(b',') if !self.scan.closed => self.scan.pos += 1,
+                Scan::Byte(b',') if !self.scan.closed => {
+                    self.scan.pos += 1;
+                    self.scan.after_element = false;
+                }
                 Scan::Byte(b']') if !self.scan.closed => {
                     self.scan.pos += 1;
                     self.scan.closed = true;
@@ -232,6 +237,9 @@ impl<R: BufRead> JsonlReader<R> {
         }
         self.row_number = self.line_no;
         self.line.clear();
+        // two elements with no comma between them: the file is not the array it claims to be
+        // (objects pasted together, a line lost); the element is read whole and kept, rejected
+        let missing_comma = std::mem::take(&mut self.scan.after_element);
         if self.scan.bad_encoding {
             self.take_rest_of_line();
             return Ok(Some(Element::Bad(
@@ -302,6 +310,13 @@ impl<R: BufRead> JsonlReader<R> {
             }
         }
         self.raw_len = trimmed_len(&self.line);
+        self.scan.after_element = true;
+        if missing_comma && !self.scan.closed {
+            return Ok(Some(Element::Bad(
+                RejectKind::InvalidJson,
+                "no comma between this element and the one before it".into(),
+            )));
+        }
         Ok(Some(Element::Text))
     }
 
@@ -557,6 +572,28 @@ not json\n[1,2]\n{\"id\": \"2\", \"name\": \"Jos\xFF\"}\n{\"name\": \"B\", \"id\
         let e = r.next_row().unwrap().unwrap_err();
         assert_eq!((e.row_number, e.raw.as_slice()), (9, &b"trailing"[..]));
         assert!(e.reason.contains("after the end"), "{}", e.reason);
+        assert!(r.next_row().is_none());
+    }
+
+    #[test]
+    fn elements_without_a_comma_between_them_are_kept_and_rejected() {
+        let data = b"[\n  {\"id\": 1}\n  {\"id\": 2},\n  {\"id\": 3} {\"id\": 4}, {\"id\": 5}\n]\n";
+        let mut r = array(data).ok().unwrap();
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!((row.row_number, row.value(0)), (2, Some("1")));
+        let e = r.next_row().unwrap().unwrap_err();
+        assert_eq!(
+            (e.row_number, e.kind, e.raw.as_slice()),
+            (3, RejectKind::InvalidJson, &b"{\"id\": 2}"[..])
+        );
+        assert!(e.reason.contains("no comma"), "{}", e.reason);
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!((row.row_number, row.value(0)), (4, Some("3")));
+        let e = r.next_row().unwrap().unwrap_err();
+        assert_eq!(e.raw, b"{\"id\": 4}");
+        // a comma again: reading goes on as before
+        let row = r.next_row().unwrap().unwrap();
+        assert_eq!(row.value(0), Some("5"));
         assert!(r.next_row().is_none());
     }
 
