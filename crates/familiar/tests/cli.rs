@@ -580,6 +580,38 @@ fn person_ids_survive_new_data_and_a_manual_split_survives_relinking() {
         .expect("a person with 3+ records");
     let ids = json(&["review", "--db", s(&db), "list", "--limit", "0", "--json"]);
     assert!(ids["waiting"].is_u64());
+    // by impact: pairs touching the persons with most records first, each side's count right
+    let by_impact = json(&[
+        "review",
+        "--db",
+        s(&db),
+        "list",
+        "--order",
+        "impact",
+        "--limit",
+        "1000",
+        "--json",
+    ]);
+    let pairs = by_impact["pairs"].as_array().unwrap();
+    assert_eq!(
+        pairs.len() as u64,
+        ids["waiting"].as_u64().unwrap().min(1000)
+    );
+    let records_of = |p: &str| before.values().filter(|q| q.as_str() == p).count() as u64;
+    let stakes: Vec<u64> = pairs
+        .iter()
+        .map(|p| {
+            let side = |k: &str| {
+                let n = p[k]["person_records"].as_u64().unwrap();
+                if let Some(person) = p[k]["person"].as_str() {
+                    assert_eq!(n, records_of(person), "{p}");
+                }
+                n
+            };
+            side("left").max(side("right"))
+        })
+        .collect();
+    assert!(stakes.windows(2).all(|w| w[0] >= w[1]), "{stakes:?}");
     let record_id = |key: &str| -> String {
         let out = std::process::Command::new("sqlite3")
             .arg(&db)
