@@ -645,6 +645,8 @@ pub async fn places(
 pub struct ReviewSide {
     pub record_id: i64,
     pub person_id: Option<String>,
+    /// How many records the person holds (what a wrong link here misattributes at most).
+    pub person_records: Option<u64>,
     pub agency: String,
     pub source: String,
     pub record_key: String,
@@ -661,10 +663,20 @@ pub struct ReviewPair {
     pub right: ReviewSide,
 }
 
-fn side(snap: &Snapshot, id: &IdentityRow) -> ReviewSide {
+impl ReviewSide {
+    /// "1 record", "12 records".
+    pub fn records_label(&self) -> Option<String> {
+        self.person_records
+            .map(|n| format!("{n} record{}", if n == 1 { "" } else { "s" }))
+    }
+}
+
+fn side(snap: &Snapshot, id: &IdentityRow, records: &HashMap<&str, u64>) -> ReviewSide {
+    let person_id = snap.links.get(&id.record_id).cloned();
     ReviewSide {
         record_id: id.record_id,
-        person_id: snap.links.get(&id.record_id).cloned(),
+        person_records: person_id.as_deref().and_then(|p| records.get(p)).copied(),
+        person_id,
         agency: id.agency.clone(),
         source: id.source.clone(),
         record_key: id.record_key.clone(),
@@ -674,14 +686,17 @@ fn side(snap: &Snapshot, id: &IdentityRow) -> ReviewSide {
     }
 }
 
-/// The review queue: first the pairs the linkage model linked without being sure (the store's
-/// queue, least certain first), then near misses it did not link (see [`near_misses`]).
+/// The review queue: first the pairs the linkage model was unsure of, those touching the
+/// persons with most records first (the familiar neighbors, whose counts a wrong link changes
+/// most; the store's order, least certain first, among equals), then near misses it did not
+/// link (see [`near_misses`]).
 pub fn review_queue(
     snap: &Snapshot,
     model_pairs: &[familiar_store::ReviewPair],
     decisions: &[LinkDecision],
     limit: usize,
 ) -> Vec<ReviewPair> {
+    let records = records_per_person(snap);
     let mut out: Vec<ReviewPair> = model_pairs
         .iter()
         .filter_map(|p| {
@@ -689,17 +704,33 @@ pub fn review_queue(
             let b = snap.identities.get(&p.right_record)?;
             Some(ReviewPair {
                 score: (p.match_probability * 100.0).round() as u32,
-                why: vec!["the linkage model joined them without being sure"],
-                left: side(snap, a),
-                right: side(snap, b),
+                why: vec!["the linkage model was unsure of this link"],
+                left: side(snap, a, &records),
+                right: side(snap, b, &records),
             })
         })
-        .take(limit)
         .collect();
+    let stake = |p: &ReviewPair| {
+        p.left
+            .person_records
+            .unwrap_or(1)
+            .max(p.right.person_records.unwrap_or(1))
+    };
+    out.sort_by_key(|p| std::cmp::Reverse(stake(p)));
+    out.truncate(limit);
     if out.len() < limit {
         out.extend(near_misses(snap, decisions, limit - out.len()));
     }
     out
+}
+
+/// How many records each person holds.
+fn records_per_person(snap: &Snapshot) -> HashMap<&str, u64> {
+    let mut records: HashMap<&str, u64> = HashMap::new();
+    for p in snap.links.values() {
+        *records.entry(p.as_str()).or_default() += 1;
+    }
+    records
 }
 
 /// Near-miss pairs for a reviewer: two identities in different persons that share a surname
@@ -713,6 +744,7 @@ pub fn near_misses(snap: &Snapshot, decisions: &[LinkDecision], limit: usize) ->
                 .map(|r| (d.left_record.min(r), d.left_record.max(r)))
         })
         .collect();
+    let records = records_per_person(snap);
     let mut blocks: BTreeMap<(String, i32), Vec<&IdentityRow>> = BTreeMap::new();
     for id in snap.identities.values() {
         let (Some(last), Some(dob)) = (&id.identity.last, id.identity.dob) else {
@@ -765,8 +797,8 @@ pub fn near_misses(snap: &Snapshot, decisions: &[LinkDecision], limit: usize) ->
                     out.push(ReviewPair {
                         score,
                         why,
-                        left: side(snap, a),
-                        right: side(snap, b),
+                        left: side(snap, a, &records),
+                        right: side(snap, b, &records),
                     });
                 }
             }
@@ -835,6 +867,60 @@ mod tests {
             HashMap::new(),
             0,
         )
+    }
+
+    /// Unsure links touching the persons with most records come first, the store's order
+    /// (least certain first) kept among equals; each side shows its person's record count.
+    #[test]
+    fn the_review_queue_puts_the_most_recorded_persons_first() {
+        let ident = |id: i64| {
+            (
+                id,
+                IdentityRow {
+                    record_id: id,
+                    source: "dpd".into(),
+                    agency: "DPD".into(),
+                    record_key: format!("k{id}"),
+                    identity: Default::default(),
+                    place: None,
+                    incident_ref: None,
+                },
+            )
+        };
+        let identities: HashMap<i64, IdentityRow> = (1..=6).map(ident).collect();
+        let links: HashMap<i64, String> = [
+            (1, "P1"),
+            (2, "P1"),
+            (3, "P1"),
+            (4, "P2"),
+            (5, "P3"),
+            (6, "P3"),
+        ]
+        .into_iter()
+        .map(|(r, p)| (r, p.to_string()))
+        .collect();
+        let snap = Snapshot::build(vec![], vec![], identities, links, 0);
+        let pair = |l, r, p| familiar_store::ReviewPair {
+            left_record: l,
+            right_record: r,
+            match_weight: 0.0,
+            match_probability: p,
+        };
+        let store_order = [pair(4, 5, 0.5), pair(1, 4, 0.6), pair(5, 6, 0.7)];
+        let q = review_queue(&snap, &store_order, &[], 3);
+        let order: Vec<(i64, i64)> = q
+            .iter()
+            .map(|p| (p.left.record_id, p.right.record_id))
+            .collect();
+        assert_eq!(order, vec![(1, 4), (4, 5), (5, 6)]);
+        assert_eq!(q[0].left.person_records, Some(3));
+        assert_eq!(q[0].right.person_records, Some(1));
+        assert_eq!(q[2].right.person_records, Some(2));
+        assert_eq!(q[0].left.records_label().as_deref(), Some("3 records"));
+        assert_eq!(q[0].right.records_label().as_deref(), Some("1 record"));
+        // the limit applies after ordering
+        let q = review_queue(&snap, &store_order, &[], 1);
+        assert_eq!((q[0].left.record_id, q.len()), (1, 1));
     }
 
     #[tokio::test]
