@@ -207,6 +207,17 @@ fn render(batch: &RecordBatch, before: u64, cells: &mut Vec<String>) -> Result<(
     let options = FormatOptions::new().with_null("");
     for (c, column) in batch.columns().iter().enumerate() {
         let name = batch.schema().field(c).name().clone();
+        // a dictionary-encoded column reads as its values do (a writer's choice of encoding
+        // must not turn 9195550142 into 9195550142.0)
+        let unpacked;
+        let column = match column.data_type() {
+            DataType::Dictionary(_, values) => {
+                unpacked = arrow_cast::cast(column, values)
+                    .map_err(|e| format!("column {name:?}: {e}"))?;
+                &unpacked
+            }
+            _ => column,
+        };
         match column.data_type() {
             DataType::Float64 => {
                 let floats = column
@@ -293,6 +304,49 @@ mod tests {
             ArrowWriter::try_new(File::create(path).unwrap(), batch.schema(), Some(props)).unwrap();
         w.write(batch).unwrap();
         w.close().unwrap();
+    }
+
+    #[test]
+    fn a_dictionary_encoded_column_reads_as_its_values() {
+        use arrow_array::DictionaryArray;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dict.parquet");
+        let keys = arrow_array::Int32Array::from(vec![Some(0), Some(1), None, Some(0)]);
+        let phones: ArrayRef = Arc::new(Float64Array::from(vec![9195550142.0, 2.5]));
+        let days: ArrayRef = Arc::new(arrow_array::Date64Array::from(vec![1_709_596_800_000, 0]));
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            (
+                "Phone",
+                Arc::new(DictionaryArray::<Int32Type>::try_new(keys.clone(), phones).unwrap()),
+            ),
+            (
+                "Released",
+                Arc::new(DictionaryArray::<Int32Type>::try_new(keys, days).unwrap()),
+            ),
+        ];
+        let batch = RecordBatch::try_from_iter(cols).unwrap();
+        write(&path, &batch, 10);
+        let mut r = ParquetReader::open(Arc::from(path.as_path())).ok().unwrap();
+        let mut got = Vec::new();
+        while let Some(row) = r.next_row() {
+            let row = row.unwrap();
+            got.push((
+                row.value(0).unwrap().to_string(),
+                row.value(1).unwrap().to_string(),
+                row.is_datetime_cell(1),
+            ));
+        }
+        let want = [
+            ("9195550142", "2024-03-05", true),
+            ("2.5", "1970-01-01", true),
+            ("", "", true),
+            ("9195550142", "2024-03-05", true),
+        ];
+        let want: Vec<(String, String, bool)> = want
+            .iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), *c))
+            .collect();
+        assert_eq!(got, want);
     }
 
     #[test]
