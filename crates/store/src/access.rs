@@ -1084,7 +1084,9 @@ mod tests {
 
     async fn store() -> (SqliteStore, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open(&dir.path().join("a.db")).await.unwrap();
+        let s = SqliteStore::open_key_file_only(&dir.path().join("a.db"))
+            .await
+            .unwrap();
         (s, dir)
     }
 
@@ -1355,7 +1357,7 @@ mod tests {
         // without its key the store reads users but not their secret, and never makes a new key
         drop(s);
         std::fs::rename(&key_file, dir.path().join("elsewhere")).unwrap();
-        let s = SqliteStore::open(&db).await.unwrap();
+        let s = SqliteStore::open_key_file_only(&db).await.unwrap();
         let u = s.user_by_name("ana").await.unwrap().unwrap();
         assert_eq!(
             s.users().await.unwrap().len(),
@@ -1373,8 +1375,8 @@ mod tests {
         assert!(!key_file.exists(), "no second key");
         // another key is refused too
         drop(s);
-        let s = SqliteStore::open(&db).await.unwrap();
-        let other = crate::seal::Sealer::for_database(&db).create().unwrap();
+        let s = SqliteStore::open_key_file_only(&db).await.unwrap();
+        let other = crate::seal::Sealer::key_file_only(&db).create().unwrap();
         assert!(key_file.exists());
         let _ = other;
         let e = s.totp_secret(&u).await.unwrap_err().to_string();
@@ -1386,14 +1388,14 @@ mod tests {
         // the right key back: all is well
         drop(s);
         std::fs::rename(dir.path().join("elsewhere"), &key_file).unwrap();
-        let s = SqliteStore::open(&db).await.unwrap();
+        let s = SqliteStore::open_key_file_only(&db).await.unwrap();
         assert_eq!(s.totp_secret(&u).await.unwrap(), "PLAINOLD");
         s.verify_key().await.unwrap();
 
         // a lost key: start a new one; the old file is kept aside, accounts are reset one by one
         drop(s);
         std::fs::remove_file(&key_file).unwrap();
-        let s = SqliteStore::open(&db).await.unwrap();
+        let s = SqliteStore::open_key_file_only(&db).await.unwrap();
         assert!(s
             .reset_credentials("ana", "$argon2id$z", "X")
             .await

@@ -48,6 +48,9 @@ pub(crate) struct Sealer {
     checked: Mutex<Option<Key>>,
     /// In-memory stores: the key, with no file behind it.
     ephemeral: Option<Key>,
+    /// Whether `FAMILIAR_SECRET_KEY` is read (off only in tests of the key file, which must not
+    /// depend on the environment they run in).
+    from_env: bool,
     /// Held while the key is looked up, made or checked, so two tasks of one process never
     /// make two keys.
     pub(crate) deciding: tokio::sync::Mutex<()>,
@@ -65,7 +68,17 @@ impl Sealer {
             file: Some(PathBuf::from(name)),
             checked: Mutex::new(None),
             ephemeral: None,
+            from_env: true,
             deciding: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// As [`Sealer::for_database`], with the key file only.
+    #[cfg(test)]
+    pub(crate) fn key_file_only(db: &Path) -> Self {
+        Sealer {
+            from_env: false,
+            ..Self::for_database(db)
         }
     }
 
@@ -75,6 +88,7 @@ impl Sealer {
             file: None,
             checked: Mutex::new(None),
             ephemeral: Some(Aes256Gcm::generate_key(&mut OsRng).into()),
+            from_env: false,
             deciding: tokio::sync::Mutex::new(()),
         }
     }
@@ -101,7 +115,7 @@ impl Sealer {
         if let Some(k) = self.ephemeral {
             return Ok(Some(k));
         }
-        if let Ok(v) = std::env::var(KEY_VAR) {
+        if let Some(v) = self.from_env.then(|| std::env::var(KEY_VAR).ok()).flatten() {
             return parse_key(&v)
                 .map(Some)
                 .ok_or_else(|| key_error(format!("${KEY_VAR} is not 64 hex digits")));
@@ -340,12 +354,12 @@ mod tests {
     fn sealed_secrets_open_with_their_key_and_user_only() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("f.db");
-        let s = Sealer::for_database(&db);
+        let s = Sealer::key_file_only(&db);
         assert_eq!(s.load().unwrap(), None, "no key until one is made");
         let key = s.create().unwrap();
         assert_eq!(s.load().unwrap(), Some(key));
         // a second creation (another process racing) gets the same key
-        assert_eq!(Sealer::for_database(&db).create().unwrap(), key);
+        assert_eq!(Sealer::key_file_only(&db).create().unwrap(), key);
         let sealed = seal(&key, "JBSWY3DPEHPK3PXP", "ana").unwrap();
         assert!(is_sealed(&sealed) && !sealed.contains("JBSWY3DPEHPK3PXP"));
         assert_ne!(

@@ -34,6 +34,17 @@ fn now() -> String {
 impl SqliteStore {
     /// Open (creating if missing) and migrate the database at `path`.
     pub async fn open(path: &Path) -> Result<Self> {
+        Self::open_sealed_by(path, crate::seal::Sealer::for_database(path)).await
+    }
+
+    /// As [`SqliteStore::open`], with the key file only, whatever the environment holds
+    /// (tests of the key file).
+    #[cfg(test)]
+    pub(crate) async fn open_key_file_only(path: &Path) -> Result<Self> {
+        Self::open_sealed_by(path, crate::seal::Sealer::key_file_only(path)).await
+    }
+
+    async fn open_sealed_by(path: &Path, sealer: crate::seal::Sealer) -> Result<Self> {
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -44,12 +55,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30))
             .pragma("cache_size", "-262144")
             .pragma("temp_store", "memory");
-        Self::open_with(
-            opts,
-            &path.display().to_string(),
-            crate::seal::Sealer::for_database(path),
-        )
-        .await
+        Self::open_with(opts, &path.display().to_string(), sealer).await
     }
 
     /// A private in-memory database (tests).

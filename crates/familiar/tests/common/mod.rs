@@ -5,8 +5,12 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// The binary, in an environment of its own: no secret key from the caller's (the tests make
+/// and check key files).
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_familiar"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_familiar"));
+    c.env_remove("FAMILIAR_SECRET_KEY");
+    c
 }
 
 pub fn run(args: &[&str]) -> Output {
