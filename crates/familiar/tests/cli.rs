@@ -612,6 +612,10 @@ fn person_ids_survive_new_data_and_a_manual_split_survives_relinking() {
         })
         .collect();
     assert!(stakes.windows(2).all(|w| w[0] >= w[1]), "{stakes:?}");
+    assert!(
+        stakes.len() > 1 && stakes[0] > stakes[stakes.len() - 1],
+        "the queue needs pairs of different stakes to show an order: {stakes:?}"
+    );
     let record_id = |key: &str| -> String {
         let out = std::process::Command::new("sqlite3")
             .arg(&db)
@@ -1013,4 +1017,41 @@ fn a_closed_output_pipe_stops_the_command_quietly() {
             "stopped by SIGPIPE, like other tools"
         );
     }
+}
+
+/// A key in `FAMILIAR_SECRET_KEY` seals the accounts' secrets and no key file is made; the
+/// store then refuses to go on without that key, or with another.
+#[test]
+fn the_secret_key_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let add = |name: &str, key: Option<&str>| {
+        let mut c = bin();
+        if let Some(k) = key {
+            c.env("FAMILIAR_SECRET_KEY", k);
+        }
+        c.args(["user", "add", name, "--role", "analyst", "--db", s(&db)])
+            .output()
+            .unwrap()
+    };
+    let key = "ab".repeat(32);
+    let o = add("ana", Some(&key));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        !dir.path().join("f.db.key").exists(),
+        "no key file beside the store"
+    );
+    let sealed = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg("SELECT totp_secret FROM users WHERE username = 'ana'")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&sealed.stdout).starts_with("aes256gcm:"));
+    let o = add("bob", None);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("there is no key"));
+    assert!(!dir.path().join("f.db.key").exists(), "and none is made");
+    let o = add("bob", Some(&"cd".repeat(32)));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not the one"));
+    assert!(add("bob", Some(&key)).status.success());
 }

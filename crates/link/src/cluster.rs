@@ -393,6 +393,11 @@ fn attach_to_frequent(
                 continue;
             }
             let root = f.find(s);
+            // a lone ambiguous record is no person to join, nor a rival to one: it is itself
+            // waiting for the size prior
+            if is_ambiguous[s as usize] && f.size[root as usize] == 1 {
+                continue;
+            }
             let v = reach.entry(r).or_default();
             match v.iter_mut().find(|x| x.0 == root) {
                 Some(x) => {
@@ -1161,7 +1166,8 @@ mod tests {
     }
 
     /// A record whose only strong link was to an ambiguous record is left alone when that one
-    /// is detached; it goes to the size prior like any lone record.
+    /// is detached; it goes to the size prior like any lone record, and the lone ambiguous
+    /// record is no candidate for it (it fits that record best, yet that is no person).
     #[test]
     fn a_record_linked_only_to_an_ambiguous_one_goes_to_the_size_prior() {
         // 0..=9: a person of ten born 1980; 10..=11: a person of two born 1960; 20: name-only,
@@ -1169,7 +1175,6 @@ mod tests {
         let n = 22;
         let e = |a, b, w| Edge { a, b, weight: w };
         let rank: Vec<u32> = (0..n as u32).collect();
-        let scorer = |_: u32, _: u32| 5.0;
         let codes: Vec<u32> = (0..n as u32)
             .map(|i| match i {
                 0..=9 => 1980,
@@ -1190,6 +1195,14 @@ mod tests {
             e(21, 20, 4.5),
         ]);
         let near = [e(21, 3, 1.0)];
+        // scored directly, 21 fits 20 far better than anyone
+        let scorer = |a: u32, b: u32| {
+            if a.min(b) == 20 && a.max(b) == 21 {
+                12.0
+            } else {
+                5.0
+            }
+        };
         let ctx = ClusterContext {
             rank: &rank,
             sources: &[0; 22],
@@ -1206,8 +1219,9 @@ mod tests {
         let c = cluster(n, &edges, &ctx);
         assert_eq!(c.refused.ambiguous_records, 1);
         assert_eq!(c.labels[21], c.labels[0]);
-        assert_eq!(c.labels[20], c.labels[0]);
-        assert_eq!(c.refused.attached_by_size, 2);
+        // 20's own best fit is 21, a lone record at the time (the pass decides once): alone
+        assert_ne!(c.labels[20], c.labels[0]);
+        assert_eq!(c.refused.attached_by_size, 1);
     }
 
     /// Two lone records that each fit a frequent person but conflict with each other: only the

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 fn given_initials(v: &str) -> (Vec<char>, Vec<char>) {
     let mut parts = v.splitn(2, '|');
     // a word's initial, and those of the formal names it is a nickname of: a middle name
-    // written "CHUY" in one record and "JESUS" in another is one name
+    // written "CHUY" in one record and "JESUS" in another is one name (first names too: a
+    // middle initial "A" fits a first name "SANDY", short for Alexandra)
     let initials = |s: &str| -> Vec<char> {
         let mut out: Vec<char> = Vec::new();
         for w in s

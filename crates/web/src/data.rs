@@ -93,6 +93,8 @@ pub struct Snapshot {
     pub by_person: HashMap<String, Vec<usize>>,
     /// Record id → person id.
     pub links: HashMap<i64, String>,
+    /// Person id → how many records it holds (the review queue's order).
+    person_records: HashMap<String, u64>,
     pub latest: Option<NaiveDate>,
     /// The full key-measures table for the default window (suppressed before it is shown).
     pub measures: Option<KeyMeasures>,
@@ -156,6 +158,10 @@ impl Snapshot {
         }
         let latest = rows.iter().map(|r| r.local_date).max();
         let engine = familiar_engine::Snapshot::build(&agencies, &rows, "web");
+        let mut person_records: HashMap<String, u64> = HashMap::new();
+        for p in links.values() {
+            *person_records.entry(p.clone()).or_default() += 1;
+        }
         Snapshot {
             built_at,
             agencies,
@@ -164,6 +170,7 @@ impl Snapshot {
             identities,
             by_person,
             links,
+            person_records,
             latest,
             measures: None,
             monthly: Vec::new(),
@@ -671,11 +678,14 @@ impl ReviewSide {
     }
 }
 
-fn side(snap: &Snapshot, id: &IdentityRow, records: &HashMap<&str, u64>) -> ReviewSide {
+fn side(snap: &Snapshot, id: &IdentityRow) -> ReviewSide {
     let person_id = snap.links.get(&id.record_id).cloned();
     ReviewSide {
         record_id: id.record_id,
-        person_records: person_id.as_deref().and_then(|p| records.get(p)).copied(),
+        person_records: person_id
+            .as_ref()
+            .and_then(|p| snap.person_records.get(p))
+            .copied(),
         person_id,
         agency: id.agency.clone(),
         source: id.source.clone(),
@@ -696,41 +706,38 @@ pub fn review_queue(
     decisions: &[LinkDecision],
     limit: usize,
 ) -> Vec<ReviewPair> {
-    let records = records_per_person(snap);
-    let mut out: Vec<ReviewPair> = model_pairs
+    // the stake of a pair: records of the larger person it touches (a record with no person
+    // counts one); the store's order kept among equals; sides built for the pairs shown only
+    let stake = |r: i64| {
+        snap.links
+            .get(&r)
+            .and_then(|p| snap.person_records.get(p))
+            .copied()
+            .unwrap_or(1)
+    };
+    let mut chosen: Vec<&familiar_store::ReviewPair> = model_pairs
         .iter()
-        .filter_map(|p| {
-            let a = snap.identities.get(&p.left_record)?;
-            let b = snap.identities.get(&p.right_record)?;
-            Some(ReviewPair {
-                score: (p.match_probability * 100.0).round() as u32,
-                why: vec!["the linkage model was unsure of this link"],
-                left: side(snap, a, &records),
-                right: side(snap, b, &records),
-            })
+        .filter(|p| {
+            snap.identities.contains_key(&p.left_record)
+                && snap.identities.contains_key(&p.right_record)
         })
         .collect();
-    let stake = |p: &ReviewPair| {
-        p.left
-            .person_records
-            .unwrap_or(1)
-            .max(p.right.person_records.unwrap_or(1))
-    };
-    out.sort_by_key(|p| std::cmp::Reverse(stake(p)));
-    out.truncate(limit);
+    chosen
+        .sort_by_cached_key(|p| std::cmp::Reverse(stake(p.left_record).max(stake(p.right_record))));
+    let mut out: Vec<ReviewPair> = chosen
+        .into_iter()
+        .take(limit)
+        .map(|p| ReviewPair {
+            score: (p.match_probability * 100.0).round() as u32,
+            why: vec!["the linkage model was unsure of this link"],
+            left: side(snap, &snap.identities[&p.left_record]),
+            right: side(snap, &snap.identities[&p.right_record]),
+        })
+        .collect();
     if out.len() < limit {
         out.extend(near_misses(snap, decisions, limit - out.len()));
     }
     out
-}
-
-/// How many records each person holds.
-fn records_per_person(snap: &Snapshot) -> HashMap<&str, u64> {
-    let mut records: HashMap<&str, u64> = HashMap::new();
-    for p in snap.links.values() {
-        *records.entry(p.as_str()).or_default() += 1;
-    }
-    records
 }
 
 /// Near-miss pairs for a reviewer: two identities in different persons that share a surname
@@ -744,7 +751,6 @@ pub fn near_misses(snap: &Snapshot, decisions: &[LinkDecision], limit: usize) ->
                 .map(|r| (d.left_record.min(r), d.left_record.max(r)))
         })
         .collect();
-    let records = records_per_person(snap);
     let mut blocks: BTreeMap<(String, i32), Vec<&IdentityRow>> = BTreeMap::new();
     for id in snap.identities.values() {
         let (Some(last), Some(dob)) = (&id.identity.last, id.identity.dob) else {
@@ -797,8 +803,8 @@ pub fn near_misses(snap: &Snapshot, decisions: &[LinkDecision], limit: usize) ->
                     out.push(ReviewPair {
                         score,
                         why,
-                        left: side(snap, a, &records),
-                        right: side(snap, b, &records),
+                        left: side(snap, a),
+                        right: side(snap, b),
                     });
                 }
             }

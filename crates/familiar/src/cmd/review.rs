@@ -288,12 +288,12 @@ async fn list(store: &dyn Store, limit: usize, order: Order, json: bool) -> Resu
     for r in &rows {
         println!(
             "  {:>8} {:<16} [{:>4}] ~ {:>8} {:<16} [{:>4}] p={:.3}   familiar link explain --left {} --right {}",
-            r["left"]["record"],
+            r["left"]["record"].as_i64().unwrap_or(0),
             r["left"]["source"].as_str().unwrap_or(""),
-            r["left"]["person_records"],
-            r["right"]["record"],
+            r["left"]["person_records"].as_u64().unwrap_or(0),
+            r["right"]["record"].as_i64().unwrap_or(0),
             r["right"]["source"].as_str().unwrap_or(""),
-            r["right"]["person_records"],
+            r["right"]["person_records"].as_u64().unwrap_or(0),
             r["match_probability"].as_f64().unwrap_or(0.0),
             r["left"]["record"],
             r["right"]["record"],

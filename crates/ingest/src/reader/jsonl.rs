@@ -311,7 +311,7 @@ impl<R: BufRead> JsonlReader<R> {
         }
         self.raw_len = trimmed_len(&self.line);
         self.scan.after_element = true;
-        if missing_comma && !self.scan.closed {
+        if missing_comma {
             return Ok(Some(Element::Bad(
                 RejectKind::InvalidJson,
                 "no comma between this element and the one before it".into(),

@@ -7,7 +7,7 @@
 //!   there are fractions), a timestamp with a zone in RFC 3339 (`2024-03-05T19:30:00Z`); such
 //!   columns are flagged as typed date/time cells, so a mapped date field reads them whatever its
 //!   `format` list says (a zone-less timestamp is local time in the source's zone);
-//! - dictionary-encoded strings (pandas categoricals) as their values; decimals with their
+//! - any dictionary-encoded column (pandas categoricals) as its values; decimals with their
 //!   scale; nested lists and structs as Arrow prints them.
 //!
 //! Row number = the row's 1-based position in the file (there is no header line). A row's raw
