@@ -286,6 +286,11 @@ fn print_summary(s: &LinkSummary) {
         s.seconds,
         s.review_pairs
     );
+    if s.review_pairs > 0 {
+        println!(
+            "  familiar review list --order impact   # those touching the persons with most records first"
+        );
+    }
 }
 
 /// A person linker for explanations and evaluation: the model stored with the last full run
