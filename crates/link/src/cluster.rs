@@ -1111,6 +1111,23 @@ mod tests {
         assert_eq!(c.refused.attached_by_size, 0);
     }
 
+    /// A `dob` hard identifier: records 0..=9 born 1980, 10..=`last_1960` born 1960, the rest
+    /// unknown.
+    fn born_1980_and_1960(n: usize, last_1960: u32) -> [HardField; 1] {
+        let codes: Vec<u32> = (0..n as u32)
+            .map(|i| match i {
+                0..=9 => 1980,
+                _ if i <= last_1960 => 1960,
+                _ => u32::MAX,
+            })
+            .collect();
+        [HardField {
+            name: "dob".into(),
+            codes,
+            compat: HardCompat::Exact,
+        }]
+    }
+
     /// A record that fits two persons equally (ambiguous, so detached) goes to the one with
     /// many records when the size prior is on, and stays alone when the two are the same size.
     #[test]
@@ -1121,18 +1138,7 @@ mod tests {
         let e = |a, b, w| Edge { a, b, weight: w };
         let rank: Vec<u32> = (0..n as u32).collect();
         let scorer = |_: u32, _: u32| 5.0;
-        let codes: Vec<u32> = (0..n as u32)
-            .map(|i| match i {
-                0..=9 => 1980,
-                10..=19 => 1960,
-                _ => u32::MAX,
-            })
-            .collect();
-        let hard = [HardField {
-            name: "dob".into(),
-            codes,
-            compat: HardCompat::Exact,
-        }];
+        let hard = born_1980_and_1960(n, 19);
         let run = |second: u32| {
             let mut edges: Vec<Edge> = (0..9).map(|i| e(i, i + 1, 20.0)).collect();
             edges.extend((10..10 + second - 1).map(|i| e(i, i + 1, 20.0)));
@@ -1175,18 +1181,7 @@ mod tests {
         let n = 22;
         let e = |a, b, w| Edge { a, b, weight: w };
         let rank: Vec<u32> = (0..n as u32).collect();
-        let codes: Vec<u32> = (0..n as u32)
-            .map(|i| match i {
-                0..=9 => 1980,
-                10..=11 => 1960,
-                _ => u32::MAX,
-            })
-            .collect();
-        let hard = [HardField {
-            name: "dob".into(),
-            codes,
-            compat: HardCompat::Exact,
-        }];
+        let hard = born_1980_and_1960(n, 11);
         let mut edges: Vec<Edge> = (0..9).map(|i| e(i, i + 1, 20.0)).collect();
         edges.extend([
             e(10, 11, 20.0),
