@@ -68,7 +68,11 @@ pub enum UserCommand {
 pub(crate) async fn seal_plain_secrets(store: &familiar_store::SqliteStore) -> Result<()> {
     let (sealed, checkpointed) = store.seal_plain_secrets().await?;
     if sealed > 0 {
-        eprintln!("sealed the TOTP secrets of {sealed} accounts stored in the clear");
+        eprintln!(
+            "sealed the TOTP secrets of {sealed} accounts stored in the clear; copies SQLite \
+             freed before may stay in the file's free pages until `sqlite3 STORE.db VACUUM` \
+             (run with Familiar stopped)"
+        );
     }
     if !checkpointed {
         eprintln!(
