@@ -877,42 +877,46 @@ mod tests {
         }
     }
 
+    const NO_YEAR: u32 = u32::MAX;
+
+    /// Records in rank order, one source, with a birth-year hard identifier (`NO_YEAR`:
+    /// unknown; years at most `within` apart are compatible), clustered with `margin`.
+    fn by_birth_year(
+        years: &[u32],
+        within: u32,
+        edges: &[Edge],
+        margin: Option<f64>,
+    ) -> Clustering {
+        let n = years.len();
+        let hard = [HardField {
+            name: "dob".into(),
+            codes: years.to_vec(),
+            compat: HardCompat::Custom(Box::new(move |a, b| a.abs_diff(b) <= within)),
+        }];
+        let rank: Vec<u32> = (0..n as u32).collect();
+        let sources = vec![0; n];
+        let ctx = ClusterContext {
+            rank: &rank,
+            sources: &sources,
+            hard: &hard,
+            must_link: &[],
+            cannot_link: &[],
+            scorer: None,
+            near: &[],
+            options: ClusterOptions {
+                ambiguity_margin: margin,
+                ..Default::default()
+            },
+        };
+        cluster(n, edges, &ctx)
+    }
+
     #[test]
     fn ambiguous_record_is_left_alone() {
         // record 0 (name only) links to 1 (born 1990) and 2 (born 1960), which conflict
-        let hard = [HardField {
-            name: "dob".into(),
-            codes: vec![u32::MAX, 1990, 1960],
-            compat: HardCompat::Custom(Box::new(|a, b| a.abs_diff(b) <= 2)),
-        }];
-        let edges = [
-            Edge {
-                a: 0,
-                b: 1,
-                weight: 5.0,
-            },
-            Edge {
-                a: 0,
-                b: 2,
-                weight: 4.5,
-            },
-        ];
-        let run = |margin: Option<f64>| {
-            let ctx = ClusterContext {
-                rank: &[0, 1, 2],
-                sources: &[0, 0, 0],
-                hard: &hard,
-                must_link: &[],
-                cannot_link: &[],
-                scorer: None,
-                near: &[],
-                options: ClusterOptions {
-                    ambiguity_margin: margin,
-                    ..Default::default()
-                },
-            };
-            cluster(3, &edges, &ctx)
-        };
+        let e = |a, b, w| Edge { a, b, weight: w };
+        let edges = [e(0, 1, 5.0), e(0, 2, 4.5)];
+        let run = |margin| by_birth_year(&[NO_YEAR, 1990, 1960], 2, &edges, margin);
         let plain = run(None);
         assert_eq!(plain.labels, vec![0, 0, 1]);
         assert_eq!(plain.refused.hard_identifier, 1);
@@ -928,27 +932,9 @@ mod tests {
     fn detaching_an_ambiguous_record_keeps_the_links_of_the_others() {
         // 0 (name only) fits 1 (born 1990) and 2 (born 1960); 3 joined 1's person through 0 but
         // also has its own, weaker link to 1
-        let hard = [HardField {
-            name: "dob".into(),
-            codes: vec![u32::MAX, 1990, 1960, u32::MAX],
-            compat: HardCompat::Custom(Box::new(|a, b| a.abs_diff(b) <= 2)),
-        }];
         let e = |a, b, w| Edge { a, b, weight: w };
         let edges = [e(0, 1, 5.0), e(0, 2, 4.8), e(0, 3, 4.5), e(1, 3, 4.0)];
-        let ctx = ClusterContext {
-            rank: &[0, 1, 2, 3],
-            sources: &[0, 0, 0, 0],
-            hard: &hard,
-            must_link: &[],
-            cannot_link: &[],
-            scorer: None,
-            near: &[],
-            options: ClusterOptions {
-                ambiguity_margin: Some(1.0),
-                ..Default::default()
-            },
-        };
-        let c = cluster(4, &edges, &ctx);
+        let c = by_birth_year(&[NO_YEAR, 1990, 1960, NO_YEAR], 2, &edges, Some(1.0));
         assert_eq!(c.refused.ambiguous_records, 1);
         assert_eq!(c.labels[1], c.labels[3], "3 keeps its own link to 1");
         assert_ne!(c.labels[0], c.labels[1]);
@@ -959,27 +945,9 @@ mod tests {
     fn a_record_between_clusters_joined_later_is_not_ambiguous() {
         // 0 (name only) fits 1 (born 1946) and 2 (born 1948), which conflict until 3 (born
         // 1947, a year from each) joins them: one person, and 0 is one of its records
-        let hard = [HardField {
-            name: "dob".into(),
-            codes: vec![u32::MAX, 1946, 1948, 1947],
-            compat: HardCompat::Custom(Box::new(|a, b| a.abs_diff(b) <= 1)),
-        }];
         let e = |a, b, w| Edge { a, b, weight: w };
         let edges = [e(0, 1, 5.0), e(0, 2, 4.8), e(3, 1, 4.0), e(3, 2, 4.0)];
-        let ctx = ClusterContext {
-            rank: &[0, 1, 2, 3],
-            sources: &[0, 0, 0, 0],
-            hard: &hard,
-            must_link: &[],
-            cannot_link: &[],
-            scorer: None,
-            near: &[],
-            options: ClusterOptions {
-                ambiguity_margin: Some(1.0),
-                ..Default::default()
-            },
-        };
-        let c = cluster(4, &edges, &ctx);
+        let c = by_birth_year(&[NO_YEAR, 1946, 1948, 1947], 1, &edges, Some(1.0));
         assert_eq!(c.refused.ambiguous_records, 0);
         assert_eq!(c.labels, vec![0, 0, 0, 0]);
     }
@@ -989,11 +957,6 @@ mod tests {
         // 0 = z (name only) fits 1 (born 1946) and 2 (born 1948); 3 = y (born 1947) bridges
         // them but also fits 4 (born 1980), so y is ambiguous and its links go; without them
         // 1 and 2 conflict again, and z is ambiguous after all
-        let hard = [HardField {
-            name: "dob".into(),
-            codes: vec![u32::MAX, 1946, 1948, 1947, 1980],
-            compat: HardCompat::Custom(Box::new(|a, b| a.abs_diff(b) <= 1)),
-        }];
         let e = |a, b, w| Edge { a, b, weight: w };
         let edges = [
             e(0, 1, 5.0),
@@ -1002,20 +965,7 @@ mod tests {
             e(3, 2, 4.4),
             e(3, 4, 4.3),
         ];
-        let ctx = ClusterContext {
-            rank: &[0, 1, 2, 3, 4],
-            sources: &[0; 5],
-            hard: &hard,
-            must_link: &[],
-            cannot_link: &[],
-            scorer: None,
-            near: &[],
-            options: ClusterOptions {
-                ambiguity_margin: Some(1.0),
-                ..Default::default()
-            },
-        };
-        let c = cluster(5, &edges, &ctx);
+        let c = by_birth_year(&[NO_YEAR, 1946, 1948, 1947, 1980], 1, &edges, Some(1.0));
         assert_eq!(c.refused.ambiguous_records, 2);
         assert_eq!(c.labels, vec![0, 1, 2, 3, 4]);
     }
