@@ -17,7 +17,7 @@
 //!   line breaks kept.
 //! - fixed-width text: the line, without its terminator ([`split_fixed`] cuts it back).
 //! - workbooks (XLSX...) and Parquet: the row's values as text, joined as one comma-separated
-//!   record ([`write_delimited_field`]) in UTF-8; the file has no bytes of its own per row.
+//!   record ([`write_csv_record`]) in UTF-8; the file has no bytes of its own per row.
 
 use std::fmt;
 
@@ -82,6 +82,17 @@ pub enum RawError {
 }
 
 impl RawLayout {
+    /// Rows stored as their values joined into one comma-separated UTF-8 record
+    /// ([`write_csv_record`]): how readers of typed files (XLSX, Parquet), which have no bytes
+    /// of their own per row, store them.
+    pub fn csv_record(header: Vec<String>) -> RawLayout {
+        RawLayout::Delimited {
+            delimiter: b',',
+            encoding: "UTF-8".into(),
+            header,
+        }
+    }
+
     /// The row's `(column, value)` pairs, in the row's own order (header order for delimited
     /// rows), exactly as the reader saw them (values untrimmed).
     pub fn fields(&self, raw: &[u8]) -> Result<Vec<(String, String)>, RawError> {
@@ -272,6 +283,18 @@ pub fn write_delimited_field(out: &mut Vec<u8>, field: &str, delim: u8) {
         out.push(c);
     }
     out.push(b'"');
+}
+
+/// `fields` as one comma-separated record in `out` (cleared first), read back by
+/// [`RawLayout::csv_record`].
+pub fn write_csv_record<'a>(out: &mut Vec<u8>, fields: impl IntoIterator<Item = &'a str>) {
+    out.clear();
+    for (i, f) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_delimited_field(out, f, b',');
+    }
 }
 
 /// The `(key, value)` pairs of one JSON object, in the object's order, repeats included.

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use arrow_array::{Array, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::DataType;
-use familiar_model::raw::{write_delimited_field, RawLayout};
+use familiar_model::raw::{write_csv_record, RawLayout};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use super::{push_number, OpenError, Row, Span};
@@ -113,11 +113,7 @@ impl ParquetReader {
 
     /// How this file's rows' raw bytes (values joined as a CSV record) read back.
     pub fn raw_layout(&self) -> RawLayout {
-        RawLayout::Delimited {
-            delimiter: b',',
-            encoding: "UTF-8".into(),
-            header: self.header.clone(),
-        }
+        RawLayout::csv_record(self.header.clone())
     }
 
     /// A decoding error met while reading (reading stops at it), if any.
@@ -164,16 +160,13 @@ impl ParquetReader {
         self.row_number = self.before + i as u64 + 1;
         self.text.clear();
         self.spans.clear();
-        self.raw.clear();
-        for (c, cell) in self.cells[i * width..(i + 1) * width].iter().enumerate() {
+        let cells = &self.cells[i * width..(i + 1) * width];
+        for cell in cells {
             let start = self.text.len() as u32;
             self.text.push_str(cell);
             self.spans.push((start, self.text.len() as u32));
-            if c > 0 {
-                self.raw.push(b',');
-            }
-            write_delimited_field(&mut self.raw, cell, b',');
         }
+        write_csv_record(&mut self.raw, cells.iter().map(String::as_str));
         Some(Ok(Row {
             file: &self.file,
             row_number: self.row_number,

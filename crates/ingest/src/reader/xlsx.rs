@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use calamine::{open_workbook_auto, Data, Range, Reader};
-use familiar_model::raw::{write_delimited_field, RawLayout};
+use familiar_model::raw::{write_csv_record, RawLayout};
 
 use super::{push_number, HeaderSpec, OpenError, Row, Span};
 use crate::error::FileError;
@@ -161,11 +161,7 @@ impl XlsxReader {
 
     /// How this sheet's rows' raw bytes (cells joined as a CSV record) read back.
     pub fn raw_layout(&self) -> RawLayout {
-        RawLayout::Delimited {
-            delimiter: b',',
-            encoding: "UTF-8".into(),
-            header: self.header.clone(),
-        }
+        RawLayout::csv_record(self.header.clone())
     }
 
     /// Convert row `i` of the range into text; false when every cell is empty.
@@ -212,13 +208,13 @@ impl XlsxReader {
         let n = self.header.len();
         self.spans.truncate(n);
         self.datetime.truncate(n);
-        self.raw.clear();
-        for (i, &(s, e)) in self.spans.iter().enumerate() {
-            if i > 0 {
-                self.raw.push(b',');
-            }
-            write_delimited_field(&mut self.raw, &self.text[s as usize..e as usize], b',');
-        }
+        let text = &self.text;
+        write_csv_record(
+            &mut self.raw,
+            self.spans
+                .iter()
+                .map(|&(s, e)| &text[s as usize..e as usize]),
+        );
         Some(Ok(Row {
             file: &self.file,
             row_number: self.row_number,
