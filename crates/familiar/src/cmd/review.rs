@@ -237,7 +237,7 @@ async fn list(store: &dyn Store, limit: usize, order: Order, json: bool) -> Resu
     };
     if order == Order::Impact {
         // the store's order (least certain first) is kept among pairs of equal impact
-        q.sort_by_key(|p| {
+        q.sort_by_cached_key(|p| {
             std::cmp::Reverse(person_records(p.left_record).max(person_records(p.right_record)))
         });
     }
