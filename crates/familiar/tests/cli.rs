@@ -71,6 +71,42 @@ fn synth_ingest_reconciles_with_truth_and_reingest_adds_nothing() {
     let rejects = first["rejects_file"].as_str().expect("rejects file");
     let n_rejects = csv::Reader::from_path(rejects).unwrap().records().count() as u64;
     assert_eq!(n_rejects, first["totals"]["rejected"].as_u64().unwrap());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(Path::new(rejects)), 0o600, "rejected rows name people");
+        assert_eq!(mode(Path::new(rejects).parent().unwrap()), 0o700);
+    }
+    // The store holds no one's identity in the clear: the dates of birth and phone numbers of
+    // the county's people (as the store would write them, and as many exports do) are nowhere
+    // in its files.
+    let stored: Vec<u8> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("f.db"))
+        .filter(|p| p.is_file() && !p.to_string_lossy().ends_with(".key"))
+        .flat_map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let mut people = csv::Reader::from_path(county.join("truth/people.csv")).unwrap();
+    let h = people.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let (dob, phone) = (col("dob"), col("phone"));
+    let mut looked = 0;
+    for p in people.records().take(50) {
+        let p = p.unwrap();
+        for v in [&p[dob], &p[phone]] {
+            // (a date of birth within the county's two years is also some event's date)
+            if v.len() >= 6 && !v.starts_with("202") {
+                looked += 1;
+                assert!(
+                    !stored.windows(v.len()).any(|w| w == v.as_bytes()),
+                    "a person's {v} is in the store in the clear"
+                );
+            }
+        }
+    }
+    assert!(looked > 50, "the check looked at names and dates");
 
     // Blocking is counted before anything is scored.
     let counts = json(&["link", "--db", s(&db), "--count-only", "--json"]);

@@ -1381,7 +1381,7 @@ mod tests {
         let _ = other;
         let e = s.totp_secret(&u).await.unwrap_err().to_string();
         assert!(
-            e.contains("not the one this store's secrets were sealed with"),
+            e.contains("not the one this store's rows and secrets were sealed with"),
             "{e}"
         );
         assert!(s.verify_key().await.is_err(), "serve would stop at start");

@@ -11,6 +11,7 @@ use std::ptr::{null_mut, NonNull};
 
 use libsqlite3_sys as ffi;
 
+use crate::row_seal::{RowSealer, SealedFields, Slot};
 use crate::{NewRecord, Result, StoreError};
 
 struct Stmt {
@@ -116,6 +117,7 @@ pub(crate) fn insert_records(
     rows: &[NewRecord<'_>],
     first_id: i64,
     seen_locations: &mut rustc_hash::FxHashSet<String>,
+    sealer: &mut RowSealer,
 ) -> Result<()> {
     let db = db.as_ptr();
     let rec = Stmt::prepare(
@@ -124,10 +126,12 @@ pub(crate) fn insert_records(
             agency, event_key, kind, start_utc, local_date, end_utc, location_key, location_raw, location_kind,
             call_type, disposition, units, role, needs, transported, part2,
             has_identity, first_name, middle_name, last_name, suffix, aliases, dob, sex, race, ethnicity, phone,
-            address_key, address_raw, address_kind, agency_person_id, ssn_last4, incident_ref)
+            address_key, address_raw, address_kind, agency_person_id, ssn_last4, incident_ref,
+            sealed, identity_sealed)
          VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7,
             ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
-            ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40)",
+            ?24, NULL, NULL, NULL, NULL, NULL, NULL, ?25, ?26, ?27, NULL, NULL, NULL, ?28, NULL, NULL,
+            ?29, 1, ?30)",
     )?;
     let supersede_id = Stmt::prepare(db, "UPDATE source_records SET current = 0 WHERE id = ?1")?;
     // Only for a row changed twice within one run (no id known yet): a scan, but rare.
@@ -141,6 +145,9 @@ pub(crate) fn insert_records(
          ON CONFLICT(key) DO NOTHING",
     )?;
     let mut date = String::with_capacity(10);
+    // sealed values, bound until the row is stepped (see `Stmt::blob`)
+    let (mut raw, mut fields, mut identity) = (Vec::new(), Vec::new(), Vec::new());
+    let mut scratch = String::new();
     for (i, r) in rows.iter().enumerate() {
         let id = first_id + i as i64;
         let n = r.record;
@@ -150,7 +157,8 @@ pub(crate) fn insert_records(
         rec.i64(4, r.version);
         rec.i64(5, r.file_id);
         rec.i64(6, r.row_number as i64);
-        rec.blob(7, r.raw);
+        sealer.seal_into(r.raw, Slot::Raw(id), &mut raw);
+        rec.blob(7, &raw);
         if r.version > 1 {
             match r.supersedes {
                 Some(old) => {
@@ -190,26 +198,20 @@ pub(crate) fn insert_records(
         rec.i64(23, i64::from(n.part2));
         let none = familiar_model::SourceIdentity::default();
         let p = n.identity.as_ref().unwrap_or(&none);
-        let aliases = (!p.aliases.is_empty())
-            .then(|| serde_json::to_string(&p.aliases).expect("strings serialize"));
-        let dob = p.dob.map(|d| d.to_string());
         rec.i64(24, i64::from(n.identity.is_some()));
-        rec.opt_text(25, p.first.as_deref());
-        rec.opt_text(26, p.middle.as_deref());
-        rec.opt_text(27, p.last.as_deref());
-        rec.opt_text(28, p.suffix.as_deref());
-        rec.opt_text(29, aliases.as_deref());
-        rec.opt_text(30, dob.as_deref());
-        rec.opt_text(31, p.sex.as_deref());
-        rec.opt_text(32, p.race.as_deref());
-        rec.opt_text(33, p.ethnicity.as_deref());
-        rec.opt_text(34, p.phone.as_deref());
-        rec.opt_text(35, p.address.as_ref().map(|a| a.key.as_str()));
-        rec.opt_text(36, p.address.as_ref().map(|a| a.raw.as_str()));
-        rec.opt_text(37, p.address.as_ref().map(|a| a.kind.as_str()));
-        rec.opt_text(38, p.agency_person_id.as_deref());
-        rec.opt_text(39, p.ssn_last4.as_deref());
-        rec.opt_text(40, n.incident_ref.as_deref());
+        rec.opt_text(25, p.sex.as_deref());
+        rec.opt_text(26, p.race.as_deref());
+        rec.opt_text(27, p.ethnicity.as_deref());
+        rec.opt_text(28, p.address.as_ref().map(|a| a.kind.as_str()));
+        rec.opt_text(29, n.incident_ref.as_deref());
+        match &n.identity {
+            Some(p) => {
+                SealedFields::encode_identity(p, &mut fields, &mut scratch);
+                sealer.seal_into(&fields, Slot::Identity(id), &mut identity);
+                rec.blob(30, &identity);
+            }
+            None => rec.null(30),
+        }
         rec.run("saving a source record")?;
 
         if let Some(l) = &n.location {
@@ -263,11 +265,12 @@ pub(crate) fn known_versions(
     db: NonNull<ffi::sqlite3>,
     source: &str,
     ranges: &[(i64, i64)],
+    sealer: &mut RowSealer,
 ) -> Result<crate::KnownKeys> {
     let db = db.as_ptr();
     let st = Stmt::prepare(
         db,
-        "SELECT record_key, version, raw, id FROM source_records
+        "SELECT record_key, version, raw, id, sealed FROM source_records
          WHERE id >= ?2 AND id < ?3 AND source = ?1 AND current = 1",
     )?;
     let mut out = crate::KnownKeys::default();
@@ -275,12 +278,12 @@ pub(crate) fn known_versions(
         st.text(1, source);
         st.i64(2, from);
         st.i64(3, to);
-        read_known(&st, &mut out)?;
+        read_known(&st, &mut out, sealer)?;
     }
     Ok(out)
 }
 
-fn read_known(st: &Stmt, out: &mut crate::KnownKeys) -> Result<()> {
+fn read_known(st: &Stmt, out: &mut crate::KnownKeys, sealer: &mut RowSealer) -> Result<()> {
     let db = st.db;
     loop {
         // SAFETY: st is prepared and bound; column accessors are valid while the row is current.
@@ -301,12 +304,22 @@ fn read_known(st: &Stmt, out: &mut crate::KnownKeys) -> Result<()> {
             let version = ffi::sqlite3_column_int64(st.raw, 1);
             let rp = ffi::sqlite3_column_blob(st.raw, 2) as *const u8;
             let rn = ffi::sqlite3_column_bytes(st.raw, 2) as usize;
-            let hash = if rp.is_null() {
-                familiar_model::raw::content_hash(&[])
+            let stored: &[u8] = if rp.is_null() {
+                &[]
             } else {
-                familiar_model::raw::content_hash(std::slice::from_raw_parts(rp, rn))
+                std::slice::from_raw_parts(rp, rn)
             };
             let id = ffi::sqlite3_column_int64(st.raw, 3);
+            // the hash is of the row as read, so a sealed row is opened first
+            let hash = if ffi::sqlite3_column_int64(st.raw, 4) == 1 {
+                let plain = sealer.open(stored, Slot::Raw(id)).ok_or_else(|| {
+                    ffi::sqlite3_reset(st.raw);
+                    crate::row_seal::does_not_open(id)
+                })?;
+                familiar_model::raw::content_hash(&plain)
+            } else {
+                familiar_model::raw::content_hash(stored)
+            };
             (key, version, hash, id)
         };
         out.insert(

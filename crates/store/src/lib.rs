@@ -8,6 +8,7 @@
 
 pub mod access;
 mod bulk;
+mod row_seal;
 pub mod seal;
 mod sqlite;
 

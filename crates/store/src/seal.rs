@@ -1,4 +1,5 @@
-//! Secrets sealed at rest: the TOTP secrets of web accounts.
+//! The deployment key, and the TOTP secrets of web accounts sealed under it. Source rows are
+//! sealed under the same key ([`crate::row_seal`]).
 //!
 //! A TOTP secret is what a second factor proves; stored in the clear, a copy of the database (a
 //! backup, a laptop) would be enough to produce every user's codes. Each secret is sealed with
@@ -9,15 +10,17 @@
 //! the store (64 hex digits, mode 0600). The store keeps a *key check* (a constant sealed under
 //! the key, in `settings`), so a key that is not the store's is refused instead of silently
 //! sealing new secrets under a second key:
-//! - the first secret sealed creates the key file if there is no key and no check yet (only
-//!   commands that manage accounts seal: `familiar user`, `familiar serve`, `familiar demo`);
+//! - the first value sealed creates the key file if there is no key and no check yet (the first
+//!   ingest, or the first account: `familiar ingest`, `user`, `serve`, `demo`);
 //! - once a check exists, a missing key is an error naming where it was looked for, never a new
 //!   key; so is a key that does not open the check;
 //! - moving to the environment variable means setting it to the key file's contents.
 //!
-//! Keep the key out of the store's backups. A lost key cannot be recovered: `familiar user
-//! new-key` starts a new one (every account's secret becomes unusable and the old key file is
-//! kept aside), then `familiar user reset NAME` gives each account a new secret. Values without
+//! Keep the key out of the store's backups, and back it up apart from them: a lost key cannot be
+//! recovered, and the source rows sealed under it are lost with it. While no source row is
+//! sealed, `familiar user new-key` starts a new key (every account's secret becomes unusable
+//! and the old key file is kept aside), then `familiar user reset NAME` gives each account a
+//! new secret; once rows are sealed it is refused. Values without
 //! a prefix are secrets stored before sealing: they still read, and
 //! [`crate::SqliteStore::seal_plain_secrets`] seals them.
 

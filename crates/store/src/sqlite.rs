@@ -12,6 +12,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
+use crate::row_seal::{RowSealer, SealedFields, Slot};
+
 use crate::{
     Doing, FileMeta, IdentityRow, IngestTx, InteractionRow, LinkDecision, LinkState, Linkage,
     NewRecord, PersonEvent, QuarantineRow, Result, ReviewPair, RowCounts, SourceRow, Store,
@@ -108,7 +110,7 @@ impl SqliteStore {
         Ok(SqliteStore { pool, sealer })
     }
 
-    /// The key that seals TOTP secrets, checked against the store's key check. With `create`
+    /// The key that seals source rows and TOTP secrets, checked against the store's key check. With `create`
     /// (sealing), a store with neither key nor check gets both; otherwise a missing key, or one
     /// that is not the store's, is an error saying where the key is looked for.
     pub(crate) async fn sealing_key(&self, create: bool) -> Result<crate::seal::Key> {
@@ -123,8 +125,8 @@ impl SqliteStore {
         let check = self.key_check().await?;
         let not_ours = || {
             StoreError::Key(format!(
-                "the key from {} is not the one this store's secrets were sealed with (restore \
-                 that one, or start over with `familiar user new-key` and reset each account)",
+                "the key from {} is not the one this store's rows and secrets were sealed with \
+                 (restore that one)",
                 self.sealer.where_looked()
             ))
         };
@@ -133,8 +135,8 @@ impl SqliteStore {
             (Some(_), Some(_)) => return Err(not_ours()),
             (None, Some(_)) => {
                 return Err(StoreError::Key(format!(
-                    "this store's TOTP secrets are sealed, but there is no key: set {} (a lost \
-                     key cannot be recovered: `familiar user new-key`, then reset each account)",
+                    "this store's rows and secrets are sealed, but there is no key: set {} (the \
+                     key made with the store; a lost key cannot be recovered)",
                     self.sealer.where_looked()
                 )))
             }
@@ -211,6 +213,21 @@ impl SqliteStore {
     /// accounts affected and where the old key file went.
     pub async fn start_new_key(&self) -> Result<(u64, Option<std::path::PathBuf>)> {
         let _deciding = self.sealer.deciding.lock().await;
+        // source rows are data, not credentials: under a new key they would be lost
+        let sealed_rows: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM source_records WHERE sealed = 1)
+                 OR EXISTS (SELECT 1 FROM quarantine WHERE sealed = 1)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .doing("looking for sealed rows")?;
+        if sealed_rows != 0 {
+            return Err(StoreError::Key(format!(
+                "this store's source rows are sealed under its key, and a new key would make \
+                 them unreadable: restore the key ({}) from where it is kept",
+                self.sealer.where_looked()
+            )));
+        }
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -229,6 +246,133 @@ impl SqliteStore {
         let moved = self.sealer.retire_file()?;
         tx.commit().await.doing("committing a new key")?;
         Ok((n, moved))
+    }
+
+    /// What opens the sealed rows read: None when the store never had a key (nothing sealed);
+    /// an error when it has one that is missing or not the store's.
+    async fn row_sealer(&self) -> Result<Option<RowSealer>> {
+        if self.key_check().await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(RowSealer::new(&self.sealing_key(false).await?)))
+    }
+
+    /// Seal the source rows and rejected rows that builds before sealing stored in the clear
+    /// (once: a setting records that none are left). The plain values are overwritten with
+    /// `secure_delete` on, so SQLite zeroes what the update frees, and the write-ahead log is
+    /// truncated; copies freed earlier may remain in free pages until a `VACUUM`. Returns how
+    /// many rows were sealed.
+    pub(crate) async fn seal_plain_rows(&self, key: &crate::seal::Key) -> Result<u64> {
+        const DONE: &str = "rows.all_sealed";
+        const CHUNK: i64 = 2000;
+        let done: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(DONE)
+            .fetch_optional(&self.pool)
+            .await
+            .doing("reading whether rows are sealed")?;
+        if done.is_some() {
+            return Ok(0);
+        }
+        let mut sealer = RowSealer::new(key);
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .doing("taking a connection to seal rows")?;
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut *conn)
+            .await
+            .doing("turning on secure_delete")?;
+        let mut n = 0u64;
+        let mut after = i64::MIN;
+        let result: Result<()> = async {
+            loop {
+                let rows = sqlx::query(
+                    "SELECT id AS record_id, raw, has_identity, first_name, middle_name, last_name,
+                        suffix, aliases, dob, phone, address_key, address_raw, agency_person_id,
+                        ssn_last4
+                     FROM source_records WHERE sealed = 0 AND id > ? ORDER BY id LIMIT ?",
+                )
+                .bind(after)
+                .bind(CHUNK)
+                .fetch_all(&mut *conn)
+                .await
+                .doing("reading rows to seal")?;
+                let Some(last) = rows.last() else { break };
+                after = last.get("record_id");
+                let mut tx = sqlx::Connection::begin(&mut *conn)
+                    .await
+                    .doing("starting to seal rows")?;
+                let mut fields = Vec::new();
+                for r in &rows {
+                    let id: i64 = r.get("record_id");
+                    let raw: Vec<u8> = r.get("raw");
+                    let identity = (r.get::<i64, _>("has_identity") == 1).then(|| {
+                        plain_fields(r).encode_into(&mut fields);
+                        sealer.seal(&fields, Slot::Identity(id))
+                    });
+                    sqlx::query(
+                        "UPDATE source_records SET raw = ?, identity_sealed = ?, sealed = 1,
+                            first_name = NULL, middle_name = NULL, last_name = NULL,
+                            suffix = NULL, aliases = NULL, dob = NULL, phone = NULL,
+                            address_key = NULL, address_raw = NULL, agency_person_id = NULL,
+                            ssn_last4 = NULL
+                         WHERE id = ? AND sealed = 0",
+                    )
+                    .bind(sealer.seal(&raw, Slot::Raw(id)))
+                    .bind(identity)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .doing("sealing a row")?;
+                    n += 1;
+                }
+                tx.commit().await.doing("committing sealed rows")?;
+            }
+            let rejected = sqlx::query(
+                "SELECT id, run_id, file_id, row_number, raw FROM quarantine WHERE sealed = 0",
+            )
+            .fetch_all(&mut *conn)
+            .await
+            .doing("reading rejected rows to seal")?;
+            let mut tx = sqlx::Connection::begin(&mut *conn)
+                .await
+                .doing("starting to seal rejected rows")?;
+            for r in &rejected {
+                let raw: Vec<u8> = r.get("raw");
+                let slot = Slot::Rejected(r.get("run_id"), r.get("file_id"), r.get("row_number"));
+                sqlx::query(
+                    "UPDATE quarantine SET raw = ?, sealed = 1 WHERE id = ? AND sealed = 0",
+                )
+                .bind(sealer.seal(&raw, slot))
+                .bind(r.get::<i64, _>("id"))
+                .execute(&mut *tx)
+                .await
+                .doing("sealing a rejected row")?;
+                n += 1;
+            }
+            sqlx::query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, '1')")
+                .bind(DONE)
+                .execute(&mut *tx)
+                .await
+                .doing("recording that rows are sealed")?;
+            tx.commit().await.doing("committing sealed rejected rows")
+        }
+        .await;
+        sqlx::query("PRAGMA secure_delete = OFF")
+            .execute(&mut *conn)
+            .await
+            .doing("turning off secure_delete")?;
+        result?;
+        if n > 0 {
+            // the plain values also sit in the write-ahead log until it is checkpointed and
+            // truncated (now, unless another process is reading: then at a later checkpoint)
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut *conn)
+                .await
+                .doing("checkpointing the write-ahead log")?;
+        }
+        Ok(n)
     }
 
     /// Seal the TOTP secrets stored in the clear by builds before sealing; returns how many,
@@ -457,30 +601,72 @@ fn opt_str(row: &sqlx::sqlite::SqliteRow, col: &str) -> Option<String> {
     row.get::<Option<String>, _>(col)
 }
 
-/// The columns `identity_row` reads, from `source_records s`: the `identities` view's and the
-/// interaction's place (a street address or an intersection; not "homeless" or no location).
+/// The columns `identity_row` reads, from `source_records s`: the identity (sealed, or in the
+/// clear in rows from before sealing) and the interaction's place (a street address or an
+/// intersection; not "homeless" or no location).
 const IDENTITY_COLUMNS: &str = "s.id AS record_id, s.source, s.agency, s.record_key,
+    s.sealed, s.identity_sealed,
     s.first_name, s.middle_name, s.last_name, s.suffix, s.aliases, s.dob, s.sex, s.race,
     s.ethnicity, s.phone, s.address_key, s.address_raw, s.address_kind, s.agency_person_id,
     s.ssn_last4, s.incident_ref,
     CASE WHEN s.location_kind IN ('street', 'intersection') THEN s.location_key END AS place";
 
-/// An identity row as `identities` and `identities_of` select it.
-fn identity_row(r: &sqlx::sqlite::SqliteRow) -> IdentityRow {
-    IdentityRow {
+/// An identity row as `identities` and `identities_of` select it; `sealer` opens sealed rows
+/// (None when the store has no key: then a sealed row is an error).
+fn identity_row(
+    r: &sqlx::sqlite::SqliteRow,
+    sealer: &mut Option<RowSealer>,
+) -> Result<IdentityRow> {
+    Ok(IdentityRow {
         record_id: r.get("record_id"),
         source: r.get("source"),
         agency: r.get("agency"),
         record_key: r.get("record_key"),
-        identity: identity_from_row(r),
+        identity: identity_from_row(r, sealer)?,
         place: r.get("place"),
         incident_ref: r.get("incident_ref"),
+    })
+}
+
+/// The identity columns of a row stored in the clear (before sealing).
+fn plain_fields(row: &sqlx::sqlite::SqliteRow) -> SealedFields {
+    SealedFields {
+        first: opt_str(row, "first_name"),
+        middle: opt_str(row, "middle_name"),
+        last: opt_str(row, "last_name"),
+        suffix: opt_str(row, "suffix"),
+        aliases: opt_str(row, "aliases"),
+        dob: opt_str(row, "dob"),
+        phone: opt_str(row, "phone"),
+        address_key: opt_str(row, "address_key"),
+        address_raw: opt_str(row, "address_raw"),
+        agency_person_id: opt_str(row, "agency_person_id"),
+        ssn_last4: opt_str(row, "ssn_last4"),
     }
 }
 
-fn identity_from_row(row: &sqlx::sqlite::SqliteRow) -> SourceIdentity {
-    let address = opt_str(row, "address_key").map(|key| Address {
-        raw: opt_str(row, "address_raw").unwrap_or_default(),
+fn identity_from_row(
+    row: &sqlx::sqlite::SqliteRow,
+    sealer: &mut Option<RowSealer>,
+) -> Result<SourceIdentity> {
+    let id: i64 = row.get("record_id");
+    let f = if row.get::<i64, _>("sealed") == 1 {
+        let blob: Option<Vec<u8>> = row.get("identity_sealed");
+        let blob = blob.ok_or_else(|| {
+            StoreError::Corrupt(format!("record {id} is sealed but holds no identity"))
+        })?;
+        let plain = sealer
+            .as_mut()
+            .and_then(|s| s.open(&blob, Slot::Identity(id)))
+            .ok_or_else(|| crate::row_seal::does_not_open(id))?;
+        SealedFields::decode(&plain).ok_or_else(|| {
+            StoreError::Corrupt(format!("record {id}: the sealed identity does not decode"))
+        })?
+    } else {
+        plain_fields(row)
+    };
+    let address = f.address_key.map(|key| Address {
+        raw: f.address_raw.unwrap_or_default(),
         kind: match opt_str(row, "address_kind").as_deref() {
             Some("homeless") => familiar_model::AddressKind::Homeless,
             Some("shelter") => familiar_model::AddressKind::Shelter,
@@ -490,23 +676,24 @@ fn identity_from_row(row: &sqlx::sqlite::SqliteRow) -> SourceIdentity {
         key,
         ..Default::default()
     });
-    SourceIdentity {
-        first: opt_str(row, "first_name"),
-        middle: opt_str(row, "middle_name"),
-        last: opt_str(row, "last_name"),
-        suffix: opt_str(row, "suffix"),
-        aliases: opt_str(row, "aliases")
+    Ok(SourceIdentity {
+        first: f.first,
+        middle: f.middle,
+        last: f.last,
+        suffix: f.suffix,
+        aliases: f
+            .aliases
             .and_then(|a| serde_json::from_str(&a).ok())
             .unwrap_or_default(),
-        dob: opt_str(row, "dob").and_then(|d| PartialDate::from_str(&d).ok()),
+        dob: f.dob.and_then(|d| PartialDate::from_str(&d).ok()),
         sex: opt_str(row, "sex"),
         race: opt_str(row, "race"),
         ethnicity: opt_str(row, "ethnicity"),
-        phone: opt_str(row, "phone"),
+        phone: f.phone,
         address,
-        agency_person_id: opt_str(row, "agency_person_id"),
-        ssn_last4: opt_str(row, "ssn_last4"),
-    }
+        agency_person_id: f.agency_person_id,
+        ssn_last4: f.ssn_last4,
+    })
 }
 
 #[async_trait]
@@ -548,6 +735,10 @@ impl Store for SqliteStore {
         config_path: &str,
         config_sha256: &str,
     ) -> Result<Box<dyn IngestTx>> {
+        // the key first (made if the store has none): every row is sealed as it is written;
+        // rows an earlier build stored in the clear are sealed now
+        let key = self.sealing_key(true).await?;
+        self.seal_plain_rows(&key).await?;
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -575,6 +766,7 @@ impl Store for SqliteStore {
             run_first_id: next_id,
             written_sources: Default::default(),
             seen_locations: Default::default(),
+            sealer: RowSealer::new(&key),
         }))
     }
 
@@ -585,11 +777,12 @@ impl Store for SqliteStore {
             "SELECT {IDENTITY_COLUMNS} FROM source_records s
              WHERE s.has_identity = 1 AND s.current = 1 ORDER BY s.id"
         );
+        let mut sealer = self.row_sealer().await?;
         let mut rows = sqlx::query(&sql).fetch(&self.pool);
         let mut out = Vec::new();
         while let Some(r) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
             let r = r.doing("reading identities")?;
-            out.push(identity_row(&r));
+            out.push(identity_row(&r, &mut sealer)?);
         }
         Ok(out)
     }
@@ -605,7 +798,8 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .doing("reading a person's identities")?;
-        Ok(rows.iter().map(identity_row).collect())
+        let mut sealer = self.row_sealer().await?;
+        rows.iter().map(|r| identity_row(r, &mut sealer)).collect()
     }
 
     async fn record_ids(&self) -> Result<HashMap<(String, String), i64>> {
@@ -891,7 +1085,7 @@ impl Store for SqliteStore {
 
     async fn source_row(&self, record_id: i64) -> Result<Option<SourceRow>> {
         let Some(r) = sqlx::query(
-            "SELECT r.source, r.record_key, r.version, r.row_number, r.raw, f.path, f.layout
+            "SELECT r.source, r.record_key, r.version, r.row_number, r.raw, r.sealed, f.path, f.layout
              FROM source_records r JOIN source_files f ON f.id = r.file_id WHERE r.id = ?",
         )
         .bind(record_id)
@@ -910,7 +1104,14 @@ impl Store for SqliteStore {
                     "record {record_id}: its file has no readable layout"
                 ))
             })?;
-        let raw: Vec<u8> = r.get("raw");
+        let mut raw: Vec<u8> = r.get("raw");
+        if r.get::<i64, _>("sealed") == 1 {
+            raw = self
+                .row_sealer()
+                .await?
+                .and_then(|mut s| s.open(&raw, Slot::Raw(record_id)))
+                .ok_or_else(|| crate::row_seal::does_not_open(record_id))?;
+        }
         let fields = layout
             .fields(&raw)
             .map_err(|e| StoreError::Corrupt(format!("record {record_id}: {e}")))?;
@@ -928,25 +1129,42 @@ impl Store for SqliteStore {
 
     async fn quarantine_rows(&self, run_id: Option<i64>) -> Result<Vec<QuarantineRow>> {
         let rows = sqlx::query(
-            "SELECT file_id, source, row_number, kind, field, reason, raw FROM quarantine
-             WHERE ?1 IS NULL OR run_id = ?1 ORDER BY id",
+            "SELECT run_id, file_id, source, row_number, kind, field, reason, raw, sealed
+             FROM quarantine WHERE ?1 IS NULL OR run_id = ?1 ORDER BY id",
         )
         .bind(run_id)
         .fetch_all(&self.pool)
         .await
         .doing("reading quarantine")?;
-        Ok(rows
-            .iter()
-            .map(|r| QuarantineRow {
-                file_id: r.get("file_id"),
-                source: r.get("source"),
-                row_number: r.get::<i64, _>("row_number") as u64,
-                kind: r.get("kind"),
-                field: r.get("field"),
-                reason: r.get("reason"),
-                raw: r.get("raw"),
+        let mut sealer = self.row_sealer().await?;
+        rows.iter()
+            .map(|r| {
+                let (run, file, row): (i64, i64, i64) =
+                    (r.get("run_id"), r.get("file_id"), r.get("row_number"));
+                let mut raw: Vec<u8> = r.get("raw");
+                if r.get::<i64, _>("sealed") == 1 {
+                    raw = sealer
+                        .as_mut()
+                        .and_then(|s| s.open(&raw, Slot::Rejected(run, file, row)))
+                        .ok_or_else(|| {
+                            StoreError::Key(format!(
+                                "the rejected row {row} of file {file} (ingest run {run}) does \
+                                 not open with the store's key (damaged, or sealed under another \
+                                 key)"
+                            ))
+                        })?;
+                }
+                Ok(QuarantineRow {
+                    file_id: file,
+                    source: r.get("source"),
+                    row_number: row as u64,
+                    kind: r.get("kind"),
+                    field: r.get("field"),
+                    reason: r.get("reason"),
+                    raw,
+                })
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -960,6 +1178,8 @@ struct SqliteIngest {
     written_sources: rustc_hash::FxHashSet<String>,
     /// Location keys already upserted in this run.
     seen_locations: rustc_hash::FxHashSet<String>,
+    /// Seals the rows written, opens the rows read (see [`crate::row_seal`]).
+    sealer: RowSealer,
 }
 
 #[async_trait]
@@ -983,7 +1203,7 @@ impl IngestTx for SqliteIngest {
         } else {
             &[earlier]
         };
-        crate::bulk::known_versions(handle.as_raw_handle(), source, ranges)
+        crate::bulk::known_versions(handle.as_raw_handle(), source, ranges, &mut self.sealer)
     }
 
     async fn add_file(&mut self, f: &FileMeta) -> Result<i64> {
@@ -1027,16 +1247,26 @@ impl IngestTx for SqliteIngest {
             rows,
             first_id,
             &mut self.seen_locations,
+            &mut self.sealer,
         )
     }
 
     async fn quarantine(&mut self, rows: &[QuarantineRow]) -> Result<()> {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO quarantine (run_id, file_id, source, row_number, kind, field, reason, raw) ",
+                "INSERT INTO quarantine (run_id, file_id, source, row_number, kind, field, reason, raw, sealed) ",
             );
             let run_id = self.run_id;
-            qb.push_values(chunk.iter(), |mut b, q| {
+            let sealed: Vec<Vec<u8>> = chunk
+                .iter()
+                .map(|q| {
+                    self.sealer.seal(
+                        &q.raw,
+                        Slot::Rejected(run_id, q.file_id, q.row_number as i64),
+                    )
+                })
+                .collect();
+            qb.push_values(chunk.iter().zip(&sealed), |mut b, (q, raw)| {
                 b.push_bind(run_id)
                     .push_bind(q.file_id)
                     .push_bind(q.source.as_str())
@@ -1044,7 +1274,8 @@ impl IngestTx for SqliteIngest {
                     .push_bind(q.kind.as_str())
                     .push_bind(q.field.as_deref())
                     .push_bind(q.reason.as_str())
-                    .push_bind(&q.raw[..]);
+                    .push_bind(&raw[..])
+                    .push_bind(1i64);
             });
             qb.build()
                 .execute(&mut *self.tx)
@@ -1092,5 +1323,254 @@ impl IngestTx for SqliteIngest {
         let run_id = self.run_id;
         self.tx.commit().await.doing("committing the ingest run")?;
         Ok(run_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FileMeta, NewRecord, QuarantineRow, Store};
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use familiar_model::{InteractionKind, NeedFlags, NormalizedRecord, Role};
+
+    const RAW: &[u8] = b"2025-0042,ZAWADZKIEWICZ QUENTINA,1979-04-11,9195550147,4417 OKEECHOBEE RD";
+    const REJECTED: &[u8] = b"2025-0043,ZAWADZKIEWICZ QUENTINA,not a date";
+    /// What names the person in `RAW` and the record: none of it may be in the file.
+    const SECRETS: [&[u8]; 5] = [
+        b"ZAWADZKIEWICZ",
+        b"QUENTINA",
+        b"9195550147",
+        b"OKEECHOBEE",
+        b"1979-04",
+    ];
+
+    fn record(key: &str) -> NormalizedRecord {
+        NormalizedRecord {
+            source: "decc".into(),
+            agency: "DECC".into(),
+            record_key: key.into(),
+            event_key: key.into(),
+            kind: InteractionKind::Call911,
+            start: Utc.with_ymd_and_hms(2025, 3, 4, 15, 0, 0).unwrap(),
+            local_date: NaiveDate::from_ymd_opt(2025, 3, 4).unwrap(),
+            end: None,
+            location: None,
+            call_type: Some("WELFARE CHECK".into()),
+            disposition: None,
+            units: None,
+            incident_ref: None,
+            role: Role::Caller,
+            needs: NeedFlags::default(),
+            transported: None,
+            part2: false,
+            identity: Some(SourceIdentity {
+                first: Some("QUENTINA".into()),
+                last: Some("ZAWADZKIEWICZ".into()),
+                dob: PartialDate::from_str("1979-04-11").ok(),
+                phone: Some("9195550147".into()),
+                sex: Some("F".into()),
+                aliases: vec!["Q ZAWADZKIEWICZ".into()],
+                address: Some(Address {
+                    raw: "4417 OKEECHOBEE RD".into(),
+                    key: "4417 OKEECHOBEE RD".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// One ingest run: two records (RAW each) and one rejected row.
+    async fn ingest(s: &SqliteStore, keys: [&str; 2]) {
+        let mut tx = s.begin_ingest("sources.toml", "00").await.unwrap();
+        let file_id = tx
+            .add_file(&FileMeta {
+                source: "decc".into(),
+                path: "decc.csv".into(),
+                sha256: "00".into(),
+                bytes: 1,
+            })
+            .await
+            .unwrap();
+        let recs: Vec<NormalizedRecord> = keys.iter().map(|k| record(k)).collect();
+        let rows: Vec<NewRecord> = recs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| NewRecord {
+                version: 1,
+                supersedes: None,
+                file_id,
+                row_number: i as u64 + 2,
+                raw: RAW,
+                record: r,
+            })
+            .collect();
+        tx.insert_records(&rows).await.unwrap();
+        tx.quarantine(&[QuarantineRow {
+            file_id,
+            source: "decc".into(),
+            row_number: 4,
+            kind: "bad_date".into(),
+            field: Some("dob".into()),
+            reason: "not a date".into(),
+            raw: REJECTED.to_vec(),
+        }])
+        .await
+        .unwrap();
+        let layout = RawLayout::Delimited {
+            delimiter: b',',
+            encoding: "utf-8".into(),
+            header: ["CallNo", "Name", "DOB", "Phone", "Address"]
+                .map(String::from)
+                .to_vec(),
+        };
+        tx.finish_file(file_id, crate::RowCounts::default(), "00", 1, &layout)
+            .await
+            .unwrap();
+        tx.commit("{}").await.unwrap();
+    }
+
+    /// The bytes of the store's files (the database and any write-ahead log), not the key.
+    fn stored_bytes(dir: &Path) -> Vec<u8> {
+        let mut all = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("a.db") && !name.contains(".key") {
+                all.extend(std::fs::read(&p).unwrap());
+            }
+        }
+        all
+    }
+
+    fn holds(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
+
+    /// Read back in the clear: both identities, the first row's bytes, the rejected row.
+    async fn assert_reads_back(s: &SqliteStore) {
+        let ids = s.identities().await.unwrap();
+        assert_eq!(ids.len(), 2);
+        for i in &ids {
+            assert_eq!(i.identity, record("x").identity.unwrap());
+        }
+        let row = s.source_row(ids[0].record_id).await.unwrap().unwrap();
+        assert_eq!(row.raw, RAW);
+        let q = s.quarantine_rows(None).await.unwrap();
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].raw, REJECTED);
+    }
+
+    /// Names, dates of birth, phones, addresses and the rows as read are sealed in the file
+    /// and read back in the clear; without the store's key they are refused, never re-keyed.
+    #[tokio::test]
+    async fn source_rows_are_sealed_at_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("a.db");
+        let key_file = dir.path().join("a.db.key");
+        let s = SqliteStore::open_key_file_only(&db).await.unwrap();
+        ingest(&s, ["2025-0042", "2025-0044"]).await;
+        assert!(key_file.exists(), "the first ingest makes the key");
+        assert_reads_back(&s).await;
+        // the same rows again: recognised as duplicates through their sealed bytes
+        let mut tx = s.begin_ingest("sources.toml", "00").await.unwrap();
+        let known = tx.known_versions("decc").await.unwrap();
+        assert_eq!(
+            known["2025-0042"].content_hash,
+            familiar_model::raw::content_hash(RAW)
+        );
+        drop(tx);
+        s.close().await;
+        let bytes = stored_bytes(dir.path());
+        assert!(
+            holds(&bytes, b"WELFARE CHECK"),
+            "the interaction is in the clear"
+        );
+        for secret in SECRETS {
+            assert!(
+                !holds(&bytes, secret),
+                "{} is in the file",
+                String::from_utf8_lossy(secret)
+            );
+        }
+
+        // without the key: refused, and no new key is made
+        std::fs::rename(&key_file, dir.path().join("kept")).unwrap();
+        let s = SqliteStore::open_key_file_only(&db).await.unwrap();
+        let e = s.identities().await.unwrap_err().to_string();
+        assert!(e.contains("no key") && e.contains("a.db.key"), "{e}");
+        assert!(s.source_row(1).await.is_err());
+        assert!(s.quarantine_rows(None).await.is_err());
+        assert!(s.begin_ingest("sources.toml", "00").await.is_err());
+        assert!(!key_file.exists(), "no second key");
+        // nor may a new key replace it: the rows would be lost
+        let e = s.start_new_key().await.unwrap_err().to_string();
+        assert!(e.contains("unreadable"), "{e}");
+        drop(s);
+        std::fs::rename(dir.path().join("kept"), &key_file).unwrap();
+        let s = SqliteStore::open_key_file_only(&db).await.unwrap();
+        assert_reads_back(&s).await;
+
+        // a sealed identity copied onto another row does not open there
+        sqlx::query(
+            "UPDATE source_records SET identity_sealed =
+                (SELECT identity_sealed FROM source_records WHERE id = 1) WHERE id = 2",
+        )
+        .execute(&s.pool)
+        .await
+        .unwrap();
+        let e = s.identities().await.unwrap_err().to_string();
+        assert!(e.contains("record 2 does not open"), "{e}");
+    }
+
+    /// Rows an earlier build stored in the clear read as they are, and the next ingest seals
+    /// them in place (overwriting the plain values).
+    #[tokio::test]
+    async fn rows_stored_in_the_clear_are_sealed_by_the_next_ingest() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("a.db");
+        let s = SqliteStore::open_key_file_only(&db).await.unwrap();
+        ingest(&s, ["2025-0042", "2025-0044"]).await;
+        // as an earlier build wrote them
+        sqlx::query(
+            "UPDATE source_records SET sealed = 0, identity_sealed = NULL, raw = ?,
+                first_name = 'QUENTINA', last_name = 'ZAWADZKIEWICZ', dob = '1979-04-11',
+                phone = '9195550147', aliases = '[\"Q ZAWADZKIEWICZ\"]',
+                address_key = '4417 OKEECHOBEE RD', address_raw = '4417 OKEECHOBEE RD'",
+        )
+        .bind(RAW)
+        .execute(&s.pool)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE quarantine SET sealed = 0, raw = ?")
+            .bind(REJECTED)
+            .execute(&s.pool)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM settings WHERE key = 'rows.all_sealed'")
+            .execute(&s.pool)
+            .await
+            .unwrap();
+        assert_reads_back(&s).await;
+        // the next ingest seals them
+        s.begin_ingest("sources.toml", "00").await.unwrap();
+        let plain: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM source_records WHERE sealed = 0 OR first_name IS NOT NULL)
+                  + (SELECT COUNT(*) FROM quarantine WHERE sealed = 0)",
+        )
+        .fetch_one(&s.pool)
+        .await
+        .unwrap();
+        assert_eq!(plain, 0);
+        assert_reads_back(&s).await;
+        s.close().await;
+        let bytes = stored_bytes(dir.path());
+        for secret in SECRETS {
+            assert!(
+                !holds(&bytes, secret),
+                "{} is in the file",
+                String::from_utf8_lossy(secret)
+            );
+        }
     }
 }

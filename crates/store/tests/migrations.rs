@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-const APPLIED: [(&str, &str); 7] = [
+const APPLIED: [(&str, &str); 8] = [
     (
         "0001_init.sql",
         "e6e546ca2e984e43f90335132df8bb406d28846bd1ad8609a0edbd7f3c2d0b2c",
@@ -33,6 +33,10 @@ const APPLIED: [(&str, &str); 7] = [
     (
         "0007_address_failures.sql",
         "becd91947720f70d3c218cc2f3a62690de7005508a0442acf38e1d8ce504b65e",
+    ),
+    (
+        "0008_sealed_rows.sql",
+        "96296ae4a8cae2b0f55a1db9513defd6b1e0258c20b8d13ac6e7a5f8d23a08bd",
     ),
 ];
 

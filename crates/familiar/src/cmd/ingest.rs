@@ -591,7 +591,9 @@ async fn ingest_file(
     })
 }
 
-/// Write the run's rejected rows next to the store: `<db>.rejects/run-<N>.csv`.
+/// Write the run's rejected rows next to the store: `<db>.rejects/run-<N>.csv`. The rows name
+/// people (the store keeps them sealed), so the folder and the file are the owner's only
+/// (0700 / 0600), like the snapshot.
 async fn write_rejects(
     store: &dyn Store,
     db: &Path,
@@ -604,8 +606,26 @@ async fn write_rejects(
     let dir = PathBuf::from(format!("{}.rejects", db.display()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join(format!("run-{}.csv", report.run_id));
-    let mut w =
-        csv::Writer::from_path(&path).with_context(|| format!("writing {}", path.display()))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("making {} private", dir.display()))?;
+    }
+    let file = opts
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        // a file left by an earlier run keeps its mode through `mode()`: set it
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {} private", path.display()))?;
+    }
+    let mut w = csv::Writer::from_writer(file);
     w.write_record(["source", "row", "kind", "field", "reason", "raw"])?;
     for r in rows {
         // The exact bytes stay in the quarantine table; the report shows them decoded lossily.

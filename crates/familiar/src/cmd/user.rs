@@ -55,7 +55,8 @@ pub enum UserCommand {
     List,
     /// Start a new secret key when the store's is lost (or another key is set): every account's
     /// TOTP secret becomes unusable until `familiar user reset NAME`; the old key file is kept
-    /// aside. Needs `--yes`.
+    /// aside. Refused once source rows are sealed under the old key (they would be lost).
+    /// Needs `--yes`.
     NewKey {
         /// Confirm: every account will need a reset.
         #[arg(long)]
