@@ -1091,3 +1091,50 @@ fn the_secret_key_can_come_from_the_environment() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not the one"));
     assert!(add("bob", Some(&key)).status.success());
 }
+
+/// `familiar user rotate-key` re-seals an ingested store under a new key: with a key file the
+/// file is replaced (the old one kept aside); with the key in the environment the new key is
+/// left for the operator, and the old variable stops opening the store.
+#[test]
+fn a_rotated_key_opens_the_store_and_the_old_one_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let county = synth(dir.path(), "300", "60", "4");
+    let cfg = county.join("sources.toml");
+    let run = |db: &Path, key: Option<&str>, args: &[&str]| {
+        let mut c = bin();
+        if let Some(k) = key {
+            c.env("FAMILIAR_SECRET_KEY", k);
+        }
+        let o = c.args(args).arg("--db").arg(db).output().unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+        )
+    };
+    let ingest = ["ingest", "--config", s(&cfg)];
+
+    // the key in a file beside the store
+    let db = dir.path().join("f.db");
+    assert!(run(&db, None, &ingest).0);
+    let old = std::fs::read_to_string(dir.path().join("f.db.key")).unwrap();
+    let (ok, out) = run(&db, None, &["user", "rotate-key"]);
+    assert!(!ok && out.contains("--yes"), "{out}");
+    let (ok, out) = run(&db, None, &["user", "rotate-key", "--yes"]);
+    assert!(ok && out.contains("re-sealed"), "{out}");
+    let new = std::fs::read_to_string(dir.path().join("f.db.key")).unwrap();
+    assert_ne!(old, new);
+    let (ok, out) = run(&db, None, &["link"]);
+    assert!(ok, "{out}");
+
+    // the key in the environment
+    let db = dir.path().join("g.db");
+    let key = "ab".repeat(32);
+    assert!(run(&db, Some(&key), &ingest).0);
+    let (ok, out) = run(&db, Some(&key), &["user", "rotate-key", "--yes"]);
+    assert!(ok && out.contains("g.db.key.next"), "{out}");
+    let (ok, out) = run(&db, Some(&key), &["link"]);
+    assert!(!ok && out.contains("not the one"), "{out}");
+    let next = std::fs::read_to_string(dir.path().join("g.db.key.next")).unwrap();
+    let (ok, out) = run(&db, Some(next.trim()), &["link"]);
+    assert!(ok, "{out}");
+}

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 pub use access::{
     AccessStore, AuditEntry, AuditQuery, AuditVerify, NewAudit, NewUser, User, UserRole,
 };
-pub use sqlite::SqliteStore;
+pub use sqlite::{KeyRotation, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -196,6 +196,49 @@ impl Sealer {
             Err(e) => Err(cant(e)),
         }
     }
+    /// `<db>.key.next`: where a key rotation keeps the new key until the store is re-sealed
+    /// under it. None for an in-memory store.
+    pub fn next_file(&self) -> Option<PathBuf> {
+        self.file.as_ref().map(|f| {
+            let mut name = f.as_os_str().to_owned();
+            name.push(".next");
+            PathBuf::from(name)
+        })
+    }
+
+    /// The key file, if the store has one (`<db>.key`).
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// Whether the key in use comes from `FAMILIAR_SECRET_KEY`.
+    pub fn key_in_env(&self) -> bool {
+        self.ephemeral.is_none() && self.from_env && std::env::var_os(KEY_VAR).is_some()
+    }
+
+    /// Write a new key to [`Sealer::next_file`] (0600; never over an existing file).
+    pub fn write_next(&self, key: &Key) -> Result<PathBuf> {
+        let next = self
+            .next_file()
+            .ok_or_else(|| key_error("an in-memory store's key cannot be rotated".into()))?;
+        write_private(&next, key).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                key_error(format!(
+                    "{} exists: an earlier key rotation did not finish. If the store opens with \
+                     that key, it is the store's key now: move it to {}; otherwise delete it",
+                    next.display(),
+                    self.where_looked()
+                ))
+            } else {
+                key_error(format!(
+                    "the key file {} cannot be written: {e}",
+                    next.display()
+                ))
+            }
+        })?;
+        Ok(next)
+    }
+
     /// Move the key file aside (`<db>.key.retired-<unix time>`, kept, not deleted), so that the
     /// next secret sealed makes a new one; returns where it went.
     pub fn retire_file(&self) -> Result<Option<PathBuf>> {

@@ -29,6 +29,21 @@ pub struct SqliteStore {
     pub(crate) sealer: crate::seal::Sealer,
 }
 
+/// What [`SqliteStore::rotate_key`] did.
+#[derive(Debug, Clone)]
+pub struct KeyRotation {
+    /// Source rows and rejected rows re-sealed.
+    pub rows: u64,
+    /// TOTP secrets re-sealed.
+    pub secrets: u64,
+    /// Where the new key is.
+    pub key_file: Option<std::path::PathBuf>,
+    /// Where the old key file went (kept until deleted by hand).
+    pub retired: Option<std::path::PathBuf>,
+    /// The key came from `FAMILIAR_SECRET_KEY`: the operator must set it to the new key.
+    pub from_env: bool,
+}
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -373,6 +388,161 @@ impl SqliteStore {
                 .doing("checkpointing the write-ahead log")?;
         }
         Ok(n)
+    }
+
+    /// Re-seal everything sealed (source rows, their identities, rejected rows, TOTP secrets)
+    /// under a new key, in one transaction: for a key that may have been seen by someone it
+    /// should not have been. The new key is written to `<db>.key.next` first; once the store
+    /// is re-sealed it replaces `<db>.key` (the old file is kept aside, to be deleted once the
+    /// store is known to open), or, when the key comes from `FAMILIAR_SECRET_KEY`, stays in
+    /// `<db>.key.next` for the operator to move into the variable. Anything that fails leaves
+    /// the store and its key as they were.
+    pub async fn rotate_key(&self) -> Result<KeyRotation> {
+        let old = self.sealing_key(false).await?;
+        // rows from an older build first, so that every row ends under the new key
+        self.seal_plain_rows(&old).await?;
+        let _deciding = self.sealer.deciding.lock().await;
+        let new: crate::seal::Key = {
+            use aes_gcm::aead::{KeyInit, OsRng};
+            aes_gcm::Aes256Gcm::generate_key(&mut OsRng).into()
+        };
+        let next = self.sealer.write_next(&new)?;
+        let resealed = self.reseal(&old, &new).await;
+        let (rows, secrets) = match resealed {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = std::fs::remove_file(&next);
+                return Err(e);
+            }
+        };
+        // the store is sealed under the new key from here on
+        self.sealer.remember(new);
+        let (key_file, retired) = if self.sealer.key_in_env() {
+            (Some(next), None)
+        } else {
+            let retired = self.sealer.retire_file()?;
+            let file = self
+                .sealer
+                .file()
+                .expect("a store with a next file has a key file");
+            std::fs::rename(&next, file).map_err(|e| {
+                StoreError::Key(format!(
+                    "the store is sealed under the new key in {}, which cannot be moved to {}: \
+                     {e}; move it there by hand",
+                    next.display(),
+                    file.display()
+                ))
+            })?;
+            (Some(file.to_path_buf()), retired)
+        };
+        Ok(KeyRotation {
+            rows,
+            secrets,
+            key_file,
+            retired,
+            from_env: self.sealer.key_in_env(),
+        })
+    }
+
+    /// Open every sealed value with `old` and seal it with `new`, and record `new`'s key
+    /// check, in one transaction; returns (rows, TOTP secrets) re-sealed.
+    async fn reseal(&self, old: &crate::seal::Key, new: &crate::seal::Key) -> Result<(u64, u64)> {
+        const CHUNK: i64 = 2000;
+        let (mut from, mut to) = (RowSealer::new(old), RowSealer::new(new));
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .doing("starting to re-seal")?;
+        let mut rows = 0u64;
+        let mut after = i64::MIN;
+        loop {
+            let batch = sqlx::query(
+                "SELECT id, raw, identity_sealed FROM source_records
+                 WHERE sealed = 1 AND id > ? ORDER BY id LIMIT ?",
+            )
+            .bind(after)
+            .bind(CHUNK)
+            .fetch_all(&mut *tx)
+            .await
+            .doing("reading rows to re-seal")?;
+            let Some(last) = batch.last() else { break };
+            after = last.get("id");
+            for r in &batch {
+                let id: i64 = r.get("id");
+                let raw: Vec<u8> = r.get("raw");
+                let raw = from
+                    .open(&raw, Slot::Raw(id))
+                    .ok_or_else(|| crate::row_seal::does_not_open(id))?;
+                let identity = match r.get::<Option<Vec<u8>>, _>("identity_sealed") {
+                    Some(b) => Some(
+                        to.seal(
+                            &from
+                                .open(&b, Slot::Identity(id))
+                                .ok_or_else(|| crate::row_seal::does_not_open(id))?,
+                            Slot::Identity(id),
+                        ),
+                    ),
+                    None => None,
+                };
+                sqlx::query("UPDATE source_records SET raw = ?, identity_sealed = ? WHERE id = ?")
+                    .bind(to.seal(&raw, Slot::Raw(id)))
+                    .bind(identity)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .doing("re-sealing a row")?;
+                rows += 1;
+            }
+        }
+        let rejected = sqlx::query(
+            "SELECT id, run_id, file_id, row_number, raw FROM quarantine WHERE sealed = 1",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .doing("reading rejected rows to re-seal")?;
+        for r in &rejected {
+            let slot = Slot::Rejected(r.get("run_id"), r.get("file_id"), r.get("row_number"));
+            let raw: Vec<u8> = r.get("raw");
+            let raw = from.open(&raw, slot).ok_or_else(|| {
+                StoreError::Key(format!(
+                    "the rejected row {} does not open with the store's key",
+                    r.get::<i64, _>("row_number")
+                ))
+            })?;
+            sqlx::query("UPDATE quarantine SET raw = ? WHERE id = ?")
+                .bind(to.seal(&raw, slot))
+                .bind(r.get::<i64, _>("id"))
+                .execute(&mut *tx)
+                .await
+                .doing("re-sealing a rejected row")?;
+            rows += 1;
+        }
+        let users: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, username, totp_secret FROM users WHERE totp_secret <> ''")
+                .fetch_all(&mut *tx)
+                .await
+                .doing("reading TOTP secrets to re-seal")?;
+        let mut secrets = 0u64;
+        for (id, user, stored) in users {
+            let plain =
+                crate::seal::open(&stored, &user, || Ok(*old), &self.sealer.where_looked())?;
+            sqlx::query("UPDATE users SET totp_secret = ? WHERE id = ?")
+                .bind(crate::seal::seal(new, &plain, &user)?)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .doing("re-sealing a TOTP secret")?;
+            secrets += 1;
+        }
+        sqlx::query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)")
+            .bind(crate::seal::CHECK_SETTING)
+            .bind(crate::seal::key_check(new)?)
+            .execute(&mut *tx)
+            .await
+            .doing("saving the new key check")?;
+        tx.commit().await.doing("committing the re-sealed store")?;
+        Ok((rows, secrets))
     }
 
     /// Seal the TOTP secrets stored in the clear by builds before sealing; returns how many,
@@ -744,6 +914,17 @@ impl Store for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .doing("starting the ingest transaction")?;
+        // a key rotation may have committed between the key's check and this transaction
+        let check: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(crate::seal::CHECK_SETTING)
+            .fetch_optional(&mut *tx)
+            .await
+            .doing("reading the key check")?;
+        if !check.is_some_and(|c| crate::seal::key_matches(&key, &c)) {
+            return Err(StoreError::Key(
+                "the store's key changed (rotated) while this command started: run it again".into(),
+            ));
+        }
         let run_id = sqlx::query(
             "INSERT INTO ingest_runs (started_at, config_path, config_sha256) VALUES (?, ?, ?)",
         )
@@ -1572,5 +1753,75 @@ mod tests {
                 String::from_utf8_lossy(secret)
             );
         }
+    }
+
+    /// A rotation re-seals rows, rejected rows and TOTP secrets under a new key: the old key
+    /// no longer opens the store, the new one does, and an unfinished rotation is never
+    /// silently overwritten.
+    #[tokio::test]
+    async fn a_key_rotation_reseals_everything_under_a_new_key() {
+        use crate::{AccessStore, NewUser, UserRole};
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("a.db");
+        let key_file = dir.path().join("a.db.key");
+        let s = SqliteStore::open_key_file_only(&db).await.unwrap();
+        ingest(&s, ["2025-0042", "2025-0044"]).await;
+        s.create_user(&NewUser {
+            username: "ana".into(),
+            password_hash: "$argon2id$x".into(),
+            role: Some(UserRole::Viewer),
+            totp_secret: "JBSWY3DPEHPK3PXP".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let old_key = std::fs::read_to_string(&key_file).unwrap();
+        let sealed_before: Vec<u8> =
+            sqlx::query_scalar("SELECT identity_sealed FROM source_records WHERE id = 1")
+                .fetch_one(&s.pool)
+                .await
+                .unwrap();
+
+        // an unfinished earlier rotation is reported, and nothing changes
+        let next = dir.path().join("a.db.key.next");
+        std::fs::write(&next, "left over").unwrap();
+        let e = s.rotate_key().await.unwrap_err().to_string();
+        assert!(e.contains("did not finish"), "{e}");
+        assert_eq!(std::fs::read_to_string(&key_file).unwrap(), old_key);
+        std::fs::remove_file(&next).unwrap();
+
+        let r = s.rotate_key().await.unwrap();
+        assert_eq!(
+            (r.rows, r.secrets),
+            (3, 1),
+            "two rows, one rejected row, one secret"
+        );
+        assert!(!next.exists());
+        assert_eq!(r.key_file.as_deref(), Some(key_file.as_path()));
+        let retired = r.retired.expect("the old key file is kept aside");
+        assert_eq!(std::fs::read_to_string(&retired).unwrap(), old_key);
+        assert_ne!(std::fs::read_to_string(&key_file).unwrap(), old_key);
+        let sealed_after: Vec<u8> =
+            sqlx::query_scalar("SELECT identity_sealed FROM source_records WHERE id = 1")
+                .fetch_one(&s.pool)
+                .await
+                .unwrap();
+        assert_ne!(sealed_before, sealed_after);
+        // this process and a fresh one read everything with the new key
+        assert_reads_back(&s).await;
+        drop(s);
+        let s = SqliteStore::open_key_file_only(&db).await.unwrap();
+        assert_reads_back(&s).await;
+        let u = s.user_by_name("ana").await.unwrap().unwrap();
+        assert_eq!(s.totp_secret(&u).await.unwrap(), "JBSWY3DPEHPK3PXP");
+        ingest(&s, ["2025-0046", "2025-0048"]).await;
+        assert_eq!(s.identities().await.unwrap().len(), 4);
+        // the old key opens nothing
+        drop(s);
+        std::fs::rename(&key_file, dir.path().join("new")).unwrap();
+        std::fs::rename(&retired, &key_file).unwrap();
+        let s = SqliteStore::open_key_file_only(&db).await.unwrap();
+        let e = s.identities().await.unwrap_err().to_string();
+        assert!(e.contains("is not the one"), "{e}");
     }
 }

@@ -62,6 +62,16 @@ pub enum UserCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Re-seal the store (source rows, rejected rows, TOTP secrets) under a new secret key, in
+    /// one transaction, for a key that may have been seen: the old key file is kept aside
+    /// (delete it once the store opens), or, when the key is in `FAMILIAR_SECRET_KEY`, the new
+    /// key is left in `<db>.key.next` to be moved into the variable. Stop `familiar serve` and
+    /// other commands on the store first. Needs `--yes`.
+    RotateKey {
+        /// Confirm: the old key stops opening the store.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// Seal the TOTP secrets older builds stored in the clear (the commands that manage accounts
@@ -114,7 +124,10 @@ fn print_credentials(c: &Credentials, generated_password: bool) {
 pub async fn run(db: &Path, args: Args) -> Result<()> {
     let store = super::open_store(db).await?;
     // accounts made before secrets were sealed are sealed by the commands that manage them
-    if !matches!(args.command, UserCommand::NewKey { .. }) {
+    if !matches!(
+        args.command,
+        UserCommand::NewKey { .. } | UserCommand::RotateKey { .. }
+    ) {
         seal_plain_secrets(&store).await?;
     }
     let actor = cli_actor();
@@ -214,6 +227,41 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
             println!(
                 "{n} accounts need `familiar user reset NAME`; the first reset makes the new key"
             );
+        }
+        UserCommand::RotateKey { yes } => {
+            if !yes {
+                bail!("the old key will stop opening the store: run again with --yes");
+            }
+            let r = store.rotate_key().await?;
+            store
+                .append_audit(&familiar_store::NewAudit {
+                    actor,
+                    action: "store.rotate_key".into(),
+                    target: String::new(),
+                    source: "cli".into(),
+                    outcome: "ok".into(),
+                    detail: serde_json::json!({"rows": r.rows, "secrets": r.secrets}).to_string(),
+                })
+                .await?;
+            println!(
+                "re-sealed {} rows and {} TOTP secrets under a new key",
+                r.rows, r.secrets
+            );
+            match (&r.key_file, r.from_env) {
+                (Some(f), true) => println!(
+                    "the key comes from ${}: set it to the contents of {} now, then delete that file",
+                    familiar_store::seal::KEY_VAR,
+                    f.display()
+                ),
+                (Some(f), false) => println!("the new key is in {}", f.display()),
+                (None, _) => {}
+            }
+            if let Some(p) = r.retired {
+                println!(
+                    "the old key file is kept at {}: delete it once the store opens with the new key",
+                    p.display()
+                );
+            }
         }
         UserCommand::List => {
             println!(
