@@ -106,7 +106,7 @@ fn synth_ingest_reconciles_with_truth_and_reingest_adds_nothing() {
             }
         }
     }
-    assert!(looked > 50, "the check looked at names and dates");
+    assert!(looked > 50, "the check looked at dates of birth and phones");
 
     // Blocking is counted before anything is scored.
     let counts = json(&["link", "--db", s(&db), "--count-only", "--json"]);

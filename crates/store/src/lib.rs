@@ -40,7 +40,8 @@ pub enum StoreError {
     },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
-    /// The key that seals secrets at rest is missing, unreadable or not this store's.
+    /// The key that seals source rows and secrets at rest is missing, unreadable or not this
+    /// store's, or a sealed value does not open with it.
     #[error("secret key: {0}")]
     Key(String),
 }

@@ -13,7 +13,10 @@
 //! Left in the clear, because the engine counts and groups on them and none names anyone
 //! alone: the interaction (agency, kind, time, event place, call type, disposition, need
 //! flags), sex, race, ethnicity, the kind of address (street, shelter, homeless), the CAD
-//! incident number and the record's key in its source.
+//! incident number, the record's key in its source and a rejected row's reason. Some of these
+//! can still point at a person with outside help (a booking number on a public jail roster, a
+//! 911 call's place that is someone's home): the store's file is to be protected as a whole
+//! too; sealing is what keeps a copy of it from naming anyone by itself.
 //!
 //! A sealed value is `1 ‖ nonce (12) ‖ ciphertext ‖ tag (16)`, bound (as associated data) to
 //! its table, column and row, so a value copied onto another row does not open.

@@ -141,7 +141,8 @@ impl SqliteStore {
         let not_ours = || {
             StoreError::Key(format!(
                 "the key from {} is not the one this store's rows and secrets were sealed with \
-                 (restore that one)",
+                 (restore that one; while no source row is sealed, `familiar user new-key` \
+                 starts over)",
                 self.sealer.where_looked()
             ))
         };
@@ -228,12 +229,18 @@ impl SqliteStore {
     /// accounts affected and where the old key file went.
     pub async fn start_new_key(&self) -> Result<(u64, Option<std::path::PathBuf>)> {
         let _deciding = self.sealer.deciding.lock().await;
-        // source rows are data, not credentials: under a new key they would be lost
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .doing("starting a new key")?;
+        // source rows are data, not credentials: under a new key they would be lost (checked
+        // inside the transaction, so an ingest cannot commit sealed rows in between)
         let sealed_rows: i64 = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM source_records WHERE sealed = 1)
                  OR EXISTS (SELECT 1 FROM quarantine WHERE sealed = 1)",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .doing("looking for sealed rows")?;
         if sealed_rows != 0 {
@@ -243,11 +250,6 @@ impl SqliteStore {
                 self.sealer.where_looked()
             )));
         }
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .doing("starting a new key")?;
         sqlx::query("DELETE FROM settings WHERE key = ?")
             .bind(crate::seal::CHECK_SETTING)
             .execute(&mut *tx)
@@ -263,21 +265,22 @@ impl SqliteStore {
         Ok((n, moved))
     }
 
-    /// What opens the sealed rows read: None when the store never had a key (nothing sealed);
-    /// an error when it has one that is missing or not the store's.
-    async fn row_sealer(&self) -> Result<Option<RowSealer>> {
-        if self.key_check().await?.is_none() {
-            return Ok(None);
+    /// What opens sealed rows, made the first time one is read (`slot`): a store whose rows
+    /// are all in the clear (an older build's) reads without its key.
+    async fn row_sealer<'a>(&self, slot: &'a mut Option<RowSealer>) -> Result<&'a mut RowSealer> {
+        if slot.is_none() {
+            *slot = Some(RowSealer::new(&self.sealing_key(false).await?));
         }
-        Ok(Some(RowSealer::new(&self.sealing_key(false).await?)))
+        Ok(slot.as_mut().expect("just made"))
     }
 
     /// Seal the source rows and rejected rows that builds before sealing stored in the clear
     /// (once: a setting records that none are left). The plain values are overwritten with
     /// `secure_delete` on, so SQLite zeroes what the update frees, and the write-ahead log is
     /// truncated; copies freed earlier may remain in free pages until a `VACUUM`. Returns how
-    /// many rows were sealed.
-    pub(crate) async fn seal_plain_rows(&self, key: &crate::seal::Key) -> Result<u64> {
+    /// many rows were sealed and whether the log was checkpointed (else plain values may
+    /// linger in it until the next checkpoint). Makes the key if the store has none.
+    pub async fn seal_plain_rows(&self) -> Result<(u64, bool)> {
         const DONE: &str = "rows.all_sealed";
         const CHUNK: i64 = 2000;
         let done: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
@@ -286,9 +289,10 @@ impl SqliteStore {
             .await
             .doing("reading whether rows are sealed")?;
         if done.is_some() {
-            return Ok(0);
+            return Ok((0, true));
         }
-        let mut sealer = RowSealer::new(key);
+        let key = self.sealing_key(true).await?;
+        let mut sealer = RowSealer::new(&key);
         let mut conn = self
             .pool
             .acquire()
@@ -379,15 +383,16 @@ impl SqliteStore {
             .await
             .doing("turning off secure_delete")?;
         result?;
-        if n > 0 {
-            // the plain values also sit in the write-ahead log until it is checkpointed and
-            // truncated (now, unless another process is reading: then at a later checkpoint)
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&mut *conn)
-                .await
-                .doing("checkpointing the write-ahead log")?;
+        if n == 0 {
+            return Ok((0, true));
         }
-        Ok(n)
+        // the plain values also sit in the write-ahead log until it is checkpointed and
+        // truncated (now, unless another process is reading: then at a later checkpoint)
+        let (busy, log, done): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *conn)
+            .await
+            .doing("checkpointing the write-ahead log")?;
+        Ok((n, busy == 0 && log == done))
     }
 
     /// Re-seal everything sealed (source rows, their identities, rejected rows, TOTP secrets)
@@ -400,7 +405,7 @@ impl SqliteStore {
     pub async fn rotate_key(&self) -> Result<KeyRotation> {
         let old = self.sealing_key(false).await?;
         // rows from an older build first, so that every row ends under the new key
-        self.seal_plain_rows(&old).await?;
+        self.seal_plain_rows().await?;
         let _deciding = self.sealer.deciding.lock().await;
         let new: crate::seal::Key = {
             use aes_gcm::aead::{KeyInit, OsRng};
@@ -908,7 +913,7 @@ impl Store for SqliteStore {
         // the key first (made if the store has none): every row is sealed as it is written;
         // rows an earlier build stored in the clear are sealed now
         let key = self.sealing_key(true).await?;
-        self.seal_plain_rows(&key).await?;
+        self.seal_plain_rows().await?;
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -958,11 +963,14 @@ impl Store for SqliteStore {
             "SELECT {IDENTITY_COLUMNS} FROM source_records s
              WHERE s.has_identity = 1 AND s.current = 1 ORDER BY s.id"
         );
-        let mut sealer = self.row_sealer().await?;
+        let mut sealer = None;
         let mut rows = sqlx::query(&sql).fetch(&self.pool);
         let mut out = Vec::new();
         while let Some(r) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
             let r = r.doing("reading identities")?;
+            if r.get::<i64, _>("sealed") == 1 {
+                self.row_sealer(&mut sealer).await?;
+            }
             out.push(identity_row(&r, &mut sealer)?);
         }
         Ok(out)
@@ -979,8 +987,15 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .doing("reading a person's identities")?;
-        let mut sealer = self.row_sealer().await?;
-        rows.iter().map(|r| identity_row(r, &mut sealer)).collect()
+        let mut sealer = None;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if r.get::<i64, _>("sealed") == 1 {
+                self.row_sealer(&mut sealer).await?;
+            }
+            out.push(identity_row(r, &mut sealer)?);
+        }
+        Ok(out)
     }
 
     async fn record_ids(&self) -> Result<HashMap<(String, String), i64>> {
@@ -1288,9 +1303,9 @@ impl Store for SqliteStore {
         let mut raw: Vec<u8> = r.get("raw");
         if r.get::<i64, _>("sealed") == 1 {
             raw = self
-                .row_sealer()
+                .row_sealer(&mut None)
                 .await?
-                .and_then(|mut s| s.open(&raw, Slot::Raw(record_id)))
+                .open(&raw, Slot::Raw(record_id))
                 .ok_or_else(|| crate::row_seal::does_not_open(record_id))?;
         }
         let fields = layout
@@ -1317,7 +1332,10 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .doing("reading quarantine")?;
-        let mut sealer = self.row_sealer().await?;
+        let mut sealer = None;
+        if rows.iter().any(|r| r.get::<i64, _>("sealed") == 1) {
+            self.row_sealer(&mut sealer).await?;
+        }
         rows.iter()
             .map(|r| {
                 let (run, file, row): (i64, i64, i64) =
@@ -1733,6 +1751,15 @@ mod tests {
             .await
             .unwrap();
         assert_reads_back(&s).await;
+        // rows in the clear read without the key (it is asked for at the first sealed row)
+        s.close().await;
+        let key_file = dir.path().join("a.db.key");
+        std::fs::rename(&key_file, dir.path().join("kept")).unwrap();
+        let s = SqliteStore::open_key_file_only(&db).await.unwrap();
+        assert_reads_back(&s).await;
+        drop(s);
+        std::fs::rename(dir.path().join("kept"), &key_file).unwrap();
+        let s = SqliteStore::open_key_file_only(&db).await.unwrap();
         // the next ingest seals them
         s.begin_ingest("sources.toml", "00").await.unwrap();
         let plain: i64 = sqlx::query_scalar(

@@ -103,5 +103,5 @@ pub async fn run(a: Args) -> Result<()> {
     println!("Workspace login: http://{}/login", a.addr);
     println!("  user {user}   password {password}");
     println!("  TOTP secret {totp}  (an authenticator app, or: oathtool --totp -b {totp})");
-    super::serve::serve_store(store, &args).await
+    super::serve::serve_store(store, &db, &args).await
 }

@@ -147,6 +147,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
         return Ok(());
     }
     let store = super::open_store(db).await?;
+    super::user::seal_plain_rows(&store, db).await?;
     let progress = !args.json && std::io::stderr().is_terminal();
     let report = ingest_loaded(&store, db, cfg, progress).await?;
     store.close().await;

@@ -69,11 +69,11 @@ pub fn config(args: &Args) -> Result<Config> {
 }
 
 /// Serve an open store until Ctrl-C (also used by `familiar demo`).
-pub async fn serve_store(store: SqliteStore, args: &Args) -> Result<()> {
+pub async fn serve_store(store: SqliteStore, db: &Path, args: &Args) -> Result<()> {
     let cfg = config(args)?;
     // accounts made by a build before secrets were sealed: seal them now (this may create the
     // key; see familiar_store::seal)
-    super::user::seal_plain_secrets(&store).await?;
+    super::user::seal_plain_secrets(&store, db).await?;
     // a missing or wrong key fails here, not as every login failing
     store.verify_key().await?;
     if cfg.min_cell < familiar_web::suppress::DEFAULT_MIN_CELL {
@@ -117,5 +117,5 @@ pub fn cli_actor() -> String {
 
 pub async fn run(db: &Path, args: Args) -> Result<()> {
     let store = super::open_existing(db).await?;
-    serve_store(store, &args).await
+    serve_store(store, db, &args).await
 }

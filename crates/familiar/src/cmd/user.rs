@@ -76,7 +76,12 @@ pub enum UserCommand {
 
 /// Seal the TOTP secrets older builds stored in the clear (the commands that manage accounts
 /// do it), saying so on standard error.
-pub(crate) async fn seal_plain_secrets(store: &familiar_store::SqliteStore) -> Result<()> {
+pub(crate) async fn seal_plain_secrets(
+    store: &familiar_store::SqliteStore,
+    db: &Path,
+) -> Result<()> {
+    // rows first: a store with rows in the clear gets its key, with a message, here
+    seal_plain_rows(store, db).await?;
     let (sealed, checkpointed) = store.seal_plain_secrets().await?;
     if sealed > 0 {
         eprintln!(
@@ -88,6 +93,39 @@ pub(crate) async fn seal_plain_secrets(store: &familiar_store::SqliteStore) -> R
     if !checkpointed {
         eprintln!(
             "warning: the write-ahead log was busy: old secrets may stay in it until the next \
+             checkpoint"
+        );
+    }
+    Ok(())
+}
+
+/// Seal the source rows an older build stored in the clear (making the store's key if it has
+/// none), saying so on standard error: what was sealed, and where a new key is, to be backed up
+/// apart from the store.
+pub(crate) async fn seal_plain_rows(store: &familiar_store::SqliteStore, db: &Path) -> Result<()> {
+    let mut key_file = db.as_os_str().to_owned();
+    key_file.push(".key");
+    let key_file = std::path::PathBuf::from(key_file);
+    let had_key = key_file.exists();
+    let (sealed, checkpointed) = store.seal_plain_rows().await?;
+    if !had_key && key_file.exists() {
+        eprintln!(
+            "made the store's secret key: {} (names, dates of birth and the rows as read are \
+             sealed under it). Back it up apart from the store's backups: without it they \
+             cannot be read",
+            key_file.display()
+        );
+    }
+    if sealed > 0 {
+        eprintln!(
+            "sealed {sealed} rows stored in the clear by an older build; copies SQLite freed \
+             before may stay in the file's free pages until `sqlite3 STORE.db VACUUM` (run with \
+             Familiar stopped)"
+        );
+    }
+    if !checkpointed {
+        eprintln!(
+            "warning: the write-ahead log was busy: old rows may stay in it until the next \
              checkpoint"
         );
     }
@@ -128,7 +166,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
         args.command,
         UserCommand::NewKey { .. } | UserCommand::RotateKey { .. }
     ) {
-        seal_plain_secrets(&store).await?;
+        seal_plain_secrets(&store, db).await?;
     }
     let actor = cli_actor();
     match args.command {
