@@ -5,7 +5,8 @@
 //! person) would give away who called 911, who was booked, who was in crisis. So the store seals
 //! what identifies a person, under the same deployment key as the TOTP secrets
 //! ([`crate::seal`]), with AES-256-GCM:
-//! - `source_records.raw` (the row as read) and `quarantine.raw` (a rejected row);
+//! - `source_records.raw` (the row as read), and `quarantine.raw` and `quarantine.reason` (a
+//!   rejected row, and why: a reason may quote the value refused);
 //! - the identity: first, middle and last name, suffix, aliases, date of birth, phone, home
 //!   address, the agency's person id and the SSN's last four, as one sealed value per row in
 //!   `source_records.identity_sealed` (the plain columns stay NULL).
@@ -13,7 +14,7 @@
 //! Left in the clear, because the engine counts and groups on them and none names anyone
 //! alone: the interaction (agency, kind, time, event place, call type, disposition, need
 //! flags), sex, race, ethnicity, the kind of address (street, shelter, homeless), the CAD
-//! incident number, the record's key in its source and a rejected row's reason. Some of these
+//! incident number and the record's key in its source. Some of these
 //! can still point at a person with outside help (a booking number on a public jail roster, a
 //! 911 call's place that is someone's home): the store's file is to be protected as a whole
 //! too; sealing is what keeps a copy of it from naming anyone by itself.
@@ -41,8 +42,10 @@ pub(crate) enum Slot {
     Raw(i64),
     /// `source_records.identity_sealed` of a record id.
     Identity(i64),
-    /// `quarantine.raw` of a rejected row: (ingest run, file id, row number).
-    Rejected(i64, i64, i64),
+    /// `quarantine.raw` of a rejected row id.
+    Rejected(i64),
+    /// `quarantine.reason` of a rejected row id (a reason may quote the value it refused).
+    RejectedReason(i64),
 }
 
 impl Slot {
@@ -51,7 +54,8 @@ impl Slot {
         let (label, nums): (&[u8], &[i64]) = match self {
             Slot::Raw(id) => (b"familiar/source_records.raw/v1", &[id]),
             Slot::Identity(id) => (b"familiar/source_records.identity/v1", &[id]),
-            Slot::Rejected(run, file, row) => (b"familiar/quarantine.raw/v1", &[run, file, row]),
+            Slot::Rejected(id) => (b"familiar/quarantine.raw/v1", &[id]),
+            Slot::RejectedReason(id) => (b"familiar/quarantine.reason/v1", &[id]),
         };
         out.extend_from_slice(label);
         for n in nums {
@@ -349,12 +353,10 @@ mod tests {
         let again = s.seal(b"TAYLOR, YOLANDA", Slot::Raw(7));
         assert_ne!(sealed, again);
         assert!(s.open(&again, Slot::Raw(7)).is_some());
-        let q = s.seal(b"", Slot::Rejected(1, 2, 3));
-        assert_eq!(
-            s.open(&q, Slot::Rejected(1, 2, 3)).as_deref(),
-            Some(&b""[..])
-        );
-        assert_eq!(s.open(&q, Slot::Rejected(1, 2, 4)), None);
+        let q = s.seal(b"", Slot::Rejected(3));
+        assert_eq!(s.open(&q, Slot::Rejected(3)).as_deref(), Some(&b""[..]));
+        assert_eq!(s.open(&q, Slot::Rejected(4)), None);
+        assert_eq!(s.open(&q, Slot::RejectedReason(3)), None);
     }
 
     #[test]

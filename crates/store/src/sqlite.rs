@@ -29,6 +29,14 @@ pub struct SqliteStore {
     pub(crate) sealer: crate::seal::Sealer,
 }
 
+/// The error for a rejected row `id` whose sealed values do not open under the store's key.
+fn rejected_does_not_open(id: i64) -> StoreError {
+    StoreError::Key(format!(
+        "rejected row {id} does not open with the store's key (damaged, or sealed under another \
+         key)"
+    ))
+}
+
 /// What [`SqliteStore::rotate_key`] did.
 #[derive(Debug, Clone)]
 pub struct KeyRotation {
@@ -349,7 +357,7 @@ impl SqliteStore {
                 tx.commit().await.doing("committing sealed rows")?;
             }
             let rejected = sqlx::query(
-                "SELECT id, run_id, file_id, row_number, raw FROM quarantine WHERE sealed = 0",
+                "SELECT id, raw, reason FROM quarantine WHERE sealed = 0",
             )
             .fetch_all(&mut *conn)
             .await
@@ -358,13 +366,15 @@ impl SqliteStore {
                 .await
                 .doing("starting to seal rejected rows")?;
             for r in &rejected {
+                let id: i64 = r.get("id");
                 let raw: Vec<u8> = r.get("raw");
-                let slot = Slot::Rejected(r.get("run_id"), r.get("file_id"), r.get("row_number"));
+                let reason: String = r.get("reason");
                 sqlx::query(
-                    "UPDATE quarantine SET raw = ?, sealed = 1 WHERE id = ? AND sealed = 0",
+                    "UPDATE quarantine SET raw = ?, reason = ?, sealed = 1 WHERE id = ? AND sealed = 0",
                 )
-                .bind(sealer.seal(&raw, slot))
-                .bind(r.get::<i64, _>("id"))
+                .bind(sealer.seal(&raw, Slot::Rejected(id)))
+                .bind(sealer.seal(reason.as_bytes(), Slot::RejectedReason(id)))
+                .bind(id)
                 .execute(&mut *tx)
                 .await
                 .doing("sealing a rejected row")?;
@@ -500,24 +510,21 @@ impl SqliteStore {
                 rows += 1;
             }
         }
-        let rejected = sqlx::query(
-            "SELECT id, run_id, file_id, row_number, raw FROM quarantine WHERE sealed = 1",
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .doing("reading rejected rows to re-seal")?;
+        let rejected = sqlx::query("SELECT id, raw, reason FROM quarantine WHERE sealed = 1")
+            .fetch_all(&mut *tx)
+            .await
+            .doing("reading rejected rows to re-seal")?;
         for r in &rejected {
-            let slot = Slot::Rejected(r.get("run_id"), r.get("file_id"), r.get("row_number"));
-            let raw: Vec<u8> = r.get("raw");
-            let raw = from.open(&raw, slot).ok_or_else(|| {
-                StoreError::Key(format!(
-                    "the rejected row {} does not open with the store's key",
-                    r.get::<i64, _>("row_number")
-                ))
-            })?;
-            sqlx::query("UPDATE quarantine SET raw = ? WHERE id = ?")
-                .bind(to.seal(&raw, slot))
-                .bind(r.get::<i64, _>("id"))
+            let id: i64 = r.get("id");
+            let (raw, reason): (Vec<u8>, Vec<u8>) = (r.get("raw"), r.get("reason"));
+            let (raw, reason) = from
+                .open(&raw, Slot::Rejected(id))
+                .zip(from.open(&reason, Slot::RejectedReason(id)))
+                .ok_or_else(|| rejected_does_not_open(id))?;
+            sqlx::query("UPDATE quarantine SET raw = ?, reason = ? WHERE id = ?")
+                .bind(to.seal(&raw, Slot::Rejected(id)))
+                .bind(to.seal(&reason, Slot::RejectedReason(id)))
+                .bind(id)
                 .execute(&mut *tx)
                 .await
                 .doing("re-sealing a rejected row")?;
@@ -945,6 +952,11 @@ impl Store for SqliteStore {
                 .fetch_one(&mut *tx)
                 .await
                 .doing("reading the next record id")?;
+        let next_quarantine_id: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM quarantine")
+                .fetch_one(&mut *tx)
+                .await
+                .doing("reading the next rejected row id")?;
         Ok(Box::new(SqliteIngest {
             tx,
             run_id,
@@ -953,6 +965,7 @@ impl Store for SqliteStore {
             written_sources: Default::default(),
             seen_locations: Default::default(),
             sealer: RowSealer::new(&key),
+            next_quarantine_id,
         }))
     }
 
@@ -1325,7 +1338,7 @@ impl Store for SqliteStore {
 
     async fn quarantine_rows(&self, run_id: Option<i64>) -> Result<Vec<QuarantineRow>> {
         let rows = sqlx::query(
-            "SELECT run_id, file_id, source, row_number, kind, field, reason, raw, sealed
+            "SELECT id, file_id, source, row_number, kind, field, reason, raw, sealed
              FROM quarantine WHERE ?1 IS NULL OR run_id = ?1 ORDER BY id",
         )
         .bind(run_id)
@@ -1338,28 +1351,26 @@ impl Store for SqliteStore {
         }
         rows.iter()
             .map(|r| {
-                let (run, file, row): (i64, i64, i64) =
-                    (r.get("run_id"), r.get("file_id"), r.get("row_number"));
-                let mut raw: Vec<u8> = r.get("raw");
-                if r.get::<i64, _>("sealed") == 1 {
-                    raw = sealer
-                        .as_mut()
-                        .and_then(|s| s.open(&raw, Slot::Rejected(run, file, row)))
-                        .ok_or_else(|| {
-                            StoreError::Key(format!(
-                                "the rejected row {row} of file {file} (ingest run {run}) does \
-                                 not open with the store's key (damaged, or sealed under another \
-                                 key)"
-                            ))
-                        })?;
-                }
+                let id: i64 = r.get("id");
+                let (raw, reason) = match sealer.as_mut().filter(|_| r.get::<i64, _>("sealed") == 1)
+                {
+                    Some(s) => {
+                        let (raw, reason): (Vec<u8>, Vec<u8>) = (r.get("raw"), r.get("reason"));
+                        let (raw, reason) = s
+                            .open(&raw, Slot::Rejected(id))
+                            .zip(s.open(&reason, Slot::RejectedReason(id)))
+                            .ok_or_else(|| rejected_does_not_open(id))?;
+                        (raw, String::from_utf8_lossy(&reason).into_owned())
+                    }
+                    None => (r.get("raw"), r.get("reason")),
+                };
                 Ok(QuarantineRow {
-                    file_id: file,
+                    file_id: r.get("file_id"),
                     source: r.get("source"),
-                    row_number: row as u64,
+                    row_number: r.get::<i64, _>("row_number") as u64,
                     kind: r.get("kind"),
                     field: r.get("field"),
-                    reason: r.get("reason"),
+                    reason,
                     raw,
                 })
             })
@@ -1379,6 +1390,8 @@ struct SqliteIngest {
     seen_locations: rustc_hash::FxHashSet<String>,
     /// Seals the rows written, opens the rows read (see [`crate::row_seal`]).
     sealer: RowSealer,
+    /// The id the next rejected row gets.
+    next_quarantine_id: i64,
 }
 
 #[async_trait]
@@ -1453,29 +1466,40 @@ impl IngestTx for SqliteIngest {
     async fn quarantine(&mut self, rows: &[QuarantineRow]) -> Result<()> {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO quarantine (run_id, file_id, source, row_number, kind, field, reason, raw, sealed) ",
+                "INSERT INTO quarantine (id, run_id, file_id, source, row_number, kind, field, reason, raw, sealed) ",
             );
             let run_id = self.run_id;
-            let sealed: Vec<Vec<u8>> = chunk
+            // ids given here, not by SQLite, so each sealed value is bound to its own row
+            let first = self.next_quarantine_id;
+            self.next_quarantine_id += chunk.len() as i64;
+            let sealed: Vec<(i64, Vec<u8>, Vec<u8>)> = chunk
                 .iter()
-                .map(|q| {
-                    self.sealer.seal(
-                        &q.raw,
-                        Slot::Rejected(run_id, q.file_id, q.row_number as i64),
+                .enumerate()
+                .map(|(i, q)| {
+                    let id = first + i as i64;
+                    (
+                        id,
+                        self.sealer.seal(&q.raw, Slot::Rejected(id)),
+                        self.sealer
+                            .seal(q.reason.as_bytes(), Slot::RejectedReason(id)),
                     )
                 })
                 .collect();
-            qb.push_values(chunk.iter().zip(&sealed), |mut b, (q, raw)| {
-                b.push_bind(run_id)
-                    .push_bind(q.file_id)
-                    .push_bind(q.source.as_str())
-                    .push_bind(q.row_number as i64)
-                    .push_bind(q.kind.as_str())
-                    .push_bind(q.field.as_deref())
-                    .push_bind(q.reason.as_str())
-                    .push_bind(&raw[..])
-                    .push_bind(1i64);
-            });
+            qb.push_values(
+                chunk.iter().zip(&sealed),
+                |mut b, (q, (id, raw, reason))| {
+                    b.push_bind(*id)
+                        .push_bind(run_id)
+                        .push_bind(q.file_id)
+                        .push_bind(q.source.as_str())
+                        .push_bind(q.row_number as i64)
+                        .push_bind(q.kind.as_str())
+                        .push_bind(q.field.as_deref())
+                        .push_bind(&reason[..])
+                        .push_bind(&raw[..])
+                        .push_bind(1i64);
+                },
+            );
             qb.build()
                 .execute(&mut *self.tx)
                 .await
@@ -1534,6 +1558,8 @@ mod tests {
 
     const RAW: &[u8] = b"2025-0042,ZAWADZKIEWICZ QUENTINA,1979-04-11,9195550147,4417 OKEECHOBEE RD";
     const REJECTED: &[u8] = b"2025-0043,ZAWADZKIEWICZ QUENTINA,not a date";
+    /// A reason quoting the value it refused.
+    const REASON: &str = "value \"1979-04-31\" is not a date";
     /// What names the person in `RAW` and the record: none of it may be in the file.
     const SECRETS: [&[u8]; 5] = [
         b"ZAWADZKIEWICZ",
@@ -1611,7 +1637,7 @@ mod tests {
             row_number: 4,
             kind: "bad_date".into(),
             field: Some("dob".into()),
-            reason: "not a date".into(),
+            reason: REASON.into(),
             raw: REJECTED.to_vec(),
         }])
         .await
@@ -1658,6 +1684,7 @@ mod tests {
         let q = s.quarantine_rows(None).await.unwrap();
         assert_eq!(q.len(), 1);
         assert_eq!(q[0].raw, REJECTED);
+        assert_eq!(q[0].reason, REASON);
     }
 
     /// Names, dates of birth, phones, addresses and the rows as read are sealed in the file
@@ -1741,8 +1768,9 @@ mod tests {
         .execute(&s.pool)
         .await
         .unwrap();
-        sqlx::query("UPDATE quarantine SET sealed = 0, raw = ?")
+        sqlx::query("UPDATE quarantine SET sealed = 0, raw = ?, reason = ?")
             .bind(REJECTED)
+            .bind(REASON)
             .execute(&s.pool)
             .await
             .unwrap();
