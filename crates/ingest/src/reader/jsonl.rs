@@ -47,7 +47,13 @@ struct ArrayScan {
     truncation_reported: bool,
     /// An element was read and no comma has followed it yet.
     after_element: bool,
+    /// `buf` holds the middle of a line (the line is longer than [`PIECE`]).
+    mid_line: bool,
 }
+
+/// The most of one physical line an array's scan holds at a time: an export that writes the
+/// whole array on one line is read in pieces, never held whole.
+const PIECE: usize = if cfg!(test) { 7 } else { 64 * 1024 };
 
 /// What [`JsonlReader::scan_byte`] found.
 enum Scan {
@@ -183,12 +189,16 @@ impl<R: BufRead> JsonlReader<R> {
         }
     }
 
-    /// Load the next physical line into the scan buffer; false at the end.
+    /// Load the next piece of the file (the rest of a physical line, at most [`PIECE`] bytes)
+    /// into the scan buffer; false at the end.
     fn next_scan_line(&mut self) -> io::Result<bool> {
-        match self.src.next_line(&mut self.scan.buf)? {
+        match self.src.next_piece(&mut self.scan.buf, PIECE)? {
             None => Ok(false),
-            Some(info) => {
-                self.line_no += 1;
+            Some((ends_line, info)) => {
+                if !self.scan.mid_line {
+                    self.line_no += 1;
+                }
+                self.scan.mid_line = !ends_line;
                 self.scan.pos = 0;
                 self.scan.bad_encoding = info.bad_encoding;
                 Ok(true)
@@ -196,12 +206,18 @@ impl<R: BufRead> JsonlReader<R> {
         }
     }
 
-    /// Take the rest of the current scan line into `line` (trimmed) and move past it.
-    fn take_rest_of_line(&mut self) {
-        let rest = &self.scan.buf[self.scan.pos..];
-        self.line.extend_from_slice(&rest[..trimmed_len(rest)]);
-        self.scan.pos = self.scan.buf.len();
+    /// Take the rest of the current physical line into `line` (trimmed) and move past it.
+    fn take_rest_of_line(&mut self) -> io::Result<()> {
+        loop {
+            let rest = &self.scan.buf[self.scan.pos..];
+            self.line.extend_from_slice(rest);
+            self.scan.pos = self.scan.buf.len();
+            if !self.scan.mid_line || !self.next_scan_line()? {
+                break;
+            }
+        }
         self.raw_len = trimmed_len(&self.line);
+        Ok(())
     }
 
     /// Collect the next element of the array into `line[..raw_len]` (its bytes as in the
@@ -241,14 +257,14 @@ impl<R: BufRead> JsonlReader<R> {
         // (objects pasted together, a line lost); the element is read whole and kept, rejected
         let missing_comma = std::mem::take(&mut self.scan.after_element);
         if self.scan.bad_encoding {
-            self.take_rest_of_line();
+            self.take_rest_of_line()?;
             return Ok(Some(Element::Bad(
                 RejectKind::InvalidEncoding,
                 format!("line is not valid {}", self.enc.name()),
             )));
         }
         if self.scan.closed {
-            self.take_rest_of_line();
+            self.take_rest_of_line()?;
             return Ok(Some(Element::Bad(
                 RejectKind::InvalidJson,
                 "content after the end of the JSON array".into(),
@@ -266,7 +282,7 @@ impl<R: BufRead> JsonlReader<R> {
                     )));
                 }
                 if self.scan.bad_encoding {
-                    self.take_rest_of_line();
+                    self.take_rest_of_line()?;
                     return Ok(Some(Element::Bad(
                         RejectKind::InvalidEncoding,
                         format!("a line of this element is not valid {}", self.enc.name()),
@@ -573,6 +589,39 @@ not json\n[1,2]\n{\"id\": \"2\", \"name\": \"Jos\xFF\"}\n{\"name\": \"B\", \"id\
         assert_eq!((e.row_number, e.raw.as_slice()), (9, &b"trailing"[..]));
         assert!(e.reason.contains("after the end"), "{}", e.reason);
         assert!(r.next_row().is_none());
+    }
+
+    /// A whole array on one line (as APIs write it) is read in pieces of at most `PIECE` bytes:
+    /// every element is a row of line 1, the scan never holds the line, and what follows the
+    /// closing bracket, however long, is one rejected row.
+    #[test]
+    fn a_one_line_array_is_read_in_bounded_pieces() {
+        let n = 2000;
+        let mut data = b"[".to_vec();
+        for i in 0..n {
+            if i > 0 {
+                data.push(b',');
+            }
+            data.extend_from_slice(format!("{{\"id\":{i},\"note\":\"n{i}, [x]\"}}").as_bytes());
+        }
+        data.extend_from_slice(b"] and then a long tail that is not JSON at all");
+        let mut r = array(&data).ok().unwrap();
+        for i in 0..n {
+            let row = r.next_row().unwrap().unwrap();
+            let want = i.to_string();
+            assert_eq!((row.row_number, row.value(0)), (1, Some(want.as_str())));
+            assert_eq!(row.get("note"), Some(format!("n{i}, [x]").as_str()));
+        }
+        let e = r.next_row().unwrap().unwrap_err();
+        assert_eq!(e.row_number, 1);
+        assert_eq!(e.raw, b"and then a long tail that is not JSON at all");
+        assert!(r.next_row().is_none());
+        assert!(
+            r.scan.buf.capacity() < 64,
+            "the scan held {} bytes of a {}-byte line",
+            r.scan.buf.capacity(),
+            data.len()
+        );
     }
 
     #[test]

@@ -487,6 +487,70 @@ impl<R: io::BufRead> LineSource<R> {
         }
     }
 
+    /// Read the next piece of a line into `out` (cleared first): the rest of the line through
+    /// its `\n`, or at most `max` bytes of it (UTF-16 input: always the whole line). Returns
+    /// whether the piece ends its line; None at the end. Lets a scan go through a line of any
+    /// length (a whole JSON array on one line) in bounded memory.
+    pub fn next_piece(
+        &mut self,
+        out: &mut Vec<u8>,
+        max: usize,
+    ) -> io::Result<Option<(bool, LineInfo)>> {
+        let r = match self {
+            LineSource::Bytes(r) => r,
+            LineSource::Utf16 { .. } => {
+                return Ok(self.next_line(out)?.map(|info| (true, info)));
+            }
+        };
+        out.clear();
+        loop {
+            let buf = match r.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                if out.is_empty() {
+                    return Ok(None);
+                }
+                // the last line, without a terminator
+                return Ok(Some((
+                    true,
+                    LineInfo {
+                        content_len: out.len(),
+                        bad_encoding: false,
+                    },
+                )));
+            }
+            let room = max.saturating_sub(out.len()).max(1);
+            let take = buf.len().min(room);
+            if let Some(i) = buf[..take].iter().position(|&b| b == b'\n') {
+                out.extend_from_slice(&buf[..=i]);
+                r.consume(i + 1);
+                return Ok(Some((
+                    true,
+                    LineInfo {
+                        content_len: content_len(out),
+                        bad_encoding: false,
+                    },
+                )));
+            }
+            out.extend_from_slice(&buf[..take]);
+            r.consume(take);
+            if out.len() >= max {
+                // the input's last line ends with the input
+                let at_end = r.fill_buf()?.is_empty();
+                return Ok(Some((
+                    at_end,
+                    LineInfo {
+                        content_len: out.len(),
+                        bad_encoding: false,
+                    },
+                )));
+            }
+        }
+    }
+
     pub fn into_inner(self) -> R {
         match self {
             LineSource::Bytes(r) => r,
@@ -551,5 +615,39 @@ pub(crate) fn bad_byte_reason(enc: &'static Encoding, bytes: &[u8], offset: usiz
             enc.name()
         ),
         None => format!("bytes are not valid {}", enc.name()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Pieces are at most `max` bytes, end their line exactly at each `\n` (and at the end
+        /// of the input), and put back together are the input.
+        #[test]
+        fn pieces_rebuild_the_input_line_by_line(
+            data in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'a'), any::<u8>()], 0..300),
+            max in 1usize..20,
+            cap in 1usize..16,
+        ) {
+            let r = io::BufReader::with_capacity(cap, io::Cursor::new(data.clone()));
+            let mut src = LineSource::Bytes(r);
+            let (mut out, mut piece, mut lines) = (Vec::new(), Vec::new(), 0);
+            while let Some((ends, info)) = src.next_piece(&mut piece, max).unwrap() {
+                prop_assert!(!piece.is_empty() && piece.len() <= max.max(1));
+                let nl = piece.iter().position(|&b| b == b'\n');
+                prop_assert!(nl.is_none_or(|i| i == piece.len() - 1), "a piece stops at its newline");
+                prop_assert_eq!(ends, nl.is_some() || out.len() + piece.len() == data.len());
+                prop_assert!(info.content_len <= piece.len());
+                lines += usize::from(ends);
+                out.extend_from_slice(&piece);
+            }
+            prop_assert_eq!(&out, &data);
+            let want = data.iter().filter(|&&b| b == b'\n').count()
+                + usize::from(!data.is_empty() && data.last() != Some(&b'\n'));
+            prop_assert_eq!(lines, want);
+        }
     }
 }
