@@ -12,6 +12,8 @@
 //! breaks included). An element that is not an object is rejected (`invalid_json`) and reading
 //! goes on at the next; so is anything after the closing `]`, and an element the file ends
 //! inside (a truncated export). A file whose first character is not `[` is refused at open.
+//! An array is scanned in pieces of at most 64 KiB whatever its lines' length, so an export
+//! that writes the whole array on one line is never held whole.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead};
