@@ -663,6 +663,17 @@ fn person_ids_survive_new_data_and_a_manual_split_survives_relinking() {
             .unwrap();
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
+    // each side is named by its source and key, which are that record's
+    for p in pairs.iter().take(5) {
+        for k in ["left", "right"] {
+            let key = format!(
+                "{}|{}",
+                p[k]["source"].as_str().unwrap(),
+                p[k]["record_key"].as_str().unwrap()
+            );
+            assert_eq!(record_id(&key), p[k]["record"].to_string(), "{p}");
+        }
+    }
     let mut recs = recs.clone();
     recs.sort();
     let split_key = recs[0].to_string();

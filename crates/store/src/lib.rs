@@ -314,6 +314,9 @@ pub trait Store: Send + Sync {
     async fn identities_of(&self, person_id: &str) -> Result<Vec<IdentityRow>>;
     /// Current record ids by (source, record_key).
     async fn record_ids(&self) -> Result<HashMap<(String, String), i64>>;
+    /// (source, record_key) of the given record ids (any version); ids not stored are absent.
+    /// For naming a few records without reading (and opening) every identity.
+    async fn record_keys(&self, ids: &[i64]) -> Result<HashMap<i64, (String, String)>>;
     /// Current person links: record id → person id.
     async fn person_links(&self) -> Result<HashMap<i64, String>>;
     /// Replace all person links with a new linkage, atomically, recording the run and events

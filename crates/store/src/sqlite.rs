@@ -1023,6 +1023,29 @@ impl Store for SqliteStore {
             .collect())
     }
 
+    async fn record_keys(&self, ids: &[i64]) -> Result<HashMap<i64, (String, String)>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT id, source, record_key FROM source_records WHERE id IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id);
+            }
+            qb.push(")");
+            let rows = qb
+                .build()
+                .fetch_all(&self.pool)
+                .await
+                .doing("reading record keys")?;
+            for r in rows {
+                out.insert(r.get("id"), (r.get("source"), r.get("record_key")));
+            }
+        }
+        Ok(out)
+    }
+
     async fn person_links(&self) -> Result<HashMap<i64, String>> {
         let rows = sqlx::query("SELECT record_id, person_id FROM person_links")
             .fetch_all(&self.pool)

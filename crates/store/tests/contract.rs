@@ -212,6 +212,11 @@ async fn a_committed_run_is_visible_and_a_dropped_one_leaves_nothing() {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
         );
         assert_eq!(store.source_row(id + 1000).await.unwrap(), None);
+        // a few records named by id, without reading every identity; unknown ids are absent
+        let keys = store.record_keys(&[id, id + 1000]).await.unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[&id], ("dpd".to_string(), "a".to_string()));
+        assert!(store.record_keys(&[]).await.unwrap().is_empty());
         assert_eq!(
             store.latest_date().await.unwrap(),
             NaiveDate::from_ymd_opt(2025, 3, 4)

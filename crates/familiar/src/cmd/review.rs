@@ -241,12 +241,13 @@ async fn list(store: &dyn Store, limit: usize, order: Order, json: bool) -> Resu
             std::cmp::Reverse(person_records(p.left_record).max(person_records(p.right_record)))
         });
     }
-    let ids: HashMap<i64, (String, String)> = store
-        .identities()
-        .await?
-        .into_iter()
-        .map(|r| (r.record_id, (r.source, r.record_key)))
+    // only the pairs shown are named: reading every identity would open every sealed row
+    let shown: Vec<i64> = q
+        .iter()
+        .take(limit)
+        .flat_map(|p| [p.left_record, p.right_record])
         .collect();
+    let ids = store.record_keys(&shown).await?;
     let rows: Vec<serde_json::Value> = q
         .iter()
         .take(limit)
