@@ -52,6 +52,8 @@ pub async fn run(a: Args) -> Result<()> {
         db.display()
     );
     let store = super::open_store(&db).await?;
+    // says where the key is made (names and rows are sealed under it)
+    super::user::seal_plain_rows(&store, &db).await?;
     let report = super::ingest::ingest(
         &store,
         &db,
