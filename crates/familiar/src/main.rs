@@ -76,6 +76,10 @@ enum Command {
     User(cmd::user::Args),
     /// Verify or export the hash-chained audit log.
     Audit(cmd::audit::Args),
+    /// Write the store as one file sealed under its key (a consistent copy, while others read).
+    Backup(cmd::backup::BackupArgs),
+    /// Make a new store (at --db, which must not exist) from a sealed backup.
+    Restore(cmd::backup::RestoreArgs),
 }
 
 /// Rust ignores SIGPIPE, so printing into a closed pipe (`familiar top | head`) panicked. A
@@ -126,6 +130,8 @@ fn main() -> ExitCode {
             Command::Serve(a) => cmd::serve::run(&cli.db, a).await,
             Command::User(a) => cmd::user::run(&cli.db, a).await,
             Command::Audit(a) => cmd::audit::run(&cli.db, a).await,
+            Command::Backup(a) => cmd::backup::backup(&cli.db, a).await,
+            Command::Restore(a) => cmd::backup::restore(&cli.db, a).await,
         }
     });
     match result {

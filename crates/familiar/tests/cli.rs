@@ -1149,3 +1149,58 @@ fn a_rotated_key_opens_the_store_and_the_old_one_does_not() {
     let (ok, out) = run(&db, Some(next.trim()), &["link"]);
     assert!(ok, "{out}");
 }
+
+/// `familiar backup` writes the store as one sealed file; `familiar restore` makes a new store
+/// from it that answers as the original did, with the key given as a file or in the
+/// environment, and refuses without one.
+#[test]
+fn a_backup_restores_to_a_store_with_the_same_measures() {
+    let dir = tempfile::tempdir().unwrap();
+    let county = synth(dir.path(), "300", "60", "6");
+    let db = dir.path().join("f.db");
+    let cfg = county.join("sources.toml");
+    ok(&["ingest", "--db", s(&db), "--config", s(&cfg)]);
+    ok(&["link", "--db", s(&db)]);
+    let bak = dir.path().join("f.fambak");
+    ok(&["backup", "--db", s(&db), "--out", s(&bak)]);
+    let measures =
+        |db: &Path| json(&["measures", "--db", s(db), "--as-of", "2025-06-30", "--json"]);
+    let want = measures(&db);
+
+    // without a key: refused, nothing made
+    let restored = dir.path().join("r.db");
+    let o = bin()
+        .args(["restore", "--db", s(&restored), "--from", s(&bak)])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--key-file"));
+    assert!(!restored.exists());
+    // with the key file
+    let key_file = dir.path().join("f.db.key");
+    ok(&[
+        "restore",
+        "--db",
+        s(&restored),
+        "--from",
+        s(&bak),
+        "--key-file",
+        s(&key_file),
+    ]);
+    assert_eq!(measures(&restored), want);
+    // with the key in the environment
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    let again = dir.path().join("e.db");
+    let o = bin()
+        .env("FAMILIAR_SECRET_KEY", key.trim())
+        .args(["restore", "--db", s(&again), "--from", s(&bak)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = bin()
+        .env("FAMILIAR_SECRET_KEY", key.trim())
+        .args(["link", "--db", s(&again), "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -7,6 +7,7 @@
 //! counts. The store keeps everything, loses nothing, and makes every batch atomic.
 
 pub mod access;
+mod backup;
 mod bulk;
 mod row_seal;
 pub mod seal;
@@ -44,6 +45,9 @@ pub enum StoreError {
     /// store's, or a sealed value does not open with it.
     #[error("secret key: {0}")]
     Key(String),
+    /// A backup could not be written, or does not open.
+    #[error("backup: {0}")]
+    Backup(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -42,7 +42,8 @@ pub(crate) const CHECK_SETTING: &str = "secret_key.check";
 const CHECK_PLAIN: &str = "familiar key check";
 const CHECK_CONTEXT: &str = "familiar/key-check/v1";
 
-pub(crate) type Key = [u8; 32];
+/// A deployment key (AES-256).
+pub type Key = [u8; 32];
 
 /// Where the key comes from, and the key once checked against the store.
 pub(crate) struct Sealer {
@@ -260,6 +261,43 @@ impl Sealer {
         })?;
         Ok(Some(to))
     }
+}
+
+/// The key in a key file (64 hex digits; the file must be the owner's only).
+pub fn read_key_file(file: &Path) -> Result<Key> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        key_error(format!(
+            "the key file {} cannot be read: {e}",
+            file.display()
+        ))
+    })?;
+    check_mode(file)?;
+    parse_key(&text).ok_or_else(|| {
+        key_error(format!(
+            "the key file {} is not 64 hex digits",
+            file.display()
+        ))
+    })
+}
+
+/// The key in `FAMILIAR_SECRET_KEY`, if set.
+pub fn key_from_env() -> Result<Option<Key>> {
+    match std::env::var(KEY_VAR) {
+        Ok(v) => parse_key(&v)
+            .map(Some)
+            .ok_or_else(|| key_error(format!("${KEY_VAR} is not 64 hex digits"))),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Write `key` to `file` (0600), never over an existing file.
+pub fn write_key_file(file: &Path, key: &Key) -> Result<()> {
+    write_private(file, key).map_err(|e| {
+        key_error(format!(
+            "the key file {} cannot be written: {e}",
+            file.display()
+        ))
+    })
 }
 
 /// Seal `plain` for `user` under `key`.

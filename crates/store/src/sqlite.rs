@@ -557,6 +557,68 @@ impl SqliteStore {
         Ok((rows, secrets))
     }
 
+    /// Write a sealed backup of the store to `out`, which must not exist (see
+    /// [`crate::backup`]): a consistent copy (`VACUUM INTO` a private temporary file beside
+    /// `out`, removed after), sealed whole under the store's key (made if it has none).
+    /// Returns the backup's size in bytes.
+    pub async fn backup_to(&self, out: &Path) -> Result<u64> {
+        if out.exists() {
+            return Err(StoreError::Backup(format!(
+                "{} exists: a backup never replaces a file",
+                out.display()
+            )));
+        }
+        let key = self.sealing_key(true).await?;
+        let tmp = crate::backup::temp_beside(out);
+        // made empty and private first: VACUUM INTO writes into an empty file as it finds it
+        drop(crate::backup::create_private(&tmp)?);
+        let result = async {
+            let name = tmp.to_str().ok_or_else(|| {
+                StoreError::Backup(format!("{} is not a UTF-8 path", tmp.display()))
+            })?;
+            sqlx::query("VACUUM INTO ?")
+                .bind(name)
+                .execute(&self.pool)
+                .await
+                .doing("copying the store")?;
+            crate::backup::seal_file(&key, &tmp, out)
+        }
+        .await;
+        let _ = std::fs::remove_file(&tmp);
+        if result.is_err() {
+            let _ = std::fs::remove_file(out);
+        }
+        result
+    }
+
+    /// Restore the sealed backup `backup` as a new store at `db` (which must not exist), with
+    /// `key` (the key of the store it was taken from). With `write_key_file`, the key is also
+    /// written to `<db>.key` so the restored store opens without the environment variable.
+    /// Open the store after, and check its key ([`SqliteStore::verify_key`]).
+    pub fn restore(
+        backup: &Path,
+        db: &Path,
+        key: &crate::seal::Key,
+        write_key_file: bool,
+    ) -> Result<()> {
+        let mut key_file = db.as_os_str().to_owned();
+        key_file.push(".key");
+        let key_file = std::path::PathBuf::from(key_file);
+        for p in [db, key_file.as_path()] {
+            if p.exists() {
+                return Err(StoreError::Backup(format!(
+                    "{} exists: a restore never replaces a file",
+                    p.display()
+                )));
+            }
+        }
+        crate::backup::open_file(key, backup, db)?;
+        if write_key_file {
+            crate::seal::write_key_file(&key_file, key)?;
+        }
+        Ok(())
+    }
+
     /// Seal the TOTP secrets stored in the clear by builds before sealing; returns how many,
     /// and whether the write-ahead log was checkpointed (else old values may linger in it until
     /// the next checkpoint). The rows are rewritten with `secure_delete` on, so SQLite zeroes
@@ -1901,5 +1963,90 @@ mod tests {
         let s = SqliteStore::open_key_file_only(&db).await.unwrap();
         let e = s.identities().await.unwrap_err().to_string();
         assert!(e.contains("is not the one"), "{e}");
+    }
+
+    /// A backup is the whole store sealed: nothing in it reads without the key, it restores to
+    /// a store that reads as the original, and an altered, cut or foreign-keyed backup is
+    /// refused without leaving a store behind.
+    #[tokio::test]
+    async fn a_sealed_backup_restores_and_refuses_tampering() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("a.db");
+        let s = SqliteStore::open_key_file_only(&db).await.unwrap();
+        ingest(&s, ["2025-0042", "2025-0044"]).await;
+        let bak = dir.path().join("backup.fambak");
+        let size = s.backup_to(&bak).await.unwrap();
+        assert_eq!(size, std::fs::metadata(&bak).unwrap().len());
+        assert!(
+            size as usize > 2 * crate::backup::CHUNK,
+            "several chunks: {size}"
+        );
+        let e = s.backup_to(&bak).await.unwrap_err().to_string();
+        assert!(e.contains("exists"), "{e}");
+        let sealed = std::fs::read(&bak).unwrap();
+        for clear in [&b"WELFARE CHECK"[..], b"SQLite format", b"decc.csv"] {
+            assert!(!holds(&sealed, clear), "{}", String::from_utf8_lossy(clear));
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&bak).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let key = crate::seal::read_key_file(&dir.path().join("a.db.key")).unwrap();
+
+        // restored elsewhere, with the key written beside it: reads as the original
+        let other = dir.path().join("restored");
+        std::fs::create_dir(&other).unwrap();
+        let db2 = other.join("a.db");
+        SqliteStore::restore(&bak, &db2, &key, true).unwrap();
+        let s2 = SqliteStore::open_key_file_only(&db2).await.unwrap();
+        s2.verify_key().await.unwrap();
+        assert_reads_back(&s2).await;
+        assert_eq!(
+            s2.interaction_rows().await.unwrap().len(),
+            s.interaction_rows().await.unwrap().len()
+        );
+        let e = SqliteStore::restore(&bak, &db2, &key, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("exists"), "{e}");
+
+        // refused: another key, a flipped byte, a cut file, chunks swapped
+        let refused = |bytes: &[u8], key: &crate::seal::Key, why: &str| {
+            let f = dir.path().join(format!("bad-{why}.fambak"));
+            std::fs::write(&f, bytes).unwrap();
+            let to = dir.path().join(format!("bad-{why}.db"));
+            let e = SqliteStore::restore(&f, &to, key, false)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("does not open"), "{why}: {e}");
+            assert!(!to.exists(), "{why}: no store is left behind");
+        };
+        let other_key: crate::seal::Key = {
+            use aes_gcm::aead::{KeyInit, OsRng};
+            aes_gcm::Aes256Gcm::generate_key(&mut OsRng).into()
+        };
+        refused(&sealed, &other_key, "key");
+        let mut flipped = sealed.clone();
+        flipped[100] ^= 1;
+        refused(&flipped, &key, "flipped");
+        let chunk = 4 + crate::backup::CHUNK + 16;
+        refused(&sealed[..16 + chunk], &key, "cut");
+        let mut swapped = sealed[..16].to_vec();
+        swapped.extend_from_slice(&sealed[16 + chunk..16 + 2 * chunk]);
+        swapped.extend_from_slice(&sealed[16..16 + chunk]);
+        swapped.extend_from_slice(&sealed[16 + 2 * chunk..]);
+        refused(&swapped, &key, "swapped");
+        let e = SqliteStore::restore(&db, &dir.path().join("x.db"), &key, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a Familiar backup"), "{e}");
     }
 }

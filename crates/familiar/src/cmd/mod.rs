@@ -2,6 +2,7 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod backup;
 pub mod bench_data;
 pub mod demo;
 pub mod explore;
