@@ -73,14 +73,14 @@ fn fill(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// Seal the file `plain` into `out` (created, 0600); returns the bytes written.
-pub(crate) fn seal_file(key: &Key, plain: &Path, out: &Path) -> Result<u64> {
+/// Seal the file `plain` into `out` (a new, empty file); returns the bytes written.
+pub(crate) fn seal_file(key: &Key, plain: &Path, out: File) -> Result<u64> {
     let cipher = Aes256Gcm::new(key.into());
     let mut file_id = [0u8; 8];
     OsRng.fill_bytes(&mut file_id);
     let mut r = BufReader::new(File::open(plain).map_err(|e| io_err("cannot read", plain, e))?);
-    let mut w = BufWriter::new(create_private(out)?);
-    let werr = |e| io_err("cannot write", out, e);
+    let mut w = BufWriter::new(out);
+    let werr = |e: std::io::Error| StoreError::Backup(format!("cannot write the backup: {e}"));
     w.write_all(MAGIC).map_err(werr)?;
     w.write_all(&file_id).map_err(werr)?;
     let mut written = (MAGIC.len() + file_id.len()) as u64;
@@ -194,8 +194,17 @@ fn open_file_inner(key: &Key, sealed: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A temporary path beside `beside` (same folder, so a rename or the disk it uses is the
-/// same): `<name>.tmp-<random>`.
+/// Sync the folder holding `path`, so a file just linked or renamed there stays after a crash.
+pub(crate) fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+/// A temporary path beside `beside` (the same folder: the same disk and protection, and a
+/// link into place stays on one file system): `<name>.tmp-<random>`.
 pub(crate) fn temp_beside(beside: &Path) -> PathBuf {
     let mut tag = [0u8; 8];
     OsRng.fill_bytes(&mut tag);

@@ -207,11 +207,6 @@ impl Sealer {
         })
     }
 
-    /// The key file, if the store has one (`<db>.key`).
-    pub fn file(&self) -> Option<&Path> {
-        self.file.as_deref()
-    }
-
     /// Whether the key in use comes from `FAMILIAR_SECRET_KEY`.
     pub fn key_in_env(&self) -> bool {
         self.ephemeral.is_none() && self.from_env && std::env::var_os(KEY_VAR).is_some()
@@ -223,6 +218,10 @@ impl Sealer {
             .next_file()
             .ok_or_else(|| key_error("an in-memory store's key cannot be rotated".into()))?;
         write_private(&next, key).map_err(|e| {
+            if e.kind() != std::io::ErrorKind::AlreadyExists {
+                // a partly written file is no unfinished rotation
+                let _ = std::fs::remove_file(&next);
+            }
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 key_error(format!(
                     "{} exists: an earlier key rotation did not finish. If the store opens with \
@@ -237,7 +236,42 @@ impl Sealer {
                 ))
             }
         })?;
+        crate::backup::sync_dir(&next);
         Ok(next)
+    }
+
+    /// Make `next` the key file: the old one is kept as `<db>.key.retired-<time>-<random>` (a
+    /// hard link, never over a file), then `next` replaces it in one rename, so there is
+    /// always a key file. Returns (the key file, where the old key is).
+    pub fn install_next(&self, next: &Path) -> Result<(PathBuf, PathBuf)> {
+        *self.checked.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let file = self
+            .file
+            .as_ref()
+            .ok_or_else(|| key_error("an in-memory store has no key file".into()))?;
+        let mut tag = [0u8; 4];
+        aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut OsRng, &mut tag);
+        let mut retired = file.as_os_str().to_owned();
+        retired.push(format!(
+            ".retired-{}-{}",
+            chrono::Utc::now().timestamp(),
+            tag.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ));
+        let retired = PathBuf::from(retired);
+        let stuck = |what: String| {
+            key_error(format!(
+                "the store is sealed under the new key in {}, but {what}: move that file to {} \
+                 by hand",
+                next.display(),
+                file.display()
+            ))
+        };
+        std::fs::hard_link(file, &retired)
+            .map_err(|e| stuck(format!("the old key cannot be kept aside ({e})")))?;
+        std::fs::rename(next, file)
+            .map_err(|e| stuck(format!("it cannot be moved into place ({e})")))?;
+        crate::backup::sync_dir(file);
+        Ok((file.clone(), retired))
     }
 
     /// Move the key file aside (`<db>.key.retired-<unix time>`, kept, not deleted), so that the

@@ -25,8 +25,10 @@ const ROWS_PER_STATEMENT: usize = 400;
 
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Seals the TOTP secrets of web accounts (see [`crate::seal`]).
+    /// Seals source rows and the TOTP secrets of web accounts (see [`crate::seal`]).
     pub(crate) sealer: crate::seal::Sealer,
+    /// The database file (None in memory).
+    path: Option<std::path::PathBuf>,
 }
 
 /// The error for a rejected row `id` whose sealed values do not open under the store's key.
@@ -80,7 +82,9 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30))
             .pragma("cache_size", "-262144")
             .pragma("temp_store", "memory");
-        Self::open_with(opts, &path.display().to_string(), sealer).await
+        let mut store = Self::open_with(opts, &path.display().to_string(), sealer).await?;
+        store.path = Some(path.to_path_buf());
+        Ok(store)
     }
 
     /// A private in-memory database (tests).
@@ -130,7 +134,11 @@ impl SqliteStore {
                 source,
             })?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool, sealer })
+        Ok(SqliteStore {
+            pool,
+            sealer,
+            path: None,
+        })
     }
 
     /// The key that seals source rows and TOTP secrets, checked against the store's key check. With `create`
@@ -146,11 +154,23 @@ impl SqliteStore {
             return Ok(k);
         }
         let check = self.key_check().await?;
+        let unfinished = self
+            .sealer
+            .next_file()
+            .filter(|n| n.exists())
+            .map(|n| {
+                format!(
+                    "; {} exists: a key rotation did not finish, and if that key opens the store \
+                     it is the store's key now",
+                    n.display()
+                )
+            })
+            .unwrap_or_default();
         let not_ours = || {
             StoreError::Key(format!(
                 "the key from {} is not the one this store's rows and secrets were sealed with \
                  (restore that one; while no source row is sealed, `familiar user new-key` \
-                 starts over)",
+                 starts over){unfinished}",
                 self.sealer.where_looked()
             ))
         };
@@ -160,7 +180,7 @@ impl SqliteStore {
             (None, Some(_)) => {
                 return Err(StoreError::Key(format!(
                     "this store's rows and secrets are sealed, but there is no key: set {} (the \
-                     key made with the store; a lost key cannot be recovered)",
+                     key made with the store; a lost key cannot be recovered){unfinished}",
                     self.sealer.where_looked()
                 )))
             }
@@ -430,25 +450,18 @@ impl SqliteStore {
                 return Err(e);
             }
         };
-        // the store is sealed under the new key from here on
+        // the store is sealed under the new key from here on; made durable (and the old
+        // sealed values left in the write-ahead log truncated away) before the key files move
         self.sealer.remember(new);
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+            .doing("checkpointing the re-sealed store")?;
         let (key_file, retired) = if self.sealer.key_in_env() {
             (Some(next), None)
         } else {
-            let retired = self.sealer.retire_file()?;
-            let file = self
-                .sealer
-                .file()
-                .expect("a store with a next file has a key file");
-            std::fs::rename(&next, file).map_err(|e| {
-                StoreError::Key(format!(
-                    "the store is sealed under the new key in {}, which cannot be moved to {}: \
-                     {e}; move it there by hand",
-                    next.display(),
-                    file.display()
-                ))
-            })?;
-            (Some(file.to_path_buf()), retired)
+            let (file, retired) = self.sealer.install_next(&next)?;
+            (Some(file), Some(retired))
         };
         Ok(KeyRotation {
             rows,
@@ -469,6 +482,11 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .doing("starting to re-seal")?;
+        // what the old key sealed is overwritten, not left in freed space
+        sqlx::query("PRAGMA secure_delete = ON")
+            .execute(&mut *tx)
+            .await
+            .doing("turning on secure_delete")?;
         let mut rows = 0u64;
         let mut after = i64::MIN;
         loop {
@@ -553,58 +571,118 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await
             .doing("saving the new key check")?;
+        sqlx::query("PRAGMA secure_delete = OFF")
+            .execute(&mut *tx)
+            .await
+            .doing("turning off secure_delete")?;
         tx.commit().await.doing("committing the re-sealed store")?;
         Ok((rows, secrets))
     }
 
     /// Write a sealed backup of the store to `out`, which must not exist (see
-    /// [`crate::backup`]): a consistent copy (`VACUUM INTO` a private temporary file beside
-    /// `out`, removed after), sealed whole under the store's key (made if it has none).
-    /// Returns the backup's size in bytes.
+    /// [`crate::backup`]): a consistent copy (`VACUUM INTO` a private temporary file beside the
+    /// database, which is protected as the database is, removed after), checked to be under
+    /// the key it is sealed with, then sealed whole into `out`. Returns the backup's size.
     pub async fn backup_to(&self, out: &Path) -> Result<u64> {
-        if out.exists() {
-            return Err(StoreError::Backup(format!(
+        // `out` is claimed first (never over a file); on failure only what this call made goes
+        let out_file = crate::backup::create_private(out).map_err(|e| match e {
+            StoreError::Backup(_) if out.exists() => StoreError::Backup(format!(
                 "{} exists: a backup never replaces a file",
                 out.display()
-            )));
-        }
-        let key = self.sealing_key(true).await?;
-        let tmp = crate::backup::temp_beside(out);
-        // made empty and private first: VACUUM INTO writes into an empty file as it finds it
-        drop(crate::backup::create_private(&tmp)?);
-        let result = async {
-            let name = tmp.to_str().ok_or_else(|| {
-                StoreError::Backup(format!("{} is not a UTF-8 path", tmp.display()))
-            })?;
-            sqlx::query("VACUUM INTO ?")
-                .bind(name)
-                .execute(&self.pool)
-                .await
-                .doing("copying the store")?;
-            crate::backup::seal_file(&key, &tmp, out)
-        }
-        .await;
-        let _ = std::fs::remove_file(&tmp);
+            )),
+            e => e,
+        })?;
+        let result = self.backup_into(out_file).await;
         if result.is_err() {
             let _ = std::fs::remove_file(out);
         }
         result
     }
 
-    /// Restore the sealed backup `backup` as a new store at `db` (which must not exist), with
-    /// `key` (the key of the store it was taken from). With `write_key_file`, the key is also
-    /// written to `<db>.key` so the restored store opens without the environment variable.
-    /// Open the store after, and check its key ([`SqliteStore::verify_key`]).
+    async fn backup_into(&self, out: std::fs::File) -> Result<u64> {
+        use sqlx::{ConnectOptions, Connection};
+        let key = self.sealing_key(true).await?;
+        let beside = match &self.path {
+            Some(p) => p.clone(),
+            None => std::env::temp_dir().join("familiar-memory.db"),
+        };
+        let tmp = crate::backup::temp_beside(&beside);
+        // made empty and private first: VACUUM INTO writes into an empty file as it finds it
+        drop(crate::backup::create_private(&tmp)?);
+        let result = async {
+            let name = tmp.to_str().ok_or_else(|| {
+                StoreError::Backup(format!("{} is not a UTF-8 path", tmp.display()))
+            })?;
+            match &self.path {
+                // a connection of its own, with SQLite's default cache and temporary files on
+                // disk: the pool's large cache would hold much of the store in memory
+                Some(p) => {
+                    let mut c = SqliteConnectOptions::new()
+                        .filename(p)
+                        .busy_timeout(Duration::from_secs(30))
+                        .connect()
+                        .await
+                        .doing("opening a connection to copy the store")?;
+                    sqlx::query("VACUUM INTO ?")
+                        .bind(name)
+                        .execute(&mut c)
+                        .await
+                        .doing("copying the store")?;
+                    c.close().await.doing("closing the copying connection")?;
+                }
+                None => {
+                    sqlx::query("VACUUM INTO ?")
+                        .bind(name)
+                        .execute(&self.pool)
+                        .await
+                        .doing("copying the store")?;
+                }
+            }
+            // a key rotation may have committed between reading the key and the copy
+            let mut c = SqliteConnectOptions::new()
+                .filename(&tmp)
+                .read_only(true)
+                .connect()
+                .await
+                .doing("opening the copy")?;
+            let check: Option<String> =
+                sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+                    .bind(crate::seal::CHECK_SETTING)
+                    .fetch_optional(&mut c)
+                    .await
+                    .doing("reading the copy's key check")?;
+            c.close().await.doing("closing the copy")?;
+            if !check.is_some_and(|c| crate::seal::key_matches(&key, &c)) {
+                return Err(StoreError::Key(
+                    "the store's key changed (rotated) during the backup: run it again".into(),
+                ));
+            }
+            crate::backup::seal_file(&key, &tmp, out)
+        }
+        .await;
+        let _ = std::fs::remove_file(&tmp);
+        result
+    }
+
+    /// Restore the sealed backup `backup` as a new store at `db` (which must not exist, nor
+    /// its `-wal` / `-shm` files), with `key` (the key of the store it was taken from): opened
+    /// into a private temporary file beside `db`, synced, then linked into place, so a failure
+    /// leaves nothing at `db`. With `write_key_file`, the key is also written to `<db>.key`
+    /// (one already there must be the same key) so the restored store opens without the
+    /// environment variable. Open the store after, and check its key
+    /// ([`SqliteStore::verify_key`]).
     pub fn restore(
         backup: &Path,
         db: &Path,
         key: &crate::seal::Key,
         write_key_file: bool,
     ) -> Result<()> {
-        let mut key_file = db.as_os_str().to_owned();
-        key_file.push(".key");
-        let key_file = std::path::PathBuf::from(key_file);
-        for p in [db, key_file.as_path()] {
+        let beside = |suffix: &str| {
+            let mut p = db.as_os_str().to_owned();
+            p.push(suffix);
+            std::path::PathBuf::from(p)
+        };
+        for p in [db.to_path_buf(), beside("-wal"), beside("-shm")] {
             if p.exists() {
                 return Err(StoreError::Backup(format!(
                     "{} exists: a restore never replaces a file",
@@ -612,8 +690,31 @@ impl SqliteStore {
                 )));
             }
         }
-        crate::backup::open_file(key, backup, db)?;
-        if write_key_file {
+        let key_file = beside(".key");
+        let write_key = write_key_file
+            && match crate::seal::read_key_file(&key_file) {
+                Ok(k) if &k == key => false,
+                Ok(_) => {
+                    return Err(StoreError::Backup(format!(
+                        "{} holds another key than the one given",
+                        key_file.display()
+                    )))
+                }
+                Err(_) if key_file.exists() => {
+                    return Err(StoreError::Backup(format!(
+                        "{} exists and is not a readable key",
+                        key_file.display()
+                    )))
+                }
+                Err(_) => true,
+            };
+        let tmp = crate::backup::temp_beside(db);
+        crate::backup::open_file(key, backup, &tmp)?;
+        let linked = std::fs::hard_link(&tmp, db);
+        let _ = std::fs::remove_file(&tmp);
+        linked.map_err(|e| StoreError::Backup(format!("cannot create {}: {e}", db.display())))?;
+        crate::backup::sync_dir(db);
+        if write_key {
             crate::seal::write_key_file(&key_file, key)?;
         }
         Ok(())
@@ -1444,7 +1545,15 @@ impl Store for SqliteStore {
                         let (raw, reason) = s
                             .open(&raw, Slot::Rejected(id))
                             .zip(s.open(&reason, Slot::RejectedReason(id)))
-                            .ok_or_else(|| rejected_does_not_open(id))?;
+                            .ok_or_else(|| {
+                                StoreError::Key(format!(
+                                    "the rejected row {} of {} (file {}) does not open with the \
+                                     store's key (damaged, or sealed under another key)",
+                                    r.get::<i64, _>("row_number"),
+                                    r.get::<String, _>("source"),
+                                    r.get::<i64, _>("file_id")
+                                ))
+                            })?;
                         (raw, String::from_utf8_lossy(&reason).into_owned())
                     }
                     None => (r.get("raw"), r.get("reason")),
@@ -1983,6 +2092,11 @@ mod tests {
         );
         let e = s.backup_to(&bak).await.unwrap_err().to_string();
         assert!(e.contains("exists"), "{e}");
+        assert_eq!(
+            std::fs::metadata(&bak).unwrap().len(),
+            size,
+            "a refused backup leaves the existing file alone"
+        );
         let sealed = std::fs::read(&bak).unwrap();
         for clear in [&b"WELFARE CHECK"[..], b"SQLite format", b"decc.csv"] {
             assert!(!holds(&sealed, clear), "{}", String::from_utf8_lossy(clear));
@@ -2017,6 +2131,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("exists"), "{e}");
+        // the key put back first, then the store restored beside it: accepted
+        let db3 = other.join("b.db");
+        crate::seal::write_key_file(&other.join("b.db.key"), &key).unwrap();
+        SqliteStore::restore(&bak, &db3, &key, true).unwrap();
+        // a stale write-ahead log where the store is to go would be replayed onto it: refused
+        std::fs::write(other.join("c.db-wal"), b"stale").unwrap();
+        let e = SqliteStore::restore(&bak, &other.join("c.db"), &key, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("c.db-wal exists"), "{e}");
 
         // refused: another key, a flipped byte, a cut file, chunks swapped
         let refused = |bytes: &[u8], key: &crate::seal::Key, why: &str| {

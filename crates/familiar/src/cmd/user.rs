@@ -271,16 +271,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                 bail!("the old key will stop opening the store: run again with --yes");
             }
             let r = store.rotate_key().await?;
-            store
-                .append_audit(&familiar_store::NewAudit {
-                    actor,
-                    action: "store.rotate_key".into(),
-                    target: String::new(),
-                    source: "cli".into(),
-                    outcome: "ok".into(),
-                    detail: serde_json::json!({"rows": r.rows, "secrets": r.secrets}).to_string(),
-                })
-                .await?;
+            // where the key is, first: nothing after may keep the operator from learning it
             println!(
                 "re-sealed {} rows and {} TOTP secrets under a new key",
                 r.rows, r.secrets
@@ -294,12 +285,23 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                 (Some(f), false) => println!("the new key is in {}", f.display()),
                 (None, _) => {}
             }
-            if let Some(p) = r.retired {
+            if let Some(p) = &r.retired {
                 println!(
-                    "the old key file is kept at {}: delete it once the store opens with the new key",
+                    "the old key is kept at {}: backups taken before now open with it only. Take \
+                     a new backup, then destroy the old backups and that file together",
                     p.display()
                 );
             }
+            store
+                .append_audit(&familiar_store::NewAudit {
+                    actor,
+                    action: "store.rotate_key".into(),
+                    target: String::new(),
+                    source: "cli".into(),
+                    outcome: "ok".into(),
+                    detail: serde_json::json!({"rows": r.rows, "secrets": r.secrets}).to_string(),
+                })
+                .await?;
         }
         UserCommand::List => {
             println!(

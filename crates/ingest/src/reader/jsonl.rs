@@ -13,7 +13,9 @@
 //! goes on at the next; so is anything after the closing `]`, and an element the file ends
 //! inside (a truncated export). A file whose first character is not `[` is refused at open.
 //! An array is scanned in pieces of at most 64 KiB whatever its lines' length, so an export
-//! that writes the whole array on one line is never held whole.
+//! that writes the whole array on one line is never held whole; one element is (a malformed
+//! one — a quote that never closes on a one-line array — runs to the end of the line, and is
+//! kept whole as one rejected row). UTF-16 files are decoded whole.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead};
