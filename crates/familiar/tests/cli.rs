@@ -969,6 +969,27 @@ fn incremental_link_attaches_a_new_batch_and_agrees_with_a_full_relink() {
            ON a.person_id = b.person_id AND a.record_id < b.record_id LIMIT 1",
     );
     let (l, r) = (pair[0][0].clone(), pair[0][1].clone());
+    // a record that is not a current identity cannot be decided on
+    let o = bin()
+        .args([
+            "review",
+            "--db",
+            s(&inc),
+            "decide",
+            "--left",
+            &l,
+            "--right",
+            "999999999",
+        ])
+        .args(["--non-match", "--reason", "x", "--actor", "tester"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("record 999999999 is not a current identity"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     ok(&[
         "review",
         "--db",

@@ -321,6 +321,8 @@ pub trait Store: Send + Sync {
     /// (source, record_key) of the given record ids (any version); ids not stored are absent.
     /// For naming a few records without reading (and opening) every identity.
     async fn record_keys(&self, ids: &[i64]) -> Result<HashMap<i64, (String, String)>>;
+    /// Those of `ids` that are current identities (the newest version of a row naming someone).
+    async fn current_identity_ids(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>>;
     /// Current person links: record id → person id.
     async fn person_links(&self) -> Result<HashMap<i64, String>>;
     /// Replace all person links with a new linkage, atomically, recording the run and events

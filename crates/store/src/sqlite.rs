@@ -1209,6 +1209,27 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    async fn current_identity_ids(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
+        let mut out = std::collections::HashSet::with_capacity(ids.len());
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT id FROM source_records WHERE current = 1 AND has_identity = 1 AND id IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id);
+            }
+            qb.push(")");
+            let rows: Vec<i64> = qb
+                .build_query_scalar()
+                .fetch_all(&self.pool)
+                .await
+                .doing("reading current identities")?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     async fn person_links(&self) -> Result<HashMap<i64, String>> {
         let rows = sqlx::query("SELECT record_id, person_id FROM person_links")
             .fetch_all(&self.pool)

@@ -217,6 +217,13 @@ async fn a_committed_run_is_visible_and_a_dropped_one_leaves_nothing() {
         assert_eq!(keys.len(), 1);
         assert_eq!(keys[&id], ("dpd".to_string(), "a".to_string()));
         assert!(store.record_keys(&[]).await.unwrap().is_empty());
+        // "b" names nobody: a record, not an identity
+        let b = store.record_ids().await.unwrap()[&("dpd".to_string(), "b".to_string())];
+        let current = store
+            .current_identity_ids(&[id, b, id + 1000])
+            .await
+            .unwrap();
+        assert_eq!(current.into_iter().collect::<Vec<_>>(), vec![id]);
         assert_eq!(
             store.latest_date().await.unwrap(),
             NaiveDate::from_ymd_opt(2025, 3, 4)
@@ -297,6 +304,12 @@ async fn a_new_version_supersedes_but_keeps_the_old() {
         let cur = store.source_row(new_id).await.unwrap().unwrap();
         assert_eq!((old.version, &old.fields[1].1[..]), (1, "v1|x"));
         assert_eq!((cur.version, &cur.fields[1].1[..]), (2, "v2|x"));
+        // only the new version is a current identity
+        let current = store
+            .current_identity_ids(&[new_id - 1, new_id])
+            .await
+            .unwrap();
+        assert_eq!(current.into_iter().collect::<Vec<_>>(), vec![new_id]);
     }
 }
 

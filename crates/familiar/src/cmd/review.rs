@@ -119,12 +119,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
             non_match: _,
             who,
         } => {
-            let ids: std::collections::HashSet<i64> = store
-                .identities()
-                .await?
-                .iter()
-                .map(|r| r.record_id)
-                .collect();
+            let ids = store.current_identity_ids(&[left, right]).await?;
             for r in [left, right] {
                 if !ids.contains(&r) {
                     bail!("record {r} is not a current identity in the store");
