@@ -4,7 +4,8 @@
 //! backup seals the rest too (interactions, places, persons, the audit log), so a backup file
 //! says nothing without the key. The copy is SQLite's `VACUUM INTO` (consistent while other
 //! processes read, and without the free pages that may hold values from before sealing),
-//! written to a private temporary file beside the backup and sealed from there.
+//! written to a private temporary file beside the database (on its protected disk, not the
+//! backup's) and sealed from there.
 //!
 //! **Format**: `FAMBAK1\n`, a random 8-byte file id, then chunks of at most [`CHUNK`] bytes,
 //! each `u32 length ‖ ciphertext ‖ tag`, sealed with AES-256-GCM under nonce `file id ‖ u32

@@ -225,7 +225,8 @@ impl Sealer {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 key_error(format!(
                     "{} exists: an earlier key rotation did not finish. If the store opens with \
-                     that key, it is the store's key now: move it to {}; otherwise delete it",
+                     that key, it is the store's key now: keep the old key aside, then move it \
+                     to {}; otherwise delete it",
                     next.display(),
                     self.where_looked()
                 ))
@@ -242,32 +243,29 @@ impl Sealer {
 
     /// Make `next` the key file: the old one is kept as `<db>.key.retired-<time>-<random>` (a
     /// hard link, never over a file), then `next` replaces it in one rename, so there is
-    /// always a key file. Returns (the key file, where the old key is).
-    pub fn install_next(&self, next: &Path) -> Result<(PathBuf, PathBuf)> {
+    /// always a key file. Returns (the key file, where the old key is, if there was one).
+    pub fn install_next(&self, next: &Path) -> Result<(PathBuf, Option<PathBuf>)> {
         *self.checked.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let file = self
             .file
             .as_ref()
             .ok_or_else(|| key_error("an in-memory store has no key file".into()))?;
-        let mut tag = [0u8; 4];
-        aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut OsRng, &mut tag);
-        let mut retired = file.as_os_str().to_owned();
-        retired.push(format!(
-            ".retired-{}-{}",
-            chrono::Utc::now().timestamp(),
-            tag.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ));
-        let retired = PathBuf::from(retired);
+        let retired = retired_name(file);
         let stuck = |what: String| {
             key_error(format!(
-                "the store is sealed under the new key in {}, but {what}: move that file to {} \
-                 by hand",
+                "the store is sealed under the new key in {}, but {what}: keep the old {} \
+                 aside first (backups taken before open with it only), then move the new key \
+                 there by hand",
                 next.display(),
                 file.display()
             ))
         };
-        std::fs::hard_link(file, &retired)
-            .map_err(|e| stuck(format!("the old key cannot be kept aside ({e})")))?;
+        let retired = match std::fs::hard_link(file, &retired) {
+            Ok(()) => Some(retired),
+            // no old key file (removed while the rotation ran): nothing to keep
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(stuck(format!("the old key cannot be kept aside ({e})"))),
+        };
         std::fs::rename(next, file)
             .map_err(|e| stuck(format!("it cannot be moved into place ({e})")))?;
         crate::backup::sync_dir(file);
@@ -284,9 +282,7 @@ impl Sealer {
         if !file.exists() {
             return Ok(None);
         }
-        let mut to = file.as_os_str().to_owned();
-        to.push(format!(".retired-{}", chrono::Utc::now().timestamp()));
-        let to = PathBuf::from(to);
+        let to = retired_name(file);
         std::fs::rename(file, &to).map_err(|e| {
             key_error(format!(
                 "the key file {} cannot be moved aside: {e}",
@@ -295,6 +291,19 @@ impl Sealer {
         })?;
         Ok(Some(to))
     }
+}
+
+/// `<key file>.retired-<unix time>-<random>`: where an old key is kept (never over a file).
+fn retired_name(file: &Path) -> PathBuf {
+    let mut tag = [0u8; 4];
+    aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut OsRng, &mut tag);
+    let mut name = file.as_os_str().to_owned();
+    name.push(format!(
+        ".retired-{}-{}",
+        chrono::Utc::now().timestamp(),
+        tag.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ));
+    PathBuf::from(name)
 }
 
 /// The key in a key file (64 hex digits; the file must be the owner's only).

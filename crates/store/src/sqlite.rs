@@ -52,6 +52,9 @@ pub struct KeyRotation {
     pub retired: Option<std::path::PathBuf>,
     /// The key came from `FAMILIAR_SECRET_KEY`: the operator must set it to the new key.
     pub from_env: bool,
+    /// The write-ahead log was checkpointed and truncated (else values sealed under the old
+    /// key may stay in it until the next checkpoint: another process was reading).
+    pub checkpointed: bool,
 }
 
 fn now() -> String {
@@ -453,15 +456,19 @@ impl SqliteStore {
         // the store is sealed under the new key from here on; made durable (and the old
         // sealed values left in the write-ahead log truncated away) before the key files move
         self.sealer.remember(new);
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await
-            .doing("checkpointing the re-sealed store")?;
+        // old sealed values also sit in the write-ahead log until it is checkpointed; never an
+        // error here: the key must move into place whatever happens
+        let checkpointed = matches!(
+            sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.pool)
+                .await,
+            Ok((0, log, done)) if log == done
+        );
         let (key_file, retired) = if self.sealer.key_in_env() {
             (Some(next), None)
         } else {
             let (file, retired) = self.sealer.install_next(&next)?;
-            (Some(file), Some(retired))
+            (Some(file), retired)
         };
         Ok(KeyRotation {
             rows,
@@ -469,24 +476,50 @@ impl SqliteStore {
             key_file,
             retired,
             from_env: self.sealer.key_in_env(),
+            checkpointed,
         })
     }
 
     /// Open every sealed value with `old` and seal it with `new`, and record `new`'s key
     /// check, in one transaction; returns (rows, TOTP secrets) re-sealed.
     async fn reseal(&self, old: &crate::seal::Key, new: &crate::seal::Key) -> Result<(u64, u64)> {
-        const CHUNK: i64 = 2000;
-        let (mut from, mut to) = (RowSealer::new(old), RowSealer::new(new));
-        let mut tx = self
+        let mut conn = self
             .pool
-            .begin_with("BEGIN IMMEDIATE")
+            .acquire()
             .await
-            .doing("starting to re-seal")?;
-        // what the old key sealed is overwritten, not left in freed space
+            .doing("taking a connection to re-seal")?;
+        // the commit synced to disk before any key file moves (the pool's NORMAL may lose
+        // the last commit on power loss), and what the old key sealed overwritten, not left
+        // in freed space; both set back after, whatever happened
+        sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut *conn)
+            .await
+            .doing("asking for a synced commit")?;
         sqlx::query("PRAGMA secure_delete = ON")
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await
             .doing("turning on secure_delete")?;
+        let result = Self::reseal_on(&mut conn, old, new, &self.sealer.where_looked()).await;
+        let _ = sqlx::query("PRAGMA secure_delete = OFF")
+            .execute(&mut *conn)
+            .await;
+        let _ = sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *conn)
+            .await;
+        result
+    }
+
+    async fn reseal_on(
+        conn: &mut sqlx::SqliteConnection,
+        old: &crate::seal::Key,
+        new: &crate::seal::Key,
+        where_looked: &str,
+    ) -> Result<(u64, u64)> {
+        const CHUNK: i64 = 2000;
+        let (mut from, mut to) = (RowSealer::new(old), RowSealer::new(new));
+        let mut tx = sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE")
+            .await
+            .doing("starting to re-seal")?;
         let mut rows = 0u64;
         let mut after = i64::MIN;
         loop {
@@ -555,8 +588,7 @@ impl SqliteStore {
                 .doing("reading TOTP secrets to re-seal")?;
         let mut secrets = 0u64;
         for (id, user, stored) in users {
-            let plain =
-                crate::seal::open(&stored, &user, || Ok(*old), &self.sealer.where_looked())?;
+            let plain = crate::seal::open(&stored, &user, || Ok(*old), where_looked)?;
             sqlx::query("UPDATE users SET totp_secret = ? WHERE id = ?")
                 .bind(crate::seal::seal(new, &plain, &user)?)
                 .bind(id)
@@ -571,10 +603,6 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await
             .doing("saving the new key check")?;
-        sqlx::query("PRAGMA secure_delete = OFF")
-            .execute(&mut *tx)
-            .await
-            .doing("turning off secure_delete")?;
         tx.commit().await.doing("committing the re-sealed store")?;
         Ok((rows, secrets))
     }
@@ -682,7 +710,12 @@ impl SqliteStore {
             p.push(suffix);
             std::path::PathBuf::from(p)
         };
-        for p in [db.to_path_buf(), beside("-wal"), beside("-shm")] {
+        for p in [
+            db.to_path_buf(),
+            beside("-wal"),
+            beside("-shm"),
+            beside("-journal"),
+        ] {
             if p.exists() {
                 return Err(StoreError::Backup(format!(
                     "{} exists: a restore never replaces a file",
@@ -700,23 +733,28 @@ impl SqliteStore {
                         key_file.display()
                     )))
                 }
-                Err(_) if key_file.exists() => {
-                    return Err(StoreError::Backup(format!(
-                        "{} exists and is not a readable key",
-                        key_file.display()
-                    )))
-                }
+                Err(e) if key_file.exists() => return Err(e),
                 Err(_) => true,
             };
         let tmp = crate::backup::temp_beside(db);
         crate::backup::open_file(key, backup, &tmp)?;
+        // the key first: a store in place without its key file could not be restored again
+        // (a re-run accepts a key file holding the same key)
+        if write_key {
+            if let Err(e) = crate::seal::write_key_file(&key_file, key) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        }
         let linked = std::fs::hard_link(&tmp, db);
         let _ = std::fs::remove_file(&tmp);
-        linked.map_err(|e| StoreError::Backup(format!("cannot create {}: {e}", db.display())))?;
+        linked.map_err(|e| {
+            StoreError::Backup(format!(
+                "cannot create {}: {e} (the folder's file system must allow hard links)",
+                db.display()
+            ))
+        })?;
         crate::backup::sync_dir(db);
-        if write_key {
-            crate::seal::write_key_file(&key_file, key)?;
-        }
         Ok(())
     }
 
@@ -2077,9 +2115,16 @@ mod tests {
                 .await
                 .unwrap();
         assert_ne!(sealed_before, sealed_after);
+        assert!(r.checkpointed, "no other reader");
         // this process and a fresh one read everything with the new key
         assert_reads_back(&s).await;
-        drop(s);
+        s.close().await;
+        // what the old key sealed is nowhere in the store's files (overwritten in place; with
+        // `secure_delete`, also where a row moves and frees its old cell)
+        assert!(
+            !holds(&stored_bytes(dir.path()), &sealed_before),
+            "an old sealed value is still in the store's files"
+        );
         let s = SqliteStore::open_key_file_only(&db).await.unwrap();
         assert_reads_back(&s).await;
         let u = s.user_by_name("ana").await.unwrap().unwrap();
@@ -2162,6 +2207,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("c.db-wal exists"), "{e}");
+        std::fs::write(other.join("d.db-journal"), b"stale").unwrap();
+        let e = SqliteStore::restore(&bak, &other.join("d.db"), &key, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("d.db-journal exists"), "{e}");
 
         // refused: another key, a flipped byte, a cut file, chunks swapped
         let refused = |bytes: &[u8], key: &crate::seal::Key, why: &str| {

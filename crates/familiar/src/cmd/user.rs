@@ -285,6 +285,12 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                 (Some(f), false) => println!("the new key is in {}", f.display()),
                 (None, _) => {}
             }
+            if !r.checkpointed {
+                println!(
+                    "warning: another process was reading the store, so values sealed under the \
+                     old key may stay in its write-ahead log until the next checkpoint"
+                );
+            }
             if let Some(p) = &r.retired {
                 println!(
                     "the old key is kept at {}: backups taken before now open with it only. Take \
