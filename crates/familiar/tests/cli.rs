@@ -1188,6 +1188,22 @@ fn a_backup_restores_to_a_store_with_the_same_measures() {
         |db: &Path| json(&["measures", "--db", s(db), "--as-of", "2025-06-30", "--json"]);
     let want = measures(&db);
 
+    // a working copy left by a backup that died is pointed out by the next command
+    let left = dir.path().join("f.db.tmp-0123456789abcdef");
+    std::fs::write(&left, b"copy").unwrap();
+    let o = bin()
+        .args(["measures", "--db", s(&db), "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("f.db.tmp-0123456789abcdef is left from a backup"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::remove_file(&left).unwrap();
+
     // without a key: refused, nothing made
     let restored = dir.path().join("r.db");
     let o = bin()

@@ -23,9 +23,36 @@ use familiar_store::SqliteStore;
 
 /// Open (creating and migrating if needed) the store at `db`.
 pub async fn open_store(db: &Path) -> Result<SqliteStore> {
+    warn_of_leftover_copies(db);
     SqliteStore::open(db)
         .await
         .with_context(|| format!("opening the store {}", db.display()))
+}
+
+/// A backup or restore that died leaves its working copy beside the store (`<db>.tmp-…`):
+/// the store's tables with only the names sealed. Nothing else removes it, so say so.
+fn warn_of_leftover_copies(db: &Path) {
+    let (Some(dir), Some(name)) = (db.parent(), db.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            eprintln!(
+                "warning: {} is left from a backup or restore that did not finish (a copy of the \
+                 store whose readable tables are not sealed): delete it",
+                e.path().display()
+            );
+        }
+    }
 }
 
 /// Open a store that must already exist (commands that only read).
