@@ -14,7 +14,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aes_gcm::aead::rand_core::RngCore;
 use aes_gcm::aead::{AeadInPlace, KeyInit, OsRng};
@@ -50,14 +50,7 @@ fn nonce(file_id: &[u8; 8], n: u32) -> [u8; 12] {
 
 /// A file created for the owner only (0600), never over an existing one.
 pub(crate) fn create_private(path: &Path) -> Result<File> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    o.open(path).map_err(|e| io_err("cannot create", path, e))
+    crate::files::create_private(path).map_err(|e| io_err("cannot create", path, e))
 }
 
 /// Read up to `buf.len()` bytes (fewer only at the end of the input).
@@ -193,26 +186,4 @@ fn open_file_inner(key: &Key, sealed: &Path, out: &Path) -> Result<()> {
     let f = w.into_inner().map_err(|e| werr(e.into_error()))?;
     f.sync_all().map_err(werr)?;
     Ok(())
-}
-
-/// Sync the folder holding `path`, so a file just linked or renamed there stays after a crash.
-pub(crate) fn sync_dir(path: &Path) {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-}
-
-/// A temporary path beside `beside` (the same folder: the same disk and protection, and a
-/// link into place stays on one file system): `<name>.tmp-<random>`.
-pub(crate) fn temp_beside(beside: &Path) -> PathBuf {
-    let mut tag = [0u8; 8];
-    OsRng.fill_bytes(&mut tag);
-    let mut name = beside.as_os_str().to_owned();
-    name.push(format!(
-        ".tmp-{}",
-        tag.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ));
-    PathBuf::from(name)
 }

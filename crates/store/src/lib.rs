@@ -9,6 +9,7 @@
 pub mod access;
 mod backup;
 mod bulk;
+mod files;
 mod row_seal;
 pub mod seal;
 mod sqlite;
@@ -21,6 +22,7 @@ use std::collections::HashMap;
 pub use access::{
     AccessStore, AuditEntry, AuditQuery, AuditVerify, NewAudit, NewUser, User, UserRole,
 };
+pub use files::leftover_copies;
 pub use sqlite::{KeyRotation, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]

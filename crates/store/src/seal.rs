@@ -66,10 +66,8 @@ fn key_error(what: String) -> StoreError {
 
 impl Sealer {
     pub fn for_database(db: &Path) -> Self {
-        let mut name = db.as_os_str().to_owned();
-        name.push(".key");
         Sealer {
-            file: Some(PathBuf::from(name)),
+            file: Some(key_file_for(db)),
             checked: Mutex::new(None),
             ephemeral: None,
             from_env: true,
@@ -163,14 +161,7 @@ impl Sealer {
         };
         // a fresh temporary name (create_new: never an existing file or a planted link)
         let tmp = loop {
-            let mut name = file.as_os_str().to_owned();
-            let mut tag = [0u8; 8];
-            aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut OsRng, &mut tag);
-            name.push(format!(
-                ".tmp-{}",
-                tag.iter().map(|b| format!("{b:02x}")).collect::<String>()
-            ));
-            let path = PathBuf::from(name);
+            let path = crate::files::temp_beside(file);
             match write_private(&path, &key) {
                 Ok(()) => break path,
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -184,11 +175,7 @@ impl Sealer {
         let _ = std::fs::remove_file(&tmp);
         match linked {
             Ok(()) => {
-                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    if let Ok(d) = std::fs::File::open(dir) {
-                        let _ = d.sync_all();
-                    }
-                }
+                crate::files::sync_dir(file);
                 Ok(key)
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => self
@@ -200,11 +187,9 @@ impl Sealer {
     /// `<db>.key.next`: where a key rotation keeps the new key until the store is re-sealed
     /// under it. None for an in-memory store.
     pub fn next_file(&self) -> Option<PathBuf> {
-        self.file.as_ref().map(|f| {
-            let mut name = f.as_os_str().to_owned();
-            name.push(".next");
-            PathBuf::from(name)
-        })
+        self.file
+            .as_ref()
+            .map(|f| crate::files::with_suffix(f, ".next"))
     }
 
     /// Whether the key in use comes from `FAMILIAR_SECRET_KEY`.
@@ -237,7 +222,7 @@ impl Sealer {
                 ))
             }
         })?;
-        crate::backup::sync_dir(&next);
+        crate::files::sync_dir(&next);
         Ok(next)
     }
 
@@ -268,7 +253,7 @@ impl Sealer {
         };
         std::fs::rename(next, file)
             .map_err(|e| stuck(format!("it cannot be moved into place ({e})")))?;
-        crate::backup::sync_dir(file);
+        crate::files::sync_dir(file);
         Ok((file.clone(), retired))
     }
 
@@ -293,17 +278,21 @@ impl Sealer {
     }
 }
 
+/// `<db>.key`: the key file of the store at `db`, when the key is not in the environment.
+pub fn key_file_for(db: &Path) -> PathBuf {
+    crate::files::with_suffix(db, ".key")
+}
+
 /// `<key file>.retired-<unix time>-<random>`: where an old key is kept (never over a file).
 fn retired_name(file: &Path) -> PathBuf {
-    let mut tag = [0u8; 4];
-    aes_gcm::aead::rand_core::RngCore::fill_bytes(&mut OsRng, &mut tag);
-    let mut name = file.as_os_str().to_owned();
-    name.push(format!(
-        ".retired-{}-{}",
-        chrono::Utc::now().timestamp(),
-        tag.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ));
-    PathBuf::from(name)
+    crate::files::with_suffix(
+        file,
+        &format!(
+            ".retired-{}-{}",
+            chrono::Utc::now().timestamp(),
+            crate::files::random_hex(4)
+        ),
+    )
 }
 
 /// The key in a key file (64 hex digits; the file must be the owner's only).
@@ -439,14 +428,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 
 fn write_private(path: &Path, key: &Key) -> std::io::Result<()> {
     use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
+    let mut f = crate::files::create_private(path)?;
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
     writeln!(f, "{hex}")?;
     f.sync_all()

@@ -634,7 +634,7 @@ impl SqliteStore {
             Some(p) => p.clone(),
             None => std::env::temp_dir().join("familiar-memory.db"),
         };
-        let tmp = crate::backup::temp_beside(&beside);
+        let tmp = crate::files::temp_beside(&beside);
         // made empty and private first: VACUUM INTO writes into an empty file as it finds it
         drop(crate::backup::create_private(&tmp)?);
         let result = async {
@@ -705,11 +705,7 @@ impl SqliteStore {
         key: &crate::seal::Key,
         write_key_file: bool,
     ) -> Result<()> {
-        let beside = |suffix: &str| {
-            let mut p = db.as_os_str().to_owned();
-            p.push(suffix);
-            std::path::PathBuf::from(p)
-        };
+        let beside = |suffix: &str| crate::files::with_suffix(db, suffix);
         for p in [
             db.to_path_buf(),
             beside("-wal"),
@@ -723,7 +719,7 @@ impl SqliteStore {
                 )));
             }
         }
-        let key_file = beside(".key");
+        let key_file = crate::seal::key_file_for(db);
         let write_key = write_key_file
             && match crate::seal::read_key_file(&key_file) {
                 Ok(k) if &k == key => false,
@@ -736,7 +732,7 @@ impl SqliteStore {
                 Err(e) if key_file.exists() => return Err(e),
                 Err(_) => true,
             };
-        let tmp = crate::backup::temp_beside(db);
+        let tmp = crate::files::temp_beside(db);
         crate::backup::open_file(key, backup, &tmp)?;
         // the key first: a store in place without its key file could not be restored again
         // (a re-run accepts a key file holding the same key)
@@ -754,7 +750,7 @@ impl SqliteStore {
                 db.display()
             ))
         })?;
-        crate::backup::sync_dir(db);
+        crate::files::sync_dir(db);
         Ok(())
     }
 
@@ -971,6 +967,27 @@ impl SqliteStore {
         }
         tx.commit().await.doing("committing the linkage")?;
         Ok(run_id)
+    }
+
+    /// The rows of `head` (a SELECT ending in `WHERE` or `AND`) with `id IN ids`, a statement
+    /// per [`ROWS_PER_STATEMENT`] ids.
+    async fn rows_by_id(
+        &self,
+        head: &str,
+        ids: &[i64],
+    ) -> std::result::Result<Vec<sqlx::sqlite::SqliteRow>, sqlx::Error> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(head);
+            qb.push(" id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id);
+            }
+            qb.push(")");
+            out.extend(qb.build().fetch_all(&self.pool).await?);
+        }
+        Ok(out)
     }
 
     /// Close every connection, which checkpoints the WAL into the database file (otherwise a
@@ -1225,47 +1242,28 @@ impl Store for SqliteStore {
     }
 
     async fn record_keys(&self, ids: &[i64]) -> Result<HashMap<i64, (String, String)>> {
-        let mut out = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "SELECT id, source, record_key FROM source_records WHERE id IN (",
-            );
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(id);
-            }
-            qb.push(")");
-            let rows = qb
-                .build()
-                .fetch_all(&self.pool)
-                .await
-                .doing("reading record keys")?;
-            for r in rows {
-                out.insert(r.get("id"), (r.get("source"), r.get("record_key")));
-            }
-        }
-        Ok(out)
+        let rows = self
+            .rows_by_id(
+                "SELECT id, source, record_key FROM source_records WHERE",
+                ids,
+            )
+            .await
+            .doing("reading record keys")?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("id"), (r.get("source"), r.get("record_key"))))
+            .collect())
     }
 
     async fn current_identity_ids(&self, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
-        let mut out = std::collections::HashSet::with_capacity(ids.len());
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "SELECT id FROM source_records WHERE current = 1 AND has_identity = 1 AND id IN (",
-            );
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(id);
-            }
-            qb.push(")");
-            let rows: Vec<i64> = qb
-                .build_query_scalar()
-                .fetch_all(&self.pool)
-                .await
-                .doing("reading current identities")?;
-            out.extend(rows);
-        }
-        Ok(out)
+        let rows = self
+            .rows_by_id(
+                "SELECT id FROM source_records WHERE current = 1 AND has_identity = 1 AND",
+                ids,
+            )
+            .await
+            .doing("reading current identities")?;
+        Ok(rows.iter().map(|r| r.get("id")).collect())
     }
 
     async fn person_links(&self) -> Result<HashMap<i64, String>> {

@@ -89,9 +89,10 @@ pub async fn restore(db: &Path, args: RestoreArgs) -> Result<()> {
         counts.persons
     );
     if write_key_file {
-        let mut k = db.as_os_str().to_owned();
-        k.push(".key");
-        println!("its key is in {}", PathBuf::from(k).display());
+        println!(
+            "its key is in {}",
+            familiar_store::seal::key_file_for(db).display()
+        );
     }
     Ok(())
 }

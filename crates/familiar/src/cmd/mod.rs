@@ -32,26 +32,12 @@ pub async fn open_store(db: &Path) -> Result<SqliteStore> {
 /// A backup or restore that died leaves its working copy beside the store (`<db>.tmp-…`):
 /// the store's tables with only the names sealed. Nothing else removes it, so say so.
 fn warn_of_leftover_copies(db: &Path) {
-    let (Some(dir), Some(name)) = (db.parent(), db.file_name()) else {
-        return;
-    };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let prefix = format!("{}.tmp-", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        if e.file_name().to_string_lossy().starts_with(&prefix) {
-            eprintln!(
-                "warning: {} is left from a backup or restore that did not finish (a copy of the \
-                 store whose readable tables are not sealed): delete it",
-                e.path().display()
-            );
-        }
+    for p in familiar_store::leftover_copies(db) {
+        eprintln!(
+            "warning: {} is left from a backup or restore that did not finish (a copy of the \
+             store whose readable tables are not sealed): delete it",
+            p.display()
+        );
     }
 }
 

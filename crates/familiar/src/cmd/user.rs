@@ -103,9 +103,7 @@ pub(crate) async fn seal_plain_secrets(
 /// none), saying so on standard error: what was sealed, and where a new key is, to be backed up
 /// apart from the store.
 pub(crate) async fn seal_plain_rows(store: &familiar_store::SqliteStore, db: &Path) -> Result<()> {
-    let mut key_file = db.as_os_str().to_owned();
-    key_file.push(".key");
-    let key_file = std::path::PathBuf::from(key_file);
+    let key_file = familiar_store::seal::key_file_for(db);
     let had_key = key_file.exists();
     let (sealed, checkpointed) = store.seal_plain_rows().await?;
     if !had_key && key_file.exists() {
