@@ -203,7 +203,8 @@ pub fn write_text(
 
 /// Write batches to a Parquet file.
 pub fn write_parquet_file(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
-    crate::snapshot::write_parquet(path, Arc::clone(schema), batches)
+    let file = std::fs::File::create(path).map_err(|e| EngineError::io(path, e))?;
+    crate::snapshot::write_parquet(file, path, Arc::clone(schema), batches)
 }
 
 /// Run an analyst's SQL: read-only, one statement.

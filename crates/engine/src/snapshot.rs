@@ -1,9 +1,12 @@
 //! The columnar snapshot of the canonical tables: Arrow in memory, Parquet on disk.
 //!
-//! Built from the store's current rows ([`Snapshot::build`]), written next to the store as one
-//! Parquet file per table plus a manifest naming the store's data version
-//! ([`Snapshot::write`]), and read back when that version still matches
-//! ([`Snapshot::open_cached`]). Every computation in this crate is a DataFusion plan over these
+//! Built from the store's current rows ([`Snapshot::build`]) and cached next to the store as
+//! one Parquet file per table, each sealed under the store's key, plus a manifest naming the
+//! store's data version ([`Snapshot::write_sealed`]); read back into memory when that version
+//! still matches ([`Snapshot::open_cached`]). The tables name persons with their need flags
+//! (mental health, substance use, 42 CFR Part 2 records) and the places of their events, so
+//! the copy beside the store is sealed like the store's own rows; plain Parquet is written only
+//! where asked ([`Snapshot::write`], `familiar snapshot --out DIR`). Every computation in this crate is a DataFusion plan over these
 //! tables; [`Snapshot::context`] registers them in a fresh session.
 //!
 //! | table | one row per | key columns |
@@ -32,6 +35,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use familiar_model::Agency;
+use familiar_store::seal::Key;
 use familiar_store::InteractionRow;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
@@ -72,6 +76,9 @@ pub struct Snapshot {
 enum Data {
     Memory(Vec<(&'static str, SchemaRef, Vec<RecordBatch>)>),
     Parquet(PathBuf),
+    /// Each table's Parquet file, opened from the sealed cache, in memory (queries decode only
+    /// the columns and row groups they need, as from a file).
+    Bytes(Vec<(&'static str, bytes::Bytes)>),
 }
 
 fn date32(d: NaiveDate) -> i32 {
@@ -438,26 +445,59 @@ impl Snapshot {
     /// Write every table as Parquet (snappy) plus `manifest.json`, atomically: into a temporary
     /// directory that then replaces `dir`. Files are readable by the owner only.
     pub fn write(&self, dir: &Path) -> Result<()> {
+        self.write_with(dir, None)
+    }
+
+    /// [`Snapshot::write`], each table sealed under `key` (`<table>.parquet.sealed`, see
+    /// `familiar_store::write_sealed_file`): the cache beside the store.
+    pub fn write_sealed(&self, dir: &Path, key: &Key) -> Result<()> {
+        self.write_with(dir, Some(key))
+    }
+
+    fn write_with(&self, dir: &Path, key: Option<&Key>) -> Result<()> {
         let tmp = dir.with_extension("snapshot-tmp");
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
         }
         std::fs::create_dir_all(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
         restrict(&tmp);
-        match &self.data {
-            Data::Memory(tables) => {
-                for (name, schema, batches) in tables {
+        for name in TABLES {
+            match key {
+                None => {
                     let path = tmp.join(format!("{name}.parquet"));
-                    write_parquet(&path, schema.clone(), batches)?;
+                    match &self.data {
+                        Data::Memory(tables) => {
+                            let (_, schema, batches) = table(tables, name);
+                            let file =
+                                File::create(&path).map_err(|e| EngineError::io(&path, e))?;
+                            write_parquet(file, &path, schema.clone(), batches)?;
+                        }
+                        Data::Parquet(from) => {
+                            let src = from.join(format!("{name}.parquet"));
+                            std::fs::copy(&src, &path).map_err(|e| EngineError::io(&src, e))?;
+                        }
+                        Data::Bytes(files) => {
+                            std::fs::write(&path, file_bytes(files, name))
+                                .map_err(|e| EngineError::io(&path, e))?;
+                        }
+                    }
                 }
-            }
-            Data::Parquet(from) => {
-                for name in TABLES {
-                    let (src, dst) = (
-                        from.join(format!("{name}.parquet")),
-                        tmp.join(format!("{name}.parquet")),
-                    );
-                    std::fs::copy(&src, &dst).map_err(|e| EngineError::io(&src, e))?;
+                Some(key) => {
+                    let path = tmp.join(format!("{name}.parquet.sealed"));
+                    let bytes = match &self.data {
+                        Data::Memory(tables) => {
+                            let (_, schema, batches) = table(tables, name);
+                            let mut buf = Vec::new();
+                            write_parquet(&mut buf, &path, schema.clone(), batches)?;
+                            buf
+                        }
+                        Data::Parquet(from) => {
+                            let src = from.join(format!("{name}.parquet"));
+                            std::fs::read(&src).map_err(|e| EngineError::io(&src, e))?
+                        }
+                        Data::Bytes(files) => file_bytes(files, name).to_vec(),
+                    };
+                    familiar_store::write_sealed_file(key, &path, &bytes)?;
                 }
             }
         }
@@ -519,7 +559,8 @@ impl Snapshot {
         let mut tables = Vec::new();
         for (name, schema) in TABLES.iter().zip(schemas) {
             let path = dir.join(format!("{name}.parquet"));
-            let batches = read_parquet(&path, &schema)?;
+            let file = File::open(&path).map_err(|e| EngineError::io(&path, e))?;
+            let batches = read_parquet(file, &path, &schema)?;
             tables.push((*name, schema, batches));
         }
         Ok(Snapshot {
@@ -528,15 +569,45 @@ impl Snapshot {
         })
     }
 
-    /// The cached snapshot in `dir` if it was built from `data_version`; None when missing,
-    /// stale or unreadable (the caller rebuilds).
-    pub fn open_cached(dir: &Path, data_version: &str) -> Option<Snapshot> {
+    /// The cached snapshot in `dir` (written by [`Snapshot::write_sealed`]) if it was built
+    /// from `data_version`, its files opened into memory; None when missing, stale or
+    /// unreadable (the caller rebuilds; a cache sealed under a key since rotated does not
+    /// open).
+    pub fn open_cached(dir: &Path, data_version: &str, key: &Key) -> Option<Snapshot> {
         let m: Manifest =
             serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).ok()?).ok()?;
         if m.data_version != data_version || m.schema_version != SNAPSHOT_SCHEMA_VERSION {
             return None;
         }
-        Snapshot::read(dir).ok()
+        let schemas = [
+            interactions_schema(),
+            involvements_schema(),
+            agencies_schema(),
+        ];
+        let mut tables = Vec::new();
+        for (name, schema) in TABLES.iter().zip(schemas) {
+            let path = dir.join(format!("{name}.parquet.sealed"));
+            let read = familiar_store::read_sealed_file(key, &path)
+                .map_err(EngineError::from)
+                .and_then(|b| {
+                    let b = bytes::Bytes::from(b);
+                    check_columns(b.clone(), &path, &schema)?;
+                    Ok(b)
+                });
+            match read {
+                Ok(b) => tables.push((*name, b)),
+                Err(e) => {
+                    if path.exists() {
+                        tracing::warn!("the snapshot cache is rebuilt: {e}");
+                    }
+                    return None;
+                }
+            }
+        }
+        Some(Snapshot {
+            manifest: m,
+            data: Data::Bytes(tables),
+        })
     }
 
     /// A fresh DataFusion session with the canonical tables registered (read-only: the
@@ -563,6 +634,32 @@ impl Snapshot {
                     })?;
                     ctx.register_parquet(name, path, ParquetReadOptions::default())
                         .await?;
+                }
+            }
+            Data::Bytes(files) => {
+                use datafusion::execution::object_store::ObjectStoreUrl;
+                use datafusion::object_store::{memory::InMemory, path::Path as ObjectPath};
+                use datafusion::object_store::{ObjectStoreExt, PutPayload};
+                // a store of this session's own: the files are shared, not copied
+                let store = InMemory::new();
+                for (name, b) in files {
+                    store
+                        .put(
+                            &ObjectPath::from(format!("{name}.parquet")),
+                            PutPayload::from_bytes(b.clone()),
+                        )
+                        .await
+                        .map_err(datafusion::error::DataFusionError::from)?;
+                }
+                let url = ObjectStoreUrl::parse("memory://")?;
+                ctx.register_object_store(url.as_ref(), Arc::new(store));
+                for name in TABLES {
+                    ctx.register_parquet(
+                        name,
+                        &format!("memory:///{name}.parquet"),
+                        ParquetReadOptions::default(),
+                    )
+                    .await?;
                 }
             }
         }
@@ -597,8 +694,60 @@ fn restrict(path: &Path) {
 #[cfg(not(unix))]
 fn restrict(_: &Path) {}
 
-pub(crate) fn write_parquet(path: &Path, schema: SchemaRef, batches: &[RecordBatch]) -> Result<()> {
-    let file = File::create(path).map_err(|e| EngineError::io(path, e))?;
+/// The Parquet file of table `name`.
+fn file_bytes<'a>(files: &'a [(&'static str, bytes::Bytes)], name: &str) -> &'a bytes::Bytes {
+    &files
+        .iter()
+        .find(|t| t.0 == name)
+        .expect("every canonical table is cached")
+        .1
+}
+
+/// Whether the Parquet file `file` (`path`, for errors) has `want`'s columns (names and types;
+/// nullability may differ), from its footer alone.
+fn check_columns(file: bytes::Bytes, path: &Path, want: &SchemaRef) -> Result<()> {
+    let got = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| EngineError::parquet(path, e))?
+        .schema()
+        .clone();
+    if same_columns(&got, want) {
+        Ok(())
+    } else {
+        Err(EngineError::Snapshot {
+            path: path.to_path_buf(),
+            why: "columns differ from this build's schema".into(),
+        })
+    }
+}
+
+fn same_columns(got: &Schema, want: &Schema) -> bool {
+    got.fields().len() == want.fields().len()
+        && got
+            .fields()
+            .iter()
+            .zip(want.fields())
+            .all(|(g, w)| g.name() == w.name() && g.data_type() == w.data_type())
+}
+
+/// The batches of `(name, schema, batches)` named `name`.
+fn table<'a>(
+    tables: &'a [(&'static str, SchemaRef, Vec<RecordBatch>)],
+    name: &str,
+) -> (&'a str, &'a SchemaRef, &'a [RecordBatch]) {
+    let t = tables
+        .iter()
+        .find(|t| t.0 == name)
+        .expect("every canonical table is built");
+    (t.0, &t.1, &t.2)
+}
+
+/// Write `batches` as Parquet (snappy) to `file` (`path`, for errors).
+pub(crate) fn write_parquet<W: std::io::Write + Send>(
+    file: W,
+    path: &Path,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<()> {
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .build();
@@ -611,8 +760,12 @@ pub(crate) fn write_parquet(path: &Path, schema: SchemaRef, batches: &[RecordBat
     Ok(())
 }
 
-fn read_parquet(path: &Path, want: &SchemaRef) -> Result<Vec<RecordBatch>> {
-    let file = File::open(path).map_err(|e| EngineError::io(path, e))?;
+/// Read a Parquet table from `file` (`path`, for errors), checking its columns are `want`'s.
+fn read_parquet<R: parquet::file::reader::ChunkReader + 'static>(
+    file: R,
+    path: &Path,
+    want: &SchemaRef,
+) -> Result<Vec<RecordBatch>> {
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| EngineError::parquet(path, e))?
         .with_batch_size(BATCH_ROWS)
@@ -625,14 +778,7 @@ fn read_parquet(path: &Path, want: &SchemaRef) -> Result<Vec<RecordBatch>> {
             why: e.to_string(),
         })?;
         // Same column names and types as this build's schema (nullability may differ).
-        let got = b.schema();
-        let same = got.fields().len() == want.fields().len()
-            && got
-                .fields()
-                .iter()
-                .zip(want.fields())
-                .all(|(g, w)| g.name() == w.name() && g.data_type() == w.data_type());
-        if !same {
+        if !same_columns(&b.schema(), want) {
             return Err(EngineError::Snapshot {
                 path: path.to_path_buf(),
                 why: "columns differ from this build's schema".into(),
@@ -672,5 +818,85 @@ pub(crate) fn test_row(
         transported: None,
         part2: false,
         person_id: person.map(str::to_string),
+    }
+}
+
+#[cfg(test)]
+mod sealed_cache_tests {
+    use super::*;
+
+    fn snapshot(version: &str) -> Snapshot {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let mut rows = vec![
+            test_row(1, "HEART", "h1", d("2025-06-03"), Some("P0000042")),
+            test_row(2, "HEART", "h2", d("2025-06-04"), None),
+        ];
+        rows[0].part2 = true;
+        rows[0].location_key = Some("1 ELM ST".into());
+        Snapshot::build(&[Agency::new("HEART", "Crisis", "")], &rows, version)
+    }
+
+    fn tables(s: &Snapshot) -> Vec<(&'static str, SchemaRef, Vec<RecordBatch>)> {
+        let schemas = [
+            interactions_schema(),
+            involvements_schema(),
+            agencies_schema(),
+        ];
+        match &s.data {
+            Data::Memory(t) => t.clone(),
+            Data::Bytes(files) => TABLES
+                .iter()
+                .zip(schemas)
+                .map(|(name, schema)| {
+                    let b = file_bytes(files, name).clone();
+                    let batches = read_parquet(b, Path::new(name), &schema).unwrap();
+                    (*name, schema, batches)
+                })
+                .collect(),
+            Data::Parquet(_) => panic!("opened into memory"),
+        }
+    }
+
+    #[test]
+    fn the_cache_is_sealed_and_opens_only_current_under_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("f.db.snapshot");
+        let key = [7u8; 32];
+        let snap = snapshot("ingest 1");
+        snap.write_sealed(&cache, &key).unwrap();
+        // nothing the tables hold is readable in the files
+        for name in TABLES {
+            let bytes = std::fs::read(cache.join(format!("{name}.parquet.sealed"))).unwrap();
+            for needle in [&b"P0000042"[..], b"ELM ST", b"HEART"] {
+                assert!(!bytes.windows(needle.len()).any(|w| w == needle));
+            }
+            assert!(!cache.join(format!("{name}.parquet")).exists());
+        }
+        let back = Snapshot::open_cached(&cache, "ingest 1", &key).expect("opens");
+        assert_eq!(back.manifest, snap.manifest);
+        for ((n1, _, b1), (n2, _, b2)) in tables(&back).iter().zip(tables(&snap).iter()) {
+            assert_eq!(n1, n2);
+            let rows = |b: &[RecordBatch]| b.iter().map(|x| x.num_rows()).sum::<usize>();
+            assert_eq!(rows(b1), rows(b2), "{n1}");
+            let one = |b: &[RecordBatch]| {
+                datafusion::arrow::compute::concat_batches(&b[0].schema(), b).unwrap()
+            };
+            assert_eq!(one(b1), one(b2), "{n1}");
+        }
+        // another data version, another key, or an altered file: not used
+        assert!(Snapshot::open_cached(&cache, "ingest 2", &key).is_none());
+        assert!(Snapshot::open_cached(&cache, "ingest 1", &[8u8; 32]).is_none());
+        let f = cache.join("involvements.parquet.sealed");
+        let mut bytes = std::fs::read(&f).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x40;
+        std::fs::write(&f, bytes).unwrap();
+        assert!(Snapshot::open_cached(&cache, "ingest 1", &key).is_none());
+        // a plain copy is written only where asked
+        let plain = dir.path().join("plain");
+        snap.write(&plain).unwrap();
+        assert!(plain.join("interactions.parquet").is_file());
+        let read = Snapshot::read_into_memory(&plain).unwrap();
+        assert_eq!(read.manifest, snap.manifest);
     }
 }

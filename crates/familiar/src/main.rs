@@ -41,6 +41,8 @@ enum Command {
     Synth(cmd::synth::Args),
     /// Load agency exports described by a mapping file into the store.
     Ingest(cmd::ingest::Args),
+    /// The rows ingest runs rejected (file, line, field, why, raw row), as CSV.
+    Rejects(cmd::ingest::RejectsArgs),
     /// Link source identities into persons (or import / evaluate a linkage).
     Link(cmd::link::Args),
     /// Settle uncertain links: list the queue, decide pairs, merge or split persons.
@@ -63,7 +65,7 @@ enum Command {
     Sql(cmd::explore::SqlArgs),
     /// Selection rules: list them, and show recorded runs.
     Rules(cmd::explore::RulesArgs),
-    /// Write the columnar snapshot of the canonical tables as Parquet.
+    /// Bring the sealed columnar snapshot beside the store up to date (and export it as Parquet).
     Snapshot(cmd::explore::SnapshotArgs),
     /// Write a random snapshot of N interactions for the engine benchmark.
     #[command(hide = true)]
@@ -113,6 +115,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Synth(a) => cmd::synth::run(a),
             Command::Ingest(a) => cmd::ingest::run(&cli.db, a).await,
+            Command::Rejects(a) => cmd::ingest::rejects(&cli.db, a).await,
             Command::Link(a) => cmd::link::run(&cli.db, a).await,
             Command::Review(a) => cmd::review::run(&cli.db, a).await,
             Command::Match(a) => cmd::matching::run(a),

@@ -460,8 +460,40 @@ fn the_snapshot_is_cached_and_rebuilt_when_the_store_changes() {
         before["data_version"],
         "rebuilt after linkage"
     );
-    // The Parquet snapshot read directly gives the same table.
-    let snap = format!("{d}.snapshot");
-    let again = json(&["measures", "--snapshot", &snap, "--json"]);
+    // The copy beside the store is sealed: no plain Parquet, and not even an agency's code
+    // (in every row) readable in its files.
+    let cache = PathBuf::from(format!("{d}.snapshot"));
+    let mut sealed = 0;
+    for f in std::fs::read_dir(&cache).unwrap() {
+        let p = f.unwrap().path();
+        let name = p.file_name().unwrap().to_str().unwrap().to_string();
+        if name == "manifest.json" {
+            continue;
+        }
+        assert!(name.ends_with(".parquet.sealed"), "{name} beside the store");
+        let bytes = std::fs::read(&p).unwrap();
+        assert!(
+            !bytes.windows(4).any(|w| w == b"DECC"),
+            "{name} is readable"
+        );
+        sealed += 1;
+    }
+    assert_eq!(sealed, 3, "one sealed file per table");
+    assert!(ok(&["snapshot", "--db", d]).contains("already current"));
+    // A plain copy is written only where asked, and audited; read directly, it gives the
+    // same table.
+    let plain = dir.path().join("plain");
+    ok(&["snapshot", "--db", d, "--out", plain.to_str().unwrap()]);
+    assert!(plain.join("interactions.parquet").is_file());
+    let again = json(&["measures", "--snapshot", plain.to_str().unwrap(), "--json"]);
     assert_eq!(again, m);
+    assert!(ok(&["audit", "export", "--db", d]).contains("snapshot.export"));
+    // A cache that does not open (another key, or altered) is rebuilt, not an error.
+    let t = cache.join("interactions.parquet.sealed");
+    let mut bytes = std::fs::read(&t).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&t, bytes).unwrap();
+    assert_eq!(json(&["measures", "--db", d, "--json"]), m);
+    assert!(ok(&["snapshot", "--db", d]).contains("already current"));
 }

@@ -67,16 +67,35 @@ fn synth_ingest_reconciles_with_truth_and_reingest_adds_nothing() {
             "{name}: rejected + duplicate equals truth's bad rows"
         );
     }
-    // The rejects report exists and lists every rejected row.
-    let rejects = first["rejects_file"].as_str().expect("rejects file");
-    let n_rejects = csv::Reader::from_path(rejects).unwrap().records().count() as u64;
-    assert_eq!(n_rejects, first["totals"]["rejected"].as_u64().unwrap());
+    // The rejected rows name people: they stay sealed in the store, with no copy beside it
+    // unless asked; `familiar rejects` writes every one out, and is audited.
+    assert!(first["rejects_file"].is_null());
+    assert!(!dir.path().join("f.db.rejects").exists());
+    let rejected = first["totals"]["rejected"].as_u64().unwrap();
+    assert!(rejected > 0);
+    let rejects = dir.path().join("rejects.csv");
+    ok(&["rejects", "--db", s(&db), "--out", s(&rejects)]);
+    let n_rejects = csv::Reader::from_path(&rejects).unwrap().records().count() as u64;
+    assert_eq!(n_rejects, rejected);
+    let run = first["run_id"].as_i64().unwrap().to_string();
+    let listed = ok(&["rejects", "--db", s(&db), "--run", &run]);
+    let n_listed = csv::Reader::from_reader(listed.as_bytes())
+        .records()
+        .count() as u64;
+    assert_eq!(n_listed, rejected);
+    assert_eq!(
+        ok(&["rejects", "--db", s(&db), "--run", "999"])
+            .lines()
+            .count(),
+        1,
+        "a run with no rejects lists only the header"
+    );
+    assert!(ok(&["audit", "export", "--db", s(&db)]).contains("rejects.export"));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(Path::new(rejects)), 0o600, "rejected rows name people");
-        assert_eq!(mode(Path::new(rejects).parent().unwrap()), 0o700);
+        assert_eq!(mode(&rejects), 0o600, "rejected rows name people");
     }
     // The store holds no one's identity in the clear: the dates of birth and phone numbers of
     // the county's people (as the store would write them, and as many exports do) are nowhere
@@ -342,7 +361,17 @@ fn every_bad_row_kind_is_rejected_with_its_row_and_the_rest_kept() {
     std::fs::write(dir.path().join("calls.csv"), &body).unwrap();
     let cfg = write_config(dir.path(), CSV_SOURCE);
     let db = dir.path().join("f.db");
-    let r = json(&["ingest", "--db", s(&db), "--config", s(&cfg), "--json"]);
+    let rejects = dir.path().join("rejects.csv");
+    let r = json(&[
+        "ingest",
+        "--db",
+        s(&db),
+        "--config",
+        s(&cfg),
+        "--json",
+        "--rejects-out",
+        s(&rejects),
+    ]);
     let src = &r["sources"][0];
     assert_eq!(src["read"], 8);
     assert_eq!(src["accepted"], 2);
@@ -1188,21 +1217,28 @@ fn a_backup_restores_to_a_store_with_the_same_measures() {
         |db: &Path| json(&["measures", "--db", s(db), "--as-of", "2025-06-30", "--json"]);
     let want = measures(&db);
 
-    // a working copy left by a backup that died is pointed out by the next command
+    // a working copy left by a backup that died, and the plain rejects folder of an earlier
+    // version, are pointed out by the next command
     let left = dir.path().join("f.db.tmp-0123456789abcdef");
     std::fs::write(&left, b"copy").unwrap();
+    let old_rejects = dir.path().join("f.db.rejects");
+    std::fs::create_dir(&old_rejects).unwrap();
     let o = bin()
         .args(["measures", "--db", s(&db), "--json"])
         .output()
         .unwrap();
     assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        String::from_utf8_lossy(&o.stderr)
-            .contains("f.db.tmp-0123456789abcdef is left from a backup"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+        err.contains("f.db.tmp-0123456789abcdef is left from a backup"),
+        "{err}"
+    );
+    assert!(
+        err.contains("f.db.rejects holds rejected rows in the clear"),
+        "{err}"
     );
     std::fs::remove_file(&left).unwrap();
+    std::fs::remove_dir(&old_rejects).unwrap();
 
     // without a key: refused, nothing made
     let restored = dir.path().join("r.db");

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 pub use access::{
     AccessStore, AuditEntry, AuditQuery, AuditVerify, NewAudit, NewUser, User, UserRole,
 };
+pub use backup::{read_sealed_file, write_sealed_file};
 pub use files::leftover_copies;
 pub use sqlite::{KeyRotation, SqliteStore};
 

@@ -216,6 +216,13 @@ impl SqliteStore {
         Ok(key)
     }
 
+    /// The key to seal the working files kept beside the store with (the analysis snapshot:
+    /// [`crate::write_sealed_file`]); made with the store's key check when the store has
+    /// none yet, like the first sealed row.
+    pub async fn file_key(&self) -> Result<crate::seal::Key> {
+        self.sealing_key(true).await
+    }
+
     /// Seal a TOTP secret for `user`.
     pub(crate) async fn seal_secret(&self, plain: &str, user: &str) -> Result<String> {
         crate::seal::seal(&self.sealing_key(true).await?, plain, user)

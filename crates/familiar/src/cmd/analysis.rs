@@ -31,8 +31,8 @@ pub struct Loaded {
     pub store: Option<SqliteStore>,
 }
 
-/// The current snapshot: from `--snapshot DIR`, or from the store (rebuilding the cached
-/// Parquet copy beside it when the store changed).
+/// The current snapshot: from `--snapshot DIR` (plain Parquet, as `familiar snapshot --out`
+/// writes), or from the store (rebuilding the sealed copy beside it when the store changed).
 pub async fn snapshot(db: &Path, c: &Common) -> Result<Loaded> {
     if let Some(dir) = &c.snapshot {
         let snap =
@@ -41,7 +41,8 @@ pub async fn snapshot(db: &Path, c: &Common) -> Result<Loaded> {
     }
     let store = super::open_existing(db).await?;
     let dir = Snapshot::dir_for(db);
-    let (snap, fresh) = familiar_engine::load(&store, Some(&dir)).await?;
+    let key = store.file_key().await?;
+    let (snap, fresh) = familiar_engine::load(&store, Some((&dir, &key))).await?;
     if fresh == Freshness::Rebuilt {
         tracing::info!(
             "snapshot rebuilt: {} interactions, {} involvements",

@@ -54,13 +54,8 @@ pub async fn run(a: Args) -> Result<()> {
     let store = super::open_store(&db).await?;
     // says where the key is made (names and rows are sealed under it)
     super::user::seal_plain_rows(&store, &db).await?;
-    let report = super::ingest::ingest(
-        &store,
-        &db,
-        &a.out.join("county").join("sources.toml"),
-        false,
-    )
-    .await?;
+    let report =
+        super::ingest::ingest(&store, &a.out.join("county").join("sources.toml"), false).await?;
     print!("{}", super::ingest::report_table(&report));
 
     println!("3/4 linking people across agencies ...");

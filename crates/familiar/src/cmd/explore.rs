@@ -445,24 +445,21 @@ pub async fn rules(db: &Path, a: RulesArgs) -> Result<()> {
 
 #[derive(clap::Args)]
 pub struct SnapshotArgs {
-    /// Where to write the Parquet snapshot (default: beside the store, `DB.snapshot/`).
+    /// Also write the snapshot as plain Parquet into this folder, for other tools. Unlike the
+    /// sealed copy beside the store (`DB.snapshot/`), its files are readable by anyone who can
+    /// read the folder: they name persons, their need flags and their events' places.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
 
 pub async fn snapshot(db: &Path, a: SnapshotArgs) -> Result<()> {
     let store = super::open_existing(db).await?;
-    let (snap, fresh) =
-        familiar_engine::load(&store, Some(&familiar_engine::Snapshot::dir_for(db))).await?;
-    let dir = a
-        .out
-        .unwrap_or_else(|| familiar_engine::Snapshot::dir_for(db));
-    if dir != familiar_engine::Snapshot::dir_for(db) {
-        snap.write(&dir)?;
-    }
+    let cache = familiar_engine::Snapshot::dir_for(db);
+    let key = store.file_key().await?;
+    let (snap, fresh) = familiar_engine::load(&store, Some((&cache, &key))).await?;
     println!(
-        "snapshot {} ({}): {} interactions, {} involvements, data version {}",
-        dir.display(),
+        "snapshot {} (sealed, {}): {} interactions, {} involvements, data version {}",
+        cache.display(),
         match fresh {
             familiar_engine::load::Freshness::Cached => "already current",
             familiar_engine::load::Freshness::Rebuilt => "rebuilt",
@@ -471,5 +468,28 @@ pub async fn snapshot(db: &Path, a: SnapshotArgs) -> Result<()> {
         snap.manifest.involvements,
         snap.manifest.data_version
     );
+    if let Some(dir) = a.out {
+        if dir == cache {
+            anyhow::bail!(
+                "{} is where the sealed copy is kept: give another folder for the plain one",
+                dir.display()
+            );
+        }
+        snap.write(&dir)?;
+        audit(
+            &store,
+            "snapshot.export",
+            &dir.display().to_string(),
+            &format!(
+                "{} interactions, data version {}",
+                snap.manifest.interactions, snap.manifest.data_version
+            ),
+        )
+        .await?;
+        println!(
+            "plain Parquet copy: {} (it names persons and their need flags: keep it private)",
+            dir.display()
+        );
+    }
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use familiar_ingest::{LoadedConfig, RowOutcome};
 use familiar_store::{
-    FileMeta, IngestTx, KnownVersion, NewRecord, QuarantineRow, RowCounts, Store,
+    AccessStore, FileMeta, IngestTx, KnownVersion, NewRecord, QuarantineRow, RowCounts, Store,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -32,6 +32,21 @@ pub struct Args {
     /// files, and the values left empty with a warning. For onboarding a new export.
     #[arg(long)]
     pub check: bool,
+    /// Also write this run's rejected rows (source, line, kind, field, why, and the raw row) to
+    /// FILE as CSV, created for the owner only. They name people: the store keeps them sealed
+    /// either way, and `familiar rejects` writes them out later.
+    #[arg(long, value_name = "FILE", conflicts_with = "check")]
+    pub rejects_out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct RejectsArgs {
+    /// Only the rows one ingest run rejected (its run number; default: every run's).
+    #[arg(long)]
+    pub run: Option<i64>,
+    /// Write the CSV here (created for the owner only) instead of to standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Rows sent from the reader thread per channel message (and written per insert call).
@@ -127,7 +142,8 @@ pub struct IngestReport {
     pub config: String,
     pub sources: Vec<SourceSummary>,
     pub totals: RowCounts,
-    /// Where the rejected rows were written (also kept in the store's quarantine table).
+    /// Where the rejected rows were written, when `--rejects-out` asked (they are kept sealed
+    /// in the store's quarantine table either way).
     pub rejects_file: Option<String>,
     /// From the start of the run through its commit (rows durable in the store).
     pub seconds: f64,
@@ -149,7 +165,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
     let store = super::open_store(db).await?;
     super::user::seal_plain_rows(&store, db).await?;
     let progress = !args.json && std::io::stderr().is_terminal();
-    let report = ingest_loaded(&store, db, cfg, progress).await?;
+    let report = ingest_loaded(&store, cfg, progress, args.rejects_out.as_deref()).await?;
     store.close().await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -333,29 +349,59 @@ fn load(config: &Path) -> Result<LoadedConfig> {
     Ok(cfg)
 }
 
-/// Load, validate and ingest a mapping file into `store` at `db` (used by `demo`).
-pub async fn ingest(
-    store: &dyn Store,
-    db: &Path,
-    config: &Path,
-    progress: bool,
-) -> Result<IngestReport> {
+/// Load, validate and ingest a mapping file into `store` (used by `demo`).
+pub async fn ingest(store: &dyn Store, config: &Path, progress: bool) -> Result<IngestReport> {
     let cfg = load(config)?;
-    ingest_loaded(store, db, cfg, progress).await
+    ingest_loaded(store, cfg, progress, None).await
 }
 
-/// Ingest a validated mapping, then write the run's rejected rows next to the store.
+/// Ingest a validated mapping, then write the run's rejected rows to `rejects_out` if given.
 async fn ingest_loaded(
     store: &dyn Store,
-    db: &Path,
     cfg: LoadedConfig,
     progress: bool,
+    rejects_out: Option<&Path>,
 ) -> Result<IngestReport> {
     let mut report = ingest_run(store, cfg, progress).await?;
-    report.rejects_file = write_rejects(store, db, &report)
-        .await?
-        .map(|p| p.display().to_string());
+    if let Some(path) = rejects_out {
+        let rows = store.quarantine_rows(Some(report.run_id)).await?;
+        write_rejects(&rows, private_file(path)?)?;
+        report.rejects_file = Some(path.display().to_string());
+    }
     Ok(report)
+}
+
+/// `familiar rejects`: the rows ingest runs rejected, as CSV, from the store's sealed
+/// quarantine table (audited: they name people).
+pub async fn rejects(db: &Path, a: RejectsArgs) -> Result<()> {
+    let store = super::open_existing(db).await?;
+    let rows = store.quarantine_rows(a.run).await?;
+    match &a.out {
+        Some(path) => write_rejects(&rows, private_file(path)?)?,
+        None => write_rejects(&rows, std::io::stdout().lock())?,
+    }
+    store
+        .append_audit(&familiar_store::NewAudit {
+            actor: super::analysis::actor(),
+            action: "rejects.export".into(),
+            target: a
+                .out
+                .as_ref()
+                .map_or("stdout".into(), |p| p.display().to_string()),
+            source: "cli".into(),
+            outcome: "ok".into(),
+            detail: format!(
+                "{} rows{}",
+                rows.len(),
+                a.run.map(|r| format!(", run {r}")).unwrap_or_default()
+            ),
+        })
+        .await?;
+    if let Some(path) = &a.out {
+        eprintln!("{} rejected rows written to {}", rows.len(), path.display());
+    }
+    store.close().await;
+    Ok(())
 }
 
 async fn ingest_run(store: &dyn Store, cfg: LoadedConfig, progress: bool) -> Result<IngestReport> {
@@ -592,41 +638,31 @@ async fn ingest_file(
     })
 }
 
-/// Write the run's rejected rows next to the store: `<db>.rejects/run-<N>.csv`. The rows name
-/// people (the store keeps them sealed), so the folder and the file are the owner's only
-/// (0700 / 0600), like the snapshot.
-async fn write_rejects(
-    store: &dyn Store,
-    db: &Path,
-    report: &IngestReport,
-) -> Result<Option<PathBuf>> {
-    if report.totals.rejected == 0 {
-        return Ok(None);
-    }
-    let rows = store.quarantine_rows(Some(report.run_id)).await?;
-    let dir = PathBuf::from(format!("{}.rejects", db.display()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join(format!("run-{}.csv", report.run_id));
+/// `path` truncated or created for the owner only (0600; an existing file's mode is set too).
+fn private_file(path: &Path) -> Result<std::fs::File> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("making {} private", dir.display()))?;
     }
     let file = opts
-        .open(&path)
+        .open(path)
         .with_context(|| format!("writing {}", path.display()))?;
     #[cfg(unix)]
     {
-        // a file left by an earlier run keeps its mode through `mode()`: set it
+        // a file that existed keeps its mode through `mode()`: set it
         use std::os::unix::fs::PermissionsExt;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))
             .with_context(|| format!("making {} private", path.display()))?;
     }
-    let mut w = csv::Writer::from_writer(file);
+    Ok(file)
+}
+
+/// Rejected rows as CSV: source, row, kind, field, reason, raw.
+fn write_rejects(rows: &[QuarantineRow], out: impl std::io::Write) -> Result<()> {
+    let mut w = csv::Writer::from_writer(out);
     w.write_record(["source", "row", "kind", "field", "reason", "raw"])?;
     for r in rows {
         // The exact bytes stay in the quarantine table; the report shows them decoded lossily.
@@ -641,7 +677,7 @@ async fn write_rejects(
         ])?;
     }
     w.flush()?;
-    Ok(Some(path))
+    Ok(())
 }
 
 /// The per-source reconciliation table printed after an ingest.
@@ -668,6 +704,13 @@ pub fn report_table(r: &IngestReport) -> String {
     );
     if let Some(f) = &r.rejects_file {
         let _ = writeln!(s, "rejected rows: {f}");
+    } else if t.rejected > 0 {
+        let _ = writeln!(
+            s,
+            "rejected rows are kept sealed in the store: `familiar rejects --run {} --out FILE` \
+             writes them out",
+            r.run_id
+        );
     }
     s
 }

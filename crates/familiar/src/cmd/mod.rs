@@ -39,6 +39,16 @@ fn warn_of_leftover_copies(db: &Path) {
             p.display()
         );
     }
+    // Before rejected rows were written out only on request, every ingest left them here.
+    let rejects = std::path::PathBuf::from(format!("{}.rejects", db.display()));
+    if rejects.is_dir() {
+        eprintln!(
+            "warning: {} holds rejected rows in the clear, written by an earlier version (the \
+             store keeps them sealed; `familiar rejects --out FILE` writes them when needed): \
+             delete it",
+            rejects.display()
+        );
+    }
 }
 
 /// Open a store that must already exist (commands that only read).
