@@ -64,8 +64,9 @@ pub struct Manifest {
     pub latest: Option<NaiveDate>,
 }
 
-/// The canonical tables: Arrow batches in memory (just built), or Parquet files on disk
-/// (queries then scan only the columns and row groups they need).
+/// The canonical tables: Arrow batches in memory (just built), plain Parquet files on disk, or
+/// Parquet files opened from the sealed cache into memory (for both of the last, queries
+/// decode only the columns and row groups they need).
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub manifest: Manifest,
@@ -442,8 +443,10 @@ impl Snapshot {
         PathBuf::from(s)
     }
 
-    /// Write every table as Parquet (snappy) plus `manifest.json`, atomically: into a temporary
-    /// directory that then replaces `dir`. Files are readable by the owner only.
+    /// Write every table as plain Parquet (snappy) plus `manifest.json`, atomically: into a
+    /// temporary folder beside `dir` that then replaces it (an existing `dir` must be a
+    /// snapshot folder). The folder is the owner's only (0700); the files in it are not
+    /// sealed.
     pub fn write(&self, dir: &Path) -> Result<()> {
         self.write_with(dir, None)
     }
@@ -455,12 +458,44 @@ impl Snapshot {
     }
 
     fn write_with(&self, dir: &Path, key: Option<&Key>) -> Result<()> {
-        let tmp = dir.with_extension("snapshot-tmp");
+        // a folder of its own, beside which the new copy is made and renamed into place
+        let Some(name) = dir.file_name() else {
+            return Err(EngineError::Invalid(format!(
+                "{}: give the snapshot a folder of its own",
+                dir.display()
+            )));
+        };
+        // an existing folder is replaced only if it is a snapshot (the sealed cache is always
+        // ours to replace)
+        if key.is_none() && dir.exists() && !dir.join("manifest.json").is_file() {
+            return Err(EngineError::Invalid(format!(
+                "{} exists and is not a snapshot folder: give a new folder",
+                dir.display()
+            )));
+        }
+        let tmp = dir.with_file_name(format!(
+            "{}.tmp-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
         }
         std::fs::create_dir_all(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
         restrict(&tmp);
+        let written = self.write_tables(&tmp, key);
+        if written.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        written?;
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+        }
+        std::fs::rename(&tmp, dir).map_err(|e| EngineError::io(dir, e))?;
+        Ok(())
+    }
+
+    fn write_tables(&self, tmp: &Path, key: Option<&Key>) -> Result<()> {
         for name in TABLES {
             match key {
                 None => {
@@ -497,7 +532,8 @@ impl Snapshot {
                         }
                         Data::Bytes(files) => file_bytes(files, name).to_vec(),
                     };
-                    familiar_store::write_sealed_file(key, &path, &bytes)?;
+                    let head = sealed_header(name, &self.manifest.data_version);
+                    familiar_store::write_sealed_file(key, &path, &[head.as_bytes(), &bytes])?;
                 }
             }
         }
@@ -507,10 +543,6 @@ impl Snapshot {
             serde_json::to_vec_pretty(&self.manifest).expect("manifest serializes"),
         )
         .map_err(|e| EngineError::io(&m, e))?;
-        if dir.exists() {
-            std::fs::remove_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
-        }
-        std::fs::rename(&tmp, dir).map_err(|e| EngineError::io(dir, e))?;
         Ok(())
     }
 
@@ -536,9 +568,15 @@ impl Snapshot {
         for name in TABLES {
             let p = dir.join(format!("{name}.parquet"));
             if !p.is_file() {
+                let why = if dir.join(format!("{name}.parquet.sealed")).is_file() {
+                    "missing: this is the sealed copy beside a store (read it with --db, or \
+                     write a plain one with `familiar snapshot --out DIR`)"
+                } else {
+                    "missing"
+                };
                 return Err(EngineError::Snapshot {
                     path: p,
-                    why: "missing".into(),
+                    why: why.into(),
                 });
             }
         }
@@ -590,7 +628,16 @@ impl Snapshot {
             let read = familiar_store::read_sealed_file(key, &path)
                 .map_err(EngineError::from)
                 .and_then(|b| {
-                    let b = bytes::Bytes::from(b);
+                    // the table and data version sealed with the file: an older file of the
+                    // same key put beside this manifest is not taken for a current one
+                    let head = sealed_header(name, data_version);
+                    if !b.starts_with(head.as_bytes()) {
+                        return Err(EngineError::Snapshot {
+                            path: path.clone(),
+                            why: "sealed for another table or data version".into(),
+                        });
+                    }
+                    let b = bytes::Bytes::from(b).slice(head.len()..);
                     check_columns(b.clone(), &path, &schema)?;
                     Ok(b)
                 });
@@ -693,6 +740,11 @@ fn restrict(path: &Path) {
 }
 #[cfg(not(unix))]
 fn restrict(_: &Path) {}
+
+/// What a sealed table file holds before its Parquet bytes: which table, of which data version.
+fn sealed_header(table: &str, data_version: &str) -> String {
+    format!("familiar snapshot\n{table}\n{data_version}\n")
+}
 
 /// The Parquet file of table `name`.
 fn file_bytes<'a>(files: &'a [(&'static str, bytes::Bytes)], name: &str) -> &'a bytes::Bytes {
@@ -883,8 +935,22 @@ mod sealed_cache_tests {
             };
             assert_eq!(one(b1), one(b2), "{n1}");
         }
-        // another data version, another key, or an altered file: not used
+        // another data version, another key, an older file put beside this manifest, or an
+        // altered file: not used
         assert!(Snapshot::open_cached(&cache, "ingest 2", &key).is_none());
+        let older = dir.path().join("older");
+        snapshot("ingest 0").write_sealed(&older, &key).unwrap();
+        let swap = |from: &Path, to: &Path| {
+            let f = "agencies.parquet.sealed";
+            std::fs::copy(from.join(f), to.join(f)).unwrap();
+        };
+        let kept = dir.path().join("kept");
+        std::fs::create_dir(&kept).unwrap();
+        swap(&cache, &kept);
+        swap(&older, &cache);
+        assert!(Snapshot::open_cached(&cache, "ingest 1", &key).is_none());
+        swap(&kept, &cache);
+        assert!(Snapshot::open_cached(&cache, "ingest 1", &key).is_some());
         assert!(Snapshot::open_cached(&cache, "ingest 1", &[8u8; 32]).is_none());
         let f = cache.join("involvements.parquet.sealed");
         let mut bytes = std::fs::read(&f).unwrap();
@@ -892,11 +958,20 @@ mod sealed_cache_tests {
         bytes[last] ^= 0x40;
         std::fs::write(&f, bytes).unwrap();
         assert!(Snapshot::open_cached(&cache, "ingest 1", &key).is_none());
-        // a plain copy is written only where asked
+        // a plain copy is written only where asked, into a folder of its own or over a
+        // snapshot, never over another folder
         let plain = dir.path().join("plain");
         snap.write(&plain).unwrap();
         assert!(plain.join("interactions.parquet").is_file());
         let read = Snapshot::read_into_memory(&plain).unwrap();
         assert_eq!(read.manifest, snap.manifest);
+        snap.write(&plain).unwrap();
+        let other = dir.path().join("other");
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join("keep.txt"), "mine").unwrap();
+        assert!(snap.write(&other).is_err());
+        assert!(other.join("keep.txt").is_file());
+        let e = Snapshot::read(&cache).unwrap_err().to_string();
+        assert!(e.contains("the sealed copy beside a store"), "{e}");
     }
 }

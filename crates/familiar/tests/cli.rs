@@ -77,6 +77,10 @@ fn synth_ingest_reconciles_with_truth_and_reingest_adds_nothing() {
     ok(&["rejects", "--db", s(&db), "--out", s(&rejects)]);
     let n_rejects = csv::Reader::from_path(&rejects).unwrap().records().count() as u64;
     assert_eq!(n_rejects, rejected);
+    // an export never overwrites a file (the store least of all)
+    let o = run(&["rejects", "--db", s(&db), "--out", s(&db)]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exists: give a new file"));
     let run = first["run_id"].as_i64().unwrap().to_string();
     let listed = ok(&["rejects", "--db", s(&db), "--run", &run]);
     let n_listed = csv::Reader::from_reader(listed.as_bytes())
@@ -399,6 +403,34 @@ fn every_bad_row_kind_is_rejected_with_its_row_and_the_rest_kept() {
     rows.sort();
     let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
     assert_eq!(lines, vec![3, 4, 5, 6, 7]);
+    assert_eq!(r["rejects_file"].as_str(), Some(s(&rejects)));
+    let audit = ok(&["audit", "export", "--db", s(&db)]);
+    assert!(
+        audit.contains("rejects.export") && audit.contains("5 rows, run 1"),
+        "{audit}"
+    );
+    // an existing file is refused before anything is ingested
+    std::fs::write(
+        dir.path().join("calls.csv"),
+        b"id,when,last\n10,2025-01-03 10:00,X\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "ingest",
+        "--db",
+        s(&db),
+        "--config",
+        s(&cfg),
+        "--rejects-out",
+        s(&rejects),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exists: give a new file"));
+    assert_eq!(
+        json(&["ingest", "--db", s(&db), "--config", s(&cfg), "--json"])["totals"]["accepted"],
+        1,
+        "the refused run stored nothing"
+    );
 }
 
 #[test]
@@ -1178,12 +1210,21 @@ fn a_rotated_key_opens_the_store_and_the_old_one_does_not() {
     let db = dir.path().join("f.db");
     assert!(run(&db, None, &ingest).0);
     let old = std::fs::read_to_string(dir.path().join("f.db.key")).unwrap();
+    let (ok, before) = run(&db, None, &["measures", "--json"]);
+    assert!(ok, "{before}");
+    let cache = dir.path().join("f.db.snapshot");
+    assert!(cache.join("interactions.parquet.sealed").is_file());
     let (ok, out) = run(&db, None, &["user", "rotate-key"]);
     assert!(!ok && out.contains("--yes"), "{out}");
     let (ok, out) = run(&db, None, &["user", "rotate-key", "--yes"]);
     assert!(ok && out.contains("re-sealed"), "{out}");
     let new = std::fs::read_to_string(dir.path().join("f.db.key")).unwrap();
     assert_ne!(old, new);
+    // the snapshot sealed under the old key is gone, and made again under the new one
+    assert!(!cache.exists());
+    let (ok, after) = run(&db, None, &["measures", "--json"]);
+    assert!(ok && after == before, "{after}");
+    assert!(cache.join("interactions.parquet.sealed").is_file());
     let (ok, out) = run(&db, None, &["link"]);
     assert!(ok, "{out}");
 
@@ -1239,6 +1280,31 @@ fn a_backup_restores_to_a_store_with_the_same_measures() {
     );
     std::fs::remove_file(&left).unwrap();
     std::fs::remove_dir(&old_rejects).unwrap();
+
+    // the plain snapshot cache of an earlier version is pointed out, then replaced by a
+    // sealed one
+    let cache = dir.path().join("f.db.snapshot");
+    let _ = std::fs::remove_dir_all(&cache);
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::write(cache.join("manifest.json"), "{}").unwrap();
+    std::fs::write(cache.join("interactions.parquet"), "PAR1").unwrap();
+    let o = bin()
+        .args([
+            "measures",
+            "--db",
+            s(&db),
+            "--as-of",
+            "2025-06-30",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("holds plain Parquet tables"), "{err}");
+    assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap(), want);
+    assert!(!cache.join("interactions.parquet").exists());
+    assert!(cache.join("interactions.parquet.sealed").is_file());
 
     // without a key: refused, nothing made
     let restored = dir.path().join("r.db");

@@ -239,11 +239,17 @@ fn open_stream(
     Ok(())
 }
 
-/// Seal `bytes` under `key` into a new file at `path` (created 0600, never over an existing
-/// one, synced): a working file kept beside the store that names people.
-pub fn write_sealed_file(key: &Key, path: &Path, bytes: &[u8]) -> Result<u64> {
+/// Seal `parts`, one after the other, under `key` into a new file at `path` (created 0600,
+/// never over an existing one, synced): a working file kept beside the store that names
+/// people.
+pub fn write_sealed_file(key: &Key, path: &Path, parts: &[&[u8]]) -> Result<u64> {
     let out = create_private(path)?;
-    let (w, written) = seal_stream(CACHE, key, &mut &bytes[..], path, BufWriter::new(out))?;
+    let mut r = parts
+        .iter()
+        .fold(Box::new(std::io::empty()) as Box<dyn Read + '_>, |r, p| {
+            Box::new(r.chain(*p))
+        });
+    let (w, written) = seal_stream(CACHE, key, &mut r, path, BufWriter::new(out))?;
     let werr = |e| io_err("cannot write", path, e);
     let f = w.into_inner().map_err(|e| werr(e.into_error()))?;
     f.sync_all().map_err(werr)?;
@@ -270,10 +276,11 @@ mod tests {
         // several chunks (CHUNK is 4096 in tests), the last one short
         let plain: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
         let path = dir.path().join("t.sealed");
-        write_sealed_file(&key, &path, &plain).unwrap();
+        let (a, b) = plain.split_at(CHUNK - 5);
+        write_sealed_file(&key, &path, &[a, b]).unwrap();
         assert_eq!(read_sealed_file(&key, &path).unwrap(), plain);
         // never over an existing file
-        assert!(write_sealed_file(&key, &path, b"x").is_err());
+        assert!(write_sealed_file(&key, &path, &[b"x"]).is_err());
         // another key, a cut file, or the backup format: refused
         assert!(read_sealed_file(&[4u8; 32], &path).is_err());
         let sealed = std::fs::read(&path).unwrap();

@@ -217,10 +217,11 @@ impl SqliteStore {
     }
 
     /// The key to seal the working files kept beside the store with (the analysis snapshot:
-    /// [`crate::write_sealed_file`]); made with the store's key check when the store has
-    /// none yet, like the first sealed row.
+    /// [`crate::write_sealed_file`]): the store's key, checked. Never made here: a store with
+    /// no key yet, or whose key is missing, is an error the caller may work around (commands
+    /// that read only the readable columns do not need the key otherwise).
     pub async fn file_key(&self) -> Result<crate::seal::Key> {
-        self.sealing_key(true).await
+        self.sealing_key(false).await
     }
 
     /// Seal a TOTP secret for `user`.

@@ -1,5 +1,5 @@
 //! Shared plumbing for the commands that read the engine: open the store, get a current
-//! snapshot (cached as Parquet beside the store), load the rule and cost files.
+//! snapshot (cached beside the store, sealed under its key), load the rule and cost files.
 
 use std::path::{Path, PathBuf};
 
@@ -14,8 +14,8 @@ use familiar_store::SqliteStore;
 /// Options every analysis command shares.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct Common {
-    /// Read a Parquet snapshot directory instead of the store (e.g. one written by
-    /// `familiar snapshot`, or prepared elsewhere in the documented schema).
+    /// Read a plain Parquet snapshot folder instead of the store (one written by `familiar
+    /// snapshot --out DIR`, or prepared elsewhere in the documented schema).
     #[arg(long, global = false)]
     pub snapshot: Option<PathBuf>,
     /// Unit-cost file (default: the sample shipped in config/costs.toml).
@@ -41,8 +41,9 @@ pub async fn snapshot(db: &Path, c: &Common) -> Result<Loaded> {
     }
     let store = super::open_existing(db).await?;
     let dir = Snapshot::dir_for(db);
-    let key = store.file_key().await?;
-    let (snap, fresh) = familiar_engine::load(&store, Some((&dir, &key))).await?;
+    let key = cache_key(&store).await;
+    let (snap, fresh) =
+        familiar_engine::load(&store, key.as_ref().map(|k| (dir.as_path(), k))).await?;
     if fresh == Freshness::Rebuilt {
         tracing::info!(
             "snapshot rebuilt: {} interactions, {} involvements",
@@ -54,6 +55,19 @@ pub async fn snapshot(db: &Path, c: &Common) -> Result<Loaded> {
         snap,
         store: Some(store),
     })
+}
+
+/// The key the snapshot cache is sealed with; None (said once) when the store's key is not at
+/// hand: the commands that count read only readable columns, so they still run, without a
+/// cache.
+pub async fn cache_key(store: &SqliteStore) -> Option<familiar_store::seal::Key> {
+    match store.file_key().await {
+        Ok(k) => Some(k),
+        Err(e) => {
+            eprintln!("note: the snapshot is built in memory and not cached: {e}");
+            None
+        }
+    }
 }
 
 pub fn as_of(snap: &Snapshot, given: Option<NaiveDate>) -> Result<NaiveDate> {

@@ -455,11 +455,37 @@ pub struct SnapshotArgs {
 pub async fn snapshot(db: &Path, a: SnapshotArgs) -> Result<()> {
     let store = super::open_existing(db).await?;
     let cache = familiar_engine::Snapshot::dir_for(db);
-    let key = store.file_key().await?;
-    let (snap, fresh) = familiar_engine::load(&store, Some((&cache, &key))).await?;
+    if let Some(dir) = &a.out {
+        // compared as the folders they are, not as the text given
+        let full = |p: &Path| {
+            p.canonicalize()
+                .or_else(|_| std::path::absolute(p))
+                .unwrap_or_else(|_| p.to_path_buf())
+        };
+        if full(dir) == full(&cache) {
+            anyhow::bail!(
+                "{} is where the sealed copy is kept: give another folder for the plain one",
+                dir.display()
+            );
+        }
+    }
+    let key = if a.out.is_some() {
+        analysis::cache_key(&store).await
+    } else {
+        Some(store.file_key().await.context(
+            "the snapshot beside the store is sealed under the store's key, which is needed",
+        )?)
+    };
+    let (snap, fresh) =
+        familiar_engine::load(&store, key.as_ref().map(|k| (cache.as_path(), k))).await?;
     println!(
-        "snapshot {} (sealed, {}): {} interactions, {} involvements, data version {}",
+        "snapshot {} ({}{}): {} interactions, {} involvements, data version {}",
         cache.display(),
+        if key.is_some() {
+            "sealed, "
+        } else {
+            "not cached, "
+        },
         match fresh {
             familiar_engine::load::Freshness::Cached => "already current",
             familiar_engine::load::Freshness::Rebuilt => "rebuilt",
@@ -469,12 +495,6 @@ pub async fn snapshot(db: &Path, a: SnapshotArgs) -> Result<()> {
         snap.manifest.data_version
     );
     if let Some(dir) = a.out {
-        if dir == cache {
-            anyhow::bail!(
-                "{} is where the sealed copy is kept: give another folder for the plain one",
-                dir.display()
-            );
-        }
         snap.write(&dir)?;
         audit(
             &store,

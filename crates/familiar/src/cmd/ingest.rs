@@ -165,7 +165,24 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
     let store = super::open_store(db).await?;
     super::user::seal_plain_rows(&store, db).await?;
     let progress = !args.json && std::io::stderr().is_terminal();
-    let report = ingest_loaded(&store, cfg, progress, args.rejects_out.as_deref()).await?;
+    // made before the ingest, so that a path that cannot be written fails first
+    let rejects_out = match &args.rejects_out {
+        Some(p) => Some((p, private_file(p)?)),
+        None => None,
+    };
+    let mut report = match ingest_loaded(&store, cfg, progress).await {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some((p, _)) = &rejects_out {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e);
+        }
+    };
+    if let Some((path, file)) = rejects_out {
+        export_rejects(&store, Some(report.run_id), path, file).await?;
+        report.rejects_file = Some(path.display().to_string());
+    }
     store.close().await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -352,56 +369,63 @@ fn load(config: &Path) -> Result<LoadedConfig> {
 /// Load, validate and ingest a mapping file into `store` (used by `demo`).
 pub async fn ingest(store: &dyn Store, config: &Path, progress: bool) -> Result<IngestReport> {
     let cfg = load(config)?;
-    ingest_loaded(store, cfg, progress, None).await
+    ingest_loaded(store, cfg, progress).await
 }
 
-/// Ingest a validated mapping, then write the run's rejected rows to `rejects_out` if given.
 async fn ingest_loaded(
     store: &dyn Store,
     cfg: LoadedConfig,
     progress: bool,
-    rejects_out: Option<&Path>,
 ) -> Result<IngestReport> {
-    let mut report = ingest_run(store, cfg, progress).await?;
-    if let Some(path) = rejects_out {
-        let rows = store.quarantine_rows(Some(report.run_id)).await?;
-        write_rejects(&rows, private_file(path)?)?;
-        report.rejects_file = Some(path.display().to_string());
-    }
-    Ok(report)
+    ingest_run(store, cfg, progress).await
 }
 
 /// `familiar rejects`: the rows ingest runs rejected, as CSV, from the store's sealed
 /// quarantine table (audited: they name people).
 pub async fn rejects(db: &Path, a: RejectsArgs) -> Result<()> {
     let store = super::open_existing(db).await?;
-    let rows = store.quarantine_rows(a.run).await?;
     match &a.out {
-        Some(path) => write_rejects(&rows, private_file(path)?)?,
-        None => write_rejects(&rows, std::io::stdout().lock())?,
+        Some(path) => {
+            let n = export_rejects(&store, a.run, path, private_file(path)?).await?;
+            eprintln!("{n} rejected rows written to {}", path.display());
+        }
+        None => {
+            export_rejects(&store, a.run, Path::new("-"), std::io::stdout().lock()).await?;
+        }
     }
+    store.close().await;
+    Ok(())
+}
+
+/// Write the rejected rows of run `run` (all runs: None) to `out` (`target`, `-` for standard
+/// output); recorded in the audit log first, so no export goes unrecorded. Returns the rows.
+async fn export_rejects(
+    store: &familiar_store::SqliteStore,
+    run: Option<i64>,
+    target: &Path,
+    out: impl std::io::Write,
+) -> Result<usize> {
+    let rows = store.quarantine_rows(run).await?;
     store
         .append_audit(&familiar_store::NewAudit {
             actor: super::analysis::actor(),
             action: "rejects.export".into(),
-            target: a
-                .out
-                .as_ref()
-                .map_or("stdout".into(), |p| p.display().to_string()),
+            target: if target == Path::new("-") {
+                "stdout".into()
+            } else {
+                target.display().to_string()
+            },
             source: "cli".into(),
             outcome: "ok".into(),
             detail: format!(
                 "{} rows{}",
                 rows.len(),
-                a.run.map(|r| format!(", run {r}")).unwrap_or_default()
+                run.map(|r| format!(", run {r}")).unwrap_or_default()
             ),
         })
         .await?;
-    if let Some(path) = &a.out {
-        eprintln!("{} rejected rows written to {}", rows.len(), path.display());
-    }
-    store.close().await;
-    Ok(())
+    write_rejects(&rows, out)?;
+    Ok(rows.len())
 }
 
 async fn ingest_run(store: &dyn Store, cfg: LoadedConfig, progress: bool) -> Result<IngestReport> {
@@ -638,26 +662,23 @@ async fn ingest_file(
     })
 }
 
-/// `path` truncated or created for the owner only (0600; an existing file's mode is set too).
+/// A new file at `path` for the owner only (0600); an existing file (or link) is refused, so
+/// an export never overwrites anything.
 fn private_file(path: &Path) -> Result<std::fs::File> {
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let file = opts
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        // a file that existed keeps its mode through `mode()`: set it
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("making {} private", path.display()))?;
-    }
-    Ok(file)
+    opts.open(path).with_context(|| {
+        if path.exists() {
+            format!("{} exists: give a new file", path.display())
+        } else {
+            format!("writing {}", path.display())
+        }
+    })
 }
 
 /// Rejected rows as CSV: source, row, kind, field, reason, raw.

@@ -247,6 +247,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                 bail!("every account's TOTP secret becomes unusable until it is reset: run again with --yes");
             }
             let (n, moved) = store.start_new_key().await?;
+            drop_snapshot_cache(db)?;
             store
                 .append_audit(&familiar_store::NewAudit {
                     actor,
@@ -269,6 +270,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                 bail!("the old key will stop opening the store: run again with --yes");
             }
             let r = store.rotate_key().await?;
+            drop_snapshot_cache(db)?;
             // where the key is, first: nothing after may keep the operator from learning it
             println!(
                 "re-sealed {} rows and {} TOTP secrets under a new key",
@@ -323,6 +325,17 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// The analysis snapshot beside the store is sealed under the store's key: once the key
+/// changes only the old key would open it, so it goes (the next analysis command rebuilds it).
+fn drop_snapshot_cache(db: &Path) -> Result<()> {
+    let dir = std::path::PathBuf::from(format!("{}.snapshot", db.display()));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("removing {} (sealed under the old key)", dir.display()))?;
     }
     Ok(())
 }
