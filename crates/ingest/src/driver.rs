@@ -53,7 +53,8 @@ pub struct FileReport {
     /// Hex SHA-256 of the whole file.
     pub sha256: String,
     pub bytes: u64,
-    /// Rows read = accepted + rejected (blank lines and the header are not rows).
+    /// Rows read = accepted + rejected (blank lines and the header are not rows; a row naming
+    /// several parties side by side counts once per party it names).
     pub rows: u64,
     pub accepted: u64,
     pub rejected: u64,
@@ -155,6 +156,28 @@ pub fn read_file<E>(
         rep.rows += 1;
         let outcome = match next {
             Err(r) => reject(r, &mut rep),
+            Ok(row) if mapper.has_parties() => match mapper.map_parties(&row, &mut warnings) {
+                Ok(records) => {
+                    let raw = RawRow {
+                        file: row.file.clone(),
+                        row_number: row.row_number,
+                        raw: row.raw.to_vec(),
+                        content_hash: row.content_hash(),
+                    };
+                    let n = records.len() as u64;
+                    rep.rows += n - 1;
+                    rep.accepted += n;
+                    for record in records {
+                        on_row(RowOutcome::Accepted {
+                            record,
+                            raw: raw.clone(),
+                        })
+                        .map_err(IngestError::Sink)?;
+                    }
+                    continue;
+                }
+                Err(r) => reject(r, &mut rep),
+            },
             Ok(row) => match mapper.map(&row, &mut warnings) {
                 Ok(record) => {
                     rep.accepted += 1;

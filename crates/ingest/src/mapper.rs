@@ -259,6 +259,9 @@ impl Warnings {
     pub fn get(&self, w: Warning) -> u64 {
         self.counts[w as usize]
     }
+    pub fn clear(&mut self, w: Warning) {
+        self.counts[w as usize] = 0;
+    }
     pub fn merge(&mut self, o: &Warnings) {
         for (a, b) in self.counts.iter_mut().zip(o.counts.iter()) {
             *a += b;
@@ -311,6 +314,9 @@ pub struct Compiled {
     part2: bool,
     codes: Vec<CCode>,
     pub(crate) address: AddressNormalizer,
+    /// `[[source.party]]`: each party's name and its own compiled mapping (the source's fields
+    /// with the party's person fields); empty for a one-person source.
+    parties: Vec<(String, Compiled)>,
 }
 
 impl Compiled {
@@ -414,10 +420,45 @@ impl Compiled {
                 flags,
             });
         }
+        let mut parties = Vec::new();
+        if !def.parties.is_empty() {
+            let shared = def.fields.person_fields_set();
+            if !shared.is_empty() {
+                errs.push(format!(
+                    "fields {} describe a person: with [[source.party]] each party gives its own",
+                    shared.join(", ")
+                ));
+            }
+            for (i, p) in def.parties.iter().enumerate() {
+                let at = format!("party {} ({:?})", i + 1, p.name);
+                let name = p.name.trim();
+                if name.is_empty() || name.contains('|') {
+                    errs.push(format!("{at}: name must be non-blank and without '|'"));
+                }
+                if def.parties[..i].iter().any(|q| q.name.trim() == name) {
+                    errs.push(format!("{at}: another party has this name"));
+                }
+                if p.fields.names_set().is_empty() {
+                    errs.push(format!("{at}: give the party's fields (name, dob, ...)"));
+                }
+                let one = SourceDef {
+                    parties: Vec::new(),
+                    role: p.role.clone().or_else(|| def.role.clone()),
+                    fields: def.fields.with_person(&p.fields),
+                    ..def.clone()
+                };
+                match Compiled::new(&one, agency, tz) {
+                    Ok(c) => parties.push((name.to_string(), c)),
+                    Err(e) => errs.extend(e.into_iter().map(|m| format!("{at}: {m}"))),
+                }
+            }
+        }
         if !errs.is_empty() {
+            errs.dedup();
             return Err(errs);
         }
         Ok(Compiled {
+            parties,
             source: def.name.clone(),
             agency: agency.to_string(),
             tz,
@@ -447,6 +488,9 @@ impl Compiled {
         for f in self.slots.iter().flatten() {
             f.columns.iter().for_each(&mut push);
         }
+        for (_, p) in &self.parties {
+            p.columns().iter().for_each(&mut push);
+        }
         out
     }
 
@@ -462,7 +506,11 @@ impl Compiled {
                 out.extend(f.columns.iter().cloned());
             }
         }
-        out.dedup();
+        for (_, p) in &self.parties {
+            out.extend(p.essential_columns());
+        }
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|c| seen.insert(c.clone()));
         out
     }
 
@@ -503,6 +551,19 @@ impl Compiled {
                 cols[i] = f.columns.iter().map(|c| find(c)).collect();
             }
         }
+        let mut parties = Vec::with_capacity(self.parties.len());
+        for (name, p) in &self.parties {
+            match p.bind(names) {
+                Ok(m) => parties.push((name.as_str(), m)),
+                Err(more) => {
+                    for c in more {
+                        if !missing.contains(&c) {
+                            missing.push(c);
+                        }
+                    }
+                }
+            }
+        }
         if !missing.is_empty() {
             return Err(missing);
         }
@@ -511,6 +572,7 @@ impl Compiled {
             key,
             event,
             cols,
+            parties,
         })
     }
 }
@@ -625,6 +687,8 @@ pub struct Mapper<'c> {
     key: Vec<(usize, &'c str)>,
     event: Option<Vec<(usize, &'c str)>>,
     cols: [Vec<usize>; N_FIELDS],
+    /// Each party's name and mapper (see [`Compiled::parties`]).
+    parties: Vec<(&'c str, Mapper<'c>)>,
 }
 
 #[inline]
@@ -803,6 +867,43 @@ impl<'c> Mapper<'c> {
             col.as_deref(),
             format!("value {v:?} matches none of the formats {names:?}"),
         )
+    }
+
+    /// Whether rows name several people side by side (`[[source.party]]`): map them with
+    /// [`Mapper::map_parties`].
+    pub fn has_parties(&self) -> bool {
+        !self.parties.is_empty()
+    }
+
+    /// Map a row that names several people side by side: one record per party it names (key
+    /// `<record key>|<party>`), or, when it names none, the interaction alone under the row's
+    /// key. Any party's bad value rejects the whole row, as a one-person row's would.
+    pub fn map_parties(
+        &self,
+        row: &Row<'_>,
+        w: &mut Warnings,
+    ) -> Result<Vec<NormalizedRecord>, Rejection> {
+        // the interaction first: its rejections and warnings are the row's, once
+        let alone = self.map(row, w)?;
+        let mut out = Vec::with_capacity(self.parties.len());
+        for (name, m) in &self.parties {
+            let mut own = Warnings::default();
+            let mut r = m.map(row, &mut own)?;
+            // the interaction's warnings were counted above
+            own.clear(Warning::EndUnparseable);
+            own.clear(Warning::EndBeforeStart);
+            w.merge(&own);
+            if r.identity.is_none() {
+                continue;
+            }
+            r.record_key.push('|');
+            r.record_key.push_str(name);
+            out.push(r);
+        }
+        if out.is_empty() {
+            out.push(alone);
+        }
+        Ok(out)
     }
 
     /// Map one row. `w` counts values dropped without rejecting the row.
@@ -1202,6 +1303,7 @@ mod tests {
 
     fn def(fields: Fields) -> SourceDef {
         SourceDef {
+            parties: Vec::new(),
             name: "t".into(),
             agency: "DPD".into(),
             files: "x.csv".into(),
@@ -1244,6 +1346,153 @@ mod tests {
             start: FieldSpec::column("when").with_formats(&["%m/%d/%Y %H:%M"]),
             ..Default::default()
         }
+    }
+
+    /// An incident row naming an arrestee and a victim side by side.
+    fn two_party_def() -> SourceDef {
+        use familiar_model::mapping::{PartyDef, PersonFields};
+        let mut d = def(Fields {
+            end: Some(FieldSpec::column("cleared").with_formats(&["%m/%d/%Y %H:%M"])),
+            ..start_only()
+        });
+        d.role = Some("subject".into());
+        d.parties = vec![
+            PartyDef {
+                name: "arrestee".into(),
+                role: Some("arrestee".into()),
+                fields: PersonFields {
+                    name: Some(
+                        FieldSpec::column("ArrName").with_layout(NameLayout::LastCommaFirstMiddle),
+                    ),
+                    dob: Some(FieldSpec::column("ArrDOB").with_formats(&["%Y-%m-%d"])),
+                    ..Default::default()
+                },
+            },
+            PartyDef {
+                name: "victim".into(),
+                role: None,
+                fields: PersonFields {
+                    name: Some(
+                        FieldSpec::column("VicName").with_layout(NameLayout::LastCommaFirstMiddle),
+                    ),
+                    role: Some(FieldSpec::column("VicRole")),
+                    dob: Some(FieldSpec::column("VicDOB").with_formats(&["%Y-%m-%d"])),
+                    ..Default::default()
+                },
+            },
+        ];
+        d
+    }
+
+    fn map_parties(
+        d: &SourceDef,
+        pairs: &[(&str, &str)],
+    ) -> Result<(Vec<NormalizedRecord>, Warnings), Rejection> {
+        let c = Compiled::new(d, "DPD", tz()).unwrap();
+        let data = RowData::new(Path::new("f.csv"), 2, pairs);
+        let m = c.bind(&data.names).unwrap();
+        assert!(m.has_parties());
+        let mut w = Warnings::default();
+        m.map_parties(&data.as_row(), &mut w).map(|r| (r, w))
+    }
+
+    #[test]
+    fn a_row_naming_two_parties_is_two_records_of_one_interaction() {
+        let d = two_party_def();
+        fn row<'a>(
+            arr: &'a str,
+            vic: &'a str,
+            vic_role: &'a str,
+            vic_dob: &'a str,
+        ) -> Vec<(&'a str, &'a str)> {
+            vec![
+                ("id", "I-9"),
+                ("when", "07/04/2024 23:30"),
+                ("cleared", "07/04/2024 22:00"),
+                ("ArrName", arr),
+                ("ArrDOB", "1980-02-03"),
+                ("VicName", vic),
+                ("VicRole", vic_role),
+                ("VicDOB", vic_dob),
+            ]
+        }
+        let (rs, w) = map_parties(&d, &row("SMITH, JOHN", "ROE, MARY", "", "19xx")).unwrap();
+        assert_eq!(rs.len(), 2);
+        assert_eq!(rs[0].record_key, "I-9|arrestee");
+        assert_eq!(rs[1].record_key, "I-9|victim");
+        assert!(rs.iter().all(|r| r.event_key == "I-9"));
+        assert_eq!(rs[0].role, Role::Arrestee);
+        assert_eq!(
+            rs[1].role,
+            Role::Subject,
+            "the source's role when the party has none"
+        );
+        let id = |r: &NormalizedRecord| r.identity.clone().unwrap();
+        assert_eq!(id(&rs[0]).last.as_deref(), Some("SMITH"));
+        assert_eq!(id(&rs[0]).dob.map(|d| d.year), Some(1980));
+        assert_eq!(id(&rs[1]).first.as_deref(), Some("MARY"));
+        assert!(id(&rs[1]).dob.is_none());
+        // the interaction's warning (cleared before it started) once, the victim's dob once
+        assert_eq!(w.get(Warning::EndBeforeStart), 1);
+        assert_eq!(w.get(Warning::DobUnparseable), 1);
+
+        // a per-row role from the party's own column
+        let (rs, _) = map_parties(&d, &row("SMITH, JOHN", "ROE, MARY", "victim", "")).unwrap();
+        assert_eq!(rs[1].role, Role::Victim);
+        // only the arrestee named: one record
+        let (rs, _) = map_parties(&d, &row("SMITH, JOHN", "", "", "")).unwrap();
+        assert_eq!(rs.len(), 1);
+        assert_eq!(rs[0].record_key, "I-9|arrestee");
+        // nobody named: the interaction alone, under the row's key
+        let (rs, _) = map_parties(&d, &row("", "UNKNOWN", "", "")).unwrap();
+        assert_eq!(rs.len(), 1);
+        assert_eq!(rs[0].record_key, "I-9");
+        assert!(rs[0].identity.is_none());
+        // a party's bad value rejects the row, naming its column
+        let e = map_parties(&d, &row("SMITH, JOHN", "ROE, MARY", "bystander?", "")).unwrap_err();
+        assert_eq!(e.kind, RejectKind::BadValue);
+        assert_eq!(e.column.as_deref(), Some("VicRole"));
+        // and the interaction's bad value, once
+        let mut bad = row("SMITH, JOHN", "ROE, MARY", "", "");
+        bad[1].1 = "13/45/2024 99:00";
+        assert_eq!(map_parties(&d, &bad).unwrap_err().kind, RejectKind::BadDate);
+        // every party's columns are the mapping's
+        let cols = Compiled::new(&d, "DPD", tz()).unwrap().columns();
+        for c in ["ArrName", "ArrDOB", "VicName", "VicRole", "VicDOB", "when"] {
+            assert!(cols.iter().any(|x| x == c), "{c} in {cols:?}");
+        }
+    }
+
+    #[test]
+    fn parties_are_checked_when_the_mapping_is_compiled() {
+        let err = |d: &SourceDef| Compiled::new(d, "DPD", tz()).unwrap_err().join("\n");
+        let mut d = two_party_def();
+        d.fields.phone = Some(FieldSpec::column("Phone"));
+        assert!(
+            err(&d).contains("fields phone describe a person"),
+            "{}",
+            err(&d)
+        );
+        let mut d = two_party_def();
+        d.parties[1].name = "arrestee".into();
+        assert!(
+            err(&d).contains("another party has this name"),
+            "{}",
+            err(&d)
+        );
+        let mut d = two_party_def();
+        d.parties[0].name = "a|b".into();
+        assert!(err(&d).contains("without '|'"), "{}", err(&d));
+        let mut d = two_party_def();
+        d.parties[0].role = Some("boss".into());
+        assert!(
+            err(&d).contains("party 1 (\"arrestee\"): role"),
+            "{}",
+            err(&d)
+        );
+        let mut d = two_party_def();
+        d.parties[0].fields = Default::default();
+        assert!(err(&d).contains("give the party's fields"), "{}", err(&d));
     }
 
     #[test]
@@ -1550,6 +1799,44 @@ mod tests {
             }
             let spaced: String = v.chars().flat_map(|c| [c, '-']).collect();
             proptest::prop_assert_eq!(normalize_incident_ref(&spaced.to_lowercase()), n);
+        }
+
+        /// A row makes one record per party it names (the interaction alone when none), each
+        /// with its own key, all of the row's one interaction, whatever the names hold.
+        #[test]
+        fn a_row_makes_one_record_per_party_it_names(
+            arr in "[A-Za-z ,.'-]{0,16}",
+            vic in "[A-Za-z ,.'-]{0,16}",
+        ) {
+            let d = two_party_def();
+            let pairs = [
+                ("id", "I-7"),
+                ("when", "07/04/2024 23:30"),
+                ("cleared", ""),
+                ("ArrName", arr.as_str()),
+                ("ArrDOB", ""),
+                ("VicName", vic.as_str()),
+                ("VicRole", ""),
+                ("VicDOB", ""),
+            ];
+            let (rs, _) = map_parties(&d, &pairs).unwrap();
+            let named = rs.iter().filter(|r| r.identity.is_some()).count();
+            proptest::prop_assert_eq!(rs.len(), named.max(1));
+            let mut keys: Vec<&str> = rs.iter().map(|r| r.record_key.as_str()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            proptest::prop_assert_eq!(keys.len(), rs.len());
+            proptest::prop_assert!(rs.iter().all(|r| r.event_key == "I-7"));
+            if named == 0 {
+                proptest::prop_assert_eq!(rs[0].record_key.as_str(), "I-7");
+            }
+            // a blank party is never a record
+            for (name, col) in [("arrestee", arr.as_str()), ("victim", vic.as_str())] {
+                let listed = rs.iter().any(|r| r.record_key.ends_with(&format!("|{name}")));
+                if col.trim().is_empty() {
+                    proptest::prop_assert!(!listed);
+                }
+            }
         }
     }
 }

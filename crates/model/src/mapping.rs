@@ -117,6 +117,169 @@ pub struct SourceDef {
     /// Code tables: values of a field that set the kind and / or need flags.
     #[serde(default, rename = "code", skip_serializing_if = "Vec::is_empty")]
     pub codes: Vec<CodeRule>,
+    /// A row that names several people side by side (an incident export with arrestee and
+    /// victim columns): one entry per person, each with its own person fields. Each party the
+    /// row names becomes a record of its own, of the same interaction; a row naming none is
+    /// kept as the interaction alone. Empty: the row is one record, its person in `fields`.
+    #[serde(default, rename = "party", skip_serializing_if = "Vec::is_empty")]
+    pub parties: Vec<PartyDef>,
+}
+
+/// One of the people a row names side by side (see [`SourceDef::parties`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartyDef {
+    /// Appended to the row's record key (`<key>|<name>`): the party's record key.
+    pub name: String,
+    /// The party's role when no field says otherwise (default: the source's `role`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Where the party's person fields come from.
+    pub fields: PersonFields,
+}
+
+/// The fields that describe one person of a row (see [`PartyDef`]): as in [`Fields`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transported: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mental_health: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub substance_use: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub housing_instability: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub middle_name: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suffix: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliases: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dob: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sex: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub race: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ethnicity: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_city: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_zip: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency_person_id: Option<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssn_last4: Option<FieldSpec>,
+}
+
+impl Fields {
+    /// The source-level fields that describe the row's person (see [`PersonFields`]), by
+    /// name: with parties declared, these belong in each party instead.
+    pub fn person_fields_set(&self) -> Vec<&'static str> {
+        self.person().names_set()
+    }
+
+    fn person(&self) -> PersonFields {
+        PersonFields {
+            role: self.role.clone(),
+            transported: self.transported.clone(),
+            mental_health: self.mental_health.clone(),
+            substance_use: self.substance_use.clone(),
+            housing_instability: self.housing_instability.clone(),
+            name: self.name.clone(),
+            first_name: self.first_name.clone(),
+            middle_name: self.middle_name.clone(),
+            last_name: self.last_name.clone(),
+            suffix: self.suffix.clone(),
+            aliases: self.aliases.clone(),
+            dob: self.dob.clone(),
+            sex: self.sex.clone(),
+            race: self.race.clone(),
+            ethnicity: self.ethnicity.clone(),
+            phone: self.phone.clone(),
+            address: self.address.clone(),
+            address_city: self.address_city.clone(),
+            address_zip: self.address_zip.clone(),
+            agency_person_id: self.agency_person_id.clone(),
+            ssn_last4: self.ssn_last4.clone(),
+        }
+    }
+
+    /// These fields with the person's taken from `p` (the interaction's kept).
+    pub fn with_person(&self, p: &PersonFields) -> Fields {
+        let p = p.clone();
+        Fields {
+            role: p.role,
+            transported: p.transported,
+            mental_health: p.mental_health,
+            substance_use: p.substance_use,
+            housing_instability: p.housing_instability,
+            name: p.name,
+            first_name: p.first_name,
+            middle_name: p.middle_name,
+            last_name: p.last_name,
+            suffix: p.suffix,
+            aliases: p.aliases,
+            dob: p.dob,
+            sex: p.sex,
+            race: p.race,
+            ethnicity: p.ethnicity,
+            phone: p.phone,
+            address: p.address,
+            address_city: p.address_city,
+            address_zip: p.address_zip,
+            agency_person_id: p.agency_person_id,
+            ssn_last4: p.ssn_last4,
+            ..self.clone()
+        }
+    }
+}
+
+impl PersonFields {
+    /// The names of the fields given.
+    pub fn names_set(&self) -> Vec<&'static str> {
+        [
+            ("role", &self.role),
+            ("transported", &self.transported),
+            ("mental_health", &self.mental_health),
+            ("substance_use", &self.substance_use),
+            ("housing_instability", &self.housing_instability),
+            ("name", &self.name),
+            ("first_name", &self.first_name),
+            ("middle_name", &self.middle_name),
+            ("last_name", &self.last_name),
+            ("suffix", &self.suffix),
+            ("aliases", &self.aliases),
+            ("dob", &self.dob),
+            ("sex", &self.sex),
+            ("race", &self.race),
+            ("ethnicity", &self.ethnicity),
+            ("phone", &self.phone),
+            ("address", &self.address),
+            ("address_city", &self.address_city),
+            ("address_zip", &self.address_zip),
+            ("agency_person_id", &self.agency_person_id),
+            ("ssn_last4", &self.ssn_last4),
+        ]
+        .into_iter()
+        .filter(|(_, f)| f.is_some())
+        .map(|(n, _)| n)
+        .collect()
+    }
 }
 
 /// Canonical fields and where each comes from. Every entry is optional except `start`.

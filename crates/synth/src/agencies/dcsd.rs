@@ -56,6 +56,7 @@ pub fn booking_no(year: i32, seq: u32) -> String {
 
 pub fn source_def() -> SourceDef {
     SourceDef {
+        parties: Vec::new(),
         name: SOURCE.into(),
         agency: "DCSD".into(),
         files: format!("{DIR}/{FILE}"),

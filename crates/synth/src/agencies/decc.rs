@@ -43,6 +43,7 @@ pub fn call_no(year: i32, seq: u32) -> String {
 
 pub fn source_def() -> SourceDef {
     SourceDef {
+        parties: Vec::new(),
         name: SOURCE.into(),
         agency: "DECC".into(),
         files: format!("{DIR}/cad_calls_*.csv"),

@@ -62,6 +62,7 @@ pub fn incident_no(year: i32, seq: u32) -> String {
 
 pub fn source_def() -> SourceDef {
     SourceDef {
+        parties: Vec::new(),
         name: SOURCE.into(),
         agency: "DFD".into(),
         files: format!("{DIR}/ems_fire_runs_*.csv"),

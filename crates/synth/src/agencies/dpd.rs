@@ -74,6 +74,7 @@ fn role_code(r: PRole) -> &'static str {
 
 pub fn source_def() -> SourceDef {
     SourceDef {
+        parties: Vec::new(),
         name: SOURCE.into(),
         agency: "DPD".into(),
         files: format!("{DIR}/{FILE}"),

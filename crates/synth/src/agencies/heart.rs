@@ -29,6 +29,7 @@ pub fn response_id(year: i32, seq: u32) -> String {
 
 pub fn source_def() -> SourceDef {
     SourceDef {
+        parties: Vec::new(),
         name: SOURCE.into(),
         agency: "HEART".into(),
         files: format!("{DIR}/{FILE}"),
