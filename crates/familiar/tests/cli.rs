@@ -1344,22 +1344,23 @@ fn a_backup_restores_to_a_store_with_the_same_measures() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
-/// An incident export that names an arrestee and a victim side by side: each party named is a
-/// record of the same interaction, a row naming nobody keeps the interaction, and the counts
-/// reconcile per record.
+/// An incident export that names an arrestee and a victim side by side: each declared party is
+/// a record of the same interaction (with no person when the row leaves it blank), the keys
+/// are the same in every version of a row, and the counts reconcile per record.
 #[test]
 fn a_row_naming_two_people_side_by_side_is_two_records_of_one_incident() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("incidents.csv"),
-        "IncidentNo,Reported,Address,ArrName,ArrDOB,VicName,VicDOB\n\
-         I-1,2025-01-02 10:00,12 ELM ST,\"SMITH, JOHN\",1980-02-03,\"ROE, MARY\",1975-05-06\n\
-         I-2,2025-01-03 11:00,12 ELM ST,\"SMITH, JOHN\",1980-02-03,,\n\
-         I-3,2025-01-04 12:00,9 OAK AVE,,,,\n\
-         I-4,2025-13-45 12:00,9 OAK AVE,\"SMITH, JOHN\",,,\n\
-         I-5,2025-01-06 13:00,9 OAK AVE,,,\"ROE, MARY\",1975-05-06\n",
-    )
-    .unwrap();
+    let rows = |i1_victim: &str| {
+        format!(
+            "IncidentNo,Reported,Address,ArrName,ArrDOB,VicName,VicDOB\n\
+             I-1,2025-01-02 10:00,12 ELM ST,\"SMITH, JOHN\",1980-02-03,{i1_victim},1975-05-06\n\
+             I-2,2025-01-03 11:00,12 ELM ST,\"SMITH, JOHN\",1980-02-03,,\n\
+             I-3,2025-01-04 12:00,9 OAK AVE,,,,\n\
+             I-4,2025-13-45 12:00,9 OAK AVE,\"SMITH, JOHN\",,,\n\
+             I-5,2025-01-06 13:00,9 OAK AVE,,,\"ROE, MARY\",1975-05-06\n"
+        )
+    };
+    std::fs::write(dir.path().join("incidents.csv"), rows("\"ROE, MARY\"")).unwrap();
     let cfg = write_config(
         dir.path(),
         r#"
@@ -1388,19 +1389,20 @@ dob = { column = "VicDOB", format = "%Y-%m-%d" }
 "#,
     );
     let db = dir.path().join("f.db");
+    let ingest = || json(&["ingest", "--db", s(&db), "--config", s(&cfg), "--json"]);
     let check = json(&["ingest", "--check", "--config", s(&cfg), "--json"]);
-    let r = json(&["ingest", "--db", s(&db), "--config", s(&cfg), "--json"]);
+    let r = ingest();
     let src = &r["sources"][0];
-    // I-1 two records, I-2 one, I-3 the interaction alone, I-5 one; I-4 rejected once
-    assert_eq!(src["accepted"], 5, "{r}");
+    // four good rows, two records each; I-4 rejected once
+    assert_eq!(src["accepted"], 8, "{r}");
     assert_eq!(src["rejected"], 1);
-    assert_eq!(src["read"], 6, "one per record");
+    assert_eq!(src["read"], 9, "one per record");
     assert_eq!(
-        check["sources"][0]["accepted"], 5,
+        check["sources"][0]["accepted"], 8,
         "--check counts as the ingest does: {check}"
     );
-    let again = json(&["ingest", "--db", s(&db), "--config", s(&cfg), "--json"]);
-    assert_eq!(again["sources"][0]["duplicate"], 5);
+    let again = ingest();
+    assert_eq!(again["sources"][0]["duplicate"], 8);
     assert_eq!(again["sources"][0]["accepted"], 0);
     let q = |sql: &str| json(&["sql", "--db", s(&db), sql, "--format", "json"]);
     assert_eq!(
@@ -1411,20 +1413,28 @@ dob = { column = "VicDOB", format = "%Y-%m-%d" }
     let roles = q("SELECT role, count(*) AS n FROM involvements GROUP BY role ORDER BY role");
     assert_eq!(
         roles,
-        serde_json::json!([
-            {"role": "arrestee", "n": 2},
-            {"role": "subject", "n": 1},
-            {"role": "victim", "n": 2}
-        ])
+        serde_json::json!([{"role": "arrestee", "n": 4}, {"role": "victim", "n": 4}])
     );
     let i1 = q(
         "SELECT count(*) AS n FROM involvements v JOIN interactions i \
-                ON i.interaction = v.interaction WHERE i.event_key = 'I-1'",
+         ON i.interaction = v.interaction WHERE i.event_key = 'I-1'",
     );
     assert_eq!(
         i1[0]["n"], 2,
         "both parties of I-1 are on its one interaction"
     );
+    // the victim taken off I-1: both of its records get a new version (the victim's now
+    // naming no one), the other rows are duplicates
+    std::fs::write(dir.path().join("incidents.csv"), rows("")).unwrap();
+    let edited = ingest();
+    let e = &edited["sources"][0];
+    assert_eq!(
+        (&e["accepted"], &e["duplicate"]),
+        (&2.into(), &6.into()),
+        "{edited}"
+    );
+    assert_eq!(e["new_versions"], 2);
+    assert_eq!(q("SELECT count(*) AS n FROM involvements")[0]["n"], 8);
     // the rejected row is kept once per run, with its line
     let rejects = ok(&["rejects", "--db", s(&db), "--run", "1"]);
     assert_eq!(rejects.lines().count(), 2, "{rejects}");

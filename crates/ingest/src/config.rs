@@ -340,11 +340,28 @@ fn explain_field_error(text: &str) -> Option<String> {
     let sources = v.get("source")?.as_array()?;
     for (i, s) in sources.iter().enumerate() {
         let name = s.get("name").and_then(|n| n.as_str()).unwrap_or("?");
-        let Some(fields) = s.get("fields").and_then(|f| f.as_table()) else {
-            continue;
-        };
-        for (fname, fv) in fields {
-            let at = format!("source {} ({name:?}) fields.{fname}", i + 1);
+        // the source's fields, then each party's
+        let mut tables: Vec<(String, &toml::Table)> = Vec::new();
+        if let Some(f) = s.get("fields").and_then(|f| f.as_table()) {
+            tables.push(("fields".into(), f));
+        }
+        for (j, p) in s
+            .get("party")
+            .and_then(|p| p.as_array())
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(f) = p.get("fields").and_then(|f| f.as_table()) {
+                tables.push((format!("party {} fields", j + 1), f));
+            }
+        }
+        for (fname, fv) in tables
+            .iter()
+            .flat_map(|(at, t)| t.iter().map(move |x| (at, x)))
+            .map(|(at, (fname, fv))| (format!("{at}.{fname}"), fv))
+        {
+            let at = format!("source {} ({name:?}) {fname}", i + 1);
             match fv {
                 toml::Value::String(_) => {}
                 toml::Value::Table(t) => {

@@ -53,8 +53,8 @@ pub struct FileReport {
     /// Hex SHA-256 of the whole file.
     pub sha256: String,
     pub bytes: u64,
-    /// Rows read = accepted + rejected (blank lines and the header are not rows; a row naming
-    /// several parties side by side counts once per party it names).
+    /// Rows read = accepted + rejected (blank lines and the header are not rows; an accepted
+    /// row of a source with `[[source.party]]` counts once per declared party, one record each).
     pub rows: u64,
     pub accepted: u64,
     pub rejected: u64,
@@ -218,12 +218,13 @@ pub fn read_file<E>(
     Ok(rep)
 }
 
-/// Map one row with a plan (binds the mapping to the row's columns each call: for one-offs and
-/// tests; [`read_source`] binds once per file).
+/// Map one row with a plan into its records (one, or one per party: see
+/// [`crate::mapper::Mapper::map_parties`]); binds the mapping to the row's columns each call:
+/// for one-offs and tests ([`read_source`] binds once per file).
 pub fn map_row(
     plan: &SourcePlan,
     row: &crate::reader::Row<'_>,
-) -> Result<NormalizedRecord, Rejection> {
+) -> Result<Vec<NormalizedRecord>, Rejection> {
     let mapper = plan.bind(row.names).map_err(|missing| Rejection {
         kind: RejectKind::MissingRequired,
         field: None,
@@ -233,5 +234,9 @@ pub fn map_row(
         file: row.file.clone(),
         raw: row.raw.to_vec(),
     })?;
-    mapper.map(row, &mut Warnings::default())
+    if mapper.has_parties() {
+        mapper.map_parties(row, &mut Warnings::default())
+    } else {
+        mapper.map(row, &mut Warnings::default()).map(|r| vec![r])
+    }
 }

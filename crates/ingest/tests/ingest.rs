@@ -112,6 +112,29 @@ fn unknown_keys_are_named_with_their_line() {
 }
 
 #[test]
+fn a_party_field_mistake_is_named_too() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "calls.csv", b"id,when,name,type\n");
+    let with_party = SIMPLE.replace(
+        "name = { column = \"name\", layout = \"last_comma_first_middle\" }\n",
+        "",
+    ) + "[[source.party]]\nname = \"caller\"\n[source.party.fields]\n\
+           name = { colum = \"name\" }\n";
+    let e = load(dir.path(), &with_party).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("unknown key `colum`"), "{msg}");
+    assert!(msg.contains("party 1 fields.name"), "{msg}");
+    // a person field left at the source's level beside parties is named
+    let both = SIMPLE.to_string()
+        + "[[source.party]]\nname = \"caller\"\n[source.party.fields]\nname = \"name\"\n";
+    let e = load(dir.path(), &both).unwrap_err();
+    assert!(
+        e.to_string().contains("fields name describe a person"),
+        "{e}"
+    );
+}
+
+#[test]
 fn semantic_problems_are_all_listed() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "calls.csv", b"id,when,name,type\n");

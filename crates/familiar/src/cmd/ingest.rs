@@ -561,11 +561,21 @@ async fn ingest_file(
         }
         if !reserved {
             reserved = true;
+            // bytes per record: a row that makes one record per party counts its bytes once
+            let mut last_row = None;
             let sample: usize = batch
                 .iter()
-                .map(|o| match o {
-                    RowOutcome::Accepted { raw, .. } => raw.raw.len() + 1,
-                    RowOutcome::Rejected(r) => r.raw.len() + 1,
+                .map(|o| {
+                    let (row, len) = match o {
+                        RowOutcome::Accepted { raw, .. } => (raw.row_number, raw.raw.len()),
+                        RowOutcome::Rejected(r) => (r.row_number, r.raw.len()),
+                    };
+                    let again = last_row.replace(row) == Some(row);
+                    if again {
+                        0
+                    } else {
+                        len + 1
+                    }
                 })
                 .sum();
             if sample > 0 {
