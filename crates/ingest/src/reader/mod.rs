@@ -387,16 +387,15 @@ impl FileReader {
 }
 
 /// Lines from a byte stream: `\n`-terminated, the terminator kept in the buffer.
-/// UTF-16 input is decoded line by line into UTF-8 (a line that is not valid UTF-16 is flagged
-/// and kept as its original bytes).
+/// UTF-16 input is read and decoded line by line into UTF-8 (a line that is not valid UTF-16 is
+/// flagged and kept as its original bytes); only one line is held at a time.
 pub(crate) enum LineSource<R> {
     Bytes(R),
     Utf16 {
-        data: Vec<u8>,
-        pos: usize,
-        enc: &'static Encoding,
-        /// The reader, already read to its end (kept for `into_inner`).
         inner: R,
+        enc: &'static Encoding,
+        /// The current line's UTF-16 bytes.
+        raw: Vec<u8>,
     },
 }
 
@@ -419,14 +418,11 @@ impl<R: io::BufRead> LineSource<R> {
         // (BufReader's first fill reads the whole buffer from a file).
         r.consume(bom);
         if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
-            let mut data = Vec::new();
-            r.read_to_end(&mut data)?;
             Ok((
                 LineSource::Utf16 {
-                    data,
-                    pos: 0,
-                    enc,
                     inner: r,
+                    enc,
+                    raw: Vec::new(),
                 },
                 encoding_rs::UTF_8,
             ))
@@ -449,23 +445,14 @@ impl<R: io::BufRead> LineSource<R> {
                     bad_encoding: false,
                 }))
             }
-            LineSource::Utf16 { data, pos, enc, .. } => {
-                if *pos >= data.len() {
-                    return Ok(None);
-                }
+            LineSource::Utf16 { inner, enc, raw } => {
                 let le = *enc == encoding_rs::UTF_16LE;
                 let nl: [u8; 2] = if le { [b'\n', 0] } else { [0, b'\n'] };
-                let mut end = data.len();
-                let mut i = *pos;
-                while i + 1 < data.len() {
-                    if data[i] == nl[0] && data[i + 1] == nl[1] {
-                        end = i + 2;
-                        break;
-                    }
-                    i += 2;
+                read_utf16_line(inner, le, raw)?;
+                if raw.is_empty() {
+                    return Ok(None);
                 }
-                let slice = &data[*pos..end];
-                *pos = end;
+                let slice = &raw[..];
                 match enc.decode_without_bom_handling_and_without_replacement(slice) {
                     Some(text) => {
                         out.extend_from_slice(text.as_bytes());
@@ -559,6 +546,40 @@ impl<R: io::BufRead> LineSource<R> {
     }
 }
 
+/// Read one UTF-16 line (through its newline unit, or to the end of the input) into `raw`
+/// (cleared first). The line starts on a unit boundary, so a 0x0A byte ends it only where it
+/// is the newline unit (`0A 00` little-endian, `00 0A` big-endian) at an even offset: U+010A
+/// or U+0A00 hold that byte too.
+fn read_utf16_line<R: io::BufRead>(r: &mut R, le: bool, raw: &mut Vec<u8>) -> io::Result<()> {
+    raw.clear();
+    loop {
+        if r.read_until(b'\n', raw)? == 0 || raw.last() != Some(&b'\n') {
+            return Ok(()); // the end of the input
+        }
+        let k = raw.len() - 1;
+        if le {
+            if k.is_multiple_of(2) {
+                // the unit's other byte decides
+                let next = loop {
+                    match r.fill_buf() {
+                        Ok(b) => break b.first().copied(),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    }
+                };
+                let Some(b) = next else { return Ok(()) };
+                r.consume(1);
+                raw.push(b);
+                if b == 0 {
+                    return Ok(());
+                }
+            }
+        } else if !k.is_multiple_of(2) && raw[k - 1] == 0 {
+            return Ok(());
+        }
+    }
+}
+
 fn content_len(line: &[u8]) -> usize {
     let mut n = line.len();
     if n > 0 && line[n - 1] == b'\n' {
@@ -624,6 +645,38 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// UTF-16 text read a line at a time, through buffers of any size, is the text split
+        /// after each newline, however often a unit's bytes are 0x0A (U+010A, U+0A05, U+0A0A).
+        #[test]
+        fn utf16_lines_are_the_text_split_at_its_newlines(
+            chars in proptest::collection::vec(
+                prop_oneof![
+                    Just('\n'), Just('a'), Just('\u{010A}'), Just('\u{0A05}'),
+                    Just('\u{0A0A}'), Just('\r'), Just('😀'), Just('é')
+                ],
+                0..80,
+            ),
+            // the BOM is looked for in the first buffer: at least its two bytes
+            cap in 2usize..11,
+            le in any::<bool>(),
+        ) {
+            let text: String = chars.into_iter().collect();
+            let mut bytes: Vec<u8> = if le { vec![0xFF, 0xFE] } else { vec![0xFE, 0xFF] };
+            for u in text.encode_utf16() {
+                bytes.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
+            }
+            let r = io::BufReader::with_capacity(cap, io::Cursor::new(bytes));
+            let (mut src, _) = LineSource::open(r, encoding_rs::UTF_8).unwrap();
+            let mut got = Vec::new();
+            let mut line = Vec::new();
+            while let Some(info) = src.next_line(&mut line).unwrap() {
+                prop_assert!(!info.bad_encoding);
+                got.push(String::from_utf8(line.clone()).unwrap());
+            }
+            let want: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+            prop_assert_eq!(got, want);
+        }
+
         /// Pieces are at most `max` bytes, end their line exactly at each `\n` (and at the end
         /// of the input), and put back together are the input.
         #[test]
