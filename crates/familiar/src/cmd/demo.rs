@@ -56,7 +56,7 @@ pub async fn run(a: Args) -> Result<()> {
     super::user::seal_plain_rows(&store, &db).await?;
     let report =
         super::ingest::ingest(&store, &a.out.join("county").join("sources.toml"), false).await?;
-    print!("{}", super::ingest::report_table(&report));
+    print!("{}", super::ingest::report_table(&report, &db));
 
     println!("3/4 linking people across agencies ...");
     let l = super::link::link_store(&store, super::link::DEFAULT_METHOD, "demo").await?;

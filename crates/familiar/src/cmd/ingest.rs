@@ -187,7 +187,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report_table(&report));
+        print!("{}", report_table(&report, db));
     }
     Ok(())
 }
@@ -712,7 +712,7 @@ fn write_rejects(rows: &[QuarantineRow], out: impl std::io::Write) -> Result<()>
 }
 
 /// The per-source reconciliation table printed after an ingest.
-pub fn report_table(r: &IngestReport) -> String {
+pub fn report_table(r: &IngestReport, db: &Path) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let _ = writeln!(
@@ -738,8 +738,9 @@ pub fn report_table(r: &IngestReport) -> String {
     } else if t.rejected > 0 {
         let _ = writeln!(
             s,
-            "rejected rows are kept sealed in the store: `familiar rejects --run {} --out FILE` \
-             writes them out",
+            "rejected rows are kept sealed in the store: `familiar rejects --db {} --run {} --out \
+             FILE` writes them out",
+            db.display(),
             r.run_id
         );
     }
