@@ -661,9 +661,41 @@ fn person_ids_survive_new_data_and_a_manual_split_survives_relinking() {
         "--config",
         s(&county.join("partial.toml")),
     ]);
+    let o = run(&["link", "model", "--db", s(&db)]);
+    assert!(!o.status.success(), "no model before the first run");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no model is stored yet"));
     ok(&["link", "--db", s(&db)]);
     let before = person_of(&db);
     assert!(!before.is_empty());
+    // The learned model, as an analyst without a truth file sees it.
+    let m = json(&["link", "model", "--db", s(&db), "--json"]);
+    assert_eq!(m["fits_current_spec"], true);
+    let comps = m["comparisons"].as_array().unwrap();
+    assert!(comps.iter().any(|c| c["name"] == "dob"));
+    for c in comps {
+        for l in c["levels"].as_array().unwrap() {
+            let (mp, up) = (l["m"].as_f64().unwrap(), l["u"].as_f64().unwrap());
+            assert!(
+                (0.0..=1.0).contains(&mp) && (0.0..=1.0).contains(&up),
+                "{l}"
+            );
+        }
+    }
+    let p = &m["persons"];
+    assert_eq!(p["records"].as_u64().unwrap() as usize, before.len());
+    let persons: std::collections::HashSet<&String> = before.values().collect();
+    assert_eq!(p["persons"].as_u64().unwrap() as usize, persons.len());
+    let by_size: u64 = [
+        "one_record",
+        "two_to_four",
+        "five_to_nineteen",
+        "twenty_or_more",
+    ]
+    .iter()
+    .map(|k| p[*k].as_u64().unwrap())
+    .sum();
+    assert_eq!(by_size as usize, persons.len());
+    assert!(ok(&["link", "model", "--db", s(&db)]).contains("pairs wait for review"));
 
     // A reviewer splits one record off a multi-record person.
     let mut members: std::collections::HashMap<&str, Vec<&str>> = Default::default();

@@ -86,6 +86,13 @@ pub enum LinkCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The model the last full run learned, for judging a linkage without a truth file: the
+    /// prior, each comparison's levels with m, u and weight, the threshold, and the persons it
+    /// made (how many, how large, how many pairs wait for review).
+    Model {
+        #[arg(long)]
+        json: bool,
+    },
     /// Score the current linkage against a truth map (`source,record_key,person_id`):
     /// pairwise and B-cubed metrics, blocking recall, and the worst false merges and missed
     /// links (record ids and match weights only).
@@ -175,6 +182,15 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
                 print_summary(&summary);
+            }
+            Ok(())
+        }
+        Some(LinkCommand::Model { json }) => {
+            let report = model_report(&store).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", model_text(&report));
             }
             Ok(())
         }
@@ -1274,5 +1290,215 @@ mod review_tests {
         // an attachment already in the band is queued once
         let q = review_pairs(&[pair(1, 2, 0.9)], &[pair(1, 2, 0.9)]);
         assert_eq!(q.len(), 1);
+    }
+}
+
+/// What `familiar link model` reports.
+#[derive(Debug, Serialize)]
+pub struct ModelReport {
+    /// The link run that trained the model.
+    pub trained_by_run: i64,
+    /// Identities it was trained on.
+    pub trained_on: usize,
+    /// Whether it is the built-in spec's (a stored model of another spec is shown, not used).
+    pub fits_current_spec: bool,
+    /// λ: the share of random pairs of records that are the same person.
+    pub lambda: f64,
+    /// log2(λ / (1 − λ)), the prior in every match weight.
+    pub prior_weight: f64,
+    pub threshold_weight: f64,
+    pub threshold_probability: f64,
+    pub comparisons: Vec<ModelComparison>,
+    /// Warnings about the learned parameters (exact agreement that counts against a match:
+    /// check that the field means the same in every source).
+    pub warnings: Vec<String>,
+    pub persons: PersonSizes,
+    pub review_pairs: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ModelComparison {
+    pub name: String,
+    pub levels: Vec<familiar_link::model::LevelParams>,
+}
+
+/// Persons by how many records each holds.
+#[derive(Debug, Default, Serialize)]
+pub struct PersonSizes {
+    pub persons: usize,
+    pub records: usize,
+    pub one_record: usize,
+    pub two_to_four: usize,
+    pub five_to_nineteen: usize,
+    pub twenty_or_more: usize,
+    /// The largest persons' record counts (a very large one is worth a look: one bad bridge
+    /// shows up here first).
+    pub largest: Vec<usize>,
+}
+
+async fn model_report(store: &dyn Store) -> Result<ModelReport> {
+    let state = store.link_state().await?;
+    let (Some(text), Some(run)) = (state.model.as_deref(), state.model_run) else {
+        bail!("no model is stored yet: run `familiar link` first");
+    };
+    let m: familiar_link::ModelState =
+        serde_json::from_str(text).context("reading the stored model")?;
+    let spec = familiar_link::person_spec();
+    let threshold_weight = m.spec.threshold.weight();
+    let warnings = model_warnings(&m.comparisons);
+    let links = store.person_links().await?;
+    let mut size: HashMap<&str, usize> = HashMap::new();
+    for p in links.values() {
+        *size.entry(p.as_str()).or_default() += 1;
+    }
+    let mut sizes: Vec<usize> = size.into_values().collect();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    let persons = PersonSizes {
+        persons: sizes.len(),
+        records: sizes.iter().sum(),
+        one_record: sizes.iter().filter(|&&n| n == 1).count(),
+        two_to_four: sizes.iter().filter(|&&n| (2..5).contains(&n)).count(),
+        five_to_nineteen: sizes.iter().filter(|&&n| (5..20).contains(&n)).count(),
+        twenty_or_more: sizes.iter().filter(|&&n| n >= 20).count(),
+        largest: sizes.iter().take(5).copied().collect(),
+    };
+    Ok(ModelReport {
+        trained_by_run: run,
+        trained_on: m.trained_on,
+        fits_current_spec: m.fits(&spec),
+        lambda: m.lambda,
+        prior_weight: m.prior_weight,
+        threshold_weight,
+        threshold_probability: familiar_link::model::probability(threshold_weight),
+        comparisons: m
+            .comparisons
+            .iter()
+            .map(|c| ModelComparison {
+                name: c.name.clone(),
+                levels: c.levels.clone(),
+            })
+            .collect(),
+        warnings,
+        persons,
+        review_pairs: store.review_queue().await?.len(),
+    })
+}
+
+/// Exact agreement that is no evidence for a match: the field likely holds different things in
+/// different sources (or one placeholder value in many rows).
+fn model_warnings(comparisons: &[familiar_link::incremental::StoredComparison]) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in comparisons {
+        for l in &c.levels {
+            if l.label == "exact" && l.weight <= 0.0 {
+                out.push(format!(
+                    "{}: exact agreement counts against a match (weight {:.2}): check that the \
+                     field is mapped to the same thing in every source",
+                    c.name, l.weight
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn model_text(r: &ModelReport) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "model of link run {} (trained on {} identities{})",
+        r.trained_by_run,
+        r.trained_on,
+        if r.fits_current_spec {
+            ""
+        } else {
+            "; trained for another spec, so the next run retrains"
+        }
+    );
+    let _ = writeln!(
+        s,
+        "prior: λ = {:.3e} (1 pair in {:.0} is the same person), {:+.2} bits",
+        r.lambda,
+        1.0 / r.lambda.max(1e-300),
+        r.prior_weight
+    );
+    let _ = writeln!(
+        s,
+        "threshold: match probability {:.2} (weight {:+.2} bits)\n",
+        r.threshold_probability, r.threshold_weight
+    );
+    let _ = writeln!(
+        s,
+        "{:<18} {:<16} {:>9} {:>11} {:>8}",
+        "comparison", "level", "m", "u", "weight"
+    );
+    for c in &r.comparisons {
+        for (i, l) in c.levels.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "{:<18} {:<16} {:>9.4} {:>11.3e} {:>+8.2}",
+                if i == 0 { c.name.as_str() } else { "" },
+                l.label,
+                l.m,
+                l.u,
+                l.weight
+            );
+        }
+    }
+    for w in &r.warnings {
+        let _ = writeln!(s, "warning: {w}");
+    }
+    let p = &r.persons;
+    let _ = writeln!(
+        s,
+        "\n{} records in {} persons: {} of one record, {} of 2-4, {} of 5-19, {} of 20 or more; \
+         the largest hold {}",
+        p.records,
+        p.persons,
+        p.one_record,
+        p.two_to_four,
+        p.five_to_nineteen,
+        p.twenty_or_more,
+        p.largest
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(s, "{} pairs wait for review", r.review_pairs);
+    s
+}
+
+#[cfg(test)]
+mod model_tests {
+    use super::*;
+    use familiar_link::incremental::StoredComparison;
+    use familiar_link::model::LevelParams;
+
+    fn level(label: &str, m: f64, u: f64) -> LevelParams {
+        LevelParams {
+            label: label.into(),
+            m,
+            u,
+            weight: (m / u).log2(),
+        }
+    }
+
+    #[test]
+    fn exact_agreement_that_is_no_evidence_is_pointed_out() {
+        let comps = vec![
+            StoredComparison {
+                name: "dob".into(),
+                levels: vec![level("exact", 0.9, 0.001), level("else", 0.1, 0.999)],
+            },
+            StoredComparison {
+                name: "sex".into(),
+                levels: vec![level("exact", 0.4, 0.5), level("else", 0.6, 0.5)],
+            },
+        ];
+        let w = model_warnings(&comps);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].starts_with("sex: exact agreement counts against a match"));
     }
 }
