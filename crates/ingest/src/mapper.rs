@@ -892,21 +892,69 @@ impl<'c> Mapper<'c> {
         row: &Row<'_>,
         w: &mut Warnings,
     ) -> Result<Vec<NormalizedRecord>, Rejection> {
-        // the interaction first: its rejections and warnings are the row's, once
-        self.map(row, w)?;
+        // the interaction once (its rejections and warnings are the row's), then each
+        // party's person fields on a copy of it
+        let base = self.map(row, w)?;
         let mut out = Vec::with_capacity(self.parties.len());
         for (name, m) in &self.parties {
-            let mut own = Warnings::default();
-            let mut r = m.map(row, &mut own)?;
-            // the interaction's warnings were counted above
-            own.clear(Warning::EndUnparseable);
-            own.clear(Warning::EndBeforeStart);
-            w.merge(&own);
+            let mut r = base.clone();
+            m.fill_person(row, &mut r, w)?;
             r.record_key.push('|');
             r.record_key.push_str(name);
             out.push(r);
         }
         Ok(out)
+    }
+
+    /// Set `r`'s person fields (role, need flags from columns, transported, identity) from
+    /// this mapping's: a party's, over the record of its row's interaction.
+    fn fill_person(
+        &self,
+        row: &Row<'_>,
+        r: &mut NormalizedRecord,
+        w: &mut Warnings,
+    ) -> Result<(), Rejection> {
+        for (slot, f) in self.c.slots.iter().enumerate().skip(F::Role as usize) {
+            let Some(f) = f else { continue };
+            if f.required && self.raw_value(f, slot, row).is_empty() {
+                let col = f.constant.is_none().then(|| f.columns.join("+"));
+                return Err(row.reject(
+                    RejectKind::MissingRequired,
+                    Some(f.name),
+                    col.as_deref(),
+                    format!("required field {} is blank", f.name),
+                ));
+            }
+        }
+        r.role = match self.value(F::Role, row) {
+            Some((f, v)) if !v.is_empty() => v.parse::<Role>().map_err(|e| {
+                row.reject(
+                    RejectKind::BadValue,
+                    Some(f.name),
+                    self.columns_label(F::Role).as_deref(),
+                    e.to_string(),
+                )
+            })?,
+            _ => self.c.role,
+        };
+        for (id, flag) in [
+            (F::MentalHealth, "mental_health"),
+            (F::SubstanceUse, "substance_use"),
+            (F::HousingInstability, "housing_instability"),
+        ] {
+            if let Some((f, v)) = self.value(id, row) {
+                if is_truthy(&v, &f.truthy) {
+                    r.needs.set(flag);
+                }
+            }
+        }
+        if let Some((f, v)) = self.value(F::Transported, row) {
+            if !v.is_empty() {
+                r.transported = Some(is_truthy(&v, &f.truthy));
+            }
+        }
+        r.identity = self.identity(row, r.local_date, w);
+        Ok(())
     }
 
     /// Map one row. `w` counts values dropped without rejecting the row.
