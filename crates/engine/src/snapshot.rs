@@ -589,13 +589,8 @@ impl Snapshot {
     /// Read every table of a snapshot directory into memory.
     pub fn read_into_memory(dir: &Path) -> Result<Snapshot> {
         let s = Snapshot::read(dir)?;
-        let schemas = [
-            interactions_schema(),
-            involvements_schema(),
-            agencies_schema(),
-        ];
         let mut tables = Vec::new();
-        for (name, schema) in TABLES.iter().zip(schemas) {
+        for (name, schema) in TABLES.iter().zip(table_schemas()) {
             let path = dir.join(format!("{name}.parquet"));
             let file = File::open(&path).map_err(|e| EngineError::io(&path, e))?;
             let batches = read_parquet(file, &path, &schema)?;
@@ -617,13 +612,8 @@ impl Snapshot {
         if m.data_version != data_version || m.schema_version != SNAPSHOT_SCHEMA_VERSION {
             return None;
         }
-        let schemas = [
-            interactions_schema(),
-            involvements_schema(),
-            agencies_schema(),
-        ];
         let mut tables = Vec::new();
-        for (name, schema) in TABLES.iter().zip(schemas) {
+        for (name, schema) in TABLES.iter().zip(table_schemas()) {
             let path = dir.join(format!("{name}.parquet.sealed"));
             let read = familiar_store::read_sealed_file(key, &path)
                 .map_err(EngineError::from)
@@ -740,6 +730,15 @@ fn restrict(path: &Path) {
 }
 #[cfg(not(unix))]
 fn restrict(_: &Path) {}
+
+/// The schemas of [`TABLES`], in their order.
+fn table_schemas() -> [SchemaRef; 3] {
+    [
+        interactions_schema(),
+        involvements_schema(),
+        agencies_schema(),
+    ]
+}
 
 /// What a sealed table file holds before its Parquet bytes: which table, of which data version.
 fn sealed_header(table: &str, data_version: &str) -> String {
@@ -889,16 +888,11 @@ mod sealed_cache_tests {
     }
 
     fn tables(s: &Snapshot) -> Vec<(&'static str, SchemaRef, Vec<RecordBatch>)> {
-        let schemas = [
-            interactions_schema(),
-            involvements_schema(),
-            agencies_schema(),
-        ];
         match &s.data {
             Data::Memory(t) => t.clone(),
             Data::Bytes(files) => TABLES
                 .iter()
-                .zip(schemas)
+                .zip(table_schemas())
                 .map(|(name, schema)| {
                     let b = file_bytes(files, name).clone();
                     let batches = read_parquet(b, Path::new(name), &schema).unwrap();

@@ -906,6 +906,36 @@ impl<'c> Mapper<'c> {
         Ok(out)
     }
 
+    /// The row's role: its column (after `map`), else the mapping's default.
+    fn role(&self, row: &Row<'_>) -> Result<Role, Rejection> {
+        match self.value(F::Role, row) {
+            Some((f, v)) if !v.is_empty() => v.parse::<Role>().map_err(|e| {
+                row.reject(
+                    RejectKind::BadValue,
+                    Some(f.name),
+                    self.columns_label(F::Role).as_deref(),
+                    e.to_string(),
+                )
+            }),
+            _ => Ok(self.c.role),
+        }
+    }
+
+    /// Add the need flags the row's flag columns set.
+    fn column_flags(&self, row: &Row<'_>, needs: &mut NeedFlags) {
+        for (id, flag) in [
+            (F::MentalHealth, "mental_health"),
+            (F::SubstanceUse, "substance_use"),
+            (F::HousingInstability, "housing_instability"),
+        ] {
+            if let Some((f, v)) = self.value(id, row) {
+                if is_truthy(&v, &f.truthy) {
+                    needs.set(flag);
+                }
+            }
+        }
+    }
+
     /// Set `r`'s person fields (role, need flags from columns, transported, identity) from
     /// this mapping's: a party's, over the record of its row's interaction.
     fn fill_person(
@@ -926,28 +956,8 @@ impl<'c> Mapper<'c> {
                 ));
             }
         }
-        r.role = match self.value(F::Role, row) {
-            Some((f, v)) if !v.is_empty() => v.parse::<Role>().map_err(|e| {
-                row.reject(
-                    RejectKind::BadValue,
-                    Some(f.name),
-                    self.columns_label(F::Role).as_deref(),
-                    e.to_string(),
-                )
-            })?,
-            _ => self.c.role,
-        };
-        for (id, flag) in [
-            (F::MentalHealth, "mental_health"),
-            (F::SubstanceUse, "substance_use"),
-            (F::HousingInstability, "housing_instability"),
-        ] {
-            if let Some((f, v)) = self.value(id, row) {
-                if is_truthy(&v, &f.truthy) {
-                    r.needs.set(flag);
-                }
-            }
-        }
+        r.role = self.role(row)?;
+        self.column_flags(row, &mut r.needs);
         if let Some((f, v)) = self.value(F::Transported, row) {
             if !v.is_empty() {
                 r.transported = Some(is_truthy(&v, &f.truthy));
@@ -1066,28 +1076,8 @@ impl<'c> Mapper<'c> {
             })?,
             _ => code_kind.unwrap_or(c.kind),
         };
-        let role = match self.value(F::Role, row) {
-            Some((f, v)) if !v.is_empty() => v.parse::<Role>().map_err(|e| {
-                row.reject(
-                    RejectKind::BadValue,
-                    Some(f.name),
-                    self.columns_label(F::Role).as_deref(),
-                    e.to_string(),
-                )
-            })?,
-            _ => c.role,
-        };
-        for (id, flag) in [
-            (F::MentalHealth, "mental_health"),
-            (F::SubstanceUse, "substance_use"),
-            (F::HousingInstability, "housing_instability"),
-        ] {
-            if let Some((f, v)) = self.value(id, row) {
-                if is_truthy(&v, &f.truthy) {
-                    needs.set(flag);
-                }
-            }
-        }
+        let role = self.role(row)?;
+        self.column_flags(row, &mut needs);
         let transported = match self.value(F::Transported, row) {
             Some((f, v)) if !v.is_empty() => Some(is_truthy(&v, &f.truthy)),
             _ => None,
