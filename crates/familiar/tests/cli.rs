@@ -696,6 +696,36 @@ fn person_ids_survive_new_data_and_a_manual_split_survives_relinking() {
     .sum();
     assert_eq!(by_size as usize, persons.len());
     assert!(ok(&["link", "model", "--db", s(&db)]).contains("pairs wait for review"));
+    // a model stored by another version is said to be so, and the persons still shown
+    let saved = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg("SELECT model FROM link_runs WHERE model IS NOT NULL")
+        .output()
+        .unwrap()
+        .stdout;
+    let set = |v: &str| {
+        let o = std::process::Command::new("sqlite3")
+            .arg(&db)
+            .arg(format!(
+                "UPDATE link_runs SET model = '{}' WHERE model IS NOT NULL",
+                v.replace('\'', "''")
+            ))
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+    };
+    set(r#"{"version": 1, "from": "elsewhere"}"#);
+    let other = ok(&["link", "model", "--db", s(&db)]);
+    assert!(
+        other.contains("a format this build does not read"),
+        "{other}"
+    );
+    assert!(other.contains("pairs wait for review"), "{other}");
+    set(String::from_utf8(saved).unwrap().trim());
+    assert_eq!(
+        json(&["link", "model", "--db", s(&db), "--json"])["unreadable"],
+        Value::Null
+    );
 
     // A reviewer splits one record off a multi-record person.
     let mut members: std::collections::HashMap<&str, Vec<&str>> = Default::default();

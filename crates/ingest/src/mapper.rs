@@ -1511,6 +1511,38 @@ mod tests {
         }
     }
 
+    /// A party fills the slots from `role` on (`fill_person`): they must be exactly the fields
+    /// a party may give.
+    #[test]
+    fn the_person_slots_are_the_party_fields() {
+        use familiar_model::mapping::PersonFields;
+        let f = || Some(FieldSpec::column("x"));
+        let all = PersonFields {
+            role: f(),
+            transported: f(),
+            mental_health: f(),
+            substance_use: f(),
+            housing_instability: f(),
+            name: f(),
+            first_name: f(),
+            middle_name: f(),
+            last_name: f(),
+            suffix: f(),
+            aliases: f(),
+            dob: f(),
+            sex: f(),
+            race: f(),
+            ethnicity: f(),
+            phone: f(),
+            address: f(),
+            address_city: f(),
+            address_zip: f(),
+            agency_person_id: f(),
+            ssn_last4: f(),
+        };
+        assert_eq!(all.names_set(), FIELD_NAMES[F::Role as usize..].to_vec());
+    }
+
     #[test]
     fn parties_are_checked_when_the_mapping_is_compiled() {
         let err = |d: &SourceDef| Compiled::new(d, "DPD", tz()).unwrap_err().join("\n");

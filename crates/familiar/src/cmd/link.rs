@@ -1298,6 +1298,12 @@ mod review_tests {
 pub struct ModelReport {
     /// The link run that trained the model.
     pub trained_by_run: i64,
+    /// The newest link run, whose persons `persons` counts (a later run may not have used the
+    /// model: `link import`, or the deterministic method).
+    pub persons_of_run: Option<i64>,
+    /// Set when the stored model cannot be read by this build (written by another version):
+    /// the next full run retrains; the parameters below are then empty.
+    pub unreadable: Option<String>,
     /// Identities it was trained on.
     pub trained_on: usize,
     /// Whether it is the built-in spec's (a stored model of another spec is shown, not used).
@@ -1341,35 +1347,45 @@ async fn model_report(store: &dyn Store) -> Result<ModelReport> {
     let (Some(text), Some(run)) = (state.model.as_deref(), state.model_run) else {
         bail!("no model is stored yet: run `familiar link` first");
     };
-    let m: familiar_link::ModelState =
-        serde_json::from_str(text).context("reading the stored model")?;
+    let parsed = serde_json::from_str::<familiar_link::ModelState>(text);
     let spec = familiar_link::person_spec();
-    let threshold_weight = m.spec.threshold.weight();
-    let warnings = model_warnings(&m.comparisons);
-    let links = store.person_links().await?;
-    let mut size: HashMap<&str, usize> = HashMap::new();
-    for p in links.values() {
-        *size.entry(p.as_str()).or_default() += 1;
-    }
-    let mut sizes: Vec<usize> = size.into_values().collect();
-    sizes.sort_unstable_by(|a, b| b.cmp(a));
-    let persons = PersonSizes {
-        persons: sizes.len(),
-        records: sizes.iter().sum(),
-        one_record: sizes.iter().filter(|&&n| n == 1).count(),
-        two_to_four: sizes.iter().filter(|&&n| (2..5).contains(&n)).count(),
-        five_to_nineteen: sizes.iter().filter(|&&n| (5..20).contains(&n)).count(),
-        twenty_or_more: sizes.iter().filter(|&&n| n >= 20).count(),
-        largest: sizes.iter().take(5).copied().collect(),
+    let persons = person_sizes(store).await?;
+    let review_pairs = store.review_queue().await?.len();
+    let m = match parsed {
+        Ok(m) => m,
+        Err(e) => {
+            return Ok(ModelReport {
+                trained_by_run: run,
+                persons_of_run: state.last_run,
+                unreadable: Some(format!(
+                    "the stored model is in a format this build does not read ({e}): the next \
+                     full run retrains"
+                )),
+                trained_on: 0,
+                fits_current_spec: false,
+                lambda: f64::NAN,
+                prior_weight: f64::NAN,
+                threshold_weight: f64::NAN,
+                threshold_probability: f64::NAN,
+                comparisons: Vec::new(),
+                warnings: Vec::new(),
+                persons,
+                review_pairs,
+            })
+        }
     };
+    let threshold_weight = m.spec.threshold.weight();
     Ok(ModelReport {
         trained_by_run: run,
+        persons_of_run: state.last_run,
+        unreadable: None,
         trained_on: m.trained_on,
         fits_current_spec: m.fits(&spec),
         lambda: m.lambda,
         prior_weight: m.prior_weight,
         threshold_weight,
         threshold_probability: familiar_link::model::probability(threshold_weight),
+        warnings: model_warnings(&m.comparisons),
         comparisons: m
             .comparisons
             .iter()
@@ -1378,9 +1394,28 @@ async fn model_report(store: &dyn Store) -> Result<ModelReport> {
                 levels: c.levels.clone(),
             })
             .collect(),
-        warnings,
         persons,
-        review_pairs: store.review_queue().await?.len(),
+        review_pairs,
+    })
+}
+
+/// The current persons by size.
+async fn person_sizes(store: &dyn Store) -> Result<PersonSizes> {
+    let links = store.person_links().await?;
+    let mut size: HashMap<&str, usize> = HashMap::new();
+    for p in links.values() {
+        *size.entry(p.as_str()).or_default() += 1;
+    }
+    let mut sizes: Vec<usize> = size.into_values().collect();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(PersonSizes {
+        persons: sizes.len(),
+        records: sizes.iter().sum(),
+        one_record: sizes.iter().filter(|&&n| n == 1).count(),
+        two_to_four: sizes.iter().filter(|&&n| (2..5).contains(&n)).count(),
+        five_to_nineteen: sizes.iter().filter(|&&n| (5..20).contains(&n)).count(),
+        twenty_or_more: sizes.iter().filter(|&&n| n >= 20).count(),
+        largest: sizes.iter().take(5).copied().collect(),
     })
 }
 
@@ -1405,6 +1440,11 @@ fn model_warnings(comparisons: &[familiar_link::incremental::StoredComparison]) 
 fn model_text(r: &ModelReport) -> String {
     use std::fmt::Write;
     let mut s = String::new();
+    if let Some(why) = &r.unreadable {
+        let _ = writeln!(s, "model of link run {}: {why}", r.trained_by_run);
+        persons_text(&mut s, r);
+        return s;
+    }
     let _ = writeln!(
         s,
         "model of link run {} (trained on {} identities{})",
@@ -1420,7 +1460,7 @@ fn model_text(r: &ModelReport) -> String {
         s,
         "prior: λ = {:.3e} (1 pair in {:.0} is the same person), {:+.2} bits",
         r.lambda,
-        1.0 / r.lambda.max(1e-300),
+        1.0 / r.lambda.max(f64::MIN_POSITIVE),
         r.prior_weight
     );
     let _ = writeln!(
@@ -1449,10 +1489,24 @@ fn model_text(r: &ModelReport) -> String {
     for w in &r.warnings {
         let _ = writeln!(s, "warning: {w}");
     }
+    s.push('\n');
+    persons_text(&mut s, r);
+    s
+}
+
+fn persons_text(s: &mut String, r: &ModelReport) {
+    use std::fmt::Write;
+    if let Some(last) = r.persons_of_run.filter(|&l| l != r.trained_by_run) {
+        let _ = writeln!(
+            s,
+            "the persons are those of link run {last}, a later run than the model's (an import \
+             or another method may not have used it)"
+        );
+    }
     let p = &r.persons;
     let _ = writeln!(
         s,
-        "\n{} records in {} persons: {} of one record, {} of 2-4, {} of 5-19, {} of 20 or more; \
+        "{} records in {} persons: {} of one record, {} of 2-4, {} of 5-19, {} of 20 or more; \
          the largest hold {}",
         p.records,
         p.persons,
@@ -1467,7 +1521,6 @@ fn model_text(r: &ModelReport) -> String {
             .join(", ")
     );
     let _ = writeln!(s, "{} pairs wait for review", r.review_pairs);
-    s
 }
 
 #[cfg(test)]

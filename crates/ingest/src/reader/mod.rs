@@ -552,6 +552,10 @@ impl<R: io::BufRead> LineSource<R> {
 /// or U+0A00 hold that byte too.
 fn read_utf16_line<R: io::BufRead>(r: &mut R, le: bool, raw: &mut Vec<u8>) -> io::Result<()> {
     raw.clear();
+    // one very long line need not keep its memory for the rest of the file
+    if raw.capacity() > 1 << 20 {
+        raw.shrink_to(1 << 16);
+    }
     loop {
         if r.read_until(b'\n', raw)? == 0 || raw.last() != Some(&b'\n') {
             return Ok(()); // the end of the input
@@ -652,7 +656,9 @@ mod tests {
             chars in proptest::collection::vec(
                 prop_oneof![
                     Just('\n'), Just('a'), Just('\u{010A}'), Just('\u{0A05}'),
-                    Just('\u{0A0A}'), Just('\r'), Just('😀'), Just('é')
+                    Just('\u{0A0A}'), Just('\r'), Just('😀'), Just('é'),
+                    // surrogate units that hold a 0x0A byte: DC0A (low), D80A (high)
+                    Just('\u{1000A}'), Just('\u{12800}')
                 ],
                 0..80,
             ),
