@@ -42,6 +42,60 @@ pub const DEFAULT_FORMATS: &[&str] = &[
     "%m/%d/%Y",
 ];
 
+/// Layouts exports commonly use, tried only to suggest a format for a value that none of a
+/// field's declared formats reads (never to read one).
+const SUGGESTED_FORMATS: &[&str] = &[
+    "rfc3339",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%m-%d-%Y %H:%M",
+    "%m-%d-%Y",
+    "%d-%b-%Y %H:%M",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%b %d %Y %I:%M%p",
+    "%b %d %Y",
+    "%Y%m%d%H%M%S",
+    "%Y%m%d",
+];
+
+/// The common layouts (see `SUGGESTED_FORMATS`) that read `v`, in that order: what to offer
+/// when none of a field's formats does. Several when the value is ambiguous (03/04/2024 reads
+/// month-first and day-first).
+pub fn suggest_formats(v: &str) -> Vec<&'static str> {
+    static COMPILED: std::sync::OnceLock<Vec<DateFormat>> = std::sync::OnceLock::new();
+    let compiled = COMPILED.get_or_init(|| {
+        SUGGESTED_FORMATS
+            .iter()
+            .map(|f| DateFormat::compile(f).expect("suggested formats are valid"))
+            .collect()
+    });
+    let v = v.trim();
+    if v.is_empty() {
+        return Vec::new();
+    }
+    SUGGESTED_FORMATS
+        .iter()
+        .zip(compiled)
+        .filter(|(_, f)| f.parse(v).is_some())
+        .map(|(name, _)| *name)
+        .collect()
+}
+
 /// A parsed date/time value, before time-zone resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DateValue {
@@ -621,6 +675,23 @@ pub fn local_to_utc(naive: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_common_layout_is_suggested_for_a_date_no_format_reads() {
+        assert_eq!(suggest_formats("2024-07-04 23:30"), vec!["%Y-%m-%d %H:%M"]);
+        // month-first and day-first both read it: both are offered
+        assert_eq!(
+            suggest_formats(" 07/04/2024 23:30 "),
+            vec!["%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M"]
+        );
+        assert_eq!(suggest_formats("13/04/2024"), vec!["%d/%m/%Y"]);
+        assert_eq!(suggest_formats("04-JUL-2024"), vec!["%d-%b-%Y"]);
+        assert_eq!(suggest_formats("20240704"), vec!["%Y%m%d"]);
+        for nothing in ["", "N/A", "2025-13-45 12:00", "yesterday"] {
+            assert!(suggest_formats(nothing).is_empty(), "{nothing}");
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -868,11 +868,17 @@ impl<'c> Mapper<'c> {
     fn bad_date(&self, id: F, f: &CField, v: &str, row: &Row<'_>) -> Rejection {
         let names: Vec<&str> = f.formats.iter().map(|x| x.name()).collect();
         let col = self.columns_label(id);
+        // a common layout that reads it, to add to the field's formats
+        let hint = match crate::datetime::suggest_formats(v).as_slice() {
+            [] => String::new(),
+            [one] => format!(" (it reads as {one:?}: add that format?)"),
+            many => format!(" (it reads as any of {many:?}: which does the export use?)"),
+        };
         row.reject(
             RejectKind::BadDate,
             Some(f.name),
             col.as_deref(),
-            format!("value {v:?} matches none of the formats {names:?}"),
+            format!("value {v:?} matches none of the formats {names:?}{hint}"),
         )
     }
 
@@ -1616,6 +1622,19 @@ mod tests {
         assert_eq!(e.kind, RejectKind::BadDate);
         assert_eq!(e.column.as_deref(), Some("when"));
         assert!(e.reason.contains("13/45/2024"), "{}", e.reason);
+        assert!(!e.reason.contains("reads as"), "{}", e.reason);
+        // a date in another common layout: the reason offers it
+        let e = map(
+            &d,
+            &[("id", "17"), ("seq", "1"), ("when", "2024-07-04 23:30")],
+        )
+        .unwrap_err();
+        assert!(
+            e.reason
+                .contains("(it reads as \"%Y-%m-%d %H:%M\": add that format?)"),
+            "{}",
+            e.reason
+        );
     }
 
     #[test]
