@@ -620,6 +620,22 @@ fn demo_prints_the_key_measures_table() {
 }
 
 /// `source|record_key` → person id, read straight from the store file with the sqlite3 shell.
+/// Run one SQL statement on the store with the `sqlite3` shell; its standard output.
+fn sqlite(db: &Path, sql: &str) -> String {
+    let o = std::process::Command::new("sqlite3")
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("sqlite3");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// `'…'` with quotes doubled, for SQL.
+fn quoted(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "''"))
+}
+
 fn person_of(db: &Path) -> std::collections::HashMap<String, String> {
     let out = std::process::Command::new("sqlite3")
         .arg(db)
@@ -697,22 +713,15 @@ fn person_ids_survive_new_data_and_a_manual_split_survives_relinking() {
     assert_eq!(by_size as usize, persons.len());
     assert!(ok(&["link", "model", "--db", s(&db)]).contains("pairs wait for review"));
     // a model stored by another version is said to be so, and the persons still shown
-    let saved = std::process::Command::new("sqlite3")
-        .arg(&db)
-        .arg("SELECT model FROM link_runs WHERE model IS NOT NULL")
-        .output()
-        .unwrap()
-        .stdout;
+    let saved = sqlite(&db, "SELECT model FROM link_runs WHERE model IS NOT NULL");
     let set = |v: &str| {
-        let o = std::process::Command::new("sqlite3")
-            .arg(&db)
-            .arg(format!(
-                "UPDATE link_runs SET model = '{}' WHERE model IS NOT NULL",
-                v.replace('\'', "''")
-            ))
-            .output()
-            .unwrap();
-        assert!(o.status.success());
+        sqlite(
+            &db,
+            &format!(
+                "UPDATE link_runs SET model = {} WHERE model IS NOT NULL",
+                quoted(v)
+            ),
+        );
     };
     set(r#"{"version": 1, "from": "elsewhere"}"#);
     let other = ok(&["link", "model", "--db", s(&db)]);
@@ -721,7 +730,7 @@ fn person_ids_survive_new_data_and_a_manual_split_survives_relinking() {
         "{other}"
     );
     assert!(other.contains("pairs wait for review"), "{other}");
-    set(String::from_utf8(saved).unwrap().trim());
+    set(saved.trim());
     assert_eq!(
         json(&["link", "model", "--db", s(&db), "--json"])["unreadable"],
         Value::Null
@@ -776,15 +785,15 @@ fn person_ids_survive_new_data_and_a_manual_split_survives_relinking() {
         "the queue needs pairs of different stakes to show an order: {stakes:?}"
     );
     let record_id = |key: &str| -> String {
-        let out = std::process::Command::new("sqlite3")
-            .arg(&db)
-            .arg(format!(
-                "SELECT id FROM source_records WHERE current = 1 AND source || '|' || record_key = '{}'",
-                key.replace('\'', "''")
-            ))
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        sqlite(
+            &db,
+            &format!(
+                "SELECT id FROM source_records WHERE current = 1 AND source || '|' || record_key = {}",
+                quoted(key)
+            ),
+        )
+        .trim()
+        .to_string()
     };
     // each side is named by its source and key, which are that record's
     for p in pairs.iter().take(5) {
