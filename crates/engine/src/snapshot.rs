@@ -473,15 +473,9 @@ impl Snapshot {
                 dir.display()
             )));
         }
-        let tmp = dir.with_file_name(format!(
-            "{}.tmp-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
-        }
-        std::fs::create_dir_all(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
+        // beside the folder as named, whatever trailing separator `dir` was written with
+        let tmp = familiar_store::temp_beside(&dir.with_file_name(name));
+        std::fs::create_dir(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
         restrict(&tmp);
         let written = self.write_tables(&tmp, key);
         if written.is_err() {
@@ -701,11 +695,6 @@ impl Snapshot {
             }
         }
         Ok(ctx)
-    }
-
-    /// Whether the tables are in memory (just built) rather than read from Parquet.
-    pub fn in_memory(&self) -> bool {
-        matches!(self.data, Data::Memory(_))
     }
 }
 

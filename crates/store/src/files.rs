@@ -1,5 +1,5 @@
-//! Files beside the store (key files, backup working copies): made private, never over an
-//! existing file, named and synced one way.
+//! Files beside the store (key files, backup and snapshot working copies, exports): made
+//! private, never over an existing file, named and synced one way.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ pub(crate) fn random_hex(n: usize) -> String {
 }
 
 /// A new file for the owner only (0600); an existing file (or a planted link) is an error.
-pub(crate) fn create_private(path: &Path) -> std::io::Result<File> {
+pub fn create_private(path: &Path) -> std::io::Result<File> {
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create_new(true);
     #[cfg(unix)]
@@ -44,13 +44,14 @@ pub(crate) fn sync_dir(path: &Path) {
 
 /// A temporary path beside `beside` (the same folder: the same disk and protection, and a
 /// link into place stays on one file system): `<name>.tmp-<random>`.
-pub(crate) fn temp_beside(beside: &Path) -> PathBuf {
+pub fn temp_beside(beside: &Path) -> PathBuf {
     with_suffix(beside, &format!(".tmp-{}", random_hex(8)))
 }
 
-/// Temporary files a backup or restore that died left beside `db` (see [`temp_beside`]).
-pub fn leftover_copies(db: &Path) -> Vec<PathBuf> {
-    let (Some(dir), Some(name)) = (db.parent(), db.file_name()) else {
+/// Temporary copies of `beside` (see [`temp_beside`]) that a process which died left next to
+/// it: of the store by a backup or restore, of its snapshot folder by a snapshot write.
+pub fn leftover_copies(beside: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (beside.parent(), beside.file_name()) else {
         return Vec::new();
     };
     let dir = if dir.as_os_str().is_empty() {

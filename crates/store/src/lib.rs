@@ -23,7 +23,7 @@ pub use access::{
     AccessStore, AuditEntry, AuditQuery, AuditVerify, NewAudit, NewUser, User, UserRole,
 };
 pub use backup::{read_sealed_file, write_sealed_file};
-pub use files::leftover_copies;
+pub use files::{create_private, leftover_copies, temp_beside};
 pub use sqlite::{KeyRotation, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]

@@ -170,7 +170,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
         Some(p) => Some((p, private_file(p)?)),
         None => None,
     };
-    let mut report = match ingest_loaded(&store, cfg, progress).await {
+    let mut report = match ingest_run(&store, cfg, progress).await {
         Ok(r) => r,
         Err(e) => {
             if let Some((p, _)) = &rejects_out {
@@ -369,14 +369,6 @@ fn load(config: &Path) -> Result<LoadedConfig> {
 /// Load, validate and ingest a mapping file into `store` (used by `demo`).
 pub async fn ingest(store: &dyn Store, config: &Path, progress: bool) -> Result<IngestReport> {
     let cfg = load(config)?;
-    ingest_loaded(store, cfg, progress).await
-}
-
-async fn ingest_loaded(
-    store: &dyn Store,
-    cfg: LoadedConfig,
-    progress: bool,
-) -> Result<IngestReport> {
     ingest_run(store, cfg, progress).await
 }
 
@@ -675,14 +667,7 @@ async fn ingest_file(
 /// A new file at `path` for the owner only (0600); an existing file (or link) is refused, so
 /// an export never overwrites anything.
 fn private_file(path: &Path) -> Result<std::fs::File> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path).with_context(|| {
+    familiar_store::create_private(path).with_context(|| {
         if path.exists() {
             format!("{} exists: give a new file", path.display())
         } else {

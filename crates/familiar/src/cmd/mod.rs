@@ -41,7 +41,7 @@ fn warn_of_leftover_copies(db: &Path) {
     }
     // Before the snapshot beside the store was sealed, its tables were plain Parquet; an
     // interrupted write leaves a working folder beside it.
-    let snapshot = std::path::PathBuf::from(format!("{}.snapshot", db.display()));
+    let snapshot = familiar_engine::Snapshot::dir_for(db);
     let plain = std::fs::read_dir(&snapshot)
         .into_iter()
         .flatten()
@@ -54,22 +54,14 @@ fn warn_of_leftover_copies(db: &Path) {
             snapshot.display()
         );
     }
-    let name = format!(
-        "{}.snapshot",
-        db.file_name().unwrap_or_default().to_string_lossy()
-    );
-    let parent = match db.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    for e in std::fs::read_dir(parent).into_iter().flatten().flatten() {
-        let n = e.file_name().to_string_lossy().into_owned();
-        if n == format!("{name}-tmp") || n.starts_with(&format!("{name}.tmp-")) {
-            eprintln!(
-                "warning: {} is left from a snapshot write that did not finish: delete it",
-                e.path().display()
-            );
-        }
+    // (`<db>.snapshot-tmp` is an earlier version's working folder)
+    let mut unfinished = familiar_store::leftover_copies(&snapshot);
+    unfinished.push(snapshot.with_extension("snapshot-tmp"));
+    for p in unfinished.into_iter().filter(|p| p.exists()) {
+        eprintln!(
+            "warning: {} is left from a snapshot write that did not finish: delete it",
+            p.display()
+        );
     }
     // Before rejected rows were written out only on request, every ingest left them here.
     let rejects = std::path::PathBuf::from(format!("{}.rejects", db.display()));

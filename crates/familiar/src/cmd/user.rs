@@ -332,7 +332,7 @@ pub async fn run(db: &Path, args: Args) -> Result<()> {
 /// The analysis snapshot beside the store is sealed under the store's key: once the key
 /// changes only the old key would open it, so it goes (the next analysis command rebuilds it).
 fn drop_snapshot_cache(db: &Path) -> Result<()> {
-    let dir = std::path::PathBuf::from(format!("{}.snapshot", db.display()));
+    let dir = familiar_engine::Snapshot::dir_for(db);
     if dir.exists() {
         std::fs::remove_dir_all(&dir)
             .with_context(|| format!("removing {} (sealed under the old key)", dir.display()))?;
