@@ -142,6 +142,10 @@ pub struct RefusalCounts {
     /// Records attached to a frequent person by the size prior.
     #[serde(default)]
     pub attached_by_size: u64,
+    /// Name-only records attached to the person their source knows under the name
+    /// (`cluster.name_only`).
+    #[serde(default)]
+    pub attached_by_name: u64,
 }
 
 #[derive(Debug, Clone)]

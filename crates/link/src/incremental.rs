@@ -351,15 +351,46 @@ pub fn link_incremental<R: IdentityRecord>(
             .collect()
     };
     near.retain(|e| in_set[e.a as usize] && in_set[e.b as usize]);
-    let clustering = l.cluster(&edges, &near, &inside(must), &inside(cannot));
+    let decided = crate::person::reviewed(n, &must, &cannot);
+    let mut clustering = l.cluster(&edges, &near, &inside(must), &inside(cannot));
+    // The name-only pass weighs a record against every person, so it sees the whole store:
+    // the set as just clustered, every other record under its person (labels past `n`). Only
+    // records of the set move; a person outside it that gains one joins the result whole.
+    let mut labels: Vec<u32> = (0..n)
+        .map(|i| {
+            if in_set[i] {
+                clustering.labels[i]
+            } else {
+                n as u32 + person_of[i]
+            }
+        })
+        .collect();
+    let name_only = l.name_only_decisions(&labels, &|r| in_set[r as usize] && !decided[r as usize]);
+    for d in &name_only {
+        let target = labels[d.member as usize];
+        labels[d.record as usize] = target;
+        if target >= n as u32 {
+            let k = (target - n as u32) as usize;
+            if !person_in[k] {
+                person_in[k] = true;
+                touched_persons += 1;
+            }
+            for &m in &members[k] {
+                in_set[m as usize] = true;
+            }
+        }
+        clustering.attached.push(crate::cluster::Edge {
+            a: d.record,
+            b: d.member,
+            weight: l.score(d.record, d.member),
+        });
+    }
+    clustering.refused.attached_by_name += name_only.len() as u64;
     let mut by_label: HashMap<u32, Vec<u64>> = HashMap::new();
     let mut affected = 0usize;
     for (i, _) in in_set.iter().enumerate().filter(|x| *x.1) {
         affected += 1;
-        by_label
-            .entry(clustering.labels[i])
-            .or_default()
-            .push(id_of(i as u32));
+        by_label.entry(labels[i]).or_default().push(id_of(i as u32));
     }
     let mut clusters: Vec<Vec<u64>> = by_label.into_values().collect();
     for c in clusters.iter_mut() {

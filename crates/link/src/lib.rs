@@ -27,6 +27,7 @@ pub mod io;
 pub mod linker;
 pub mod matching;
 pub mod model;
+pub mod name_only;
 pub mod person;
 pub mod spec;
 pub mod stable;

@@ -496,6 +496,126 @@ impl Linker {
         cluster::cluster(self.table.len(), edges, &ctx)
     }
 
+    /// The name-only pass (`cluster.name_only`, see [`crate::name_only`]) over a clustering
+    /// of every record: which lone name-only records join a person. `may_move` narrows the
+    /// records considered (an incremental run: those it re-clustered; reviewer decisions).
+    /// Empty when the spec has no `name_only` or the model is not trained.
+    pub fn name_only_decisions(
+        &self,
+        labels: &[u32],
+        may_move: &dyn Fn(u32) -> bool,
+    ) -> Vec<crate::name_only::NameOnlyAttach> {
+        let (Some(no), Some(params)) = (&self.spec.cluster.name_only, &self.params) else {
+            return Vec::new();
+        };
+        let Some(ci) = self.cmp.comps.iter().position(|c| c.name == no.comparison) else {
+            return Vec::new();
+        };
+        let comp = &self.cmp.comps[ci];
+        let m_of = |label: &str| {
+            params.comparisons[ci]
+                .levels
+                .iter()
+                .find(|l| l.label == label)
+                .map(|l| l.m)
+        };
+        let Some(m_exact) = m_of("exact") else {
+            return Vec::new();
+        };
+        let fuzzy_at =
+            no.fuzzy_level
+                .as_deref()
+                .and_then(|f| match crate::spec::Level::parse(f).ok() {
+                    Some(crate::spec::Level::JaroWinkler(t)) => Some((t, m_of(f)?)),
+                    _ => None,
+                });
+        let name_col = &self.table.columns[comp.col];
+        // what a name-only record may not carry: every other comparison's column (and its
+        // alias column), unless it is context
+        let telling: Vec<usize> = self
+            .cmp
+            .comps
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| *i != ci && !no.context.contains(&c.name))
+            .flat_map(|(_, c)| std::iter::once(c.col).chain(c.alias_col))
+            .collect();
+        let mut size: rustc_hash::FxHashMap<u32, u32> = Default::default();
+        for &l in labels {
+            *size.entry(l).or_default() += 1;
+        }
+        let movable: Vec<bool> = (0..labels.len())
+            .map(|r| {
+                name_col.codes[r] != NULL
+                    && size[&labels[r]] == 1
+                    && telling
+                        .iter()
+                        .all(|&c| self.table.columns[c].codes[r] == NULL)
+                    && may_move(r as u32)
+            })
+            .collect();
+        let fuzzy = fuzzy_at.map(|(t, _)| {
+            move |a: u32, b: u32| {
+                let (x, y) = (&*name_col.values[a as usize], &*name_col.values[b as usize]);
+                // Jaro–Winkler at t needs Jaro at (t − 0.4) / 0.6, which needs the shorter
+                // name to be at least 3·that − 2 of the longer: skip the rest unscored
+                let (short, long) = (
+                    x.chars().count().min(y.chars().count()),
+                    x.chars().count().max(y.chars().count()),
+                );
+                (short as f64) >= (3.0 * (t - 0.4) / 0.6 - 2.0) * long as f64
+                    && compare::jaro_winkler(x, y) >= t
+            }
+        });
+        crate::name_only::decide(&crate::name_only::NameOnlyInput {
+            labels,
+            sources: &self.table.source,
+            names: &name_col.codes,
+            movable: &movable,
+            fuzzy: fuzzy
+                .as_ref()
+                .map(|f| f as &(dyn Fn(u32, u32) -> bool + Sync)),
+            m_exact,
+            m_fuzzy: fuzzy_at.map_or(0.0, |x| x.1),
+            threshold: no
+                .match_probability
+                .or(self.spec.threshold.match_probability)
+                .unwrap_or(0.5),
+        })
+    }
+
+    /// Apply name-only decisions to a clustering of every record: each record joins its
+    /// person, labels are renumbered by the lowest record, and the links are reported beside
+    /// the size prior's (a reviewer should see them).
+    pub fn apply_name_only(
+        &self,
+        clustering: &mut Clustering,
+        decisions: &[crate::name_only::NameOnlyAttach],
+    ) {
+        if decisions.is_empty() {
+            return;
+        }
+        for d in decisions {
+            clustering.labels[d.record as usize] = clustering.labels[d.member as usize];
+            clustering.attached.push(Edge {
+                a: d.record,
+                b: d.member,
+                weight: self.score(d.record, d.member),
+            });
+        }
+        clustering.refused.attached_by_name += decisions.len() as u64;
+        let mut renumber = vec![u32::MAX; clustering.labels.len()];
+        let mut next = 0u32;
+        for l in clustering.labels.iter_mut() {
+            let slot = &mut renumber[*l as usize];
+            if *slot == u32::MAX {
+                *slot = next;
+                next += 1;
+            }
+            *l = *slot;
+        }
+    }
+
     /// Fill `ev`'s worst false merges and missed links (at most `n` of each) for the clustering
     /// `pred` against `truth` (one label per record, `u32::MAX` = unknown), scoring pairs with
     /// the trained model exactly as [`Linker::explain`] does; `label` names a record.

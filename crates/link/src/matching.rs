@@ -187,7 +187,9 @@ pub fn run_match(opts: &MatchOptions) -> Result<MatchReport, LinkError> {
 
     // ---- cluster
     let t = Instant::now();
-    let clustering = linker.cluster(&pred.edges, &pred.near, &[], &[]);
+    let mut clustering = linker.cluster(&pred.edges, &pred.near, &[], &[]);
+    let name_only = linker.name_only_decisions(&clustering.labels, &|_| true);
+    linker.apply_name_only(&mut clustering, &name_only);
     timings.cluster_ms = ms(t);
     let labels = &clustering.labels;
     let n_clusters = labels.iter().copied().max().map_or(0, |m| m as usize + 1);

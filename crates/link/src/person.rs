@@ -356,6 +356,19 @@ pub fn person_spec() -> Spec {
             max_support_pairs: 64,
             ambiguity_margin: Some(1.0),
             size_prior: Some(SizePriorSpec::default()),
+            // "Yolanda" at a street corner: the person the crisis team sees under that name,
+            // when the name is rare enough that someone new is far less likely
+            name_only: Some(NameOnlySpec {
+                comparison: "first_name".into(),
+                context: vec![
+                    "sex".into(),
+                    "alias".into(),
+                    "event_place".into(),
+                    "same_incident".into(),
+                ],
+                fuzzy_level: Some("jw>=0.92".into()),
+                match_probability: None,
+            }),
             hard: vec![
                 HardSpec {
                     column: "ssn_last4".into(),
@@ -482,6 +495,19 @@ pub fn person_linker_with<R: IdentityRecord>(
     Ok(l)
 }
 
+/// Records a reviewer decided something about (they move only by those decisions).
+pub(crate) fn reviewed(n: usize, must: &[(u32, u32)], cannot: &[(u32, u32)]) -> Vec<bool> {
+    let mut out = vec![false; n];
+    for &(a, b) in must.iter().chain(cannot) {
+        for x in [a, b] {
+            if let Some(v) = out.get_mut(x as usize) {
+                *v = true;
+            }
+        }
+    }
+    out
+}
+
 fn index_of(l: &Linker, id: u64) -> Option<u32> {
     l.table.find_id(&id.to_string()).first().map(|&i| i as u32)
 }
@@ -543,12 +569,11 @@ pub fn try_link_identities_with<R: IdentityRecord>(
             .filter_map(|&(a, b)| Some((index_of(&l, a)?, index_of(&l, b)?)))
             .collect()
     };
-    let clustering = l.cluster(
-        &pred.edges,
-        &pred.near,
-        &map(&constraints.must_link),
-        &map(&constraints.cannot_link),
-    );
+    let (must, cannot) = (map(&constraints.must_link), map(&constraints.cannot_link));
+    let mut clustering = l.cluster(&pred.edges, &pred.near, &must, &cannot);
+    let decided = reviewed(l.table.len(), &must, &cannot);
+    let name_only = l.name_only_decisions(&clustering.labels, &|r| !decided[r as usize]);
+    l.apply_name_only(&mut clustering, &name_only);
     let id_of = |i: u32| -> u64 { l.table.ids[i as usize].parse().unwrap_or_default() };
     let n_clusters = clustering
         .labels

@@ -354,6 +354,32 @@ pub struct ClusterSpec {
     /// prior (see `cluster::SizePrior`). Off by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_prior: Option<SizePriorSpec>,
+    /// Attach a record that carries a name and nothing else that tells people apart (a crisis
+    /// team's "Yolanda") to the person its source sees under that name, when that person is
+    /// far likelier than someone new (see `name_only::decide`). Off by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_only: Option<NameOnlySpec>,
+}
+
+/// See [`ClusterSpec::name_only`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameOnlySpec {
+    /// The comparison whose column holds the name (e.g. `first_name`); it needs an `exact`
+    /// level.
+    pub comparison: String,
+    /// Comparisons a name-only record may still carry: what does not tell two people apart
+    /// (where the interaction happened, the dispatch call, the sex). A record with a value in
+    /// any other comparison's column is not name-only.
+    #[serde(default)]
+    pub context: Vec<String>,
+    /// A `jw>=…` level of that comparison whose agreement counts as the same name misspelt
+    /// ("yolandl" for "yolanda"); none: only the exact name counts.
+    #[serde(default)]
+    pub fuzzy_level: Option<String>,
+    /// The posterior probability to clear (default: the spec's threshold).
+    #[serde(default)]
+    pub match_probability: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -401,6 +427,7 @@ impl Default for ClusterSpec {
             hard: Vec::new(),
             ambiguity_margin: None,
             size_prior: None,
+            name_only: None,
         }
     }
 }
@@ -571,6 +598,51 @@ impl Spec {
         }
         for h in &self.cluster.hard {
             KeyExpr::parse(&h.column).map_err(|m| LinkError::spec("cluster.hard", m))?;
+        }
+        if let Some(no) = &self.cluster.name_only {
+            self.validate_name_only(no)?;
+        }
+        Ok(())
+    }
+
+    fn validate_name_only(&self, no: &NameOnlySpec) -> Result<(), LinkError> {
+        const F: &str = "cluster.name_only";
+        let c = self
+            .comparisons
+            .iter()
+            .find(|c| c.name == no.comparison)
+            .ok_or_else(|| {
+                LinkError::spec(F, format!("no comparison named {:?}", no.comparison))
+            })?;
+        if !c.levels.iter().any(|l| Level::parse(l) == Ok(Level::Exact)) {
+            return Err(LinkError::spec(
+                F,
+                format!("comparison {:?} has no `exact` level", no.comparison),
+            ));
+        }
+        for x in &no.context {
+            if !self.comparisons.iter().any(|c| &c.name == x) {
+                return Err(LinkError::spec(
+                    F,
+                    format!("context names {x:?}, which is not a comparison"),
+                ));
+            }
+        }
+        if let Some(f) = &no.fuzzy_level {
+            if !c.levels.contains(f) || !matches!(Level::parse(f), Ok(Level::JaroWinkler(_))) {
+                return Err(LinkError::spec(
+                    F,
+                    format!(
+                        "fuzzy_level {f:?} is not a `jw>=…` level of comparison {:?}",
+                        no.comparison
+                    ),
+                ));
+            }
+        }
+        if let Some(p) = no.match_probability {
+            if !(p > 0.0 && p < 1.0) {
+                return Err(LinkError::spec(F, "match_probability must be in (0, 1)"));
+            }
         }
         Ok(())
     }

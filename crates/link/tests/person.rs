@@ -863,3 +863,102 @@ fn swapped_names_weigh_no_more_than_the_names_in_place() {
         "the test needs a swap weight above exact"
     );
 }
+
+/// A crisis-team record that carries a first name and nothing else joins the person that team
+/// sees under that name when the name is rare, misspelt or not; a common name stays alone.
+/// The same holds when the record arrives in an incremental run.
+#[test]
+fn a_name_only_record_joins_the_person_its_source_knows_under_a_rare_name() {
+    use familiar_link::{link_incremental, try_link_identities, IncrementalInput};
+    use std::collections::HashMap;
+    let mut rng = Lcg(5);
+    let mut recs = Vec::new();
+    let mut truth = Vec::new();
+    let mut id = 1u64;
+    population(&mut rng, &mut id, &mut recs, &mut truth);
+    let person = |first: &str, last: &str, phone: &str, dob, recs: &mut Vec<_>, id: &mut u64| {
+        let first_id = *id;
+        for k in 0..6 {
+            let p = ident(first, last, Some(dob), Some("7 CEDAR LN"), Some(phone));
+            recs.push((*id, ["dpd", "decc"][k % 2].to_string(), p));
+            *id += 1;
+        }
+        // the crisis team writes the name and the phone
+        for _ in 0..4 {
+            let p = ident(first, last, None, None, Some(phone));
+            recs.push((*id, "heart".to_string(), p));
+            *id += 1;
+        }
+        first_id
+    };
+    let yolanda = person(
+        "yolanda",
+        "quist",
+        "3035559911",
+        (1977, 7, 18),
+        &mut recs,
+        &mut id,
+    );
+    let mark = person(
+        "mark",
+        "vance",
+        "3035559922",
+        (1969, 2, 1),
+        &mut recs,
+        &mut id,
+    );
+    let first_only = |first: &str| SourceIdentity {
+        first: Some(first.into()),
+        ..Default::default()
+    };
+    let cut = recs.len();
+    let (misspelt, common) = (id, id + 1);
+    recs.push((misspelt, "heart".into(), first_only("yolandl")));
+    recs.push((common, "heart".into(), first_only("mark")));
+
+    let check = |clusters: &[Vec<u64>]| {
+        assert_eq!(
+            cluster_of(clusters, misspelt),
+            cluster_of(clusters, yolanda),
+            "a rare name the crisis team knows"
+        );
+        let c = &clusters[cluster_of(clusters, common)];
+        assert_eq!(c, &vec![common], "a common name stays alone");
+        assert_ne!(cluster_of(clusters, mark), cluster_of(clusters, common));
+    };
+    let full = try_link_identities(&recs, &Constraints::default()).unwrap();
+    check(&full.clusters);
+    assert_eq!(full.refused_merges.attached_by_name, 1);
+    assert!(full
+        .attached
+        .iter()
+        .any(|p| p.a == misspelt || p.b == misspelt));
+
+    // linked without the two records first, then the two arrive
+    let first = try_link_identities(&recs[..cut], &Constraints::default()).unwrap();
+    let previous: HashMap<u64, String> = first
+        .clusters
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| c.iter().map(move |&r| (r, format!("P{i}"))))
+        .collect();
+    let inc = link_incremental(&IncrementalInput {
+        records: &recs,
+        previous: &previous,
+        touched: &[],
+        constraints: &Constraints::default(),
+        model: first.model.as_ref().unwrap(),
+        model_from: "test",
+    })
+    .unwrap();
+    assert_eq!(inc.refused_merges.attached_by_name, 1);
+    // Yolanda's person comes back whole with the record
+    let with = &inc.clusters[cluster_of(&inc.clusters, misspelt)];
+    let before = &first.clusters[cluster_of(&first.clusters, yolanda)];
+    assert_eq!(with.len(), before.len() + 1);
+    assert!(before.iter().all(|r| with.contains(r)));
+    assert_eq!(
+        inc.clusters[cluster_of(&inc.clusters, common)],
+        vec![common]
+    );
+}

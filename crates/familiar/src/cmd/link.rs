@@ -457,8 +457,9 @@ fn review_pairs(
             *e = p;
         }
     }
-    // every attachment by the size prior is a decision a reviewer should see, however sure
-    // the link (a record ambiguous between two persons can link both near-certainly)
+    // every attachment by the size prior or the name-only pass is a decision a reviewer
+    // should see, however sure the link (a record ambiguous between two persons can link both
+    // near-certainly)
     let mut queued: std::collections::HashSet<(u64, u64)> =
         best.values().map(|p| (p.a, p.b)).collect();
     let extra: Vec<&familiar_link::ScoredPair> = attached
