@@ -104,17 +104,20 @@ pub async fn key_measures(snap: &Snapshot, opts: &MeasureOptions) -> Result<KeyM
     )
     .await?;
     // Interactions involving someone at or above a threshold: the largest count among the
-    // interaction's people, for the agency and across agencies.
+    // interaction's people, for the agency and across agencies. Only people at or above the
+    // lowest threshold across agencies can reach any (a count per agency is at most the count
+    // across), so the others are left out of the join.
     let covered = run(
         &ctx,
         &format!(
             "WITH pq AS (SELECT pa.person, pa.agency_ix, pa.n AS na, pt.n AS nt
-                         FROM pa JOIN pt ON pa.person = pt.person),
+                         FROM pa JOIN pt ON pa.person = pt.person WHERE pt.n >= {}),
                   ev AS (SELECT pe.interaction, pe.agency_ix, MAX(pq.na) AS ma, MAX(pq.nt) AS mt
                          FROM pe JOIN pq ON pe.person = pq.person AND pe.agency_ix = pq.agency_ix
                          GROUP BY pe.interaction, pe.agency_ix)
              SELECT a.code AS agency, {}, {}
              FROM ev JOIN agencies a ON ev.agency_ix = a.ix GROUP BY a.code",
+            thresholds[0],
             over("ma", "a"),
             over("mt", "x")
         ),
