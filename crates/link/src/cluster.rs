@@ -36,7 +36,8 @@ pub struct HardField {
 }
 
 impl HardField {
-    fn compatible(&self, x: u32, y: u32) -> bool {
+    /// Whether two values (codes) of this field may belong to one person.
+    pub fn compatible(&self, x: u32, y: u32) -> bool {
         x == y
             || match &self.compat {
                 HardCompat::Exact => false,

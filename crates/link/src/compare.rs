@@ -603,6 +603,11 @@ impl DateVal {
     pub fn same_year_month(&self, o: &DateVal) -> bool {
         self.year == o.year && self.month.is_some() && self.month == o.month
     }
+    /// One side is a year alone, within `k` years of the other's: a birth year worked out from
+    /// an age ("41") is a year off whenever the birthday has not come yet that year.
+    pub fn year_only_within(&self, o: &DateVal, k: u32) -> bool {
+        (self.month.is_none() || o.month.is_none()) && self.year.abs_diff(o.year) <= k
+    }
     /// One side is partial (year or year-month) and agrees with the other on what it has.
     pub fn partial_agree(&self, o: &DateVal) -> bool {
         if self.is_full() && o.is_full() {

@@ -217,7 +217,7 @@ pub fn link_incremental<R: IdentityRecord>(
             .filter_map(|(a, b)| Some((*index.get(a)?, *index.get(b)?)))
             .collect()
     };
-    let must = map_pairs(&inp.constraints.must_link);
+    let must = map_pairs(&inp.constraints.must_with_pinned());
     let cannot = map_pairs(&inp.constraints.cannot_link);
     let mut must_adj: HashMap<u32, Vec<u32>> = HashMap::new();
     for &(a, b) in &must {

@@ -93,6 +93,25 @@ pub struct TrainSummary {
     pub deterministic_pairs: Option<u64>,
 }
 
+/// Whether a level a pair of names could take is taken, judged on the two names alone
+/// (levels that need more of the records, such as `swapped` or `name_tokens`, are not).
+fn names_hit(level: &crate::spec::Level, x: &str, y: &str) -> bool {
+    use crate::spec::Level;
+    match level {
+        Level::Exact => x == y,
+        Level::JaroWinkler(t) => compare::jaro_winkler(x, y) >= *t,
+        Level::Jaro(t) => compare::jaro(x, y) >= *t,
+        Level::DamerauLevenshtein(k) => compare::damerau_levenshtein(x, y) <= *k,
+        Level::Levenshtein(k) => compare::levenshtein(x, y) <= *k,
+        Level::TokenOverlap => compare::token_overlap(x, y),
+        Level::Nickname => compare::are_nicknames(x, y),
+        Level::GenderVariant => compare::gender_variants(x, y),
+        Level::Phonetic => compare::phonetic_match(x, y),
+        Level::Initial => compare::initial_match(x, y),
+        _ => false,
+    }
+}
+
 impl Linker {
     pub fn new(mut table: Table, spec: Spec, link_type: LinkType) -> Result<Linker, LinkError> {
         spec.validate()?;
@@ -395,6 +414,7 @@ impl Linker {
                                         || a.year_off_by(b, 1)
                                         || a.day_month_swapped(b)
                                         || a.partial_agree(b)
+                                        || a.year_only_within(b, 1)
                                         || a.text == b.text
                                 }
                                 _ => true,
@@ -505,9 +525,14 @@ impl Linker {
         labels: &[u32],
         may_move: &dyn Fn(u32) -> bool,
     ) -> Vec<crate::name_only::NameOnlyAttach> {
+        use crate::spec::Level;
         let (Some(no), Some(params)) = (&self.spec.cluster.name_only, &self.params) else {
             return Vec::new();
         };
+        // linking two files joins records across them only; the pass joins within a source
+        if self.link_type == LinkType::LinkOnly || self.spec.cluster.one_per_source {
+            return Vec::new();
+        }
         let Some(ci) = self.cmp.comps.iter().position(|c| c.name == no.comparison) else {
             return Vec::new();
         };
@@ -522,13 +547,18 @@ impl Linker {
         let Some(m_exact) = m_of("exact") else {
             return Vec::new();
         };
-        let fuzzy_at =
-            no.fuzzy_level
-                .as_deref()
-                .and_then(|f| match crate::spec::Level::parse(f).ok() {
-                    Some(crate::spec::Level::JaroWinkler(t)) => Some((t, m_of(f)?)),
-                    _ => None,
-                });
+        // the fuzzy level, its m, and the levels the comparison tries before it: a pair of
+        // names one of those takes (nickname, gender variant) is not the same name misspelt
+        let fuzzy_at = no.fuzzy_level.as_deref().and_then(|f| {
+            let k = self.spec.comparisons[ci]
+                .levels
+                .iter()
+                .position(|l| l == f)?;
+            match comp.levels.get(k) {
+                Some(&Level::JaroWinkler(t)) => Some((t, m_of(f)?, &comp.levels[..k])),
+                _ => None,
+            }
+        });
         let name_col = &self.table.columns[comp.col];
         // what a name-only record may not carry: every other comparison's column (and its
         // alias column), unless it is context
@@ -554,20 +584,24 @@ impl Linker {
                     && may_move(r as u32)
             })
             .collect();
-        let fuzzy = fuzzy_at.map(|(t, _)| {
+        let fuzzy = fuzzy_at.map(|(t, _, before)| {
             move |a: u32, b: u32| {
                 let (x, y) = (&*name_col.values[a as usize], &*name_col.values[b as usize]);
-                // Jaro–Winkler at t needs Jaro at (t − 0.4) / 0.6, which needs the shorter
-                // name to be at least 3·that − 2 of the longer: skip the rest unscored
-                let (short, long) = (
-                    x.chars().count().min(y.chars().count()),
-                    x.chars().count().max(y.chars().count()),
-                );
-                (short as f64) >= (3.0 * (t - 0.4) / 0.6 - 2.0) * long as f64
+                let (lx, ly) = (x.chars().count(), y.chars().count());
+                // Jaro–Winkler at t needs Jaro at (t − 0.4) / 0.6 (the prefix adds at most
+                // 0.4 of what Jaro lacks), which needs the shorter name to be at least
+                // 3·that − 2 of the longer: skip the rest unscored
+                let need = 3.0 * (t - 0.4) / 0.6 - 2.0 - 1e-9;
+                (lx.min(ly) as f64) >= need * lx.max(ly) as f64
                     && compare::jaro_winkler(x, y) >= t
+                    && !before.iter().any(|l| names_hit(l, x, y))
             }
         });
-        crate::name_only::decide(&crate::name_only::NameOnlyInput {
+        let threshold = no.match_probability.unwrap_or_else(|| {
+            let odds = self.threshold_weight().exp2();
+            odds / (1.0 + odds)
+        });
+        let decisions = crate::name_only::decide(&crate::name_only::NameOnlyInput {
             labels,
             sources: &self.table.source,
             names: &name_col.codes,
@@ -577,11 +611,36 @@ impl Linker {
                 .map(|f| f as &(dyn Fn(u32, u32) -> bool + Sync)),
             m_exact,
             m_fuzzy: fuzzy_at.map_or(0.0, |x| x.1),
-            threshold: no
-                .match_probability
-                .or(self.spec.threshold.match_probability)
-                .unwrap_or(0.5),
-        })
+            threshold,
+        });
+        // a hard identifier the record carries (a spec may make one of a context column)
+        // must not conflict with any of the person's
+        let hard = self.hard_fields();
+        if hard.is_empty() || decisions.is_empty() {
+            return decisions;
+        }
+        let mut members: rustc_hash::FxHashMap<u32, Vec<u32>> = Default::default();
+        for d in &decisions {
+            members.entry(d.person).or_default();
+        }
+        for (r, l) in labels.iter().enumerate() {
+            if let Some(v) = members.get_mut(l) {
+                v.push(r as u32);
+            }
+        }
+        decisions
+            .into_iter()
+            .filter(|d| {
+                hard.iter().all(|h| {
+                    let x = h.codes[d.record as usize];
+                    x == NULL
+                        || members[&d.person].iter().all(|&m| {
+                            let y = h.codes[m as usize];
+                            y == NULL || h.compatible(x, y)
+                        })
+                })
+            })
+            .collect()
     }
 
     /// Apply name-only decisions to a clustering of every record: each record joins its

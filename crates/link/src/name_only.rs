@@ -19,7 +19,13 @@
 //! The record joins the likeliest person when that person's share of the total clears the
 //! threshold. A common name ("Mark", with ten Marks among a crisis team's clients) stays
 //! alone; a rare one seen often by that agency joins. Nothing is learned from labels: every
-//! count is the clustering's own, taken before any name-only record moves.
+//! count is the clustering's own, taken before any name-only record of this run moves (an
+//! incremental run counts the records earlier runs joined where they are, a full run decides
+//! them all again from lone).
+//!
+//! The modal name stands for the person, and a pair of names counts at the fuzzy level only
+//! when no level the comparison tries first takes it: "daniela" is Daniel's gender variant, not
+//! his name misspelt.
 
 use crate::data::NULL;
 use rustc_hash::FxHashMap;
@@ -167,9 +173,14 @@ pub fn decide(inp: &NameOnlyInput<'_>) -> Vec<NameOnlyAttach> {
         let new = once
             * (freq(v) * inp.m_exact + close.iter().map(|&w| freq(w) * inp.m_fuzzy).sum::<f64>());
         let sum: f64 = candidates.iter().map(|c| c.1).sum::<f64>() + new;
+        // ties go to the person with the lower first record (labels differ between a full
+        // and an incremental run; records do not)
         let &(best, weight) = candidates
             .iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .max_by(|a, b| {
+                a.1.total_cmp(&b.1)
+                    .then(persons[&b.0].member.cmp(&persons[&a.0].member))
+            })
             .expect("non-empty");
         let posterior = weight / sum;
         if posterior >= inp.threshold {

@@ -95,11 +95,27 @@ impl IdentityRecord for (u64, String, SourceIdentity, Option<String>) {
 }
 
 /// Reviewer decisions, by identity id: must-link pairs are merged whatever the model says;
-/// cannot-link pairs are never put in one person.
+/// cannot-link pairs are never put in one person; pinned records (assigned to a person by a
+/// reviewer or a known-links import) are never moved by the passes after clustering (the size
+/// prior, the name-only pass) nor detached as ambiguous.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Constraints {
     pub must_link: Vec<(u64, u64)>,
     pub cannot_link: Vec<(u64, u64)>,
+    #[serde(default)]
+    pub pinned: Vec<u64>,
+}
+
+impl Constraints {
+    /// Must-links plus a link of each pinned record to itself: the clustering reads a record
+    /// in any must-link as decided by a reviewer.
+    pub(crate) fn must_with_pinned(&self) -> Vec<(u64, u64)> {
+        self.must_link
+            .iter()
+            .copied()
+            .chain(self.pinned.iter().map(|&r| (r, r)))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -360,12 +376,8 @@ pub fn person_spec() -> Spec {
             // when the name is rare enough that someone new is far less likely
             name_only: Some(NameOnlySpec {
                 comparison: "first_name".into(),
-                context: vec![
-                    "sex".into(),
-                    "alias".into(),
-                    "event_place".into(),
-                    "same_incident".into(),
-                ],
+                // a record with a sex or an alias is not name-only: they can contradict
+                context: vec!["event_place".into(), "same_incident".into()],
                 fuzzy_level: Some("jw>=0.92".into()),
                 match_probability: None,
             }),
@@ -375,7 +387,9 @@ pub fn person_spec() -> Spec {
                     kind: HardKindSpec::Edit,
                     tolerance: 1.0,
                 },
-                // equal, within a month, a year off on the same day, or day/month swapped
+                // equal, within a month, a year off on the same day, day/month swapped, or a
+                // year alone within a year (worked out from an age, it is a year off whenever
+                // the birthday has not come yet)
                 HardSpec {
                     column: "dob".into(),
                     kind: HardKindSpec::Dob,
@@ -569,7 +583,8 @@ pub fn try_link_identities_with<R: IdentityRecord>(
             .filter_map(|&(a, b)| Some((index_of(&l, a)?, index_of(&l, b)?)))
             .collect()
     };
-    let (must, cannot) = (map(&constraints.must_link), map(&constraints.cannot_link));
+    let must = map(&constraints.must_with_pinned());
+    let cannot = map(&constraints.cannot_link);
     let mut clustering = l.cluster(&pred.edges, &pred.near, &must, &cannot);
     let decided = reviewed(l.table.len(), &must, &cannot);
     let name_only = l.name_only_decisions(&clustering.labels, &|r| !decided[r as usize]);

@@ -607,6 +607,14 @@ impl Spec {
 
     fn validate_name_only(&self, no: &NameOnlySpec) -> Result<(), LinkError> {
         const F: &str = "cluster.name_only";
+        // it joins a record to a person its own source knows: within one source
+        if self.cluster.one_per_source || self.link_type == Some(LinkType::LinkOnly) {
+            return Err(LinkError::spec(
+                F,
+                "joins records within a source, so it cannot go with `one_per_source` or \
+                 `link_type = \"link_only\"`",
+            ));
+        }
         let c = self
             .comparisons
             .iter()
@@ -1026,6 +1034,57 @@ pub fn referenced_columns(spec: &Spec) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_only_is_checked_against_the_spec() {
+        let spec = |cluster: &str| {
+            let s = format!(
+                r#"
+id_column = "id"
+[[comparison]]
+name = "first_name"
+column = "first"
+levels = ["exact", "jw>=0.92"]
+[[comparison]]
+name = "dob"
+column = "dob"
+levels = ["exact"]
+[blocking]
+rules = [["first"]]
+{cluster}
+"#
+            );
+            Spec::from_toml_str(&s, Path::new("s.toml"))
+        };
+        let ok = r#"[cluster.name_only]
+comparison = "first_name"
+fuzzy_level = "jw>=0.92"
+"#;
+        let got = spec(ok).unwrap();
+        assert_eq!(got.cluster.name_only.unwrap().comparison, "first_name");
+        for (bad, why) in [
+            ("[cluster.name_only]\ncomparison = \"last\"\n", "no comparison named"),
+            (
+                "[cluster.name_only]\ncomparison = \"dob\"\nfuzzy_level = \"jw>=0.92\"\n",
+                "is not a `jw>=",
+            ),
+            (
+                "[cluster.name_only]\ncomparison = \"first_name\"\ncontext = [\"place\"]\n",
+                "not a comparison",
+            ),
+            (
+                "[cluster]\none_per_source = true\n[cluster.name_only]\ncomparison = \"first_name\"\n",
+                "one_per_source",
+            ),
+            (
+                "[cluster.name_only]\ncomparison = \"first_name\"\nmatch_probability = 1.0\n",
+                "(0, 1)",
+            ),
+        ] {
+            let e = spec(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn parse_levels_and_keys() {

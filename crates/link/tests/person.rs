@@ -397,6 +397,7 @@ fn hard_cases() {
     let c = Constraints {
         must_link: vec![(twins_a[0], twins_b[0])],
         cannot_link: vec![(base, base + 1)],
+        ..Default::default()
     };
     let r3 = link_identities(&recs, &c);
     assert_eq!(
@@ -864,13 +865,10 @@ fn swapped_names_weigh_no_more_than_the_names_in_place() {
     );
 }
 
-/// A crisis-team record that carries a first name and nothing else joins the person that team
-/// sees under that name when the name is rare, misspelt or not; a common name stays alone.
-/// The same holds when the record arrives in an incremental run.
-#[test]
-fn a_name_only_record_joins_the_person_its_source_knows_under_a_rare_name() {
-    use familiar_link::{link_incremental, try_link_identities, IncrementalInput};
-    use std::collections::HashMap;
+/// The background population plus two frequent people seen by the crisis team under their
+/// full names: Yolanda Quist (a rare name), Mark Vance (a common one) and Ottavio Okafor.
+/// Returns the records, the first record of each of the three, and the next free id.
+fn crisis_county() -> (Vec<(u64, String, SourceIdentity)>, [u64; 3], u64) {
     let mut rng = Lcg(5);
     let mut recs = Vec::new();
     let mut truth = Vec::new();
@@ -879,7 +877,8 @@ fn a_name_only_record_joins_the_person_its_source_knows_under_a_rare_name() {
     let person = |first: &str, last: &str, phone: &str, dob, recs: &mut Vec<_>, id: &mut u64| {
         let first_id = *id;
         for k in 0..6 {
-            let p = ident(first, last, Some(dob), Some("7 CEDAR LN"), Some(phone));
+            let home = format!("{} CEDAR LN", &phone[7..]);
+            let p = ident(first, last, Some(dob), Some(&home), Some(phone));
             recs.push((*id, ["dpd", "decc"][k % 2].to_string(), p));
             *id += 1;
         }
@@ -907,6 +906,25 @@ fn a_name_only_record_joins_the_person_its_source_knows_under_a_rare_name() {
         &mut recs,
         &mut id,
     );
+    let ottavio = person(
+        "ottavio",
+        "okafor",
+        "3035559933",
+        (1990, 4, 9),
+        &mut recs,
+        &mut id,
+    );
+    (recs, [yolanda, mark, ottavio], id)
+}
+
+/// A crisis-team record that carries a first name and nothing else joins the person that team
+/// sees under that name when the name is rare, misspelt or not; a common name stays alone.
+/// The same holds when the record arrives in an incremental run.
+#[test]
+fn a_name_only_record_joins_the_person_its_source_knows_under_a_rare_name() {
+    use familiar_link::{link_incremental, try_link_identities, IncrementalInput};
+    use std::collections::HashMap;
+    let (mut recs, [yolanda, mark, _], id) = crisis_county();
     let first_only = |first: &str| SourceIdentity {
         first: Some(first.into()),
         ..Default::default()
@@ -961,4 +979,141 @@ fn a_name_only_record_joins_the_person_its_source_knows_under_a_rare_name() {
         inc.clusters[cluster_of(&inc.clusters, common)],
         vec![common]
     );
+}
+
+/// A crisis team writes a birth year worked out from an age, a year off on one record that
+/// also carries the client id: that record must not stand as a second person whose date of
+/// birth conflicts with the first, leaving every record with the client id and no date "fitting
+/// two persons equally" and on its own.
+#[test]
+fn a_birth_year_a_year_off_does_not_split_a_person() {
+    let mut rng = Lcg(5);
+    let mut recs = Vec::new();
+    let mut truth = Vec::new();
+    let mut id = 1u64;
+    population(&mut rng, &mut id, &mut recs, &mut truth);
+    let first = id;
+    for k in 0..12 {
+        let p = ident(
+            "travis",
+            "fisher",
+            Some((1983, 7, 31)),
+            None,
+            Some("3035557777"),
+        );
+        recs.push((id, ["dpd", "decc"][k % 2].to_string(), p));
+        id += 1;
+    }
+    let heart =
+        |last: Option<&str>, client: Option<&str>, dob: Option<PartialDate>| SourceIdentity {
+            first: Some("travis".into()),
+            last: last.map(str::to_string),
+            agency_person_id: client.map(str::to_string),
+            dob,
+            ..Default::default()
+        };
+    let full = || PartialDate {
+        year: 1983,
+        month: Some(7),
+        day: Some(31),
+    };
+    let year = |y| PartialDate {
+        year: y,
+        month: None,
+        day: None,
+    };
+    for _ in 0..4 {
+        recs.push((id, "heart".into(), heart(None, Some("HC1"), Some(full()))));
+        id += 1;
+    }
+    for _ in 0..5 {
+        recs.push((id, "heart".into(), heart(None, Some("HC1"), None)));
+        id += 1;
+    }
+    recs.push((
+        id,
+        "heart".into(),
+        heart(None, Some("HC1"), Some(year(1982))),
+    ));
+    id += 1;
+    recs.push((id, "heart".into(), heart(Some("f"), None, Some(year(1982)))));
+    let r = link_identities(&recs, &Constraints::default());
+    let person = cluster_of(&r.clusters, first);
+    for x in first..=id {
+        assert_eq!(cluster_of(&r.clusters, x), person, "record {x}");
+    }
+    assert_eq!(r.refused_merges.ambiguous_records, 0);
+    // two years off is another person, as before
+    let mut far = recs.clone();
+    far.push((
+        id + 1,
+        "heart".into(),
+        heart(None, Some("HC9"), Some(year(1980))),
+    ));
+    far.push((id + 2, "heart".into(), heart(None, Some("HC9"), None)));
+    far.push((
+        id + 3,
+        "dpd".into(),
+        ident("travis", "fisher", Some((1980, 1, 5)), None, None),
+    ));
+    let r = link_identities(&far, &Constraints::default());
+    assert_ne!(
+        cluster_of(&r.clusters, id + 3),
+        cluster_of(&r.clusters, first),
+        "a Travis Fisher born 1980 is not the one born 1983"
+    );
+}
+
+/// What the name-only pass leaves alone: a gender variant of a name the crisis team knows, a
+/// record that carries a date of birth too, and a record a reviewer assigned.
+#[test]
+fn a_name_only_record_stays_alone_when_it_is_not_the_same_name_or_not_name_only() {
+    use familiar_link::try_link_identities;
+    let (mut recs, [yolanda, _, ottavio], id) = crisis_county();
+    let first_only = |first: &str| SourceIdentity {
+        first: Some(first.into()),
+        ..Default::default()
+    };
+    let (variant, pinned, misspelt) = (id, id + 1, id + 2);
+    let mut both = recs.clone();
+    both.push((variant, "heart".into(), first_only("ottavia")));
+    both.push((pinned, "heart".into(), first_only("yolande")));
+    both.push((misspelt, "heart".into(), first_only("yolandl")));
+    let constraints = Constraints {
+        pinned: vec![pinned],
+        ..Default::default()
+    };
+    let r = try_link_identities(&both, &constraints).unwrap();
+    let alone =
+        |r: &familiar_link::LinkResult, x: u64| r.clusters[cluster_of(&r.clusters, x)] == vec![x];
+    assert!(alone(&r, variant), "ottavia is not ottavio misspelt");
+    assert_ne!(
+        cluster_of(&r.clusters, variant),
+        cluster_of(&r.clusters, ottavio)
+    );
+    assert!(
+        alone(&r, pinned),
+        "a record a reviewer decided stays where it is"
+    );
+    // the same name, unpinned, joins (the two above are not for want of a person to join)
+    assert_eq!(
+        cluster_of(&r.clusters, misspelt),
+        cluster_of(&r.clusters, yolanda)
+    );
+    assert_eq!(r.refused_merges.attached_by_name, 1);
+
+    // with a date of birth (or anything else that tells people apart) it is not name-only
+    let mut dated = first_only("yolandl");
+    dated.dob = Some(PartialDate {
+        year: 1950,
+        month: None,
+        day: None,
+    });
+    recs.push((id, "heart".into(), dated));
+    let r = try_link_identities(&recs, &Constraints::default()).unwrap();
+    assert!(
+        alone(&r, id),
+        "a record with a date of birth is not name-only"
+    );
+    assert_eq!(r.refused_merges.attached_by_name, 0);
 }

@@ -362,6 +362,7 @@ fn constraints_from(decisions: &[LinkDecision]) -> (Constraints, BTreeMap<i64, S
                     // Later decisions win.
                     assigned.insert(d.left_record, p.clone());
                 }
+                c.pinned.push(d.left_record as u64);
             }
             _ => {}
         }
