@@ -560,33 +560,39 @@ impl Linker {
             }
         });
         let name_col = &self.table.columns[comp.col];
-        // what a name-only record may not carry: every other comparison's column (and its
-        // alias column), unless it is context
+        // the comparison whose value may be an initial alone on a name-only record, where it
+        // counts with the name ("Travis F")
+        let initial = no
+            .initial_of
+            .as_ref()
+            .and_then(|n| self.cmp.comps.iter().position(|c| &c.name == n));
+        // what a name-only record may not carry: every other comparison's column unless it
+        // is context, and every alias column (a context comparison's own column may be the
+        // full name, which a name-only record has; its aliases would say more)
         let telling: Vec<usize> = self
             .cmp
             .comps
             .iter()
             .enumerate()
-            .filter(|(i, c)| *i != ci && !no.context.contains(&c.name))
-            .flat_map(|(_, c)| std::iter::once(c.col).chain(c.alias_col))
+            .flat_map(|(i, c)| {
+                let own = i != ci && Some(i) != initial && !no.context.contains(&c.name);
+                own.then_some(c.col).into_iter().chain(c.alias_col)
+            })
             .collect();
         let mut size: rustc_hash::FxHashMap<u32, u32> = Default::default();
         for &l in labels {
             *size.entry(l).or_default() += 1;
         }
-        let movable: Vec<bool> = (0..labels.len())
-            .map(|r| {
-                name_col.codes[r] != NULL
-                    && size[&labels[r]] == 1
-                    && telling
-                        .iter()
-                        .all(|&c| self.table.columns[c].codes[r] == NULL)
-                    && may_move(r as u32)
-            })
-            .collect();
-        let fuzzy = fuzzy_at.map(|(t, _, before)| {
-            move |a: u32, b: u32| {
-                let (x, y) = (&*name_col.values[a as usize], &*name_col.values[b as usize]);
+        let bare = |r: usize| {
+            name_col.codes[r] != NULL
+                && size[&labels[r]] == 1
+                && telling
+                    .iter()
+                    .all(|&c| self.table.columns[c].codes[r] == NULL)
+                && may_move(r as u32)
+        };
+        let same_misspelt = |x: &str, y: &str| match fuzzy_at {
+            Some((t, _, before)) => {
                 let (lx, ly) = (x.chars().count(), y.chars().count());
                 // Jaro–Winkler at t needs Jaro at (t − 0.4) / 0.6 (the prefix adds at most
                 // 0.4 of what Jaro lacks), which needs the shorter name to be at least
@@ -596,23 +602,62 @@ impl Linker {
                     && compare::jaro_winkler(x, y) >= t
                     && !before.iter().any(|l| names_hit(l, x, y))
             }
-        });
+            None => false,
+        };
         let threshold = no.match_probability.unwrap_or_else(|| {
             let odds = self.threshold_weight().exp2();
             odds / (1.0 + odds)
         });
-        let decisions = crate::name_only::decide(&crate::name_only::NameOnlyInput {
-            labels,
-            sources: &self.table.source,
-            names: &name_col.codes,
-            movable: &movable,
-            fuzzy: fuzzy
-                .as_ref()
-                .map(|f| f as &(dyn Fn(u32, u32) -> bool + Sync)),
-            m_exact,
-            m_fuzzy: fuzzy_at.map_or(0.0, |x| x.1),
-            threshold,
+        let tier = |names: &[u32], movable: &[bool], fuzzy: &(dyn Fn(u32, u32) -> bool + Sync)| {
+            crate::name_only::decide(&crate::name_only::NameOnlyInput {
+                labels,
+                sources: &self.table.source,
+                names,
+                movable,
+                fuzzy: fuzzy_at.is_some().then_some(fuzzy),
+                m_exact,
+                m_fuzzy: fuzzy_at.map_or(0.0, |x| x.1),
+                threshold,
+            })
+        };
+        let initial_col = initial.map(|i| &self.table.columns[self.cmp.comps[i].col]);
+        let initial_of = |r: usize| initial_col.and_then(|c| c.value(r));
+        // the name alone
+        let movable: Vec<bool> = (0..labels.len())
+            .map(|r| bare(r) && initial_of(r).is_none())
+            .collect();
+        let mut decisions = tier(&name_col.codes, &movable, &|a, b| {
+            same_misspelt(&name_col.values[a as usize], &name_col.values[b as usize])
         });
+        // the name and an initial: every record's name with its initial ("travis f" for
+        // Travis Fisher too), a person's commonest such pair standing for it
+        if let Some(ic) = initial_col {
+            let mut keys: Vec<(u32, char)> = Vec::new();
+            let mut code_of: rustc_hash::FxHashMap<(u32, char), u32> = Default::default();
+            let names: Vec<u32> = (0..labels.len())
+                .map(|r| {
+                    let first = name_col.codes[r];
+                    match ic.value(r).and_then(|v| v.chars().next()) {
+                        Some(ch) if first != NULL => {
+                            *code_of.entry((first, ch)).or_insert_with(|| {
+                                keys.push((first, ch));
+                                (keys.len() - 1) as u32
+                            })
+                        }
+                        _ => NULL,
+                    }
+                })
+                .collect();
+            let movable: Vec<bool> = (0..labels.len())
+                .map(|r| bare(r) && initial_of(r).is_some_and(|v| v.chars().count() == 1))
+                .collect();
+            decisions.extend(tier(&names, &movable, &|a, b| {
+                let ((fa, ia), (fb, ib)) = (keys[a as usize], keys[b as usize]);
+                ia == ib
+                    && same_misspelt(&name_col.values[fa as usize], &name_col.values[fb as usize])
+            }));
+            decisions.sort_unstable_by_key(|d| d.record);
+        }
         // a hard identifier the record carries (a spec may make one of a context column)
         // must not conflict with any of the person's
         let hard = self.hard_fields();

@@ -376,8 +376,12 @@ pub fn person_spec() -> Spec {
             // when the name is rare enough that someone new is far less likely
             name_only: Some(NameOnlySpec {
                 comparison: "first_name".into(),
-                // a record with a sex or an alias is not name-only: they can contradict
-                context: vec!["event_place".into(), "same_incident".into()],
+                // where it happened, the call, and the full name (the alias comparison's
+                // column: the name itself; aliases still make a record not name-only); a
+                // record with a sex is not name-only: it can contradict
+                context: vec!["event_place".into(), "same_incident".into(), "alias".into()],
+                // HEART's "Travis F": the first name and the surname's initial together
+                initial_of: Some("last_name".into()),
                 fuzzy_level: Some("jw>=0.92".into()),
                 match_probability: None,
             }),

@@ -373,6 +373,11 @@ pub struct NameOnlySpec {
     /// any other comparison's column is not name-only.
     #[serde(default)]
     pub context: Vec<String>,
+    /// A comparison whose value may be an initial alone on a name-only record (e.g.
+    /// `last_name`: "Travis F"): the name and the initial are then weighed together, against
+    /// each person's name and the initial of its commonest value there.
+    #[serde(default)]
+    pub initial_of: Option<String>,
     /// A `jw>=…` level of that comparison whose agreement counts as the same name misspelt
     /// ("yolandl" for "yolanda"); none: only the exact name counts.
     #[serde(default)]
@@ -627,6 +632,14 @@ impl Spec {
                 F,
                 format!("comparison {:?} has no `exact` level", no.comparison),
             ));
+        }
+        if let Some(i) = &no.initial_of {
+            if i == &no.comparison || !self.comparisons.iter().any(|c| &c.name == i) {
+                return Err(LinkError::spec(
+                    F,
+                    format!("initial_of names {i:?}, which is not another comparison"),
+                ));
+            }
         }
         for x in &no.context {
             if !self.comparisons.iter().any(|c| &c.name == x) {

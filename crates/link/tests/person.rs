@@ -1069,7 +1069,7 @@ fn a_birth_year_a_year_off_does_not_split_a_person() {
 #[test]
 fn a_name_only_record_stays_alone_when_it_is_not_the_same_name_or_not_name_only() {
     use familiar_link::try_link_identities;
-    let (mut recs, [yolanda, _, ottavio], id) = crisis_county();
+    let (recs, [yolanda, _, ottavio], id) = crisis_county();
     let first_only = |first: &str| SourceIdentity {
         first: Some(first.into()),
         ..Default::default()
@@ -1109,11 +1109,36 @@ fn a_name_only_record_stays_alone_when_it_is_not_the_same_name_or_not_name_only(
         month: None,
         day: None,
     });
-    recs.push((id, "heart".into(), dated));
+    let mut aka = first_only("yolandl");
+    aka.aliases = vec!["yolanda smith".into()];
+    for (what, rec) in [("a date of birth", dated), ("an alias", aka)] {
+        let mut with = recs.clone();
+        with.push((id, "heart".into(), rec));
+        let r = try_link_identities(&with, &Constraints::default()).unwrap();
+        assert!(alone(&r, id), "a record with {what} is not name-only");
+        assert_eq!(r.refused_merges.attached_by_name, 0);
+    }
+}
+
+/// "Yolanda Q" with nothing else: the first name and the surname's initial are weighed together
+/// against each person's, so the crisis team's Yolanda Quist takes it; a "Yolanda Z" is
+/// nobody it knows.
+#[test]
+fn a_name_and_an_initial_are_weighed_together() {
+    use familiar_link::try_link_identities;
+    let (mut recs, [yolanda, _, _], id) = crisis_county();
+    let with_initial = |last: &str| SourceIdentity {
+        first: Some("yolanda".into()),
+        last: Some(last.into()),
+        ..Default::default()
+    };
+    recs.push((id, "heart".into(), with_initial("q")));
+    recs.push((id + 1, "heart".into(), with_initial("z")));
     let r = try_link_identities(&recs, &Constraints::default()).unwrap();
-    assert!(
-        alone(&r, id),
-        "a record with a date of birth is not name-only"
+    assert_eq!(
+        cluster_of(&r.clusters, id),
+        cluster_of(&r.clusters, yolanda)
     );
-    assert_eq!(r.refused_merges.attached_by_name, 0);
+    assert_eq!(r.clusters[cluster_of(&r.clusters, id + 1)], vec![id + 1]);
+    assert_eq!(r.refused_merges.attached_by_name, 1);
 }
