@@ -33,9 +33,24 @@ pub struct HardField {
     pub name: String,
     pub codes: Vec<u32>,
     pub compat: HardCompat,
+    /// Per value: whether it is precise (a full date against a year alone). When a cluster
+    /// holds a precise value, only its precise values are weighed against another's: a year
+    /// alone that a person's full date tolerates must not let that person join another full
+    /// date the year also tolerates. None: every value counts.
+    pub precise: Option<Vec<bool>>,
 }
 
 impl HardField {
+    /// The values of a cluster weighed against another's: its precise ones when it has any.
+    pub fn weighed(&self, values: &[u32]) -> Vec<u32> {
+        match &self.precise {
+            Some(p) if values.iter().any(|&v| p[v as usize]) => {
+                values.iter().copied().filter(|&v| p[v as usize]).collect()
+            }
+            _ => values.to_vec(),
+        }
+    }
+
     /// Whether two values (codes) of this field may belong to one person.
     pub fn compatible(&self, x: u32, y: u32) -> bool {
         x == y
@@ -337,7 +352,7 @@ fn hard_conflict(f: &Forest, ctx: &ClusterContext<'_>, ra: u32, rb: u32) -> bool
     }
     let (ha, hb) = (&f.hard[ra as usize], &f.hard[rb as usize]);
     ctx.hard.iter().enumerate().any(|(h, fld)| {
-        let (x, y) = (&ha[h], &hb[h]);
+        let (x, y) = (fld.weighed(&ha[h]), fld.weighed(&hb[h]));
         !x.is_empty()
             && !y.is_empty()
             && !x.iter().any(|&p| y.iter().any(|&q| fld.compatible(p, q)))
@@ -809,6 +824,7 @@ mod tests {
             name: "year".into(),
             codes,
             compat: HardCompat::Custom(Box::new(|a, b| a.abs_diff(b) <= 1)),
+            precise: None,
         }];
         let ctx = ClusterContext {
             rank: &rank,
@@ -897,6 +913,7 @@ mod tests {
             name: "dob".into(),
             codes: years.to_vec(),
             compat: HardCompat::Custom(Box::new(move |a, b| a.abs_diff(b) <= within)),
+            precise: None,
         }];
         let rank: Vec<u32> = (0..n as u32).collect();
         let sources = vec![0; n];
@@ -975,6 +992,39 @@ mod tests {
         assert_eq!(c.labels, vec![0, 1, 2, 3, 4]);
     }
 
+    #[test]
+    fn a_year_alone_does_not_bridge_two_full_dates() {
+        // 0: born 1983-07-31; 1: "1982" (a year alone, tolerated by 0 and by 2); 2: born
+        // 1981-02-02. 1 joins 0; the person {0, 1} then stands by its full date against 2's.
+        let e = |a, b, w| Edge { a, b, weight: w };
+        let edges = [e(0, 1, 10.0), e(1, 2, 9.0)];
+        let compat = |a: u32, b: u32| matches!((a.min(b), a.max(b)), (0, 1) | (1, 2));
+        let run = |precise: Option<Vec<bool>>| {
+            let hard = [HardField {
+                name: "dob".into(),
+                codes: vec![0, 1, 2],
+                compat: HardCompat::Custom(Box::new(compat)),
+                precise,
+            }];
+            let ctx = ClusterContext {
+                rank: &[0, 1, 2],
+                sources: &[0; 3],
+                hard: &hard,
+                must_link: &[],
+                cannot_link: &[],
+                scorer: None,
+                near: &[],
+                options: ClusterOptions::default(),
+            };
+            cluster(3, &edges, &ctx)
+        };
+        let c = run(Some(vec![true, false, true]));
+        assert_eq!(c.labels, vec![0, 0, 1]);
+        assert_eq!(c.refused.hard_identifier, 1);
+        // without precision every value counts, and the year bridges them
+        assert_eq!(run(None).labels, vec![0, 0, 0]);
+    }
+
     /// The size prior of the tests: an average record matches 2 others (so ten records add
     /// log2(5) bits), at most 4 bits, threshold 2.
     fn size_prior_options(margin: f64) -> ClusterOptions {
@@ -1020,6 +1070,7 @@ mod tests {
                 name: "dob".into(),
                 codes,
                 compat: HardCompat::Exact,
+                precise: None,
             }];
             let ctx = ClusterContext {
                 rank: &rank,
@@ -1080,6 +1131,7 @@ mod tests {
             name: "dob".into(),
             codes,
             compat: HardCompat::Exact,
+            precise: None,
         }]
     }
 
@@ -1191,6 +1243,7 @@ mod tests {
             name: "dob".into(),
             codes,
             compat: HardCompat::Exact,
+            precise: None,
         }];
         let near = [e(10, 4, 1.0), e(11, 6, 1.0)];
         let ctx = ClusterContext {

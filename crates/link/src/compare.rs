@@ -745,6 +745,20 @@ mod tests {
         assert_eq!(parse_date("garbage"), None);
     }
 
+    #[test]
+    fn a_year_alone_is_within_a_year_of_a_date() {
+        let d = |s: &str| parse_date(s).unwrap();
+        assert!(d("1982").year_only_within(&d("1983-07-31"), 1));
+        assert!(d("1983-07-31").year_only_within(&d("1982"), 1));
+        assert!(d("1982").year_only_within(&d("1983"), 1));
+        assert!(!d("1982").year_only_within(&d("1980"), 1));
+        assert!(!d("1982").year_only_within(&d("1984-01-01"), 1));
+        // a year and month is not a year alone: it must agree on the year
+        assert!(!d("1982-07").year_only_within(&d("1983-07-31"), 1));
+        // two full dates are for the other rules
+        assert!(!d("1982-07-31").year_only_within(&d("1983-07-31"), 1));
+    }
+
     proptest! {
         #[test]
         fn name_tokens_symmetric_and_order_free(

@@ -463,10 +463,19 @@ impl Linker {
                     }
                     _ => c.codes.clone(),
                 };
+                // a full date is precise; a year or a year and month alone is not
+                let precise =
+                    matches!(kind, HardKindSpec::Dob | HardKindSpec::DateYears).then(|| {
+                        c.values
+                            .iter()
+                            .map(|v| compare::parse_date(v).is_some_and(|d| d.is_full()))
+                            .collect()
+                    });
                 HardField {
                     name: name.clone(),
                     codes,
                     compat,
+                    precise,
                 }
             })
             .collect()
@@ -673,16 +682,22 @@ impl Linker {
                 v.push(r as u32);
             }
         }
+        // as the clustering weighs two clusters: some value of each compatible, a cluster's
+        // precise values standing for it when it has any
         decisions
             .into_iter()
             .filter(|d| {
                 hard.iter().all(|h| {
                     let x = h.codes[d.record as usize];
-                    x == NULL
-                        || members[&d.person].iter().all(|&m| {
-                            let y = h.codes[m as usize];
-                            y == NULL || h.compatible(x, y)
-                        })
+                    let mut theirs: Vec<u32> = members[&d.person]
+                        .iter()
+                        .map(|&m| h.codes[m as usize])
+                        .filter(|&y| y != NULL)
+                        .collect();
+                    theirs.sort_unstable();
+                    theirs.dedup();
+                    let theirs = h.weighed(&theirs);
+                    x == NULL || theirs.is_empty() || theirs.iter().any(|&y| h.compatible(x, y))
                 })
             })
             .collect()

@@ -93,7 +93,6 @@ pub fn decide(inp: &NameOnlyInput<'_>) -> Vec<NameOnlyAttach> {
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
             .map(|x| x.0)
     };
-    let total_persons = persons.len() as f64;
     let mut with_name: FxHashMap<u32, f64> = FxHashMap::default();
     // persons known to a source under a name: (source, name) -> [(label, n(P, S))]
     let mut known: FxHashMap<(u32, u32), Vec<(u32, u32)>> = FxHashMap::default();
@@ -115,6 +114,9 @@ pub fn decide(inp: &NameOnlyInput<'_>) -> Vec<NameOnlyAttach> {
             }
         }
     }
+    // the share of a name is over the persons that have one (in the tier of a name and an
+    // initial, persons without a surname have none and are not counted)
+    let total_persons: f64 = with_name.values().sum();
     let all_names: Vec<(u32, f64)> = {
         let mut v: Vec<(u32, f64)> = with_name.iter().map(|(&k, &c)| (k, c)).collect();
         v.sort_unstable_by_key(|x| x.0);

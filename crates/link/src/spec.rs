@@ -368,14 +368,14 @@ pub struct NameOnlySpec {
     /// The comparison whose column holds the name (e.g. `first_name`); it needs an `exact`
     /// level.
     pub comparison: String,
-    /// Comparisons a name-only record may still carry: what does not tell two people apart
-    /// (where the interaction happened, the dispatch call, the sex). A record with a value in
-    /// any other comparison's column is not name-only.
+    /// Comparisons a name-only record may still carry: what cannot contradict a person (where
+    /// the interaction happened, the dispatch call). A record with a value in any other
+    /// comparison's column, or in any alias column, is not name-only.
     #[serde(default)]
     pub context: Vec<String>,
     /// A comparison whose value may be an initial alone on a name-only record (e.g.
     /// `last_name`: "Travis F"): the name and the initial are then weighed together, against
-    /// each person's name and the initial of its commonest value there.
+    /// each person's commonest pair of name and initial (among its records with both).
     #[serde(default)]
     pub initial_of: Option<String>,
     /// A `jw>=…` level of that comparison whose agreement counts as the same name misspelt
@@ -1050,10 +1050,11 @@ mod tests {
 
     #[test]
     fn name_only_is_checked_against_the_spec() {
-        let spec = |cluster: &str| {
+        let spec_with = |top: &str, cluster: &str| {
             let s = format!(
                 r#"
 id_column = "id"
+{top}
 [[comparison]]
 name = "first_name"
 column = "first"
@@ -1069,12 +1070,17 @@ rules = [["first"]]
             );
             Spec::from_toml_str(&s, Path::new("s.toml"))
         };
+        let spec = |cluster: &str| spec_with("", cluster);
         let ok = r#"[cluster.name_only]
 comparison = "first_name"
 fuzzy_level = "jw>=0.92"
 "#;
         let got = spec(ok).unwrap();
         assert_eq!(got.cluster.name_only.unwrap().comparison, "first_name");
+        let e = spec_with("link_type = \"link_only\"", ok)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("link_only"), "{e}");
         for (bad, why) in [
             ("[cluster.name_only]\ncomparison = \"last\"\n", "no comparison named"),
             (
@@ -1092,6 +1098,10 @@ fuzzy_level = "jw>=0.92"
             (
                 "[cluster.name_only]\ncomparison = \"first_name\"\nmatch_probability = 1.0\n",
                 "(0, 1)",
+            ),
+            (
+                "[cluster.name_only]\ncomparison = \"first_name\"\ninitial_of = \"first_name\"\n",
+                "not another comparison",
             ),
         ] {
             let e = spec(bad).unwrap_err().to_string();

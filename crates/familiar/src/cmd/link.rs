@@ -1238,10 +1238,13 @@ mod tests {
             d("non_match", 3, Some(4), None),
             d("assign", 7, None, Some("X")),
             d("assign", 9, None, Some("X")),
+            d("assign", 11, None, Some("Y")),
         ]);
         assert!(c.must_link.contains(&(1, 2)) && c.must_link.contains(&(7, 9)));
         assert_eq!(c.cannot_link, vec![(3, 4)]);
         assert_eq!(a[&9], "X");
+        // every assigned record is pinned, one alone under its person too
+        assert_eq!(c.pinned, vec![7, 9, 11]);
     }
 
     #[test]
