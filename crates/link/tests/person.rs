@@ -890,31 +890,13 @@ fn crisis_county() -> (Vec<(u64, String, SourceIdentity)>, [u64; 3], u64) {
         }
         first_id
     };
-    let yolanda = person(
-        "yolanda",
-        "quist",
-        "3035559911",
-        (1977, 7, 18),
-        &mut recs,
-        &mut id,
-    );
-    let mark = person(
-        "mark",
-        "vance",
-        "3035559922",
-        (1969, 2, 1),
-        &mut recs,
-        &mut id,
-    );
-    let ottavio = person(
-        "ottavio",
-        "okafor",
-        "3035559933",
-        (1990, 4, 9),
-        &mut recs,
-        &mut id,
-    );
-    (recs, [yolanda, mark, ottavio], id)
+    let people = [
+        ("yolanda", "quist", "3035559911", (1977, 7, 18)),
+        ("mark", "vance", "3035559922", (1969, 2, 1)),
+        ("ottavio", "okafor", "3035559933", (1990, 4, 9)),
+    ]
+    .map(|(first, last, phone, dob)| person(first, last, phone, dob, &mut recs, &mut id));
+    (recs, people, id)
 }
 
 /// A crisis-team record that carries a first name and nothing else joins the person that team
