@@ -42,13 +42,12 @@ pub struct HardField {
 
 impl HardField {
     /// The values of a cluster weighed against another's: its precise ones when it has any.
-    pub fn weighed(&self, values: &[u32]) -> Vec<u32> {
-        match &self.precise {
-            Some(p) if values.iter().any(|&v| p[v as usize]) => {
-                values.iter().copied().filter(|&v| p[v as usize]).collect()
-            }
-            _ => values.to_vec(),
-        }
+    pub fn weighed<'a>(&'a self, values: &'a [u32]) -> impl Iterator<Item = u32> + Clone + 'a {
+        let precise = (self.precise.as_deref()).filter(|p| values.iter().any(|&v| p[v as usize]));
+        values
+            .iter()
+            .copied()
+            .filter(move |&v| precise.is_none_or(|p| p[v as usize]))
     }
 
     /// Whether two values (codes) of this field may belong to one person.
@@ -352,10 +351,10 @@ fn hard_conflict(f: &Forest, ctx: &ClusterContext<'_>, ra: u32, rb: u32) -> bool
     }
     let (ha, hb) = (&f.hard[ra as usize], &f.hard[rb as usize]);
     ctx.hard.iter().enumerate().any(|(h, fld)| {
-        let (x, y) = (fld.weighed(&ha[h]), fld.weighed(&hb[h]));
-        !x.is_empty()
-            && !y.is_empty()
-            && !x.iter().any(|&p| y.iter().any(|&q| fld.compatible(p, q)))
+        let (mut x, y) = (fld.weighed(&ha[h]), fld.weighed(&hb[h]));
+        !ha[h].is_empty()
+            && !hb[h].is_empty()
+            && !x.any(|p| y.clone().any(|q| fld.compatible(p, q)))
     })
 }
 
@@ -365,6 +364,20 @@ fn sources_overlap(f: &Forest, ctx: &ClusterContext<'_>, ra: u32, rb: u32) -> bo
         let (x, y) = (&f.sources[ra as usize], &f.sources[rb as usize]);
         x.iter().any(|s| y.binary_search(s).is_ok())
     }
+}
+
+/// Records a reviewer decided something about (a must-link, a cannot-link, or pinned: a link
+/// to itself): they move only by those decisions.
+pub(crate) fn reviewed(n: usize, must: &[(u32, u32)], cannot: &[(u32, u32)]) -> Vec<bool> {
+    let mut out = vec![false; n];
+    for &(a, b) in must.iter().chain(cannot) {
+        for x in [a, b] {
+            if let Some(v) = out.get_mut(x as usize) {
+                *v = true;
+            }
+        }
+    }
+    out
 }
 
 /// The size-prior pass (see [`SizePrior`]); returns the links by which it attached records.
@@ -393,12 +406,11 @@ fn attach_to_frequent(
             decided[e.b as usize] = true;
         }
     }
-    for &(a, b) in ctx.must_link.iter().chain(ctx.cannot_link) {
-        for x in [a, b] {
-            if (x as usize) < n {
-                decided[x as usize] = true;
-            }
-        }
+    for (d, r) in decided
+        .iter_mut()
+        .zip(reviewed(n, ctx.must_link, ctx.cannot_link))
+    {
+        *d |= r;
     }
     let rank = |x: u32| ctx.rank[x as usize];
     // per lone record: the persons its links below the threshold reach, each with its best

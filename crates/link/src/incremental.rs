@@ -351,7 +351,7 @@ pub fn link_incremental<R: IdentityRecord>(
             .collect()
     };
     near.retain(|e| in_set[e.a as usize] && in_set[e.b as usize]);
-    let decided = crate::person::reviewed(n, &must, &cannot);
+    let decided = crate::cluster::reviewed(n, &must, &cannot);
     let mut clustering = l.cluster(&edges, &near, &inside(must), &inside(cannot));
     // The name-only pass weighs a record against every person, so it sees the whole store:
     // the set as just clustered, every other record under its person (labels past `n`). Only

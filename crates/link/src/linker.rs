@@ -93,25 +93,6 @@ pub struct TrainSummary {
     pub deterministic_pairs: Option<u64>,
 }
 
-/// Whether a level a pair of names could take is taken, judged on the two names alone
-/// (levels that need more of the records, such as `swapped` or `name_tokens`, are not).
-fn names_hit(level: &crate::spec::Level, x: &str, y: &str) -> bool {
-    use crate::spec::Level;
-    match level {
-        Level::Exact => x == y,
-        Level::JaroWinkler(t) => compare::jaro_winkler(x, y) >= *t,
-        Level::Jaro(t) => compare::jaro(x, y) >= *t,
-        Level::DamerauLevenshtein(k) => compare::damerau_levenshtein(x, y) <= *k,
-        Level::Levenshtein(k) => compare::levenshtein(x, y) <= *k,
-        Level::TokenOverlap => compare::token_overlap(x, y),
-        Level::Nickname => compare::are_nicknames(x, y),
-        Level::GenderVariant => compare::gender_variants(x, y),
-        Level::Phonetic => compare::phonetic_match(x, y),
-        Level::Initial => compare::initial_match(x, y),
-        _ => false,
-    }
-}
-
 impl Linker {
     pub fn new(mut table: Table, spec: Spec, link_type: LinkType) -> Result<Linker, LinkError> {
         spec.validate()?;
@@ -588,13 +569,9 @@ impl Linker {
                 own.then_some(c.col).into_iter().chain(c.alias_col)
             })
             .collect();
-        let mut size: rustc_hash::FxHashMap<u32, u32> = Default::default();
-        for &l in labels {
-            *size.entry(l).or_default() += 1;
-        }
+        // (`decide` keeps only the records alone in their person)
         let bare = |r: usize| {
             name_col.codes[r] != NULL
-                && size[&labels[r]] == 1
                 && telling
                     .iter()
                     .all(|&c| self.table.columns[c].codes[r] == NULL)
@@ -609,7 +586,7 @@ impl Linker {
                 let need = 3.0 * (t - 0.4) / 0.6 - 2.0 - 1e-9;
                 (lx.min(ly) as f64) >= need * lx.max(ly) as f64
                     && compare::jaro_winkler(x, y) >= t
-                    && !before.iter().any(|l| names_hit(l, x, y))
+                    && !before.iter().any(|l| l.hit_on_text(x, y) == Some(true))
             }
             None => false,
         };
@@ -696,8 +673,7 @@ impl Linker {
                         .collect();
                     theirs.sort_unstable();
                     theirs.dedup();
-                    let theirs = h.weighed(&theirs);
-                    x == NULL || theirs.is_empty() || theirs.iter().any(|&y| h.compatible(x, y))
+                    x == NULL || theirs.is_empty() || h.weighed(&theirs).any(|y| h.compatible(x, y))
                 })
             })
             .collect()

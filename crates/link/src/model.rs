@@ -320,10 +320,6 @@ impl Comparator {
                     let (va, vb) = sv();
                     *jw.get_or_insert_with(|| compare::jaro_winkler(va, vb)) >= *t
                 }
-                Level::Jaro(t) => {
-                    let (va, vb) = sv();
-                    compare::jaro(va, vb) >= *t
-                }
                 Level::DamerauLevenshtein(1) if dl.is_none() => {
                     let (va, vb) = sv();
                     compare::within_one_edit(va, vb)
@@ -332,32 +328,21 @@ impl Comparator {
                     let (va, vb) = sv();
                     *dl.get_or_insert_with(|| compare::damerau_levenshtein(va, vb)) <= *k
                 }
-                Level::Levenshtein(k) => {
+                Level::Jaro(_)
+                | Level::Levenshtein(_)
+                | Level::TokenOverlap
+                | Level::FirstToken
+                | Level::Nickname
+                | Level::GenderVariant
+                | Level::Initial => {
                     let (va, vb) = sv();
-                    compare::levenshtein(va, vb) <= *k
+                    l.hit_on_text(va, vb) == Some(true)
                 }
                 Level::TokenJaccard(t) => {
                     let (off, data) = c.tokens.as_ref().expect("tokens");
                     let ta = &data[off[x as usize] as usize..off[x as usize + 1] as usize];
                     let tb = &data[off[y as usize] as usize..off[y as usize + 1] as usize];
                     jaccard_sorted(ta, tb) >= *t
-                }
-                Level::TokenOverlap => {
-                    let (va, vb) = sv();
-                    compare::token_overlap(va, vb)
-                }
-                Level::FirstToken => {
-                    let (va, vb) = sv();
-                    let (fa, fb) = (va.split_whitespace().next(), vb.split_whitespace().next());
-                    fa.is_some() && fa == fb
-                }
-                Level::Nickname => {
-                    let (va, vb) = sv();
-                    compare::are_nicknames(va, vb)
-                }
-                Level::GenderVariant => {
-                    let (va, vb) = sv();
-                    compare::gender_variants(va, vb)
                 }
                 Level::Phonetic => {
                     let dm = c.dm.as_ref().expect("phonetic codes");
@@ -366,10 +351,6 @@ impl Comparator {
                     pa != 0
                         && pb != 0
                         && (pa == pb || pa == ab || aa == pb || (aa != 0 && aa == ab))
-                }
-                Level::Initial => {
-                    let (va, vb) = sv();
-                    compare::initial_match(va, vb)
                 }
                 Level::Swapped => {
                     let s = swap.expect("swap slot");

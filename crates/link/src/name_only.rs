@@ -37,7 +37,8 @@ pub struct NameOnlyInput<'a> {
     pub sources: &'a [u32],
     /// Name code per record ([`NULL`]: none).
     pub names: &'a [u32],
-    /// Records that may move: name-only, alone in their person, no reviewer decision.
+    /// Records that may move: name-only, no reviewer decision (those not alone in their person
+    /// are passed over here).
     pub movable: &'a [bool],
     /// Whether two distinct name codes agree at the fuzzy level (`None`: exact only).
     pub fuzzy: Option<&'a (dyn Fn(u32, u32) -> bool + Sync)>,
@@ -122,32 +123,27 @@ pub fn decide(inp: &NameOnlyInput<'_>) -> Vec<NameOnlyAttach> {
         v.sort_unstable_by_key(|x| x.0);
         v
     };
-    // names within the fuzzy level of each name a movable record carries
+    // the records weighed: movable, with a name, alone in their person
+    let lone: Vec<usize> = (0..n)
+        .filter(|&r| inp.movable[r] && inp.names[r] != NULL && persons[&inp.labels[r]].size == 1)
+        .collect();
+    // names within the fuzzy level of each name such a record carries
     let mut near: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
     if let Some(fuzzy) = inp.fuzzy {
-        for r in 0..n {
+        for &r in &lone {
             let v = inp.names[r];
-            if inp.movable[r] && v != NULL && !near.contains_key(&v) {
-                let close = all_names
+            near.entry(v).or_insert_with(|| {
+                all_names
                     .iter()
                     .map(|x| x.0)
                     .filter(|&w| w != v && fuzzy(v, w))
-                    .collect();
-                near.insert(v, close);
-            }
+                    .collect()
+            });
         }
     }
     let mut out = Vec::new();
-    for r in 0..n {
-        let v = inp.names[r];
-        if !inp.movable[r] || v == NULL {
-            continue;
-        }
-        let own = inp.labels[r];
-        if persons[&own].size != 1 {
-            continue;
-        }
-        let s = inp.sources[r];
+    for r in lone {
+        let (v, own, s) = (inp.names[r], inp.labels[r], inp.sources[r]);
         let none = Vec::new();
         let close = near.get(&v).unwrap_or(&none);
         // the record is one of the persons counted: leave it out of its own name's count

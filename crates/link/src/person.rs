@@ -513,19 +513,6 @@ pub fn person_linker_with<R: IdentityRecord>(
     Ok(l)
 }
 
-/// Records a reviewer decided something about (they move only by those decisions).
-pub(crate) fn reviewed(n: usize, must: &[(u32, u32)], cannot: &[(u32, u32)]) -> Vec<bool> {
-    let mut out = vec![false; n];
-    for &(a, b) in must.iter().chain(cannot) {
-        for x in [a, b] {
-            if let Some(v) = out.get_mut(x as usize) {
-                *v = true;
-            }
-        }
-    }
-    out
-}
-
 fn index_of(l: &Linker, id: u64) -> Option<u32> {
     l.table.find_id(&id.to_string()).first().map(|&i| i as u32)
 }
@@ -590,7 +577,7 @@ pub fn try_link_identities_with<R: IdentityRecord>(
     let must = map(&constraints.must_with_pinned());
     let cannot = map(&constraints.cannot_link);
     let mut clustering = l.cluster(&pred.edges, &pred.near, &must, &cannot);
-    let decided = reviewed(l.table.len(), &must, &cannot);
+    let decided = crate::cluster::reviewed(l.table.len(), &must, &cannot);
     let name_only = l.name_only_decisions(&clustering.labels, &|r| !decided[r as usize]);
     l.apply_name_only(&mut clustering, &name_only);
     let id_of = |i: u32| -> u64 { l.table.ids[i as usize].parse().unwrap_or_default() };

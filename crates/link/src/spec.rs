@@ -710,6 +710,31 @@ pub enum Level {
 }
 
 impl Level {
+    /// Whether two values take this level, for the levels the two texts alone decide (None for
+    /// the others: dates, token sets, and levels that read other columns). The comparator
+    /// keeps its own cached paths for Jaro–Winkler, edit distance and phonetic codes.
+    pub fn hit_on_text(&self, a: &str, b: &str) -> Option<bool> {
+        use crate::compare;
+        Some(match self {
+            Level::Exact => a == b,
+            Level::JaroWinkler(t) => compare::jaro_winkler(a, b) >= *t,
+            Level::Jaro(t) => compare::jaro(a, b) >= *t,
+            Level::DamerauLevenshtein(1) => compare::within_one_edit(a, b),
+            Level::DamerauLevenshtein(k) => compare::damerau_levenshtein(a, b) <= *k,
+            Level::Levenshtein(k) => compare::levenshtein(a, b) <= *k,
+            Level::TokenOverlap => compare::token_overlap(a, b),
+            Level::FirstToken => {
+                let (fa, fb) = (a.split_whitespace().next(), b.split_whitespace().next());
+                fa.is_some() && fa == fb
+            }
+            Level::Nickname => compare::are_nicknames(a, b),
+            Level::GenderVariant => compare::gender_variants(a, b),
+            Level::Initial => compare::initial_match(a, b),
+            Level::Phonetic => compare::phonetic_match(a, b),
+            _ => return None,
+        })
+    }
+
     pub fn parse(s: &str) -> Result<Level, String> {
         let t: String = s
             .chars()
