@@ -38,6 +38,9 @@ pub struct CompiledComparison {
     pub labels: Vec<String>,
     /// Level index of `exact`, if declared.
     pub exact: Option<u8>,
+    /// The level two equal values always take: `exact` when it is the first level (a level
+    /// tried before it, such as `initial` for middle names, can take equal values too).
+    pub equal: Option<u8>,
     /// Level index of `swapped`, if declared (with `exact`: capped at the exact weight).
     pub swapped: Option<u8>,
     pub tf: bool,
@@ -183,6 +186,7 @@ pub fn compile_comparison(
         levels,
         labels,
         exact,
+        equal: exact.filter(|&e| e == 1),
         swapped,
         tf: spec.tf,
         tf_min_u: spec.tf_min_u.unwrap_or(0.0),
@@ -304,7 +308,7 @@ impl Comparator {
             return 0;
         }
         if x == y {
-            if let Some(e) = c.exact {
+            if let Some(e) = c.equal {
                 return e;
             }
         }
@@ -906,7 +910,8 @@ pub fn estimate_u(
         return u;
     }
     // exact share, analytically (not for scoped comparisons, whose pairs are restricted)
-    let analytic_exact = c.exact.is_some() && c.scope_col.is_none();
+    // (and only when every equal pair takes the exact level)
+    let analytic_exact = c.equal.is_some() && c.scope_col.is_none();
     let mut p_exact = 0.0;
     // `apart`: only pairs whose apart values differ count, as only cross-side pairs do when
     // linking two files (a record with no apart value is a side of its own)
@@ -1762,6 +1767,43 @@ mod tests {
         };
         let u = estimate_u(&t, &cmp, 0, &pairing, 1000, 7);
         assert!((u[1] - 0.5).abs() < 1e-9, "{u:?}");
+    }
+
+    /// Two equal values take the first level that holds for them: with `initial` before
+    /// `exact` (middle names), "r" = "r" is an initial agreement, "ruben" = "ruben" exact;
+    /// u of exact then counts only the equal full names.
+    #[test]
+    fn equal_values_take_the_first_level_that_holds() {
+        let mut t = place_table(&[("r", "a"), ("r", "a"), ("ruben", "a"), ("ruben", "a")]);
+        let spec = ComparisonSpec {
+            name: "middle".into(),
+            column: Some("place".into()),
+            levels: vec!["initial".into(), "exact".into()],
+            tf: false,
+            tf_min_u: None,
+            swap_with: None,
+            aliases: None,
+            scope: None,
+            apart: None,
+            tokens_of: None,
+            tf_distinct: None,
+            m: None,
+            u: None,
+            veto: Vec::new(),
+        };
+        let c = compile_comparison(&mut t, &spec).unwrap();
+        let cmp = Comparator::new(&t, vec![c]);
+        assert_eq!(cmp.level(&t, 0, 0, 1), 1, "two equal initials");
+        assert_eq!(cmp.level(&t, 0, 0, 2), 1, "an initial and the name");
+        assert_eq!(cmp.level(&t, 0, 2, 3), 2, "two equal full names");
+        let pairing = Pairing {
+            link_only: false,
+            side: vec![0; 4],
+        };
+        // of the 6 pairs: 1 equal full name, 5 initial agreements
+        let u = estimate_u(&t, &cmp, 0, &pairing, 100_000, 7);
+        assert!((u[2] - 1.0 / 6.0).abs() < 0.02, "{u:?}");
+        assert!((u[1] - 5.0 / 6.0).abs() < 0.02, "{u:?}");
     }
 
     #[test]

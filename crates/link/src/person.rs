@@ -191,8 +191,8 @@ pub fn person_spec() -> Spec {
         &[
             "exact",
             "nickname",
-            // juan / juana: a string measure scores them close, but they are usually two
-            // relatives (often at one address); their own level lets the data say so
+            // juan / juana: a string measure scores them close, but they are two relatives
+            // (often at one address and phone): a level of their own, vetoed below
             "gender_variant",
             "jw>=0.92",
             "initial",
@@ -214,8 +214,9 @@ pub fn person_spec() -> Spec {
     // one name split into fields another way ("VASQUEZ RAMIREZ PEDRO C" read as last VASQUEZ,
     // first RAMIREZ, middle PEDRO C): the same words, so not a different first name
     first.tokens_of = Some("concat(first,middle,last)".into());
-    // twins: same surname, DOB, address and phone, different first name -> never linked
-    first.veto = vec!["else".into()];
+    // twins: same surname, DOB, address and phone, different first name -> never linked;
+    // a brother and sister (juan / juana) share all but the given name's ending
+    first.veto = vec!["else".into(), "gender_variant".into()];
     let mut last = cmp(
         "last_name",
         "last",
@@ -234,11 +235,13 @@ pub fn person_spec() -> Spec {
     last.tf_min_u = Some(1e-4);
     last.tf_distinct = Some("first".into());
     last.swap_with = Some("first".into());
+    // an initial ("R") before exact: "r" = "r" says as little as "r" = "ruben", far less
+    // than two full middle names that agree
     let middle = cmp(
         "middle_name",
         "middle",
-        &["exact", "initial"],
-        &[0.7, 0.2, 0.1],
+        &["initial", "exact"],
+        &[0.2, 0.7, 0.1],
     );
     let mut suffix = cmp("suffix", "suffix", &["exact"], &[0.95, 0.05]);
     suffix.veto = vec!["else".into()];

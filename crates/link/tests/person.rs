@@ -274,6 +274,25 @@ fn hard_cases() {
         ));
         id += 1;
     }
+    // a brother and sister (juan / juana): same surname, address and phone, no date of birth
+    let (juan, juana) = (id, id + 2);
+    for (k, first) in ["juan", "juan", "juana", "juana", "juana"]
+        .iter()
+        .enumerate()
+    {
+        recs.push((
+            id,
+            SOURCES[k % 5].into(),
+            ident(
+                first,
+                "garcia",
+                None,
+                Some("70 CEDAR LN"),
+                Some("3035550303"),
+            ),
+        ));
+        id += 1;
+    }
     // father and son
     let mut jr = ident("david", "lee", Some((1995, 7, 1)), Some("9 PINE ST"), None);
     jr.suffix = Some("JR".into());
@@ -347,6 +366,12 @@ fn hard_cases() {
     assert!(ca.iter().all(|c| !cb.contains(c)), "twins merged");
     assert!(ca.iter().all(|&c| c == ca[0]), "john's records not linked");
     assert!(cb.iter().all(|&c| c == cb[0]), "james's records not linked");
+    let (cj, cja) = (cluster_of(cl, juan), cluster_of(cl, juana));
+    assert_ne!(cj, cja, "brother and sister merged");
+    assert_eq!(cluster_of(cl, juan + 1), cj, "juan's records not linked");
+    for k in 1..3 {
+        assert_eq!(cluster_of(cl, juana + k), cja, "juana's records not linked");
+    }
     assert_ne!(
         cluster_of(cl, jr_id),
         cluster_of(cl, sr_id),
