@@ -87,6 +87,10 @@ pub struct ClusterOptions {
     /// Attach records left on their own to frequent persons (see [`SizePrior`]); off when None.
     #[serde(default)]
     pub size_prior: Option<SizePrior>,
+    /// The match weight a link must keep once profile fields are weighed over the clusters
+    /// ([`ClusterContext::profile`]); None: they are not.
+    #[serde(default)]
+    pub threshold: Option<f64>,
 }
 
 /// The prior that a record is one of a person's grows with how many records that person has.
@@ -124,6 +128,14 @@ impl SizePrior {
     }
 }
 
+/// A field that describes the person, not the event (`cluster.profile`): a phone.
+pub struct ProfileField<'a> {
+    /// Value code per record (`u32::MAX`: none).
+    pub codes: &'a [u32],
+    /// The field's weight for two records that both hold a value (the level they take).
+    pub weight: &'a (dyn Fn(u32, u32) -> f64 + Sync),
+}
+
 /// Inputs beside the edges.
 pub struct ClusterContext<'a> {
     /// Stable order of records (rank per record, all distinct): ties are broken on it.
@@ -138,6 +150,9 @@ pub struct ClusterContext<'a> {
     /// Scored pairs below the threshold but within `size_prior.max_bits` of it (only read when
     /// `options.size_prior` is set).
     pub near: &'a [Edge],
+    /// Fields weighed over whole clusters when a link's own pair of records could not compare
+    /// them (see [`profile_shortfall`]); the weight a link must keep is the threshold.
+    pub profile: &'a [ProfileField<'a>],
     pub options: ClusterOptions,
 }
 
@@ -161,6 +176,10 @@ pub struct RefusalCounts {
     /// (`cluster.name_only`).
     #[serde(default)]
     pub attached_by_name: u64,
+    /// Links refused because, weighed over both clusters, a profile field disagrees enough to
+    /// take the link below the threshold (`cluster.profile`).
+    #[serde(default)]
+    pub profile_conflict: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -187,6 +206,9 @@ struct Forest {
     next: Vec<u32>,
     sources: Vec<Vec<u32>>,
     hard: Vec<Vec<Vec<u32>>>,
+    /// Per root, per profile field: one record for each distinct value (up to
+    /// `MAX_HARD_VALUES`).
+    profile: Vec<Vec<Vec<u32>>>,
     cannot: Vec<Vec<u32>>,
 }
 
@@ -251,9 +273,47 @@ impl Forest {
                 }
             }
         }
+        if !self.profile.is_empty() {
+            let gp = std::mem::take(&mut self.profile[g]);
+            for (i, recs) in gp.into_iter().enumerate() {
+                let codes = ctx.profile[i].codes;
+                for r in recs {
+                    let have = &self.profile[k][i];
+                    if have.len() < MAX_HARD_VALUES
+                        && !have.iter().any(|&x| codes[x as usize] == codes[r as usize])
+                    {
+                        self.profile[k][i].push(r);
+                    }
+                }
+            }
+        }
         let gc = std::mem::take(&mut self.cannot[g]);
         self.cannot[k].extend(gc);
     }
+}
+
+/// What the profile fields take off the link `e` between the clusters rooted at `ra` and
+/// `rb` (≤ 0): for each field its two records could not compare (one has no value) while both
+/// clusters hold values, the best weight any pair of those values takes, when below zero. A
+/// link between records where one gave no phone then still counts the person's phones.
+fn profile_shortfall(f: &Forest, ctx: &ClusterContext<'_>, ra: u32, rb: u32, e: &Edge) -> f64 {
+    if f.profile.is_empty() {
+        return 0.0;
+    }
+    let (pa, pb) = (&f.profile[ra as usize], &f.profile[rb as usize]);
+    let mut total = 0.0;
+    for (i, fld) in ctx.profile.iter().enumerate() {
+        let compared = fld.codes[e.a as usize] != u32::MAX && fld.codes[e.b as usize] != u32::MAX;
+        if compared || pa[i].is_empty() || pb[i].is_empty() {
+            continue;
+        }
+        let best = pa[i]
+            .iter()
+            .flat_map(|&x| pb[i].iter().map(move |&y| (fld.weight)(x, y)))
+            .fold(f64::NEG_INFINITY, f64::max);
+        total += best.min(0.0);
+    }
+    total
 }
 
 pub fn sort_edges(edges: &mut [Edge], rank: &[u32]) {
@@ -459,12 +519,38 @@ fn attach_to_frequent(
         let mut scored: Vec<(f64, u32, Edge)> = roots
             .iter()
             .map(|&(root, best, member)| {
+                // a profile field the record holds, weighed against the person's values where
+                // a member has none (see `profile_shortfall`)
+                let lacking: Vec<(usize, f64)> = ctx
+                    .profile
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, p)| {
+                        p.codes[r as usize] != u32::MAX && !f.profile[root as usize][*i].is_empty()
+                    })
+                    .map(|(i, p)| {
+                        let best = f.profile[root as usize][i]
+                            .iter()
+                            .map(|&y| (p.weight)(r, y))
+                            .fold(f64::NEG_INFINITY, f64::max);
+                        (i, best.min(0.0))
+                    })
+                    .collect();
                 let evidence = match ctx.scorer {
                     Some(score) => {
                         let mut w: Vec<f64> = f
                             .members(root, MEMBERS)
                             .iter()
-                            .map(|&x| score(r, x))
+                            .map(|&x| {
+                                score(r, x)
+                                    + lacking
+                                        .iter()
+                                        .filter(|&&(i, _)| {
+                                            ctx.profile[i].codes[x as usize] == u32::MAX
+                                        })
+                                        .map(|x| x.1)
+                                        .sum::<f64>()
+                            })
                             .collect();
                         w.sort_unstable_by(f64::total_cmp);
                         w.get(w.len() / 2).copied().unwrap_or(best)
@@ -547,6 +633,24 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
                                 Vec::new()
                             } else {
                                 vec![h.codes[i]]
+                            }
+                        })
+                        .collect()
+                })
+                .collect()
+        },
+        profile: if ctx.profile.is_empty() {
+            Vec::new()
+        } else {
+            (0..n)
+                .map(|i| {
+                    ctx.profile
+                        .iter()
+                        .map(|p| {
+                            if p.codes[i] == u32::MAX {
+                                Vec::new()
+                            } else {
+                                vec![i as u32]
                             }
                         })
                         .collect()
@@ -642,6 +746,12 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
                 }
             }
             continue;
+        }
+        if let Some(thr) = ctx.options.threshold {
+            if e.weight + profile_shortfall(&f, ctx, ra, rb, e) < thr {
+                refused.profile_conflict += 1;
+                continue;
+            }
         }
         let (sa, sb) = (f.size[ra as usize], f.size[rb as usize]);
         let checked = sa.max(sb) > 1 && sa.min(sb) >= ctx.options.support_min_records;
@@ -838,6 +948,22 @@ mod tests {
             compat: HardCompat::Custom(Box::new(|a, b| a.abs_diff(b) <= 1)),
             precise: None,
         }];
+        // a profile field that follows the key too: none, or one of three phones
+        let phones: Vec<u32> = keys
+            .iter()
+            .map(|&k| [u32::MAX, 1, 2, 3][(k / 2 % 4) as usize])
+            .collect();
+        let phone_weight = |a: u32, b: u32| {
+            if phones[a as usize] == phones[b as usize] {
+                3.0
+            } else {
+                -5.0
+            }
+        };
+        let profile = [ProfileField {
+            codes: &phones,
+            weight: &phone_weight,
+        }];
         let ctx = ClusterContext {
             rank: &rank,
             sources: src,
@@ -846,6 +972,11 @@ mod tests {
             cannot_link: cannot,
             scorer: Some(&scorer),
             near,
+            profile: if opts.threshold.is_some() {
+                &profile
+            } else {
+                &[]
+            },
             options: opts,
         };
         partition(&cluster(n, edges, &ctx).labels, keys)
@@ -886,6 +1017,7 @@ mod tests {
                     threshold: 0.0,
                     margin: 0.5,
                 }),
+                threshold: support.then_some(1.0),
             };
             let cannot = [(0u32, 1u32)];
             let base = run(n, &keys, &src, &edges, &near, opts.clone(), &cannot);
@@ -937,12 +1069,120 @@ mod tests {
             cannot_link: &[],
             scorer: None,
             near: &[],
+            profile: &[],
             options: ClusterOptions {
                 ambiguity_margin: margin,
                 ..Default::default()
             },
         };
         cluster(n, edges, &ctx)
+    }
+
+    /// Records with phones (`NONE`: no phone), linked by `edges`, clustered with the phone as
+    /// a profile field (same phone +3, another −5) and a threshold of 2.
+    fn with_phones(
+        phones: &[u32],
+        edges: &[Edge],
+        near: &[Edge],
+        size_prior: Option<SizePrior>,
+    ) -> Clustering {
+        let n = phones.len();
+        let rank: Vec<u32> = (0..n as u32).collect();
+        let sources = vec![0; n];
+        let weight = |a: u32, b: u32| {
+            if phones[a as usize] == phones[b as usize] {
+                3.0
+            } else {
+                -5.0
+            }
+        };
+        let profile = [ProfileField {
+            codes: phones,
+            weight: &weight,
+        }];
+        // a member without a phone scores 2.5 against anyone (the names agree)
+        let scorer = |_: u32, _: u32| 2.5;
+        let ctx = ClusterContext {
+            rank: &rank,
+            sources: &sources,
+            hard: &[],
+            must_link: &[],
+            cannot_link: &[],
+            scorer: Some(&scorer),
+            near,
+            profile: &profile,
+            options: ClusterOptions {
+                threshold: Some(2.0),
+                size_prior,
+                ..Default::default()
+            },
+        };
+        cluster(n, edges, &ctx)
+    }
+
+    const NONE: u32 = u32::MAX;
+
+    #[test]
+    fn a_phone_the_person_never_gave_weighs_against_a_link_without_one() {
+        let e = |a, b, w| Edge { a, b, weight: w };
+        // 0 and 1 share phone 7; 2 has no phone; 3 calls with phone 9 and links only to 2
+        let edges = |w| [e(0, 1, 9.0), e(1, 2, 8.0), e(2, 3, w)];
+        let c = with_phones(&[7, 7, NONE, 9], &edges(4.0), &[], None);
+        assert_eq!(
+            c.labels,
+            vec![0, 0, 0, 1],
+            "phone 9 joined the person of phone 7"
+        );
+        assert_eq!(c.refused.profile_conflict, 1);
+        // the same phone, or none, joins; so does a link strong enough to carry the conflict
+        for (phones, w) in [
+            ([7, 7, NONE, 7], 4.0),
+            ([7, 7, NONE, NONE], 4.0),
+            ([7, 7, NONE, 9], 7.5),
+        ] {
+            let c = with_phones(&phones, &edges(w), &[], None);
+            assert_eq!(c.labels, vec![0, 0, 0, 0], "{phones:?} at {w}");
+            assert_eq!(c.refused.profile_conflict, 0);
+        }
+        // a person with two phones takes either
+        let c = with_phones(&[7, 9, NONE, 9], &edges(4.0), &[], None);
+        assert_eq!(c.labels, vec![0, 0, 0, 0]);
+        // a link between two records that both have phones already weighed them
+        let c = with_phones(&[7, 7, NONE, 9], &[e(0, 1, 9.0), e(1, 3, 4.0)], &[], None);
+        assert_eq!(c.labels, vec![0, 0, 1, 0]);
+    }
+
+    #[test]
+    fn the_size_prior_weighs_a_phone_the_person_never_gave() {
+        let e = |a, b, w| Edge { a, b, weight: w };
+        // a person of six (phone 7 on two), and a lone record whose only link is below the
+        // threshold (near); members score 2.5 against it
+        let edges: Vec<Edge> = (1..6).map(|k| e(0, k, 9.0)).collect();
+        let near = [e(5, 6, 1.0)];
+        let sp = Some(SizePrior {
+            matches_per_record: 1.0,
+            max_bits: 3.0,
+            threshold: 2.0,
+            margin: 1.0,
+        });
+        let with_last = |last: u32| {
+            let mut p = vec![7, 7, NONE, NONE, NONE, NONE];
+            p.push(last);
+            with_phones(&p, &edges, &near, sp)
+        };
+        let none = with_last(NONE);
+        assert_eq!(
+            none.labels[6], none.labels[0],
+            "no phone: the prior attaches it"
+        );
+        let same = with_last(7);
+        assert_eq!(same.labels[6], same.labels[0], "the person's phone");
+        // another phone: 2.5 − 5 + the size bonus is below the threshold
+        let other = with_last(9);
+        assert_ne!(
+            other.labels[6], other.labels[0],
+            "a phone the person never gave"
+        );
     }
 
     #[test]
@@ -1026,6 +1266,7 @@ mod tests {
                 cannot_link: &[],
                 scorer: None,
                 near: &[],
+                profile: &[],
                 options: ClusterOptions::default(),
             };
             cluster(3, &edges, &ctx)
@@ -1092,6 +1333,7 @@ mod tests {
                 cannot_link: &[],
                 scorer: Some(&scorer),
                 near,
+                profile: &[],
                 options: size_prior_options(margin),
             };
             let c = cluster(n, &strong, &ctx);
@@ -1122,6 +1364,7 @@ mod tests {
             cannot_link: &[],
             scorer: Some(&scorer),
             near: &both,
+            profile: &[],
             options: size_prior_options(1.0),
         };
         let c = cluster(n, &with_strong, &ctx);
@@ -1171,6 +1414,7 @@ mod tests {
                 cannot_link: &[],
                 scorer: Some(&scorer),
                 near: &[],
+                profile: &[],
                 options: ClusterOptions {
                     ambiguity_margin: Some(1.0),
                     ..size_prior_options(1.0)
@@ -1225,6 +1469,7 @@ mod tests {
             cannot_link: &[],
             scorer: Some(&scorer),
             near: &near,
+            profile: &[],
             options: ClusterOptions {
                 ambiguity_margin: Some(1.0),
                 ..size_prior_options(1.0)
@@ -1266,6 +1511,7 @@ mod tests {
             cannot_link: &[],
             scorer: Some(&scorer),
             near: &near,
+            profile: &[],
             options: size_prior_options(1.0),
         };
         let c = cluster(n, &strong, &ctx);
@@ -1303,6 +1549,7 @@ mod tests {
             cannot_link: &[],
             scorer: Some(scorer),
             near: &[],
+            profile: &[],
             options: ClusterOptions {
                 max_support_pairs: 64,
                 ..options

@@ -476,6 +476,33 @@ impl Linker {
         let hard = self.hard_fields();
         let scorer = |a: u32, b: u32| self.score(a, b);
         let c = &self.spec.cluster;
+        // profile fields: each comparison's own weight for a pair of records
+        let profile_ci: Vec<usize> = c
+            .profile
+            .iter()
+            .filter_map(|name| self.cmp.comps.iter().position(|x| &x.name == name))
+            .collect();
+        let field_weights: Vec<Box<dyn Fn(u32, u32) -> f64 + Sync>> = profile_ci
+            .iter()
+            .map(|&ci| {
+                Box::new(move |a: u32, b: u32| {
+                    self.weights()
+                        .field_weight(&self.cmp, &self.table, ci, a, b)
+                }) as Box<dyn Fn(u32, u32) -> f64 + Sync>
+            })
+            .collect();
+        let profile: Vec<crate::cluster::ProfileField<'_>> = if self.params.is_some() {
+            profile_ci
+                .iter()
+                .zip(&field_weights)
+                .map(|(&ci, w)| crate::cluster::ProfileField {
+                    codes: &self.table.columns[self.cmp.comps[ci].col].codes,
+                    weight: w.as_ref(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let ctx = ClusterContext {
             rank: &rank,
             sources: &self.table.source,
@@ -484,6 +511,7 @@ impl Linker {
             cannot_link,
             scorer: Some(&scorer),
             near,
+            profile: &profile,
             options: ClusterOptions {
                 one_per_source: c.one_per_source,
                 min_mean_probability: c.min_mean_probability,
@@ -501,6 +529,7 @@ impl Linker {
                         margin: sp.margin,
                     })
                 }),
+                threshold: (!profile.is_empty()).then(|| self.threshold_weight()),
             },
         };
         cluster::cluster(self.table.len(), edges, &ctx)
@@ -552,10 +581,13 @@ impl Linker {
         let name_col = &self.table.columns[comp.col];
         // the comparison whose value may be an initial alone on a name-only record, where it
         // counts with the name ("Travis F")
-        let initial = no
-            .initial_of
-            .as_ref()
-            .and_then(|n| self.cmp.comps.iter().position(|c| &c.name == n));
+        let position = |name: &Option<String>| {
+            name.as_ref()
+                .and_then(|n| self.cmp.comps.iter().position(|c| &c.name == n))
+        };
+        let initial = position(&no.initial_of);
+        // the comparison whose whole value may stand beside the name ("Patricia Mitchell")
+        let surname = position(&no.surname);
         // what a name-only record may not carry: every other comparison's column unless it
         // is context, and every alias column (a context comparison's own column may be the
         // full name, which a name-only record has; its aliases would say more)
@@ -565,7 +597,10 @@ impl Linker {
             .iter()
             .enumerate()
             .flat_map(|(i, c)| {
-                let own = i != ci && Some(i) != initial && !no.context.contains(&c.name);
+                let own = i != ci
+                    && Some(i) != initial
+                    && Some(i) != surname
+                    && !no.context.contains(&c.name);
                 own.then_some(c.col).into_iter().chain(c.alias_col)
             })
             .collect();
@@ -594,13 +629,17 @@ impl Linker {
             let odds = self.threshold_weight().exp2();
             odds / (1.0 + odds)
         });
-        let tier = |names: &[u32], movable: &[bool], fuzzy: &(dyn Fn(u32, u32) -> bool + Sync)| {
+        let tier = |names: &[u32],
+                    movable: &[bool],
+                    fuzzy: &(dyn Fn(u32, u32) -> bool + Sync),
+                    bucket: Option<&(dyn Fn(u32) -> u32 + Sync)>| {
             crate::name_only::decide(&crate::name_only::NameOnlyInput {
                 labels,
                 sources: &self.table.source,
                 names,
                 movable,
                 fuzzy: fuzzy_at.is_some().then_some(fuzzy),
+                bucket,
                 m_exact,
                 m_fuzzy: fuzzy_at.map_or(0.0, |x| x.1),
                 threshold,
@@ -608,13 +647,18 @@ impl Linker {
         };
         let initial_col = initial.map(|i| &self.table.columns[self.cmp.comps[i].col]);
         let initial_of = |r: usize| initial_col.and_then(|c| c.value(r));
+        let surname_col = surname.map(|i| &self.table.columns[self.cmp.comps[i].col]);
+        let surname_of = |r: usize| surname_col.and_then(|c| c.value(r));
         // the name alone
         let movable: Vec<bool> = (0..labels.len())
-            .map(|r| bare(r) && initial_of(r).is_none())
+            .map(|r| bare(r) && initial_of(r).is_none() && surname_of(r).is_none())
             .collect();
-        let mut decisions = tier(&name_col.codes, &movable, &|a, b| {
-            same_misspelt(&name_col.values[a as usize], &name_col.values[b as usize])
-        });
+        let mut decisions = tier(
+            &name_col.codes,
+            &movable,
+            &|a, b| same_misspelt(&name_col.values[a as usize], &name_col.values[b as usize]),
+            None,
+        );
         // the name and an initial: every record's name with its initial ("travis f" for
         // Travis Fisher too), a person's commonest such pair standing for it
         if let Some(ic) = initial_col {
@@ -637,13 +681,55 @@ impl Linker {
             let movable: Vec<bool> = (0..labels.len())
                 .map(|r| bare(r) && initial_of(r).is_some_and(|v| v.chars().count() == 1))
                 .collect();
-            decisions.extend(tier(&names, &movable, &|a, b| {
-                let ((fa, ia), (fb, ib)) = (keys[a as usize], keys[b as usize]);
-                ia == ib
-                    && same_misspelt(&name_col.values[fa as usize], &name_col.values[fb as usize])
-            }));
-            decisions.sort_unstable_by_key(|d| d.record);
+            decisions.extend(tier(
+                &names,
+                &movable,
+                &|a, b| {
+                    let ((fa, ia), (fb, ib)) = (keys[a as usize], keys[b as usize]);
+                    ia == ib
+                        && same_misspelt(
+                            &name_col.values[fa as usize],
+                            &name_col.values[fb as usize],
+                        )
+                },
+                Some(&|a| keys[a as usize].1 as u32),
+            ));
         }
+        // the name and the whole surname ("patricia mitchell" from a 911 caller), a person's
+        // commonest such pair standing for it
+        if let Some(sc) = surname_col {
+            let mut keys: Vec<(u32, u32)> = Vec::new();
+            let mut code_of: rustc_hash::FxHashMap<(u32, u32), u32> = Default::default();
+            let names: Vec<u32> = (0..labels.len())
+                .map(|r| {
+                    let (first, last) = (name_col.codes[r], sc.codes[r]);
+                    if first == NULL || last == NULL {
+                        return NULL;
+                    }
+                    *code_of.entry((first, last)).or_insert_with(|| {
+                        keys.push((first, last));
+                        (keys.len() - 1) as u32
+                    })
+                })
+                .collect();
+            let movable: Vec<bool> = (0..labels.len())
+                .map(|r| bare(r) && surname_of(r).is_some_and(|v| v.chars().count() > 1))
+                .collect();
+            decisions.extend(tier(
+                &names,
+                &movable,
+                &|a, b| {
+                    let ((fa, la), (fb, lb)) = (keys[a as usize], keys[b as usize]);
+                    la == lb
+                        && same_misspelt(
+                            &name_col.values[fa as usize],
+                            &name_col.values[fb as usize],
+                        )
+                },
+                Some(&|a| keys[a as usize].1),
+            ));
+        }
+        decisions.sort_unstable_by_key(|d| d.record);
         // a hard identifier the record carries (a spec may make one of a context column)
         // must not conflict with any of the person's
         let hard = self.hard_fields();

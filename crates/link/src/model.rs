@@ -803,6 +803,13 @@ impl Weights {
         out
     }
 
+    /// One comparison's weight for the pair (a, b): its level's, with the TF adjustment.
+    pub fn field_weight(&self, cmp: &Comparator, table: &Table, ci: usize, a: u32, b: u32) -> f64 {
+        let l = cmp.level(table, ci, a, b);
+        self.w[ci][l as usize]
+            + self.adjustment(&cmp.comps[ci], ci, l, || (cmp.code(ci, a), cmp.code(ci, b)))
+    }
+
     /// Match weight of the pair (a, b) with comparison vector `v`.
     #[inline]
     pub fn score_vector(&self, cmp: &Comparator, table: &Table, v: u64, a: u32, b: u32) -> f64 {

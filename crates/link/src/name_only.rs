@@ -42,6 +42,9 @@ pub struct NameOnlyInput<'a> {
     pub movable: &'a [bool],
     /// Whether two distinct name codes agree at the fuzzy level (`None`: exact only).
     pub fuzzy: Option<&'a (dyn Fn(u32, u32) -> bool + Sync)>,
+    /// A key two names must share to agree at the fuzzy level (the surname, when a name is a
+    /// first name and a surname), so that only those are tried; `None`: every pair is tried.
+    pub bucket: Option<&'a (dyn Fn(u32) -> u32 + Sync)>,
     /// P(the record spells the person's name exactly / at the fuzzy level | the person).
     pub m_exact: f64,
     pub m_fuzzy: f64,
@@ -130,12 +133,27 @@ pub fn decide(inp: &NameOnlyInput<'_>) -> Vec<NameOnlyAttach> {
     // names within the fuzzy level of each name such a record carries
     let mut near: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
     if let Some(fuzzy) = inp.fuzzy {
+        let mut buckets: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        if let Some(bucket) = inp.bucket {
+            for &(w, _) in &all_names {
+                buckets.entry(bucket(w)).or_default().push(w);
+            }
+        }
+        let every: Vec<u32> = if inp.bucket.is_none() {
+            all_names.iter().map(|x| x.0).collect()
+        } else {
+            Vec::new()
+        };
         for &r in &lone {
             let v = inp.names[r];
             near.entry(v).or_insert_with(|| {
-                all_names
+                let tried = match inp.bucket {
+                    Some(bucket) => buckets.get(&bucket(v)).map_or(&[][..], |b| &b[..]),
+                    None => &every[..],
+                };
+                tried
                     .iter()
-                    .map(|x| x.0)
+                    .copied()
                     .filter(|&w| w != v && fuzzy(v, w))
                     .collect()
             });
@@ -229,16 +247,23 @@ mod tests {
         fn run(&self, record: usize, threshold: f64) -> Vec<NameOnlyAttach> {
             let mut movable = vec![false; self.labels.len()];
             movable[record] = true;
-            decide(&NameOnlyInput {
-                labels: &self.labels,
-                sources: &self.sources,
-                names: &self.names,
-                movable: &movable,
-                fuzzy: Some(&fuzzy),
-                m_exact: 0.9,
-                m_fuzzy: 0.05,
-                threshold,
-            })
+            let with = |bucket: Option<&(dyn Fn(u32) -> u32 + Sync)>| {
+                decide(&NameOnlyInput {
+                    labels: &self.labels,
+                    sources: &self.sources,
+                    names: &self.names,
+                    movable: &movable,
+                    fuzzy: Some(&fuzzy),
+                    bucket,
+                    m_exact: 0.9,
+                    m_fuzzy: 0.05,
+                    threshold,
+                })
+            };
+            // names tried only within a bucket the fuzzy pairs share decide the same
+            let all = with(None);
+            assert_eq!(all, with(Some(&|v| u32::from(v >= 2))));
+            all
         }
     }
 
@@ -323,6 +348,7 @@ mod tests {
             names: &c.names,
             movable: &none,
             fuzzy: Some(&fuzzy),
+            bucket: None,
             m_exact: 0.9,
             m_fuzzy: 0.05,
             threshold: 0.5,
@@ -350,6 +376,7 @@ mod tests {
                     names,
                     movable,
                     fuzzy: Some(&fuzzy),
+                    bucket: None,
                     m_exact: 0.9,
                     m_fuzzy: 0.05,
                     threshold: 0.6,

@@ -385,9 +385,14 @@ pub fn person_spec() -> Spec {
                 context: vec!["event_place".into(), "same_incident".into(), "alias".into()],
                 // HEART's "Travis F": the first name and the surname's initial together
                 initial_of: Some("last_name".into()),
+                // a 911 caller's "Patricia Mitchell" and nothing else: the whole name
+                surname: Some("last_name".into()),
                 fuzzy_level: Some("jw>=0.92".into()),
                 match_probability: None,
             }),
+            // a phone is the person's, not the call's: a link between a record with a phone
+            // and one without still weighs the person's phones
+            profile: vec!["phone".into()],
             hard: vec![
                 HardSpec {
                     column: "ssn_last4".into(),

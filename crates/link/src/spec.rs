@@ -359,6 +359,13 @@ pub struct ClusterSpec {
     /// far likelier than someone new (see `name_only::decide`). Off by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_only: Option<NameOnlySpec>,
+    /// Comparisons whose values describe the person rather than the event (a phone): when a
+    /// link joins two clusters and its own pair of records could not compare such a field (one
+    /// of them has no value), the field is weighed over the clusters' values instead, at the
+    /// best level any pair of them takes, and a disagreement counts as the model learned it
+    /// does. A caller's new phone is not neutral against a person who always gave another.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profile: Vec<String>,
 }
 
 /// See [`ClusterSpec::name_only`].
@@ -378,6 +385,12 @@ pub struct NameOnlySpec {
     /// each person's commonest pair of name and initial (among its records with both).
     #[serde(default)]
     pub initial_of: Option<String>,
+    /// A comparison whose whole value a name-only record may carry beside the name (e.g.
+    /// `last_name`: a 911 caller who gives "Patricia Mitchell" and nothing else): the name and
+    /// the value are weighed together, against each person's commonest such pair. A record
+    /// whose value is a single letter is left to `initial_of`.
+    #[serde(default)]
+    pub surname: Option<String>,
     /// A `jw>=…` level of that comparison whose agreement counts as the same name misspelt
     /// ("yolandl" for "yolanda"); none: only the exact name counts.
     #[serde(default)]
@@ -433,6 +446,7 @@ impl Default for ClusterSpec {
             ambiguity_margin: None,
             size_prior: None,
             name_only: None,
+            profile: Vec::new(),
         }
     }
 }
@@ -607,6 +621,14 @@ impl Spec {
         if let Some(no) = &self.cluster.name_only {
             self.validate_name_only(no)?;
         }
+        for x in &self.cluster.profile {
+            if !self.comparisons.iter().any(|c| &c.name == x) {
+                return Err(LinkError::spec(
+                    "cluster.profile",
+                    format!("names {x:?}, which is not a comparison"),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -633,12 +655,14 @@ impl Spec {
                 format!("comparison {:?} has no `exact` level", no.comparison),
             ));
         }
-        if let Some(i) = &no.initial_of {
-            if i == &no.comparison || !self.comparisons.iter().any(|c| &c.name == i) {
-                return Err(LinkError::spec(
-                    F,
-                    format!("initial_of names {i:?}, which is not another comparison"),
-                ));
+        for (key, i) in [("initial_of", &no.initial_of), ("surname", &no.surname)] {
+            if let Some(i) = i {
+                if i == &no.comparison || !self.comparisons.iter().any(|c| &c.name == i) {
+                    return Err(LinkError::spec(
+                        F,
+                        format!("{key} names {i:?}, which is not another comparison"),
+                    ));
+                }
             }
         }
         for x in &no.context {
@@ -1127,6 +1151,14 @@ fuzzy_level = "jw>=0.92"
             (
                 "[cluster.name_only]\ncomparison = \"first_name\"\ninitial_of = \"first_name\"\n",
                 "not another comparison",
+            ),
+            (
+                "[cluster.name_only]\ncomparison = \"first_name\"\nsurname = \"surname\"\n",
+                "surname names \"surname\", which is not another comparison",
+            ),
+            (
+                "[cluster]\nprofile = [\"phone\"]\n",
+                "names \"phone\", which is not a comparison",
             ),
         ] {
             let e = spec(bad).unwrap_err().to_string();

@@ -1151,3 +1151,77 @@ fn a_name_and_an_initial_are_weighed_together() {
     assert_eq!(r.clusters[cluster_of(&r.clusters, id + 1)], vec![id + 1]);
     assert_eq!(r.refused_merges.attached_by_name, 1);
 }
+
+/// "Mark Smith" from the crisis team with nothing else: no pair score reaches the threshold
+/// (both names are common), but the team has seen one Mark Smith five times and the county
+/// has no other, so the first name and the surname weighed together take it to him. Without
+/// `surname` it stays alone (the size prior is off here, to weigh the pass alone); with it but
+/// a second Mark Smith the team knows as well, it stays alone too.
+#[test]
+fn a_name_and_a_surname_are_weighed_together() {
+    use familiar_link::{person_spec, try_link_identities_with};
+    let county = |namesake: bool| {
+        let mut rng = Lcg(5);
+        let (mut recs, mut truth, mut id) = (Vec::new(), Vec::new(), 1u64);
+        population(&mut rng, &mut id, &mut recs, &mut truth);
+        let person = |dob, phone: &str, recs: &mut Vec<_>, id: &mut u64| {
+            let first = *id;
+            for k in 0..5 {
+                let p = ident("mark", "smith", Some(dob), Some("5 ELM ST"), Some(phone));
+                recs.push((*id, ["heart", "decc"][k % 2].to_string(), p));
+                *id += 1;
+            }
+            first
+        };
+        let mark = person((1970, 1, 2), "3035559944", &mut recs, &mut id);
+        if namesake {
+            person((1991, 8, 3), "3035559955", &mut recs, &mut id);
+        }
+        let bare = SourceIdentity {
+            first: Some("mark".into()),
+            last: Some("smith".into()),
+            ..Default::default()
+        };
+        recs.push((id, "heart".into(), bare));
+        (recs, mark, id)
+    };
+    let spec = |surname: bool| {
+        let mut s = person_spec();
+        s.cluster.size_prior = None;
+        if !surname {
+            s.cluster.name_only.as_mut().unwrap().surname = None;
+        }
+        s
+    };
+    let (recs, mark, bare) = county(false);
+    assert!(
+        recs.iter()
+            .filter(|r| r.2.first.as_deref() == Some("mark") && r.2.last.as_deref() == Some("smith"))
+            .count()
+            == 6,
+        "the background population has a Mark Smith: pick another seed"
+    );
+    let l = person_linker(&recs).unwrap();
+    let pair = familiar_link::explain_identities(&l, bare, mark).unwrap();
+    assert!(pair.total_weight < l.threshold_weight(), "{pair:?}");
+
+    let with = try_link_identities_with(&recs, &Constraints::default(), spec(true)).unwrap();
+    assert_eq!(
+        cluster_of(&with.clusters, bare),
+        cluster_of(&with.clusters, mark)
+    );
+    assert_eq!(with.refused_merges.attached_by_name, 1);
+    let without = try_link_identities_with(&recs, &Constraints::default(), spec(false)).unwrap();
+    assert_eq!(
+        without.clusters[cluster_of(&without.clusters, bare)],
+        vec![bare]
+    );
+
+    let (recs, _, bare) = county(true);
+    let two = try_link_identities_with(&recs, &Constraints::default(), spec(true)).unwrap();
+    assert_eq!(
+        two.clusters[cluster_of(&two.clusters, bare)],
+        vec![bare],
+        "two Mark Smiths"
+    );
+}
