@@ -3,8 +3,10 @@
 //! Edges (scored pairs above the threshold) are taken strongest first and merged with
 //! union-find, but a merge is refused when the two clusters contradict each other:
 //! a reviewer's cannot-link, conflicting hard identifiers, two records of one source when
-//! `one_per_source` is on, or too little support between the clusters (their cross pairs scored
-//! directly, not only the blocked ones). Reviewer must-links are applied first and override the
+//! `one_per_source` is on, profile fields (a phone) that the link's own pair could not compare
+//! and that disagree between the clusters by more than the link can carry, or too little
+//! support between the clusters (their cross pairs scored directly, not only the blocked
+//! ones). Reviewer must-links are applied first and override the
 //! model.
 //!
 //! Ties are broken by each record's rank (a stable key order given by the caller), never by
@@ -292,6 +294,34 @@ impl Forest {
     }
 }
 
+/// How many profile fields are weighed: none unless the options give the threshold to keep.
+fn profile_fields(ctx: &ClusterContext<'_>) -> usize {
+    if ctx.options.threshold.is_some() {
+        ctx.profile.len()
+    } else {
+        0
+    }
+}
+
+/// Per record, per field: the record's own entry as a list of one (none: empty); nothing when
+/// there are no fields.
+fn own_values(
+    n: usize,
+    fields: usize,
+    entry: impl Fn(usize, usize) -> Option<u32>,
+) -> Vec<Vec<Vec<u32>>> {
+    if fields == 0 {
+        return Vec::new();
+    }
+    (0..n)
+        .map(|i| {
+            (0..fields)
+                .map(|f| entry(i, f).into_iter().collect())
+                .collect()
+        })
+        .collect()
+}
+
 /// What the profile fields take off the link `e` between the clusters rooted at `ra` and
 /// `rb` (≤ 0): for each field its two records could not compare (one has no value) while both
 /// clusters hold values, the best weight any pair of those values takes, when below zero. A
@@ -304,7 +334,9 @@ fn profile_shortfall(f: &Forest, ctx: &ClusterContext<'_>, ra: u32, rb: u32, e: 
     let mut total = 0.0;
     for (i, fld) in ctx.profile.iter().enumerate() {
         let compared = fld.codes[e.a as usize] != u32::MAX && fld.codes[e.b as usize] != u32::MAX;
-        if compared || pa[i].is_empty() || pb[i].is_empty() {
+        // (a person past the cap of distinct values kept may hold the one that agrees)
+        let full = pa[i].len() >= MAX_HARD_VALUES || pb[i].len() >= MAX_HARD_VALUES;
+        if compared || full || pa[i].is_empty() || pb[i].is_empty() {
             continue;
         }
         let best = pa[i]
@@ -521,12 +553,14 @@ fn attach_to_frequent(
             .map(|&(root, best, member)| {
                 // a profile field the record holds, weighed against the person's values where
                 // a member has none (see `profile_shortfall`)
-                let lacking: Vec<(usize, f64)> = ctx
-                    .profile
+                let lacking: Vec<(usize, f64)> = ctx.profile[..profile_fields(ctx)]
                     .iter()
                     .enumerate()
                     .filter(|(i, p)| {
-                        p.codes[r as usize] != u32::MAX && !f.profile[root as usize][*i].is_empty()
+                        let theirs = &f.profile[root as usize][*i];
+                        p.codes[r as usize] != u32::MAX
+                            && !theirs.is_empty()
+                            && theirs.len() < MAX_HARD_VALUES
                     })
                     .map(|(i, p)| {
                         let best = f.profile[root as usize][i]
@@ -621,42 +655,14 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
         } else {
             Vec::new()
         },
-        hard: if ctx.hard.is_empty() {
-            Vec::new()
-        } else {
-            (0..n)
-                .map(|i| {
-                    ctx.hard
-                        .iter()
-                        .map(|h| {
-                            if h.codes[i] == u32::MAX {
-                                Vec::new()
-                            } else {
-                                vec![h.codes[i]]
-                            }
-                        })
-                        .collect()
-                })
-                .collect()
-        },
-        profile: if ctx.profile.is_empty() {
-            Vec::new()
-        } else {
-            (0..n)
-                .map(|i| {
-                    ctx.profile
-                        .iter()
-                        .map(|p| {
-                            if p.codes[i] == u32::MAX {
-                                Vec::new()
-                            } else {
-                                vec![i as u32]
-                            }
-                        })
-                        .collect()
-                })
-                .collect()
-        },
+        // a hard field keeps value codes; a profile field, a record for each value
+        hard: own_values(n, ctx.hard.len(), |i, h| {
+            let c = ctx.hard[h].codes[i];
+            (c != u32::MAX).then_some(c)
+        }),
+        profile: own_values(n, profile_fields(ctx), |i, p| {
+            (ctx.profile[p].codes[i] != u32::MAX).then_some(i as u32)
+        }),
         cannot: vec![Vec::new(); n],
     };
     for &(a, b) in ctx.cannot_link {
@@ -737,21 +743,17 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
         }
         if hard_conflict(&f, ctx, ra, rb) {
             refused.hard_identifier += 1;
-            if let Some(m) = margin {
-                for (z, other) in [(e.a, e.b), (e.b, e.a)] {
-                    let j = join_w[z as usize];
-                    if j.is_finite() && e.weight >= j - m {
-                        ambiguous.push((z, other));
-                    }
-                }
-            }
+            flag_ambiguous(&mut ambiguous, &join_w, margin, e);
             continue;
         }
-        if let Some(thr) = ctx.options.threshold {
-            if e.weight + profile_shortfall(&f, ctx, ra, rb, e) < thr {
-                refused.profile_conflict += 1;
-                continue;
-            }
+        // a person's phones against the other's, where this link's own pair had none to
+        // compare: a record that fits two persons whose phones differ about equally is as
+        // ambiguous as one between two dates of birth
+        let short = profile_shortfall(&f, ctx, ra, rb, e);
+        if short < 0.0 && ctx.options.threshold.is_some_and(|t| e.weight + short < t) {
+            refused.profile_conflict += 1;
+            flag_ambiguous(&mut ambiguous, &join_w, margin, e);
+            continue;
         }
         let (sa, sb) = (f.size[ra as usize], f.size[rb as usize]);
         let checked = sa.max(sb) > 1 && sa.min(sb) >= ctx.options.support_min_records;
@@ -764,10 +766,10 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
         }
         if margin.is_some() {
             if f.size[ra as usize] == 1 && join_w[e.a as usize].is_nan() {
-                join_w[e.a as usize] = e.weight;
+                join_w[e.a as usize] = e.weight + short;
             }
             if f.size[rb as usize] == 1 && join_w[e.b as usize].is_nan() {
-                join_w[e.b as usize] = e.weight;
+                join_w[e.b as usize] = e.weight + short;
             }
         }
         f.union(ctx, ra, rb);
@@ -789,6 +791,18 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
         refused,
         candidates: ambiguous,
         ambiguous: kept,
+    }
+}
+
+/// A link refused because its two clusters conflict: each end that joined its cluster by a
+/// link not more than `margin` stronger fits both about equally (record, a member of the other).
+fn flag_ambiguous(ambiguous: &mut Vec<(u32, u32)>, join_w: &[f64], margin: Option<f64>, e: &Edge) {
+    let Some(m) = margin else { return };
+    for (z, other) in [(e.a, e.b), (e.b, e.a)] {
+        let j = join_w[z as usize];
+        if j.is_finite() && e.weight >= j - m {
+            ambiguous.push((z, other));
+        }
     }
 }
 
@@ -1150,6 +1164,52 @@ mod tests {
         // a link between two records that both have phones already weighed them
         let c = with_phones(&[7, 7, NONE, 9], &[e(0, 1, 9.0), e(1, 3, 4.0)], &[], None);
         assert_eq!(c.labels, vec![0, 0, 1, 0]);
+    }
+
+    #[test]
+    fn a_record_between_two_persons_whose_phones_differ_is_ambiguous() {
+        let e = |a, b, w| Edge { a, b, weight: w };
+        // persons {0, 1} (phone 7) and {2, 3} (phone 9); 4 has no phone and links to both
+        let edges = [e(0, 1, 9.0), e(2, 3, 9.0), e(4, 1, 5.0), e(4, 3, 4.8)];
+        let phones = [7, 7, 9, 9, NONE];
+        let plain = with_phones(&phones, &edges, &[], None);
+        assert_eq!(plain.labels, vec![0, 0, 1, 1, 0]);
+        assert_eq!(plain.refused.profile_conflict, 1);
+        let rank: Vec<u32> = (0..5).collect();
+        let sources = vec![0; 5];
+        let weight = |a: u32, b: u32| {
+            if phones[a as usize] == phones[b as usize] {
+                3.0
+            } else {
+                -5.0
+            }
+        };
+        let profile = [ProfileField {
+            codes: &phones,
+            weight: &weight,
+        }];
+        let ctx = ClusterContext {
+            rank: &rank,
+            sources: &sources,
+            hard: &[],
+            must_link: &[],
+            cannot_link: &[],
+            scorer: None,
+            near: &[],
+            profile: &profile,
+            options: ClusterOptions {
+                threshold: Some(2.0),
+                ambiguity_margin: Some(1.0),
+                ..Default::default()
+            },
+        };
+        let careful = cluster(5, &edges, &ctx);
+        assert_eq!(
+            careful.labels,
+            vec![0, 0, 1, 1, 2],
+            "left alone: it fits both"
+        );
+        assert_eq!(careful.refused.ambiguous_records, 1);
     }
 
     #[test]

@@ -73,7 +73,8 @@ pub enum MissReason {
     /// Scored, but below the match threshold.
     BelowThreshold,
     /// At or above the threshold, but clustering refused the merge (a hard identifier, an
-    /// ambiguous record, a reviewer's cannot-link, or weak support).
+    /// ambiguous record, a reviewer's cannot-link, weak support, or the persons' phones or
+    /// other profile fields).
     RefusedByClustering,
 }
 

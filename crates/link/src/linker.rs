@@ -659,75 +659,74 @@ impl Linker {
             &|a, b| same_misspelt(&name_col.values[a as usize], &name_col.values[b as usize]),
             None,
         );
-        // the name and an initial: every record's name with its initial ("travis f" for
-        // Travis Fisher too), a person's commonest such pair standing for it
-        if let Some(ic) = initial_col {
-            let mut keys: Vec<(u32, char)> = Vec::new();
-            let mut code_of: rustc_hash::FxHashMap<(u32, char), u32> = Default::default();
-            let names: Vec<u32> = (0..labels.len())
-                .map(|r| {
-                    let first = name_col.codes[r];
-                    match ic.value(r).and_then(|v| v.chars().next()) {
-                        Some(ch) if first != NULL => {
-                            *code_of.entry((first, ch)).or_insert_with(|| {
-                                keys.push((first, ch));
-                                (keys.len() - 1) as u32
-                            })
-                        }
-                        _ => NULL,
-                    }
+        // a first name paired with a second value (`K`), each pair a name of its own: the
+        // records `movable` picks weigh it against each person's commonest pair; two pairs
+        // agree at the fuzzy level when their second values are equal and the first names
+        // are the same name misspelt
+        fn paired<'a, K, P, B>(
+            n: usize,
+            pair_of: P,
+            bucket_of: B,
+            same_first: &'a (dyn Fn(u32, u32) -> bool + Sync),
+        ) -> (
+            Vec<u32>,
+            impl Fn(u32, u32) -> bool + Sync + 'a,
+            impl Fn(u32) -> u32 + Sync + 'a,
+        )
+        where
+            K: Copy + Eq + std::hash::Hash + Send + Sync + 'a,
+            P: Fn(usize) -> Option<(u32, K)>,
+            B: Fn(K) -> u32 + Sync + 'a,
+        {
+            let mut keys: Vec<(u32, K)> = Vec::new();
+            let mut code_of: rustc_hash::FxHashMap<(u32, K), u32> = Default::default();
+            let names: Vec<u32> = (0..n)
+                .map(|r| match pair_of(r) {
+                    Some(pair) => *code_of.entry(pair).or_insert_with(|| {
+                        keys.push(pair);
+                        (keys.len() - 1) as u32
+                    }),
+                    None => NULL,
                 })
                 .collect();
+            let keys = std::sync::Arc::new(keys);
+            let k2 = keys.clone();
+            let fuzzy = move |a: u32, b: u32| {
+                let ((fa, xa), (fb, xb)) = (keys[a as usize], keys[b as usize]);
+                xa == xb && same_first(fa, fb)
+            };
+            let bucket = move |a: u32| bucket_of(k2[a as usize].1);
+            (names, fuzzy, bucket)
+        }
+        let same_first = |a: u32, b: u32| {
+            same_misspelt(&name_col.values[a as usize], &name_col.values[b as usize])
+        };
+        let first_of = |r: usize| Some(name_col.codes[r]).filter(|&c| c != NULL);
+        // the name and an initial ("travis f", for Travis Fisher too)
+        if let Some(ic) = initial_col {
+            let (names, fuzzy, bucket) = paired(
+                labels.len(),
+                |r| Some((first_of(r)?, ic.value(r)?.chars().next()?)),
+                |ch: char| ch as u32,
+                &same_first,
+            );
             let movable: Vec<bool> = (0..labels.len())
                 .map(|r| bare(r) && initial_of(r).is_some_and(|v| v.chars().count() == 1))
                 .collect();
-            decisions.extend(tier(
-                &names,
-                &movable,
-                &|a, b| {
-                    let ((fa, ia), (fb, ib)) = (keys[a as usize], keys[b as usize]);
-                    ia == ib
-                        && same_misspelt(
-                            &name_col.values[fa as usize],
-                            &name_col.values[fb as usize],
-                        )
-                },
-                Some(&|a| keys[a as usize].1 as u32),
-            ));
+            decisions.extend(tier(&names, &movable, &fuzzy, Some(&bucket)));
         }
-        // the name and the whole surname ("patricia mitchell" from a 911 caller), a person's
-        // commonest such pair standing for it
+        // the name and the whole surname ("patricia mitchell" from a 911 caller)
         if let Some(sc) = surname_col {
-            let mut keys: Vec<(u32, u32)> = Vec::new();
-            let mut code_of: rustc_hash::FxHashMap<(u32, u32), u32> = Default::default();
-            let names: Vec<u32> = (0..labels.len())
-                .map(|r| {
-                    let (first, last) = (name_col.codes[r], sc.codes[r]);
-                    if first == NULL || last == NULL {
-                        return NULL;
-                    }
-                    *code_of.entry((first, last)).or_insert_with(|| {
-                        keys.push((first, last));
-                        (keys.len() - 1) as u32
-                    })
-                })
-                .collect();
+            let (names, fuzzy, bucket) = paired(
+                labels.len(),
+                |r| Some((first_of(r)?, Some(sc.codes[r]).filter(|&c| c != NULL)?)),
+                |code: u32| code,
+                &same_first,
+            );
             let movable: Vec<bool> = (0..labels.len())
                 .map(|r| bare(r) && surname_of(r).is_some_and(|v| v.chars().count() > 1))
                 .collect();
-            decisions.extend(tier(
-                &names,
-                &movable,
-                &|a, b| {
-                    let ((fa, la), (fb, lb)) = (keys[a as usize], keys[b as usize]);
-                    la == lb
-                        && same_misspelt(
-                            &name_col.values[fa as usize],
-                            &name_col.values[fb as usize],
-                        )
-                },
-                Some(&|a| keys[a as usize].1),
-            ));
+            decisions.extend(tier(&names, &movable, &fuzzy, Some(&bucket)));
         }
         decisions.sort_unstable_by_key(|d| d.record);
         // a hard identifier the record carries (a spec may make one of a context column)

@@ -1673,6 +1673,26 @@ mod tests {
         }
     }
 
+    /// A comparison named `name` over the `place` column of [`place_table`].
+    fn place_spec(name: &str, levels: &[&str]) -> ComparisonSpec {
+        ComparisonSpec {
+            name: name.into(),
+            column: Some("place".into()),
+            levels: levels.iter().map(|l| l.to_string()).collect(),
+            tf: false,
+            tf_min_u: None,
+            swap_with: None,
+            aliases: None,
+            scope: None,
+            apart: None,
+            tokens_of: None,
+            tf_distinct: None,
+            m: None,
+            u: None,
+            veto: Vec::new(),
+        }
+    }
+
     fn place_table(vals: &[(&str, &str)]) -> Table {
         use crate::data::{ColumnBuilder, TableParts};
         let mut p = ColumnBuilder::new("place");
@@ -1699,20 +1719,8 @@ mod tests {
             let refs: Vec<(&str, &str)> = vals.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
             let mut t = place_table(&refs);
             let spec = ComparisonSpec {
-                name: "place".into(),
-                column: Some("place".into()),
-                levels: vec!["exact".into(), "cross".into()],
-                tf: false,
-                tf_min_u: None,
                 swap_with: Some("home".into()),
-                aliases: None,
-                scope: None,
-                apart: None,
-                tokens_of: None,
-                tf_distinct: None,
-                m: None,
-                u: None,
-                veto: Vec::new(),
+                ..place_spec("place", &["exact", "cross"])
             };
             let c = compile_comparison(&mut t, &spec).unwrap();
             let cmp = Comparator::new(&t, vec![c]);
@@ -1747,20 +1755,8 @@ mod tests {
         // "place" holds the incident, "home" stands in for the source
         let mut t = place_table(&[("1", "a"), ("1", "a"), ("1", "b"), ("2", "b")]);
         let spec = ComparisonSpec {
-            name: "incident".into(),
-            column: Some("place".into()),
-            levels: vec!["exact".into()],
-            tf: false,
-            tf_min_u: None,
-            swap_with: None,
-            aliases: None,
-            scope: None,
             apart: Some("home".into()),
-            tokens_of: None,
-            tf_distinct: None,
-            m: None,
-            u: None,
-            veto: Vec::new(),
+            ..place_spec("incident", &["exact"])
         };
         let c = compile_comparison(&mut t, &spec).unwrap();
         let cmp = Comparator::new(&t, vec![c]);
@@ -1782,22 +1778,7 @@ mod tests {
     #[test]
     fn equal_values_take_the_first_level_that_holds() {
         let mut t = place_table(&[("r", "a"), ("r", "a"), ("ruben", "a"), ("ruben", "a")]);
-        let spec = ComparisonSpec {
-            name: "middle".into(),
-            column: Some("place".into()),
-            levels: vec!["initial".into(), "exact".into()],
-            tf: false,
-            tf_min_u: None,
-            swap_with: None,
-            aliases: None,
-            scope: None,
-            apart: None,
-            tokens_of: None,
-            tf_distinct: None,
-            m: None,
-            u: None,
-            veto: Vec::new(),
-        };
+        let spec = place_spec("middle", &["initial", "exact"]);
         let c = compile_comparison(&mut t, &spec).unwrap();
         let cmp = Comparator::new(&t, vec![c]);
         assert_eq!(cmp.level(&t, 0, 0, 1), 1, "two equal initials");

@@ -361,9 +361,11 @@ pub struct ClusterSpec {
     pub name_only: Option<NameOnlySpec>,
     /// Comparisons whose values describe the person rather than the event (a phone): when a
     /// link joins two clusters and its own pair of records could not compare such a field (one
-    /// of them has no value), the field is weighed over the clusters' values instead, at the
-    /// best level any pair of them takes, and a disagreement counts as the model learned it
-    /// does. A caller's new phone is not neutral against a person who always gave another.
+    /// of them has no value), the field is weighed over the clusters' values instead: the best
+    /// weight any pair of them takes, when below zero (a disagreement counts as the model
+    /// learned it does), is added to the link, which is refused below the threshold. A
+    /// caller's new phone is not neutral against a person who always gave another. Each
+    /// comparison once, compared on its own column only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profile: Vec<String>,
 }
@@ -621,11 +623,38 @@ impl Spec {
         if let Some(no) = &self.cluster.name_only {
             self.validate_name_only(no)?;
         }
-        for x in &self.cluster.profile {
-            if !self.comparisons.iter().any(|c| &c.name == x) {
+        self.validate_profile()?;
+        Ok(())
+    }
+
+    /// A profile field is weighed by its own column's values alone: no comparison whose level
+    /// reads another column (scope, apart, swap, aliases, name tokens), and each once.
+    fn validate_profile(&self) -> Result<(), LinkError> {
+        const F: &str = "cluster.profile";
+        for (k, x) in self.cluster.profile.iter().enumerate() {
+            let c = self
+                .comparisons
+                .iter()
+                .find(|c| &c.name == x)
+                .ok_or_else(|| {
+                    LinkError::spec(F, format!("names {x:?}, which is not a comparison"))
+                })?;
+            if self.cluster.profile[..k].contains(x) {
+                return Err(LinkError::spec(F, format!("names {x:?} twice")));
+            }
+            // (the levels that read another column need one of these, checked above)
+            let reads_other = c.scope.is_some()
+                || c.apart.is_some()
+                || c.swap_with.is_some()
+                || c.aliases.is_some()
+                || c.tokens_of.is_some();
+            if reads_other {
                 return Err(LinkError::spec(
-                    "cluster.profile",
-                    format!("names {x:?}, which is not a comparison"),
+                    F,
+                    format!(
+                        "comparison {x:?} reads another column (scope, apart, swap_with, aliases or \
+                         tokens_of); a profile field is compared on its own values"
+                    ),
                 ));
             }
         }
@@ -654,6 +683,16 @@ impl Spec {
                 F,
                 format!("comparison {:?} has no `exact` level", no.comparison),
             ));
+        }
+        // one surname comparison: a record is weighed by its initial or by the whole value,
+        // never both
+        if let (Some(i), Some(n)) = (&no.initial_of, &no.surname) {
+            if i != n {
+                return Err(LinkError::spec(
+                    F,
+                    format!("initial_of ({i:?}) and surname ({n:?}) must name the same comparison"),
+                ));
+            }
         }
         for (key, i) in [("initial_of", &no.initial_of), ("surname", &no.surname)] {
             if let Some(i) = i {
@@ -1159,6 +1198,14 @@ fuzzy_level = "jw>=0.92"
             (
                 "[cluster]\nprofile = [\"phone\"]\n",
                 "names \"phone\", which is not a comparison",
+            ),
+            (
+                "[cluster]\nprofile = [\"dob\", \"dob\"]\n",
+                "names \"dob\" twice",
+            ),
+            (
+                "[cluster.name_only]\ncomparison = \"first_name\"\ninitial_of = \"dob\"\nsurname = \"first_name\"\n",
+                "must name the same comparison",
             ),
         ] {
             let e = spec(bad).unwrap_err().to_string();

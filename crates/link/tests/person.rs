@@ -1225,3 +1225,58 @@ fn a_name_and_a_surname_are_weighed_together() {
         "two Mark Smiths"
     );
 }
+
+/// The built-in spec weighs a person's phones where a link's own pair has none: a caller with
+/// a phone the person never gave, linked to one of the person's records without a phone, keeps
+/// the link only when it is strong enough to carry the model's weight for two different phones.
+#[test]
+fn a_phone_the_person_never_gave_weighs_against_the_link() {
+    use familiar_link::Edge;
+    let mut rng = Lcg(5);
+    let (mut recs, mut truth, mut id) = (Vec::new(), Vec::new(), 1u64);
+    population(&mut rng, &mut id, &mut recs, &mut truth);
+    let person = id;
+    for k in 0..6 {
+        // two with the phone, four without
+        let phone = (k < 2).then_some("3035559944");
+        let p = ident("mark", "smith", Some((1970, 1, 2)), Some("5 ELM ST"), phone);
+        recs.push((id, ["dpd", "decc"][k % 2].to_string(), p));
+        id += 1;
+    }
+    let (bare_member, caller) = (person + 5, id);
+    let with_phone = |phone| ident("mark", "smith", None, None, Some(phone));
+    recs.push((caller, "decc".into(), with_phone("3035551212")));
+    let l = person_linker(&recs).unwrap();
+    let at = |id: u64| l.table.find_id(&id.to_string())[0] as u32;
+    let thr = l.threshold_weight();
+    let phones_differ = l.score(at(caller), at(person)) - l.score(at(caller), at(bare_member));
+    assert!(
+        phones_differ < -1.0,
+        "the model weighs two phones: {phones_differ}"
+    );
+    let run = |weight: f64| {
+        // the person as one cluster, and the caller's link to the member without a phone
+        let mut edges: Vec<Edge> = (1..6)
+            .map(|k| Edge {
+                a: at(person),
+                b: at(person + k),
+                weight: thr + 20.0,
+            })
+            .collect();
+        edges.push(Edge {
+            a: at(caller),
+            b: at(bare_member),
+            weight,
+        });
+        l.cluster(&edges, &[], &[], &[])
+    };
+    let joined = |c: &familiar_link::Clustering| {
+        c.labels[at(caller) as usize] == c.labels[at(person) as usize]
+    };
+    let weak = run(thr - phones_differ - 0.5);
+    assert!(!joined(&weak), "a link that cannot carry the phones joined");
+    assert_eq!(weak.refused.profile_conflict, 1);
+    let strong = run(thr - phones_differ + 0.5);
+    assert!(joined(&strong));
+    assert_eq!(strong.refused.profile_conflict, 0);
+}
