@@ -967,13 +967,7 @@ mod tests {
             .iter()
             .map(|&k| [u32::MAX, 1, 2, 3][(k / 2 % 4) as usize])
             .collect();
-        let phone_weight = |a: u32, b: u32| {
-            if phones[a as usize] == phones[b as usize] {
-                3.0
-            } else {
-                -5.0
-            }
-        };
+        let phone_weight = same_phone(&phones);
         let profile = [ProfileField {
             codes: &phones,
             weight: &phone_weight,
@@ -1100,16 +1094,32 @@ mod tests {
         near: &[Edge],
         size_prior: Option<SizePrior>,
     ) -> Clustering {
-        let n = phones.len();
-        let rank: Vec<u32> = (0..n as u32).collect();
-        let sources = vec![0; n];
-        let weight = |a: u32, b: u32| {
+        with_phones_and(phones, edges, near, size_prior, None)
+    }
+
+    /// A profile weight for phone codes: +3 for the same phone, −5 for another.
+    fn same_phone(phones: &[u32]) -> impl Fn(u32, u32) -> f64 + Sync + '_ {
+        move |a, b| {
             if phones[a as usize] == phones[b as usize] {
                 3.0
             } else {
                 -5.0
             }
-        };
+        }
+    }
+
+    /// As [`with_phones`], finding ambiguous records within `margin`.
+    fn with_phones_and(
+        phones: &[u32],
+        edges: &[Edge],
+        near: &[Edge],
+        size_prior: Option<SizePrior>,
+        margin: Option<f64>,
+    ) -> Clustering {
+        let n = phones.len();
+        let rank: Vec<u32> = (0..n as u32).collect();
+        let sources = vec![0; n];
+        let weight = same_phone(phones);
         let profile = [ProfileField {
             codes: phones,
             weight: &weight,
@@ -1128,6 +1138,7 @@ mod tests {
             options: ClusterOptions {
                 threshold: Some(2.0),
                 size_prior,
+                ambiguity_margin: margin,
                 ..Default::default()
             },
         };
@@ -1175,35 +1186,7 @@ mod tests {
         let plain = with_phones(&phones, &edges, &[], None);
         assert_eq!(plain.labels, vec![0, 0, 1, 1, 0]);
         assert_eq!(plain.refused.profile_conflict, 1);
-        let rank: Vec<u32> = (0..5).collect();
-        let sources = vec![0; 5];
-        let weight = |a: u32, b: u32| {
-            if phones[a as usize] == phones[b as usize] {
-                3.0
-            } else {
-                -5.0
-            }
-        };
-        let profile = [ProfileField {
-            codes: &phones,
-            weight: &weight,
-        }];
-        let ctx = ClusterContext {
-            rank: &rank,
-            sources: &sources,
-            hard: &[],
-            must_link: &[],
-            cannot_link: &[],
-            scorer: None,
-            near: &[],
-            profile: &profile,
-            options: ClusterOptions {
-                threshold: Some(2.0),
-                ambiguity_margin: Some(1.0),
-                ..Default::default()
-            },
-        };
-        let careful = cluster(5, &edges, &ctx);
+        let careful = with_phones_and(&phones, &edges, &[], None, Some(1.0));
         assert_eq!(
             careful.labels,
             vec![0, 0, 1, 1, 2],

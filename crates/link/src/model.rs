@@ -1675,22 +1675,7 @@ mod tests {
 
     /// A comparison named `name` over the `place` column of [`place_table`].
     fn place_spec(name: &str, levels: &[&str]) -> ComparisonSpec {
-        ComparisonSpec {
-            name: name.into(),
-            column: Some("place".into()),
-            levels: levels.iter().map(|l| l.to_string()).collect(),
-            tf: false,
-            tf_min_u: None,
-            swap_with: None,
-            aliases: None,
-            scope: None,
-            apart: None,
-            tokens_of: None,
-            tf_distinct: None,
-            m: None,
-            u: None,
-            veto: Vec::new(),
-        }
+        ComparisonSpec::plain(name, "place", levels)
     }
 
     fn place_table(vals: &[(&str, &str)]) -> Table {

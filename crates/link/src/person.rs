@@ -157,20 +157,8 @@ pub(crate) fn scored_pair(e: &crate::Edge, id_of: impl Fn(u32) -> u64) -> Scored
 
 fn cmp(name: &str, column: &str, levels: &[&str], m: &[f64]) -> ComparisonSpec {
     ComparisonSpec {
-        name: name.into(),
-        column: Some(column.into()),
-        levels: levels.iter().map(|s| s.to_string()).collect(),
-        tf: false,
-        tf_min_u: None,
-        swap_with: None,
-        aliases: None,
-        scope: None,
-        apart: None,
-        tokens_of: None,
-        tf_distinct: None,
         m: Some(m.to_vec()),
-        u: None,
-        veto: Vec::new(),
+        ..ComparisonSpec::plain(name, column, levels)
     }
 }
 

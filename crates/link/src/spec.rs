@@ -132,6 +132,26 @@ pub struct ComparisonSpec {
 }
 
 impl ComparisonSpec {
+    /// A comparison of `column` at `levels`, every option off (m and u learned).
+    pub fn plain(name: &str, column: &str, levels: &[&str]) -> ComparisonSpec {
+        ComparisonSpec {
+            name: name.into(),
+            column: Some(column.into()),
+            levels: levels.iter().map(|l| l.to_string()).collect(),
+            tf: false,
+            tf_min_u: None,
+            swap_with: None,
+            aliases: None,
+            scope: None,
+            apart: None,
+            tokens_of: None,
+            tf_distinct: None,
+            m: None,
+            u: None,
+            veto: Vec::new(),
+        }
+    }
+
     pub fn column_expr(&self) -> &str {
         self.column.as_deref().unwrap_or(&self.name)
     }
