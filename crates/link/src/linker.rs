@@ -566,18 +566,26 @@ impl Linker {
         let Some(m_exact) = m_of("exact") else {
             return Vec::new();
         };
-        // the fuzzy level, its m, and the levels the comparison tries before it: a pair of
-        // names one of those takes (nickname, gender variant) is not the same name misspelt
-        let fuzzy_at = no.fuzzy_level.as_deref().and_then(|f| {
-            let k = self.spec.comparisons[ci]
-                .levels
-                .iter()
-                .position(|l| l == f)?;
-            match comp.levels.get(k) {
-                Some(&Level::JaroWinkler(t)) => Some((t, m_of(f)?, &comp.levels[..k])),
-                _ => None,
+        // the levels at which a name counts as the person's written another way (misspelt, a
+        // nickname), each with its m, by their place among the comparison's levels: a pair of
+        // names takes the first of the comparison's levels that holds, and counts only when
+        // that level is listed ("daniela" is Daniel's gender variant, not his name misspelt)
+        let listed: Vec<&str> = no
+            .fuzzy_level
+            .iter()
+            .chain(&no.levels)
+            .map(String::as_str)
+            .collect();
+        let mut at: Vec<(usize, f64)> = Vec::new();
+        for (k, label) in self.spec.comparisons[ci].levels.iter().enumerate() {
+            if listed.contains(&label.as_str()) {
+                if let Some(m) = m_of(label) {
+                    at.push((k, m));
+                }
             }
-        });
+        }
+        let m_levels: Vec<f64> = at.iter().map(|x| x.1).collect();
+        let last = at.last().map(|x| x.0);
         let name_col = &self.table.columns[comp.col];
         // the comparison whose value may be an initial alone on a name-only record, where it
         // counts with the name ("Travis F")
@@ -612,18 +620,28 @@ impl Linker {
                     .all(|&c| self.table.columns[c].codes[r] == NULL)
                 && may_move(r as u32)
         };
-        let same_misspelt = |x: &str, y: &str| match fuzzy_at {
-            Some((t, _, before)) => {
-                let (lx, ly) = (x.chars().count(), y.chars().count());
-                // Jaro–Winkler at t needs Jaro at (t − 0.4) / 0.6 (the prefix adds at most
-                // 0.4 of what Jaro lacks), which needs the shorter name to be at least
-                // 3·that − 2 of the longer: skip the rest unscored
-                let need = 3.0 * (t - 0.4) / 0.6 - 2.0 - 1e-9;
-                (lx.min(ly) as f64) >= need * lx.max(ly) as f64
-                    && compare::jaro_winkler(x, y) >= t
-                    && !before.iter().any(|l| l.hit_on_text(x, y) == Some(true))
+        // the listed level two different names take, if any
+        let level_on_text = |x: &str, y: &str| -> Option<usize> {
+            let last = last?;
+            for (k, l) in comp.levels[..=last].iter().enumerate() {
+                let hit = match *l {
+                    Level::Exact => continue,
+                    Level::JaroWinkler(t) => {
+                        let (lx, ly) = (x.chars().count(), y.chars().count());
+                        // Jaro–Winkler at t needs Jaro at (t − 0.4) / 0.6 (the prefix adds at
+                        // most 0.4 of what Jaro lacks), which needs the shorter name to be at
+                        // least 3·that − 2 of the longer: skip the rest unscored
+                        let need = 3.0 * (t - 0.4) / 0.6 - 2.0 - 1e-9;
+                        (lx.min(ly) as f64) >= need * lx.max(ly) as f64
+                            && compare::jaro_winkler(x, y) >= t
+                    }
+                    _ => l.hit_on_text(x, y) == Some(true),
+                };
+                if hit {
+                    return at.iter().position(|a| a.0 == k);
+                }
             }
-            None => false,
+            None
         };
         let threshold = no.match_probability.unwrap_or_else(|| {
             let odds = self.threshold_weight().exp2();
@@ -631,17 +649,17 @@ impl Linker {
         });
         let tier = |names: &[u32],
                     movable: &[bool],
-                    fuzzy: &(dyn Fn(u32, u32) -> bool + Sync),
+                    level_of: &(dyn Fn(u32, u32) -> Option<usize> + Sync),
                     bucket: Option<&(dyn Fn(u32) -> u32 + Sync)>| {
             crate::name_only::decide(&crate::name_only::NameOnlyInput {
                 labels,
                 sources: &self.table.source,
                 names,
                 movable,
-                fuzzy: fuzzy_at.is_some().then_some(fuzzy),
+                level_of: last.is_some().then_some(level_of),
                 bucket,
                 m_exact,
-                m_fuzzy: fuzzy_at.map_or(0.0, |x| x.1),
+                m_levels: &m_levels,
                 threshold,
             })
         };
@@ -656,77 +674,42 @@ impl Linker {
         let mut decisions = tier(
             &name_col.codes,
             &movable,
-            &|a, b| same_misspelt(&name_col.values[a as usize], &name_col.values[b as usize]),
+            &|a, b| level_on_text(&name_col.values[a as usize], &name_col.values[b as usize]),
             None,
         );
-        // a first name paired with a second value (`K`), each pair a name of its own: the
-        // records `movable` picks weigh it against each person's commonest pair; two pairs
-        // agree at the fuzzy level when their second values are equal and the first names
-        // are the same name misspelt
-        fn paired<'a, K, P, B>(
-            n: usize,
-            pair_of: P,
-            bucket_of: B,
-            same_first: &'a (dyn Fn(u32, u32) -> bool + Sync),
-        ) -> (
-            Vec<u32>,
-            impl Fn(u32, u32) -> bool + Sync + 'a,
-            impl Fn(u32) -> u32 + Sync + 'a,
-        )
-        where
-            K: Copy + Eq + std::hash::Hash + Send + Sync + 'a,
-            P: Fn(usize) -> Option<(u32, K)>,
-            B: Fn(K) -> u32 + Sync + 'a,
-        {
-            let mut keys: Vec<(u32, K)> = Vec::new();
-            let mut code_of: rustc_hash::FxHashMap<(u32, K), u32> = Default::default();
-            let names: Vec<u32> = (0..n)
-                .map(|r| match pair_of(r) {
-                    Some(pair) => *code_of.entry(pair).or_insert_with(|| {
-                        keys.push(pair);
-                        (keys.len() - 1) as u32
-                    }),
-                    None => NULL,
-                })
-                .collect();
-            let keys = std::sync::Arc::new(keys);
-            let k2 = keys.clone();
-            let fuzzy = move |a: u32, b: u32| {
-                let ((fa, xa), (fb, xb)) = (keys[a as usize], keys[b as usize]);
-                xa == xb && same_first(fa, fb)
-            };
-            let bucket = move |a: u32| bucket_of(k2[a as usize].1);
-            (names, fuzzy, bucket)
-        }
-        let same_first = |a: u32, b: u32| {
-            same_misspelt(&name_col.values[a as usize], &name_col.values[b as usize])
+        let first_level = |a: u32, b: u32| {
+            level_on_text(&name_col.values[a as usize], &name_col.values[b as usize])
         };
         let first_of = |r: usize| Some(name_col.codes[r]).filter(|&c| c != NULL);
         // the name and an initial ("travis f", for Travis Fisher too)
         if let Some(ic) = initial_col {
-            let (names, fuzzy, bucket) = paired(
-                labels.len(),
-                |r| Some((first_of(r)?, ic.value(r)?.chars().next()?)),
-                |ch: char| ch as u32,
-                &same_first,
-            );
+            let p = Paired::new(labels.len(), |r| {
+                Some((first_of(r)?, ic.value(r)?.chars().next()?))
+            });
             let movable: Vec<bool> = (0..labels.len())
                 .map(|r| bare(r) && initial_of(r).is_some_and(|v| v.chars().count() == 1))
                 .collect();
-            decisions.extend(tier(&names, &movable, &fuzzy, Some(&bucket)));
+            decisions.extend(tier(
+                &p.names,
+                &movable,
+                &|a, b| p.level(a, b, &first_level),
+                Some(&|a| p.second(a) as u32),
+            ));
         }
         // the name and the whole surname ("patricia mitchell" from a 911 caller)
         if let Some(sc) = surname_col {
-            let (names, fuzzy, bucket) = paired(
-                labels.len(),
-                |r| Some((first_of(r)?, Some(sc.codes[r]).filter(|&c| c != NULL)?)),
-                |code: u32| code,
-                &same_first,
-            );
+            let p = Paired::new(labels.len(), |r| {
+                Some((first_of(r)?, Some(sc.codes[r]).filter(|&c| c != NULL)?))
+            });
             let movable: Vec<bool> = (0..labels.len())
                 .map(|r| bare(r) && surname_of(r).is_some_and(|v| v.chars().count() > 1))
                 .collect();
-            decisions.extend(tier(&names, &movable, &fuzzy, Some(&bucket)));
+            decisions.extend(tier(
+                &p.names,
+                &movable,
+                &|a, b| p.level(a, b, &first_level),
+                Some(&|a| p.second(a)),
+            ));
         }
         decisions.sort_unstable_by_key(|d| d.record);
         // a hard identifier the record carries (a spec may make one of a context column)
@@ -845,6 +828,53 @@ impl Linker {
             .find(b.0, b.1)
             .ok_or_else(|| LinkError::UnknownRecord(format!("{}:{}", b.0, b.1)))?;
         Ok(self.explain(ia as u32, ib as u32))
+    }
+}
+
+/// Name-only records keyed by a first name paired with a second value (a surname's initial, or
+/// the whole surname): each distinct pair a name code of its own, a person's commonest pair
+/// standing for it.
+struct Paired<K> {
+    /// Pair code per record (`NULL`: no pair).
+    names: Vec<u32>,
+    keys: Vec<(u32, K)>,
+}
+
+impl<K: Copy + Eq + std::hash::Hash> Paired<K> {
+    fn new(n: usize, pair_of: impl Fn(usize) -> Option<(u32, K)>) -> Self {
+        let mut keys: Vec<(u32, K)> = Vec::new();
+        let mut code_of: rustc_hash::FxHashMap<(u32, K), u32> = Default::default();
+        let names = (0..n)
+            .map(|r| match pair_of(r) {
+                Some(pair) => *code_of.entry(pair).or_insert_with(|| {
+                    keys.push(pair);
+                    (keys.len() - 1) as u32
+                }),
+                None => NULL,
+            })
+            .collect();
+        Paired { names, keys }
+    }
+
+    /// The second value of pair code `a`.
+    fn second(&self, a: u32) -> K {
+        self.keys[a as usize].1
+    }
+
+    /// The level at which two pair codes agree: their second values equal and their first
+    /// names agreeing at that level.
+    fn level(
+        &self,
+        a: u32,
+        b: u32,
+        first_level: &dyn Fn(u32, u32) -> Option<usize>,
+    ) -> Option<usize> {
+        let ((fa, xa), (fb, xb)) = (self.keys[a as usize], self.keys[b as usize]);
+        if xa == xb {
+            first_level(fa, fb)
+        } else {
+            None
+        }
     }
 }
 

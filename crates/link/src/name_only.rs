@@ -9,12 +9,13 @@
 //!
 //! - a person P known to source S under the name (the commonest name among P's records)
 //!   is weighed by `n(P, S)`, P's records in S, times the chance of the record's spelling
-//!   given P's name (`m` of the exact or of the fuzzy level);
+//!   given P's name (`m` of the exact level, or of the level at which the two names agree:
+//!   misspelt, a nickname);
 //! - someone S has not met yet is weighed by `N1(S)`, the people S has met exactly once
 //!   (Good–Turing: the share of S's next records that are a new person is about the share of
 //!   people seen once so far), times how common the name is among all persons (the persons
-//!   whose name is the record's, or within the fuzzy level of it, over all persons, with the
-//!   same `m` per level).
+//!   whose name is the record's, or agrees with it at one of the levels, over all persons,
+//!   with the same `m` per level).
 //!
 //! The record joins the likeliest person when that person's share of the total clears the
 //! threshold. A common name ("Mark", with ten Marks among a crisis team's clients) stays
@@ -40,14 +41,15 @@ pub struct NameOnlyInput<'a> {
     /// Records that may move: name-only, no reviewer decision (those not alone in their person
     /// are passed over here).
     pub movable: &'a [bool],
-    /// Whether two distinct name codes agree at the fuzzy level (`None`: exact only).
-    pub fuzzy: Option<&'a (dyn Fn(u32, u32) -> bool + Sync)>,
-    /// A key two names must share to agree at the fuzzy level (the surname, when a name is a
+    /// The level (an index into `m_levels`) at which two distinct name codes agree, if any:
+    /// the name misspelt, a nickname (`None`: exact only).
+    pub level_of: Option<&'a (dyn Fn(u32, u32) -> Option<usize> + Sync)>,
+    /// A key two names must share to agree at any level (the surname, when a name is a
     /// first name and a surname), so that only those are tried; `None`: every pair is tried.
     pub bucket: Option<&'a (dyn Fn(u32) -> u32 + Sync)>,
-    /// P(the record spells the person's name exactly / at the fuzzy level | the person).
+    /// P(the record gives the person's name exactly / at each level | the person).
     pub m_exact: f64,
-    pub m_fuzzy: f64,
+    pub m_levels: &'a [f64],
     /// Posterior probability to clear.
     pub threshold: f64,
 }
@@ -130,9 +132,9 @@ pub fn decide(inp: &NameOnlyInput<'_>) -> Vec<NameOnlyAttach> {
     let lone: Vec<usize> = (0..n)
         .filter(|&r| inp.movable[r] && inp.names[r] != NULL && persons[&inp.labels[r]].size == 1)
         .collect();
-    // names within the fuzzy level of each name such a record carries
-    let mut near: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
-    if let Some(fuzzy) = inp.fuzzy {
+    // names that agree at a level with each name such a record carries
+    let mut near: FxHashMap<u32, Vec<(u32, f64)>> = FxHashMap::default();
+    if let Some(level_of) = inp.level_of {
         let mut buckets: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         if let Some(bucket) = inp.bucket {
             for &(w, _) in &all_names {
@@ -153,8 +155,8 @@ pub fn decide(inp: &NameOnlyInput<'_>) -> Vec<NameOnlyAttach> {
                 };
                 tried
                     .iter()
-                    .copied()
-                    .filter(|&w| w != v && fuzzy(v, w))
+                    .filter(|&&w| w != v)
+                    .filter_map(|&w| level_of(v, w).map(|l| (w, inp.m_levels[l])))
                     .collect()
             });
         }
@@ -178,16 +180,16 @@ pub fn decide(inp: &NameOnlyInput<'_>) -> Vec<NameOnlyAttach> {
             }
         };
         add(v, inp.m_exact);
-        for &w in close {
-            add(w, inp.m_fuzzy);
+        for &(w, m) in close {
+            add(w, m);
         }
         if candidates.is_empty() {
             continue;
         }
         // the record itself is one of the people its source saw once
         let once = seen_once.get(&s).copied().unwrap_or(0.0).max(1.0);
-        let new = once
-            * (freq(v) * inp.m_exact + close.iter().map(|&w| freq(w) * inp.m_fuzzy).sum::<f64>());
+        let new =
+            once * (freq(v) * inp.m_exact + close.iter().map(|&(w, m)| freq(w) * m).sum::<f64>());
         let sum: f64 = candidates.iter().map(|c| c.1).sum::<f64>() + new;
         // ties go to the person with the lower first record (labels differ between a full
         // and an incremental run; records do not)
@@ -223,8 +225,8 @@ mod tests {
     use super::*;
 
     /// Names: 0 yolanda, 1 yolandl (a misspelling), 2 mark, 3..: other names.
-    fn fuzzy(a: u32, b: u32) -> bool {
-        matches!((a.min(b), a.max(b)), (0, 1))
+    fn fuzzy(a: u32, b: u32) -> Option<usize> {
+        matches!((a.min(b), a.max(b)), (0, 1)).then_some(0)
     }
 
     struct County {
@@ -253,10 +255,10 @@ mod tests {
                     sources: &self.sources,
                     names: &self.names,
                     movable: &movable,
-                    fuzzy: Some(&fuzzy),
+                    level_of: Some(&fuzzy),
                     bucket,
                     m_exact: 0.9,
-                    m_fuzzy: 0.05,
+                    m_levels: &[0.05],
                     threshold,
                 })
             };
@@ -281,6 +283,41 @@ mod tests {
             c.person(3 + i, 0, 0, 1);
         }
         c
+    }
+
+    /// A name that agrees with the person's at another level (a nickname, level 1) joins the
+    /// same way, weighed with that level's m; a name no level takes stays alone.
+    #[test]
+    fn a_name_at_another_level_joins_too() {
+        let mut c = county();
+        let yolanda = c.person(0, 1, 8, 40);
+        let r = c.labels.len();
+        c.person(2, 1, 1, 0);
+        let run = |level_of: &(dyn Fn(u32, u32) -> Option<usize> + Sync)| {
+            let mut movable = vec![false; c.labels.len()];
+            movable[r] = true;
+            decide(&NameOnlyInput {
+                labels: &c.labels,
+                sources: &c.sources,
+                names: &c.names,
+                movable: &movable,
+                level_of: Some(level_of),
+                bucket: None,
+                m_exact: 0.9,
+                m_levels: &[0.05, 0.02],
+                threshold: 0.8,
+            })
+        };
+        // name 2 is a nickname of name 0 here
+        let nick = |a: u32, b: u32| match (a.min(b), a.max(b)) {
+            (0, 1) => Some(0),
+            (0, 2) => Some(1),
+            _ => None,
+        };
+        let got = run(&nick);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].person, yolanda);
+        assert!(run(&fuzzy).is_empty(), "no level takes the pair");
     }
 
     #[test]
@@ -347,10 +384,10 @@ mod tests {
             sources: &c.sources,
             names: &c.names,
             movable: &none,
-            fuzzy: Some(&fuzzy),
+            level_of: Some(&fuzzy),
             bucket: None,
             m_exact: 0.9,
-            m_fuzzy: 0.05,
+            m_levels: &[0.05],
             threshold: 0.5,
         })
         .is_empty());
@@ -375,10 +412,10 @@ mod tests {
                     sources,
                     names,
                     movable,
-                    fuzzy: Some(&fuzzy),
+                    level_of: Some(&fuzzy),
                     bucket: None,
                     m_exact: 0.9,
-                    m_fuzzy: 0.05,
+                    m_levels: &[0.05],
                     threshold: 0.6,
                 })
             };

@@ -376,6 +376,8 @@ pub fn person_spec() -> Spec {
                 // a 911 caller's "Patricia Mitchell" and nothing else: the whole name
                 surname: Some("last_name".into()),
                 fuzzy_level: Some("jw>=0.92".into()),
+                // "Jim Jackson" for the James Jackson the 911 center hears from
+                levels: vec!["nickname".into()],
                 match_probability: None,
             }),
             // a phone is the person's, not the call's: a link between a record with a phone

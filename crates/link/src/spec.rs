@@ -417,6 +417,10 @@ pub struct NameOnlySpec {
     /// ("yolandl" for "yolanda"); none: only the exact name counts.
     #[serde(default)]
     pub fuzzy_level: Option<String>,
+    /// Further levels of that comparison at which a name counts as the person's written another
+    /// way, each weighed with its own m: `nickname` ("jim" for James), other `jw>=…` levels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<String>,
     /// The posterior probability to clear (default: the spec's threshold).
     #[serde(default)]
     pub match_probability: Option<f64>,
@@ -738,6 +742,19 @@ impl Spec {
                     F,
                     format!(
                         "fuzzy_level {f:?} is not a `jw>=…` level of comparison {:?}",
+                        no.comparison
+                    ),
+                ));
+            }
+        }
+        for l in &no.levels {
+            let kind_ok = matches!(Level::parse(l), Ok(Level::JaroWinkler(_) | Level::Nickname));
+            if !c.levels.contains(l) || !kind_ok || c.veto.contains(l) {
+                return Err(LinkError::spec(
+                    F,
+                    format!(
+                        "levels: {l:?} is not a `nickname` or `jw>=…` level of comparison {:?} \
+                         that no veto names",
                         no.comparison
                     ),
                 ));
@@ -1222,6 +1239,10 @@ fuzzy_level = "jw>=0.92"
             (
                 "[cluster]\nprofile = [\"dob\", \"dob\"]\n",
                 "names \"dob\" twice",
+            ),
+            (
+                "[cluster.name_only]\ncomparison = \"first_name\"\nlevels = [\"nickname\"]\n",
+                "is not a `nickname` or `jw>=…` level",
             ),
             (
                 "[cluster.name_only]\ncomparison = \"first_name\"\ninitial_of = \"dob\"\nsurname = \"first_name\"\n",
