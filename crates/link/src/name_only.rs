@@ -247,25 +247,33 @@ mod tests {
             label
         }
         fn run(&self, record: usize, threshold: f64) -> Vec<NameOnlyAttach> {
+            // names tried only within a bucket the fuzzy pairs share decide the same
+            let all = self.run_with(record, threshold, &fuzzy, None);
+            let bucket = |v: u32| u32::from(v >= 2);
+            assert_eq!(all, self.run_with(record, threshold, &fuzzy, Some(&bucket)));
+            all
+        }
+        /// `record` decided with levels 0 (m 0.05) and 1 (m 0.02) as `level_of` gives them.
+        fn run_with(
+            &self,
+            record: usize,
+            threshold: f64,
+            level_of: &(dyn Fn(u32, u32) -> Option<usize> + Sync),
+            bucket: Option<&(dyn Fn(u32) -> u32 + Sync)>,
+        ) -> Vec<NameOnlyAttach> {
             let mut movable = vec![false; self.labels.len()];
             movable[record] = true;
-            let with = |bucket: Option<&(dyn Fn(u32) -> u32 + Sync)>| {
-                decide(&NameOnlyInput {
-                    labels: &self.labels,
-                    sources: &self.sources,
-                    names: &self.names,
-                    movable: &movable,
-                    level_of: Some(&fuzzy),
-                    bucket,
-                    m_exact: 0.9,
-                    m_levels: &[0.05],
-                    threshold,
-                })
-            };
-            // names tried only within a bucket the fuzzy pairs share decide the same
-            let all = with(None);
-            assert_eq!(all, with(Some(&|v| u32::from(v >= 2))));
-            all
+            decide(&NameOnlyInput {
+                labels: &self.labels,
+                sources: &self.sources,
+                names: &self.names,
+                movable: &movable,
+                level_of: Some(level_of),
+                bucket,
+                m_exact: 0.9,
+                m_levels: &[0.05, 0.02],
+                threshold,
+            })
         }
     }
 
@@ -294,19 +302,7 @@ mod tests {
         let r = c.labels.len();
         c.person(2, 1, 1, 0);
         let run = |level_of: &(dyn Fn(u32, u32) -> Option<usize> + Sync)| {
-            let mut movable = vec![false; c.labels.len()];
-            movable[r] = true;
-            decide(&NameOnlyInput {
-                labels: &c.labels,
-                sources: &c.sources,
-                names: &c.names,
-                movable: &movable,
-                level_of: Some(level_of),
-                bucket: None,
-                m_exact: 0.9,
-                m_levels: &[0.05, 0.02],
-                threshold: 0.8,
-            })
+            c.run_with(r, 0.8, level_of, None)
         };
         // name 2 is a nickname of name 0 here
         let nick = |a: u32, b: u32| match (a.min(b), a.max(b)) {
