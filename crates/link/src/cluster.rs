@@ -303,6 +303,27 @@ fn profile_fields(ctx: &ClusterContext<'_>) -> usize {
     }
 }
 
+/// The profile fields record `r` holds against the person rooted at `root` (≤ 0 each): the
+/// best weight of its value against the person's, when the person holds values (and fewer than
+/// the cap kept).
+fn profile_penalties(f: &Forest, ctx: &ClusterContext<'_>, r: u32, root: u32) -> Vec<(usize, f64)> {
+    ctx.profile[..profile_fields(ctx)]
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| {
+            let theirs = &f.profile[root as usize][*i];
+            p.codes[r as usize] != u32::MAX && !theirs.is_empty() && theirs.len() < MAX_HARD_VALUES
+        })
+        .map(|(i, p)| {
+            let best = f.profile[root as usize][i]
+                .iter()
+                .map(|&y| (p.weight)(r, y))
+                .fold(f64::NEG_INFINITY, f64::max);
+            (i, best.min(0.0))
+        })
+        .collect()
+}
+
 /// Per record, per field: the record's own entry as a list of one (none: empty); nothing when
 /// there are no fields.
 fn own_values(
@@ -539,7 +560,7 @@ fn attach_to_frequent(
     // are those whose best link plus size bonus is highest.
     const MEMBERS: usize = 32;
     const PERSONS: usize = 3;
-    let mut attach: Vec<Edge> = Vec::new();
+    let mut attach: Vec<(Edge, f64)> = Vec::new();
     for (r, mut roots) in reach {
         let size = |root: u32| f.size[root as usize];
         roots.sort_unstable_by(|x, y| {
@@ -548,28 +569,12 @@ fn attach_to_frequent(
                 .then(rank(f.head[x.0 as usize]).cmp(&rank(f.head[y.0 as usize])))
         });
         roots.truncate(PERSONS);
-        let mut scored: Vec<(f64, u32, Edge)> = roots
+        let mut scored: Vec<(f64, u32, Edge, f64)> = roots
             .iter()
             .map(|&(root, best, member)| {
                 // a profile field the record holds, weighed against the person's values where
                 // a member has none (see `profile_shortfall`)
-                let lacking: Vec<(usize, f64)> = ctx.profile[..profile_fields(ctx)]
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, p)| {
-                        let theirs = &f.profile[root as usize][*i];
-                        p.codes[r as usize] != u32::MAX
-                            && !theirs.is_empty()
-                            && theirs.len() < MAX_HARD_VALUES
-                    })
-                    .map(|(i, p)| {
-                        let best = f.profile[root as usize][i]
-                            .iter()
-                            .map(|&y| (p.weight)(r, y))
-                            .fold(f64::NEG_INFINITY, f64::max);
-                        (i, best.min(0.0))
-                    })
-                    .collect();
+                let lacking = profile_penalties(f, ctx, r, root);
                 let evidence = match ctx.scorer {
                     Some(score) => {
                         let mut w: Vec<f64> = f
@@ -596,11 +601,12 @@ fn attach_to_frequent(
                     b: member,
                     weight: best,
                 };
-                (evidence + sp.bonus(size(root)), root, link)
+                let penalty: f64 = lacking.iter().map(|x| x.1).sum();
+                (evidence + sp.bonus(size(root)), root, link, penalty)
             })
             .collect();
         scored.sort_unstable_by(|x, y| y.0.total_cmp(&x.0));
-        let (score, root, link) = scored[0];
+        let (score, root, link, penalty) = scored[0];
         let runner_up = scored.get(1).map_or(f64::NEG_INFINITY, |x| x.0);
         if score >= sp.threshold
             && score > runner_up
@@ -608,16 +614,21 @@ fn attach_to_frequent(
             && size(root) >= 2
             && sp.bonus(size(root)) > 1.0
         {
-            attach.push(link);
+            attach.push((link, penalty));
         }
     }
     // applied in rank order, each checked against the person as it stands by then (two lone
-    // records attached to one person must not conflict with each other either)
-    attach.sort_unstable_by_key(|e| rank(e.a));
+    // records attached to one person must not conflict with each other either, nor a phone
+    // one of them brought weigh less against the other than when it was scored)
+    attach.sort_unstable_by_key(|x| rank(x.0.a));
     let mut done = Vec::new();
-    for e in attach {
+    for (e, penalty) in attach {
         let (rr, rt) = (f.find(e.a), f.find(e.b));
         if rr == rt || f.cannot_conflict(rr, rt) || hard_conflict(f, ctx, rr, rt) {
+            continue;
+        }
+        let now: f64 = profile_penalties(f, ctx, e.a, rt).iter().map(|x| x.1).sum();
+        if now < penalty {
             continue;
         }
         if sources_overlap(f, ctx, rr, rt) {
@@ -1226,6 +1237,20 @@ mod tests {
             other.labels[6], other.labels[0],
             "a phone the person never gave"
         );
+        // a person with no phone takes one lone record with a phone, and then not another
+        // whose phone differs from the first's
+        let near = [e(5, 6, 1.0), e(4, 7, 1.0)];
+        let mut phones = vec![NONE; 6];
+        phones.extend([8, 9]);
+        let c = with_phones(&phones, &edges, &near, sp);
+        assert_eq!(c.labels[6], c.labels[0]);
+        assert_ne!(
+            c.labels[7], c.labels[0],
+            "two callers' phones on one person"
+        );
+        phones[7] = 8;
+        let c = with_phones(&phones, &edges, &near, sp);
+        assert_eq!(c.labels[7], c.labels[0], "the same phone twice");
     }
 
     #[test]
