@@ -52,6 +52,13 @@ impl HardField {
             .filter(move |&v| precise.is_none_or(|p| p[v as usize]))
     }
 
+    /// Whether two clusters holding these values (distinct codes) conflict: both hold some,
+    /// and none of one's weighed values is compatible with one of the other's.
+    pub fn conflicts(&self, a: &[u32], b: &[u32]) -> bool {
+        let (mut x, y) = (self.weighed(a), self.weighed(b));
+        !a.is_empty() && !b.is_empty() && !x.any(|p| y.clone().any(|q| self.compatible(p, q)))
+    }
+
     /// Whether two values (codes) of this field may belong to one person.
     pub fn compatible(&self, x: u32, y: u32) -> bool {
         x == y
@@ -303,25 +310,30 @@ fn profile_fields(ctx: &ClusterContext<'_>) -> usize {
     }
 }
 
-/// The profile fields record `r` holds against the person rooted at `root` (≤ 0 each): the
-/// best weight of its value against the person's, when the person holds values (and fewer than
-/// the cap kept).
+/// The profile fields record `r` holds against the person rooted at `root` (see
+/// [`profile_best`]).
 fn profile_penalties(f: &Forest, ctx: &ClusterContext<'_>, r: u32, root: u32) -> Vec<(usize, f64)> {
     ctx.profile[..profile_fields(ctx)]
         .iter()
         .enumerate()
-        .filter(|(i, p)| {
-            let theirs = &f.profile[root as usize][*i];
-            p.codes[r as usize] != u32::MAX && !theirs.is_empty() && theirs.len() < MAX_HARD_VALUES
-        })
-        .map(|(i, p)| {
-            let best = f.profile[root as usize][i]
-                .iter()
-                .map(|&y| (p.weight)(r, y))
-                .fold(f64::NEG_INFINITY, f64::max);
-            (i, best.min(0.0))
-        })
+        .filter(|(_, p)| p.codes[r as usize] != u32::MAX)
+        .filter_map(|(i, p)| Some((i, profile_best(p, &[r], &f.profile[root as usize][i])?)))
         .collect()
+}
+
+/// The best weight any of `ours` takes against any of `theirs` (records, a value each), when
+/// below zero: what a field weighed over two persons takes off a link. None when either holds
+/// no value, or as many as are kept (the one that agrees may have been left out).
+fn profile_best(fld: &ProfileField<'_>, ours: &[u32], theirs: &[u32]) -> Option<f64> {
+    let kept = |v: &[u32]| !v.is_empty() && v.len() < MAX_HARD_VALUES;
+    if !kept(ours) || !kept(theirs) {
+        return None;
+    }
+    let best = ours
+        .iter()
+        .flat_map(|&x| theirs.iter().map(move |&y| (fld.weight)(x, y)))
+        .fold(f64::NEG_INFINITY, f64::max);
+    Some(best.min(0.0))
 }
 
 /// Per record, per field: the record's own entry as a list of one (none: empty); nothing when
@@ -352,21 +364,12 @@ fn profile_shortfall(f: &Forest, ctx: &ClusterContext<'_>, ra: u32, rb: u32, e: 
         return 0.0;
     }
     let (pa, pb) = (&f.profile[ra as usize], &f.profile[rb as usize]);
-    let mut total = 0.0;
-    for (i, fld) in ctx.profile.iter().enumerate() {
-        let compared = fld.codes[e.a as usize] != u32::MAX && fld.codes[e.b as usize] != u32::MAX;
-        // (a person past the cap of distinct values kept may hold the one that agrees)
-        let full = pa[i].len() >= MAX_HARD_VALUES || pb[i].len() >= MAX_HARD_VALUES;
-        if compared || full || pa[i].is_empty() || pb[i].is_empty() {
-            continue;
-        }
-        let best = pa[i]
-            .iter()
-            .flat_map(|&x| pb[i].iter().map(move |&y| (fld.weight)(x, y)))
-            .fold(f64::NEG_INFINITY, f64::max);
-        total += best.min(0.0);
-    }
-    total
+    ctx.profile
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.codes[e.a as usize] == u32::MAX || p.codes[e.b as usize] == u32::MAX)
+        .filter_map(|(i, p)| profile_best(p, &pa[i], &pb[i]))
+        .sum()
 }
 
 pub fn sort_edges(edges: &mut [Edge], rank: &[u32]) {
@@ -463,12 +466,10 @@ fn hard_conflict(f: &Forest, ctx: &ClusterContext<'_>, ra: u32, rb: u32) -> bool
         return false;
     }
     let (ha, hb) = (&f.hard[ra as usize], &f.hard[rb as usize]);
-    ctx.hard.iter().enumerate().any(|(h, fld)| {
-        let (mut x, y) = (fld.weighed(&ha[h]), fld.weighed(&hb[h]));
-        !ha[h].is_empty()
-            && !hb[h].is_empty()
-            && !x.any(|p| y.clone().any(|q| fld.compatible(p, q)))
-    })
+    ctx.hard
+        .iter()
+        .enumerate()
+        .any(|(h, fld)| fld.conflicts(&ha[h], &hb[h]))
 }
 
 /// With `one_per_source`: true when the clusters rooted at `ra` and `rb` share a source.

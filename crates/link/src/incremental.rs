@@ -379,13 +379,8 @@ pub fn link_incremental<R: IdentityRecord>(
                 in_set[m as usize] = true;
             }
         }
-        clustering.attached.push(crate::cluster::Edge {
-            a: d.record,
-            b: d.member,
-            weight: l.score(d.record, d.member),
-        });
+        l.report_name_only(&mut clustering, d);
     }
-    clustering.refused.attached_by_name += name_only.len() as u64;
     let mut by_label: HashMap<u32, Vec<u64>> = HashMap::new();
     let mut affected = 0usize;
     for (i, _) in in_set.iter().enumerate().filter(|x| *x.1) {

@@ -671,15 +671,10 @@ impl Linker {
         let movable: Vec<bool> = (0..labels.len())
             .map(|r| bare(r) && initial_of(r).is_none() && surname_of(r).is_none())
             .collect();
-        let mut decisions = tier(
-            &name_col.codes,
-            &movable,
-            &|a, b| level_on_text(&name_col.values[a as usize], &name_col.values[b as usize]),
-            None,
-        );
         let first_level = |a: u32, b: u32| {
             level_on_text(&name_col.values[a as usize], &name_col.values[b as usize])
         };
+        let mut decisions = tier(&name_col.codes, &movable, &first_level, None);
         let first_of = |r: usize| Some(name_col.codes[r]).filter(|&c| c != NULL);
         // the name and an initial ("travis f", for Travis Fisher too)
         if let Some(ic) = initial_col {
@@ -727,8 +722,7 @@ impl Linker {
                 v.push(r as u32);
             }
         }
-        // as the clustering weighs two clusters: some value of each compatible, a cluster's
-        // precise values standing for it when it has any
+        // as the clustering weighs two clusters
         decisions
             .into_iter()
             .filter(|d| {
@@ -741,10 +735,24 @@ impl Linker {
                         .collect();
                     theirs.sort_unstable();
                     theirs.dedup();
-                    x == NULL || theirs.is_empty() || h.weighed(&theirs).any(|y| h.compatible(x, y))
+                    x == NULL || !h.conflicts(&[x], &theirs)
                 })
             })
             .collect()
+    }
+
+    /// Report a name-only attachment beside the size prior's (a reviewer should see it).
+    pub fn report_name_only(
+        &self,
+        clustering: &mut Clustering,
+        d: &crate::name_only::NameOnlyAttach,
+    ) {
+        clustering.attached.push(Edge {
+            a: d.record,
+            b: d.member,
+            weight: self.score(d.record, d.member),
+        });
+        clustering.refused.attached_by_name += 1;
     }
 
     /// Apply name-only decisions to a clustering of every record: each record joins its
@@ -760,13 +768,8 @@ impl Linker {
         }
         for d in decisions {
             clustering.labels[d.record as usize] = clustering.labels[d.member as usize];
-            clustering.attached.push(Edge {
-                a: d.record,
-                b: d.member,
-                weight: self.score(d.record, d.member),
-            });
+            self.report_name_only(clustering, d);
         }
-        clustering.refused.attached_by_name += decisions.len() as u64;
         let mut renumber = vec![u32::MAX; clustering.labels.len()];
         let mut next = 0u32;
         for l in clustering.labels.iter_mut() {

@@ -135,25 +135,18 @@ pub fn decide(inp: &NameOnlyInput<'_>) -> Vec<NameOnlyAttach> {
     // names that agree at a level with each name such a record carries
     let mut near: FxHashMap<u32, Vec<(u32, f64)>> = FxHashMap::default();
     if let Some(level_of) = inp.level_of {
+        // without a bucket, every name is in one
+        let key = |w: u32| inp.bucket.map_or(0, |b| b(w));
         let mut buckets: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
-        if let Some(bucket) = inp.bucket {
-            for &(w, _) in &all_names {
-                buckets.entry(bucket(w)).or_default().push(w);
-            }
+        for &(w, _) in &all_names {
+            buckets.entry(key(w)).or_default().push(w);
         }
-        let every: Vec<u32> = if inp.bucket.is_none() {
-            all_names.iter().map(|x| x.0).collect()
-        } else {
-            Vec::new()
-        };
         for &r in &lone {
             let v = inp.names[r];
             near.entry(v).or_insert_with(|| {
-                let tried = match inp.bucket {
-                    Some(bucket) => buckets.get(&bucket(v)).map_or(&[][..], |b| &b[..]),
-                    None => &every[..],
-                };
-                tried
+                buckets
+                    .get(&key(v))
+                    .map_or(&[][..], |b| &b[..])
                     .iter()
                     .filter(|&&w| w != v)
                     .filter_map(|&w| level_of(v, w).map(|l| (w, inp.m_levels[l])))

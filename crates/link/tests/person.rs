@@ -178,17 +178,25 @@ fn population(
     }
 }
 
+/// Identities with their id and source.
+type Records = Vec<(u64, String, SourceIdentity)>;
+
+/// The background population drawn with `seed`: its records, their truth (record, person),
+/// and the next free id.
+fn background(seed: u64) -> (Records, Vec<(u64, u64)>, u64) {
+    let mut rng = Lcg(seed);
+    let (mut recs, mut truth, mut id) = (Vec::new(), Vec::new(), 1u64);
+    population(&mut rng, &mut id, &mut recs, &mut truth);
+    (recs, truth, id)
+}
+
 fn cluster_of(clusters: &[Vec<u64>], id: u64) -> usize {
     clusters.iter().position(|c| c.contains(&id)).unwrap()
 }
 
 #[test]
 fn hard_cases() {
-    let mut rng = Lcg(7);
-    let mut recs = Vec::new();
-    let mut truth = Vec::new();
-    let mut id = 1u64;
-    population(&mut rng, &mut id, &mut recs, &mut truth);
+    let (mut recs, truth, mut id) = background(7);
     let base = id;
     // Robert Smith, 4 agencies, nickname and typo variants, HEART with last initial, jail alias
     let robert = [
@@ -503,11 +511,7 @@ fn clusters_of(l: &familiar_link::Linker) -> Vec<Vec<u64>> {
 fn incremental_with_the_stored_model() {
     use familiar_link::{link_incremental, try_link_identities, IncrementalInput};
     use std::collections::HashMap;
-    let mut rng = Lcg(11);
-    let mut recs = Vec::new();
-    let mut truth = Vec::new();
-    let mut id = 1u64;
-    population(&mut rng, &mut id, &mut recs, &mut truth);
+    let (recs, _, _) = background(11);
     // the first 70% of records are linked first; the rest arrive later
     let cut = recs.len() * 7 / 10;
     let old = &recs[..cut];
@@ -685,11 +689,7 @@ fn priors_are_learned_per_pair_of_sources() {
 /// place); and a misspelt first name on such a call is still paired, by surname and place.
 #[test]
 fn calls_from_home_link_to_the_record_with_that_home() {
-    let mut rng = Lcg(5);
-    let mut base: Vec<(u64, String, SourceIdentity)> = Vec::new();
-    let mut truth = Vec::new();
-    let mut next = 1u64;
-    population(&mut rng, &mut next, &mut base, &mut truth);
+    let (base, _, _) = background(5);
     let mut recs: Vec<(u64, String, SourceIdentity, Option<String>)> = base
         .into_iter()
         .map(|(i, s, si)| {
@@ -729,11 +729,7 @@ fn calls_from_home_link_to_the_record_with_that_home() {
 /// not a third party who made another call; without the incident it stays with neither.
 #[test]
 fn a_record_joins_the_person_on_the_call_it_came_from() {
-    let mut rng = Lcg(11);
-    let mut base: Vec<(u64, String, SourceIdentity)> = Vec::new();
-    let mut truth = Vec::new();
-    let mut next = 1u64;
-    population(&mut rng, &mut next, &mut base, &mut truth);
+    let (base, truth, _) = background(11);
     // Every record is its own incident, except that a third of the people have a call and a
     // response from the same incident: what the model learns the incident's weight from.
     let mut recs: Vec<AgencyIdentity> = Vec::new();
@@ -811,11 +807,7 @@ fn a_record_joins_the_person_on_the_call_it_came_from() {
 /// in the wrong fields and fits every James Johnson alike.
 #[test]
 fn swapped_names_weigh_no_more_than_the_names_in_place() {
-    let mut rng = Lcg(11);
-    let mut recs = Vec::new();
-    let mut truth = Vec::new();
-    let mut id = 1u64;
-    population(&mut rng, &mut id, &mut recs, &mut truth);
+    let (mut recs, _, id) = background(11);
     // name fields swapped now and then, as intake clerks do
     for (k, (_, _, s)) in recs.iter_mut().enumerate() {
         if k % 40 == 0 {
@@ -893,12 +885,8 @@ fn swapped_names_weigh_no_more_than_the_names_in_place() {
 /// The background population plus two frequent people seen by the crisis team under their
 /// full names: Yolanda Quist (a rare name), Mark Vance (a common one) and Ottavio Okafor.
 /// Returns the records, the first record of each of the three, and the next free id.
-fn crisis_county() -> (Vec<(u64, String, SourceIdentity)>, [u64; 3], u64) {
-    let mut rng = Lcg(5);
-    let mut recs = Vec::new();
-    let mut truth = Vec::new();
-    let mut id = 1u64;
-    population(&mut rng, &mut id, &mut recs, &mut truth);
+fn crisis_county() -> (Records, [u64; 3], u64) {
+    let (mut recs, _, mut id) = background(5);
     let person = |first: &str, last: &str, phone: &str, dob, recs: &mut Vec<_>, id: &mut u64| {
         let first_id = *id;
         for k in 0..6 {
@@ -994,11 +982,7 @@ fn a_name_only_record_joins_the_person_its_source_knows_under_a_rare_name() {
 /// two persons equally" and on its own.
 #[test]
 fn a_birth_year_a_year_off_does_not_split_a_person() {
-    let mut rng = Lcg(5);
-    let mut recs = Vec::new();
-    let mut truth = Vec::new();
-    let mut id = 1u64;
-    population(&mut rng, &mut id, &mut recs, &mut truth);
+    let (mut recs, _, mut id) = background(5);
     let first = id;
     for k in 0..12 {
         let p = ident(
@@ -1161,9 +1145,7 @@ fn a_name_and_an_initial_are_weighed_together() {
 fn a_name_and_a_surname_are_weighed_together() {
     use familiar_link::{person_spec, try_link_identities_with};
     let county = |namesake: bool| {
-        let mut rng = Lcg(5);
-        let (mut recs, mut truth, mut id) = (Vec::new(), Vec::new(), 1u64);
-        population(&mut rng, &mut id, &mut recs, &mut truth);
+        let (mut recs, _, mut id) = background(5);
         let person = |dob, phone: &str, recs: &mut Vec<_>, id: &mut u64| {
             let first = *id;
             for k in 0..5 {
@@ -1232,9 +1214,7 @@ fn a_name_and_a_surname_are_weighed_together() {
 #[test]
 fn a_phone_the_person_never_gave_weighs_against_the_link() {
     use familiar_link::Edge;
-    let mut rng = Lcg(5);
-    let (mut recs, mut truth, mut id) = (Vec::new(), Vec::new(), 1u64);
-    population(&mut rng, &mut id, &mut recs, &mut truth);
+    let (mut recs, _, mut id) = background(5);
     let person = id;
     for k in 0..6 {
         // two with the phone, four without
