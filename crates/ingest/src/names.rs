@@ -10,7 +10,8 @@
 //!
 //! Surname particles (`DE`, `DEL`, `LA`, `VAN`, `VON`, `DA`, `DOS`, `ST`, ...) directly before the
 //! last word stay with the surname in "first middle last" order (`Maria de la Cruz` → first
-//! `MARIA`, last `DE LA CRUZ`), and after a leading particle in "last first" order.
+//! `MARIA`, last `DE LA CRUZ`), and after a leading particle in "last first" order — unless
+//! that would leave only initials for the given names (`LE THANH H` is Thanh H. Le).
 //!
 //! Placeholders (`UNKNOWN`, `JOHN DOE`, `REFUSED`, `N/A`, ...) name nobody: see
 //! [`is_placeholder`].
@@ -69,6 +70,9 @@ const PARTICLES: &[&str] = &[
     "VAN", "VON", "DER", "DEN", "TER", "ST", "SAINT", "SANTA", "SAN", "BIN", "BINT", "AL", "EL",
     "MAC", "MC",
 ];
+
+/// Particles that never stand alone as a surname (`MC DONALD`, `ST JOHN`).
+const PREFIX_ONLY_PARTICLES: &[&str] = &["MAC", "MC", "ST", "SAINT", "SANTA", "SAN"];
 
 fn is_particle(t: &str) -> bool {
     PARTICLES.contains(&t)
@@ -479,6 +483,15 @@ fn split_last_first(mut t: Vec<String>) -> PersonName {
     while end + 1 < t.len() && is_particle(&t[end - 1]) && canonical_suffix(&t[end]).is_none() {
         end += 1;
     }
+    // "LE THANH H": a lone leading particle that is also a surname of its own (Lê, Do, Van),
+    // before a word and initials only. Given names are written out in these exports far more
+    // often than as a bare initial, so THANH is the given name, not part of the surname.
+    if end == 2
+        && !PREFIX_ONLY_PARTICLES.contains(&t[0].as_str())
+        && t[2..].iter().all(|w| w.chars().count() == 1)
+    {
+        end = 1;
+    }
     let mut rest = t.split_off(end);
     let mut suffix = trailing;
     // A suffix right after the surname ("SMITH JR JOHN").
@@ -590,6 +603,24 @@ mod tests {
         assert_eq!(
             split_name("DE LA CRUZ MARIA", Some(NameLayout::LastFirstMiddle)),
             n("MARIA", "", "DE LA CRUZ", "")
+        );
+        // a particle that is a surname of its own, before a given name and an initial
+        assert_eq!(
+            split_name("LE THANH H", Some(NameLayout::LastFirstMiddle)),
+            n("THANH", "H", "LE", "")
+        );
+        // ...but not after two particles, nor a prefix that never stands alone
+        assert_eq!(
+            split_name("DE LA CRUZ M", Some(NameLayout::LastFirstMiddle)),
+            n("M", "", "DE LA CRUZ", "")
+        );
+        assert_eq!(
+            split_name("MC DONALD J", Some(NameLayout::LastFirstMiddle)),
+            n("J", "", "MC DONALD", "")
+        );
+        assert_eq!(
+            split_name("VAN DYKE JOHN", Some(NameLayout::LastFirstMiddle)),
+            n("JOHN", "", "VAN DYKE", "")
         );
         assert_eq!(
             split_name("Dana R.", Some(NameLayout::FirstLastInitial)),
