@@ -355,20 +355,30 @@ fn own_values(
         .collect()
 }
 
-/// What the profile fields take off the link `e` between the clusters rooted at `ra` and
-/// `rb` (≤ 0): for each field its two records could not compare (one has no value) while both
-/// clusters hold values, the best weight any pair of those values takes, when below zero. A
-/// link between records where one gave no phone then still counts the person's phones.
-fn profile_shortfall(f: &Forest, ctx: &ClusterContext<'_>, ra: u32, rb: u32, e: &Edge) -> f64 {
+/// Per profile field, the best weight between the values of the clusters rooted at `ra` and
+/// `rb`, when below zero (see [`profile_best`]); empty when no profile is weighed.
+fn profile_bests(f: &Forest, ctx: &ClusterContext<'_>, ra: u32, rb: u32) -> Vec<Option<f64>> {
     if f.profile.is_empty() {
-        return 0.0;
+        return Vec::new();
     }
     let (pa, pb) = (&f.profile[ra as usize], &f.profile[rb as usize]);
     ctx.profile
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.codes[e.a as usize] == u32::MAX || p.codes[e.b as usize] == u32::MAX)
-        .filter_map(|(i, p)| profile_best(p, &pa[i], &pb[i]))
+        .map(|(i, p)| profile_best(p, &pa[i], &pb[i]))
+        .collect()
+}
+
+/// What the profile fields take off a pair of records `x`, `y` of the two clusters whose
+/// [`profile_bests`] are `bests` (≤ 0): for each field the pair could not compare (one has no
+/// value) while both clusters hold values, the best weight any pair of those values takes. A
+/// link between records where one gave no phone then still counts the person's phones.
+fn profile_shortfall(ctx: &ClusterContext<'_>, bests: &[Option<f64>], x: u32, y: u32) -> f64 {
+    bests
+        .iter()
+        .zip(ctx.profile)
+        .filter(|(_, p)| p.codes[x as usize] == u32::MAX || p.codes[y as usize] == u32::MAX)
+        .filter_map(|(b, _)| *b)
         .sum()
 }
 
@@ -761,7 +771,8 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
         // a person's phones against the other's, where this link's own pair had none to
         // compare: a record that fits two persons whose phones differ about equally is as
         // ambiguous as one between two dates of birth
-        let short = profile_shortfall(&f, ctx, ra, rb, e);
+        let bests = profile_bests(&f, ctx, ra, rb);
+        let short = profile_shortfall(ctx, &bests, e.a, e.b);
         if short < 0.0 && ctx.options.threshold.is_some_and(|t| e.weight + short < t) {
             refused.profile_conflict += 1;
             flag_ambiguous(&mut ambiguous, &join_w, margin, e);
@@ -770,8 +781,8 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
         let (sa, sb) = (f.size[ra as usize], f.size[rb as usize]);
         let checked = sa.max(sb) > 1 && sa.min(sb) >= ctx.options.support_min_records;
         if checked
-            && !supported(&f, ra, rb, ctx)
-            && !bridged(&mut f, &adjacency, ra, rb, ctx.options.support_bridges)
+            && !supported(&f, ra, rb, ctx, &bests)
+            && !bridged(&mut f, &adjacency, ra, rb, ctx, &bests)
         {
             refused.weak_support += 1;
             continue;
@@ -818,11 +829,12 @@ fn flag_ambiguous(ambiguous: &mut Vec<(u32, u32)>, join_w: &[f64], margin: Optio
     }
 }
 
-/// The records each record links to at or above the threshold (compressed rows).
+/// The records each record links to at or above the threshold, with the link's weight
+/// (compressed rows).
 #[derive(Default)]
 struct Adjacency {
     offsets: Vec<u32>,
-    neighbours: Vec<u32>,
+    neighbours: Vec<(u32, f32)>,
 }
 
 impl Adjacency {
@@ -836,10 +848,10 @@ impl Adjacency {
             offsets[i + 1] += offsets[i];
         }
         let mut fill = offsets.clone();
-        let mut neighbours = vec![0u32; offsets[n] as usize];
+        let mut neighbours = vec![(0u32, 0.0f32); offsets[n] as usize];
         for e in edges {
             for (x, y) in [(e.a, e.b), (e.b, e.a)] {
-                neighbours[fill[x as usize] as usize] = y;
+                neighbours[fill[x as usize] as usize] = (y, e.weight as f32);
                 fill[x as usize] += 1;
             }
         }
@@ -849,7 +861,7 @@ impl Adjacency {
         }
     }
 
-    fn of(&self, x: u32) -> &[u32] {
+    fn of(&self, x: u32) -> &[(u32, f32)] {
         match self.offsets.get(x as usize..x as usize + 2) {
             Some(r) => &self.neighbours[r[0] as usize..r[1] as usize],
             None => &[],
@@ -857,11 +869,20 @@ impl Adjacency {
     }
 }
 
-/// True when at least `need` distinct records of each of the clusters rooted at `ra` and `rb`
-/// link (at or above the threshold) into the other; the smaller cluster's members are walked,
-/// up to a bound, and the walk stops as soon as the answer is known.
-fn bridged(f: &mut Forest, adj: &Adjacency, ra: u32, rb: u32, need: u32) -> bool {
+/// True when at least `support_bridges` distinct records of each of the clusters rooted at
+/// `ra` and `rb` link (at or above the threshold, once the profile fields the pair could not
+/// compare are weighed over the two clusters, `bests`) into the other; the smaller cluster's
+/// members are walked, up to a bound, and the walk stops as soon as the answer is known.
+fn bridged(
+    f: &mut Forest,
+    adj: &Adjacency,
+    ra: u32,
+    rb: u32,
+    ctx: &ClusterContext<'_>,
+    bests: &[Option<f64>],
+) -> bool {
     const MEMBERS: usize = 256;
+    let need = ctx.options.support_bridges;
     if need == 0 || adj.offsets.is_empty() {
         return false;
     }
@@ -873,9 +894,15 @@ fn bridged(f: &mut Forest, adj: &Adjacency, ra: u32, rb: u32, need: u32) -> bool
     let need = need as usize;
     let (mut here, mut there): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
     for x in f.members(small, MEMBERS) {
-        for &y in adj.of(x) {
+        for &(y, w) in adj.of(x) {
             if f.find(y) != other {
                 continue;
+            }
+            if let Some(t) = ctx.options.threshold {
+                let short = profile_shortfall(ctx, bests, x, y);
+                if short < 0.0 && f64::from(w) + short < t {
+                    continue;
+                }
             }
             if !here.contains(&x) {
                 here.push(x);
@@ -891,7 +918,16 @@ fn bridged(f: &mut Forest, adj: &Adjacency, ra: u32, rb: u32, need: u32) -> bool
     false
 }
 
-fn supported(f: &Forest, ra: u32, rb: u32, ctx: &ClusterContext<'_>) -> bool {
+/// The support check: records of the two clusters scored across (each pair with the profile
+/// fields it could not compare weighed over the clusters, `bests`): a person whose phones all
+/// differ from the other's is not supported by records that gave none.
+fn supported(
+    f: &Forest,
+    ra: u32,
+    rb: u32,
+    ctx: &ClusterContext<'_>,
+    bests: &[Option<f64>],
+) -> bool {
     let Some(score) = ctx.scorer else { return true };
     let o = &ctx.options;
     if o.min_mean_probability.is_none() && o.min_pair_weight.is_none() {
@@ -907,7 +943,7 @@ fn supported(f: &Forest, ra: u32, rb: u32, ctx: &ClusterContext<'_>) -> bool {
     let mut k = 0usize;
     for &x in &ma {
         for &y in &mb {
-            let w = score(x, y);
+            let w = score(x, y) + profile_shortfall(ctx, bests, x, y);
             if let Some(min) = o.min_pair_weight {
                 if w < min {
                     return false;
@@ -1591,11 +1627,12 @@ mod tests {
     }
 
     /// Two persons {0,1,2,3} and {4,5,6,7}, each held by strong links, and `across` (edges to
-    /// them from records 8.. too), clustered with `options` over `scorer`.
+    /// them from records 8.. too), clustered with `options` over `scorer` and `profile`.
     fn two_formed_persons(
         n: usize,
         across: &[Edge],
         scorer: &(dyn Fn(u32, u32) -> f64 + Sync),
+        profile: &[ProfileField<'_>],
         options: ClusterOptions,
     ) -> Clustering {
         let e = |a, b, w| Edge { a, b, weight: w };
@@ -1618,7 +1655,7 @@ mod tests {
             cannot_link: &[],
             scorer: Some(scorer),
             near: &[],
-            profile: &[],
+            profile,
             options: ClusterOptions {
                 max_support_pairs: 64,
                 ..options
@@ -1657,7 +1694,7 @@ mod tests {
                 support_min_records,
                 ..Default::default()
             };
-            two_formed_persons(9, &across, &scorer, options)
+            two_formed_persons(9, &across, &scorer, &[], options)
         };
         let checked = run_with(2, 0.1);
         assert_eq!(checked.labels, vec![0, 0, 0, 0, 1, 1, 1, 1, 1]);
@@ -1687,7 +1724,7 @@ mod tests {
                 support_bridges,
                 ..Default::default()
             };
-            two_formed_persons(8, across, &scorer, options).labels
+            two_formed_persons(8, across, &scorer, &[], options).labels
         };
         let two = [e(3, 4, 16.0), e(2, 5, 15.5)];
         let apart = vec![0, 0, 0, 0, 1, 1, 1, 1];
@@ -1695,6 +1732,55 @@ mod tests {
         assert_eq!(run_with(&two, 0), apart);
         assert_eq!(run_with(&two, 3), apart);
         assert_eq!(run_with(&two[..1], 2), apart);
+    }
+
+    /// The support check and the links across weigh the two persons' phones where a pair had
+    /// none to compare: records that gave no phone do not make two persons whose phones all
+    /// differ look alike, and a second link across that the phones take below the threshold
+    /// is not a second bridge.
+    #[test]
+    fn support_weighs_the_persons_phones() {
+        let e = |a, b, w| Edge { a, b, weight: w };
+        // 3-4 carries the phones' conflict (16 - 5); 2-5 does not (6 - 5 < 2)
+        let across = [e(3, 4, 16.0), e(2, 5, 6.0)];
+        let run_with = |phones: &[u32]| {
+            let weight = same_phone(phones);
+            let profile = [ProfileField {
+                codes: phones,
+                weight: &weight,
+            }];
+            // the names agree across (2.5); a pair that holds two phones weighs them itself
+            let scorer = |a: u32, b: u32| {
+                if a / 4 == b / 4 {
+                    18.0
+                } else if phones[a as usize] != NONE && phones[b as usize] != NONE {
+                    2.5 + weight(a, b)
+                } else {
+                    2.5
+                }
+            };
+            let options = ClusterOptions {
+                min_mean_probability: Some(0.3),
+                support_min_records: 2,
+                support_bridges: 2,
+                threshold: Some(2.0),
+                ..Default::default()
+            };
+            two_formed_persons(8, &across, &scorer, &profile, options)
+        };
+        let c = run_with(&[7, 7, NONE, NONE, NONE, NONE, 9, 9]);
+        assert_eq!(c.labels, vec![0, 0, 0, 0, 1, 1, 1, 1]);
+        assert_eq!(c.refused.weak_support, 1);
+        assert_eq!(c.refused.profile_conflict, 1);
+        // one phone, or none on one side: one person
+        for phones in [
+            [7, 7, NONE, NONE, NONE, NONE, 7, 7],
+            [7, 7, NONE, NONE, NONE, NONE, NONE, NONE],
+        ] {
+            let c = run_with(&phones);
+            assert_eq!(c.labels, vec![0; 8], "{phones:?}");
+            assert_eq!(c.refused.weak_support, 0);
+        }
     }
 
     #[test]
