@@ -781,7 +781,7 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
         let (sa, sb) = (f.size[ra as usize], f.size[rb as usize]);
         let checked = sa.max(sb) > 1 && sa.min(sb) >= ctx.options.support_min_records;
         if checked
-            && !supported(&f, ra, rb, ctx, &bests)
+            && !supported(&f, ra, rb, ctx, e, &bests)
             && !bridged(&mut f, &adjacency, ra, rb, ctx, &bests)
         {
             refused.weak_support += 1;
@@ -920,12 +920,14 @@ fn bridged(
 
 /// The support check: records of the two clusters scored across (each pair with the profile
 /// fields it could not compare weighed over the clusters, `bests`): a person whose phones all
-/// differ from the other's is not supported by records that gave none.
+/// differ from the other's is not supported by records that gave none, nor by the link `e`'s
+/// own two records.
 fn supported(
     f: &Forest,
     ra: u32,
     rb: u32,
     ctx: &ClusterContext<'_>,
+    e: &Edge,
     bests: &[Option<f64>],
 ) -> bool {
     let Some(score) = ctx.scorer else { return true };
@@ -938,7 +940,23 @@ fn supported(
         .min((cap as f64).sqrt().ceil() as usize)
         .max(1);
     let kb = (f.size[rb as usize] as usize).min((cap / ka).max(1));
-    let (ma, mb) = (f.members(ra, ka), f.members(rb, kb));
+    // two persons whose phones differ: the link's own two records have had their say, and
+    // what is asked is whether the rest of each person agrees
+    let conflict = bests.iter().any(|b| b.is_some_and(|w| w < 0.0));
+    let others = |root: u32, k: usize| -> Vec<u32> {
+        let m = f.members(root, k + 1);
+        let rest: Vec<u32> = m
+            .iter()
+            .copied()
+            .filter(|&x| x != e.a && x != e.b)
+            .collect();
+        if !conflict || rest.is_empty() {
+            m.into_iter().take(k).collect()
+        } else {
+            rest.into_iter().take(k).collect()
+        }
+    };
+    let (ma, mb) = (others(ra, ka), others(rb, kb));
     let mut sum = 0.0;
     let mut k = 0usize;
     for &x in &ma {
@@ -1781,6 +1799,52 @@ mod tests {
             assert_eq!(c.labels, vec![0; 8], "{phones:?}");
             assert_eq!(c.refused.weak_support, 0);
         }
+    }
+
+    /// "SANCHEZ, RICARDO R" with one man's phone, linked to the same name without a phone in
+    /// another man's records: when the two persons' phones differ, the support check asks the
+    /// rest of each person, not the link's own two records.
+    #[test]
+    fn a_bridge_between_persons_whose_phones_differ_needs_the_rest() {
+        let e = |a, b, w| Edge { a, b, weight: w };
+        let run_with = |phones: &[u32]| {
+            let weight = same_phone(phones);
+            let profile = [ProfileField {
+                codes: phones,
+                weight: &weight,
+            }];
+            // record 3 has the name the other person goes by (16); the rest of the two persons
+            // look alike by little (-3); a pair that holds two phones weighs them itself
+            let scorer = |a: u32, b: u32| {
+                let names = if a / 4 == b / 4 {
+                    18.0
+                } else if a.min(b) == 3 {
+                    16.0
+                } else {
+                    -3.0
+                };
+                if phones[a as usize] != NONE && phones[b as usize] != NONE {
+                    names + weight(a, b)
+                } else {
+                    names
+                }
+            };
+            let options = ClusterOptions {
+                min_mean_probability: Some(0.2),
+                support_min_records: 2,
+                support_bridges: 2,
+                threshold: Some(2.0),
+                ..Default::default()
+            };
+            two_formed_persons(8, &[e(3, 4, 16.0)], &scorer, &profile, options)
+        };
+        let c = run_with(&[7, 7, 7, 7, NONE, 9, 9, 9]);
+        assert_eq!(c.labels, vec![0, 0, 0, 0, 1, 1, 1, 1]);
+        assert_eq!(c.refused.weak_support, 1);
+        // the other person gave no phone: nothing says two, and the bridge's own pairs count
+        let c = run_with(&[7, 7, 7, 7, NONE, NONE, NONE, NONE]);
+        assert_eq!(c.labels, vec![0; 8]);
+        assert_eq!(c.refused.weak_support, 0);
     }
 
     #[test]

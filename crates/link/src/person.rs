@@ -353,7 +353,8 @@ pub fn person_spec() -> Spec {
         // the person's records, yet link strongly to those with the same phone). The mean is
         // kept that loose on purpose: a frequent person's records under nicknames, typos or a
         // first name only score low against each other yet belong together, and a stricter
-        // mean split such persons.
+        // mean split such persons. The persons' phones (`profile`, below) count in the check:
+        // when they all differ, the bridge's own two records are left out of the mean.
         cluster: ClusterSpec {
             one_per_source: false,
             min_mean_probability: Some(0.1),

@@ -384,8 +384,10 @@ pub struct ClusterSpec {
     /// of them has no value), the field is weighed over the clusters' values instead: the best
     /// weight any pair of them takes, when below zero (a disagreement counts as the model
     /// learned it does), is added to the link, which is refused below the threshold. A
-    /// caller's new phone is not neutral against a person who always gave another. Each
-    /// comparison once, compared on its own column only.
+    /// caller's new phone is not neutral against a person who always gave another. The
+    /// cross-pair checks weigh pairs the same way, and when a field's best weight between the
+    /// clusters is below zero they leave the link's own two records out. Each comparison once,
+    /// compared on its own column only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profile: Vec<String>,
 }
