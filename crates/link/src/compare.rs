@@ -360,8 +360,9 @@ pub fn are_nicknames(a: &str, b: &str) -> bool {
 }
 
 /// True when the two (lower-case) given names are the masculine and feminine forms of one name:
-/// one is the other with a final `a` (juan / juana, paul / paula, robert / roberta) or the two
-/// differ only in a final o / a (mario / maria, antonio / antonia). Such names are usually two
+/// one is the other with a final `a` (juan / juana, paul / paula, robert / roberta; not after an
+/// `a`: lisa / lisaa is a typo) or the two differ only in a final o / a (mario / maria, antonio
+/// / antonia). Such names are usually two
 /// relatives, not one person misspelt, though a string measure scores them close; the model
 /// learns what the level is worth. Endings such as -e, -ine or -ette are left out: they join as
 /// many spellings of one name (lynn / lynne, christin / christine) as pairs of relatives.
@@ -371,7 +372,8 @@ pub fn gender_variants(a: &str, b: &str) -> bool {
     }
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if let Some(end) = long.strip_prefix(short) {
-        return end == "a";
+        // lisa / lisaa is a doubled letter: no feminine form adds an `a` to one
+        return end == "a" && !short.ends_with('a');
     }
     let (sa, sb) = (a.strip_suffix('o'), b.strip_suffix('a'));
     let (ta, tb) = (a.strip_suffix('a'), b.strip_suffix('o'));
@@ -678,6 +680,8 @@ mod tests {
             ("lynn", "lynne"),
             ("christin", "christine"),
             ("nicol", "nicole"),
+            ("lisa", "lisaa"),
+            ("maria", "mariaa"),
         ] {
             assert!(!gender_variants(a, b), "{a} / {b}");
         }
