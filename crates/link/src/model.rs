@@ -492,17 +492,20 @@ fn jaccard_sorted(a: &[u32], b: &[u32]) -> f64 {
     inter as f64 / (a.len() + b.len() - inter) as f64
 }
 
+/// Whether one record's name is among the other's aliases, or the two share an alias. A
+/// record's own name in its alias list (booking systems often list it under AKA) is not an
+/// alias: it would count the names' agreement a second time.
 fn alias_hit(va: &str, vb: &str, la: Option<&str>, lb: Option<&str>) -> bool {
-    let split = |l: Option<&str>| -> Vec<String> {
+    let split = |l: Option<&str>, own: &str| -> Vec<String> {
         l.map(|s| {
             s.split('|')
                 .map(compare::normalize)
-                .filter(|x| !x.is_empty())
+                .filter(|x| !x.is_empty() && x != own)
                 .collect()
         })
         .unwrap_or_default()
     };
-    let (aa, ab) = (split(la), split(lb));
+    let (aa, ab) = (split(la, va), split(lb, vb));
     ab.iter().any(|x| x == va) || aa.iter().any(|x| x == vb) || aa.iter().any(|x| ab.contains(x))
 }
 
@@ -1755,6 +1758,20 @@ mod tests {
         };
         let u = estimate_u(&t, &cmp, 0, &pairing, 1000, 7);
         assert!((u[1] - 0.5).abs() < 1e-9, "{u:?}");
+    }
+
+    /// A booking that lists its own name under AKA does not make that name an alias: the names'
+    /// agreement is counted by the name comparisons, once.
+    #[test]
+    fn a_records_own_name_is_not_its_alias() {
+        let own = Some("john johnson|johnny j");
+        assert!(!alias_hit("john johnson", "john johnson", None, own));
+        assert!(!alias_hit("john johnson", "john johnson", own, None));
+        assert!(alias_hit("johnny j", "john johnson", None, own));
+        assert!(alias_hit("john johnson", "johnny j", own, None));
+        // a shared alias other than either name still counts
+        assert!(alias_hit("john johnson", "jj smith", own, Some("johnny j")));
+        assert!(!alias_hit("jj smith", "jj smith", Some("jj smith"), Some("jj smith")));
     }
 
     /// Two equal values take the first level that holds for them: with `initial` before
