@@ -1044,6 +1044,8 @@ mod tests {
         assert_eq!(n("10 Elm Ct Unit #2B").unit.as_deref(), Some("2B"));
         assert_eq!(n("10 Elm Ct Ste 300").unit.as_deref(), Some("300"));
         assert_eq!(n("10 Elm Ct 2B").unit.as_deref(), Some("2B"));
+        assert_eq!(n("10 Elm Ct #2B").unit.as_deref(), Some("2B"));
+        assert_eq!(n("10 ELM COURT # 2B").unit.as_deref(), Some("2B"));
         assert_eq!(n("10 Elm Ct 2B").key, "10 ELM");
         assert_eq!(
             n("10 Elm Ct, Apt 2B, Durham").city.as_deref(),

@@ -1771,7 +1771,12 @@ mod tests {
         assert!(alias_hit("john johnson", "johnny j", own, None));
         // a shared alias other than either name still counts
         assert!(alias_hit("john johnson", "jj smith", own, Some("johnny j")));
-        assert!(!alias_hit("jj smith", "jj smith", Some("jj smith"), Some("jj smith")));
+        assert!(!alias_hit(
+            "jj smith",
+            "jj smith",
+            Some("jj smith"),
+            Some("jj smith")
+        ));
     }
 
     /// Two equal values take the first level that holds for them: with `initial` before

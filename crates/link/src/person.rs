@@ -169,8 +169,8 @@ fn rules(r: &[&[&str]]) -> Vec<Vec<String>> {
 }
 
 /// The built-in spec over the columns [`identity_table`] makes from `SourceIdentity`:
-/// `first, middle, last, suffix, full_name, aliases, dob, sex, phone, address_key, agency_id,
-/// source, ssn_last4`, `place` (where the row's interaction happened, see
+/// `first, middle, last, suffix, full_name, aliases, dob, sex, phone, address_key,
+/// address_unit, agency_id, source, ssn_last4`, `place` (where the row's interaction happened, see
 /// [`IdentityRecord::place`]) and `incident` (its 911 call, [`IdentityRecord::incident`]).
 pub fn person_spec() -> Spec {
     let mut first = cmp(
@@ -258,6 +258,10 @@ pub fn person_spec() -> Spec {
     );
     address.tf = true;
     address.tf_distinct = Some("first".into());
+    // The apartment, compared only between two homes in one building (the address key leaves
+    // the unit out): neighbours in one complex share a key, not a door.
+    let mut unit = cmp("address_unit", "address_unit", &["exact"], &[0.9, 0.1]);
+    unit.scope = Some("address_key".into());
     let mut agency = cmp("agency_person_id", "agency_id", &["exact"], &[0.9, 0.1]);
     agency.scope = Some("source".into());
     let ssn = cmp(
@@ -297,7 +301,7 @@ pub fn person_spec() -> Spec {
         link_type: Some(LinkType::Dedupe),
         null_values: vec!["unknown".into(), "unk".into(), "none".into(), "n/a".into()],
         comparisons: vec![
-            first, last, middle, suffix, dob, sex, phone, address, agency, ssn, alias, place,
+            first, last, middle, suffix, dob, sex, phone, address, unit, agency, ssn, alias, place,
             incident,
         ],
         blocking: BlockingSpec {
@@ -428,6 +432,7 @@ pub fn identity_table<R: IdentityRecord>(records: &[R]) -> Result<Table, LinkErr
         "sex",
         "phone",
         "address_key",
+        "address_unit",
         "agency_id",
         "source",
         "ssn_last4",
@@ -459,12 +464,13 @@ pub fn identity_table<R: IdentityRecord>(records: &[R]) -> Result<Table, LinkErr
         };
         let aliases = (!si.aliases.is_empty()).then(|| si.aliases.join("|"));
         let dob = si.dob.map(|d| d.to_string());
-        let addr = si
+        let home = si
             .address
             .as_ref()
-            .filter(|a| a.kind == AddressKind::Street && !a.key.trim().is_empty())
-            .map(|a| a.key.clone());
-        let vals: [Option<&str>; 15] = [
+            .filter(|a| a.kind == AddressKind::Street && !a.key.trim().is_empty());
+        let addr = home.map(|a| a.key.clone());
+        let unit = home.and_then(|a| a.unit.as_deref());
+        let vals: [Option<&str>; 16] = [
             si.first.as_deref(),
             si.middle.as_deref(),
             si.last.as_deref(),
@@ -475,6 +481,7 @@ pub fn identity_table<R: IdentityRecord>(records: &[R]) -> Result<Table, LinkErr
             si.sex.as_deref(),
             si.phone.as_deref(),
             addr.as_deref(),
+            unit,
             si.agency_person_id.as_deref(),
             Some(src),
             si.ssn_last4.as_deref(),

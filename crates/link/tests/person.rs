@@ -1211,6 +1211,64 @@ fn a_name_and_a_surname_are_weighed_together() {
 /// The built-in spec weighs a person's phones where a link's own pair has none: a caller with
 /// a phone the person never gave, linked to one of the person's records without a phone, keeps
 /// the link only when it is strong enough to carry the model's weight for two different phones.
+/// Two homes in one building are one address key; the apartment tells neighbours apart, and
+/// the model learns how much from the building's residents.
+#[test]
+fn the_apartment_weighs_within_one_building() {
+    let (mut recs, _, mut id) = background(7);
+    let in_unit = |first: &str, last: &str, unit: Option<String>| {
+        let mut p = ident(first, last, None, Some("700 TOWER"), None);
+        p.address.as_mut().unwrap().unit = unit;
+        p
+    };
+    // forty residents of one tower, two or three records each, most with their unit
+    let mut rng = 17u64;
+    for r in 0..40u64 {
+        let (first, last) = (
+            FIRST[r as usize % FIRST.len()],
+            LAST[(r as usize * 7) % LAST.len()],
+        );
+        for k in 0..(2 + r % 2) {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let unit = (rng >> 60 != 0).then(|| (r + 1).to_string());
+            let mut p = in_unit(first, last, unit);
+            p.dob = Some(PartialDate {
+                year: 1950 + r as i32,
+                month: Some(1 + (r % 12) as u32),
+                day: Some(1 + (r % 28) as u32),
+            });
+            recs.push((id, SOURCES[(r + k) as usize % SOURCES.len()].to_string(), p));
+            id += 1;
+        }
+    }
+    // a caller named Maria Cruz in unit 38, and three records to weigh against her
+    let caller = id;
+    recs.push((
+        caller,
+        "dfd".into(),
+        in_unit("maria", "cruz", Some("38".into())),
+    ));
+    let (same, none, other) = (caller + 1, caller + 2, caller + 3);
+    for (k, unit) in [Some("38"), None, Some("40")].into_iter().enumerate() {
+        let p = in_unit("maria", "cruz", unit.map(str::to_string));
+        recs.push((same + k as u64, "dpd".into(), p));
+    }
+    let l = person_linker(&recs).unwrap();
+    let at = |id: u64| l.table.find_id(&id.to_string())[0] as u32;
+    let (s, n, o) = (
+        l.score(at(caller), at(same)),
+        l.score(at(caller), at(none)),
+        l.score(at(caller), at(other)),
+    );
+    assert!(s > n + 0.5, "the same door counts: {s} vs {n}");
+    assert!(
+        o < n - 1.0,
+        "another door in the building counts against: {o} vs {n}"
+    );
+}
+
 #[test]
 fn a_phone_the_person_never_gave_weighs_against_the_link() {
     use familiar_link::Edge;

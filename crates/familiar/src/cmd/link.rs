@@ -13,10 +13,18 @@ use serde::Serialize;
 type PersonRec = familiar_link::AgencyIdentity;
 
 fn person_rec(r: IdentityRow) -> PersonRec {
+    let mut identity = r.identity;
+    // The store keeps a home's premise key and its text as written; the apartment is read
+    // again from the text, by the normalizer ingest used (the unit comparison needs it).
+    if let Some(a) = identity.address.as_mut() {
+        if a.unit.is_none() && a.kind == familiar_model::AddressKind::Street {
+            a.unit = familiar_ingest::address::normalize(&a.raw, None, None).and_then(|n| n.unit);
+        }
+    }
     PersonRec {
         id: r.record_id as u64,
         source: r.source,
-        identity: r.identity,
+        identity,
         place: r.place,
         incident: r.incident_ref,
     }
@@ -1260,6 +1268,48 @@ mod tests {
         assert!((e.metrics.pairwise.precision - 0.5).abs() < 1e-9);
         assert!((e.metrics.pairwise.recall - 1.0 / 3.0).abs() < 1e-9);
         assert_eq!(e.records, 4);
+    }
+}
+
+#[cfg(test)]
+mod person_rec_tests {
+    use super::*;
+    use familiar_model::{Address, AddressKind, SourceIdentity};
+
+    fn row(raw: &str, kind: AddressKind) -> IdentityRow {
+        IdentityRow {
+            record_id: 7,
+            source: "dfd".into(),
+            agency: "DFD".into(),
+            record_key: "F1".into(),
+            identity: SourceIdentity {
+                address: Some(Address {
+                    raw: raw.into(),
+                    key: "4569 GRANDALE".into(),
+                    kind,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            place: None,
+            incident_ref: None,
+        }
+    }
+
+    /// The store keeps no unit: the linker reads it again from the home's text.
+    #[test]
+    fn a_homes_unit_is_read_from_its_text() {
+        let unit = |raw, kind| person_rec(row(raw, kind)).identity.address.unwrap().unit;
+        assert_eq!(
+            unit("4569 GRANDALE DR #38", AddressKind::Street).as_deref(),
+            Some("38")
+        );
+        assert_eq!(
+            unit("4569 Grandale Drive Apt 38", AddressKind::Street).as_deref(),
+            Some("38")
+        );
+        assert_eq!(unit("4569 GRANDALE DR", AddressKind::Street), None);
+        assert_eq!(unit("HOMELESS", AddressKind::Homeless), None);
     }
 }
 
