@@ -882,9 +882,10 @@ fn swapped_names_weigh_no_more_than_the_names_in_place() {
     );
 }
 
-/// The background population plus two frequent people seen by the crisis team under their
-/// full names: Yolanda Quist (a rare name), Mark Vance (a common one) and Ottavio Okafor.
-/// Returns the records, the first record of each of the three, and the next free id.
+/// The background population plus frequent people seen by the crisis team under their full
+/// names: Yolanda Quist (a rare name), Mark Vance (a common one: the team also knows Mark Ruiz
+/// as well) and Ottavio Okafor. Returns the records, the first record of Yolanda, Mark Vance
+/// and Ottavio, and the next free id.
 fn crisis_county() -> (Records, [u64; 3], u64) {
     let (mut recs, _, mut id) = background(5);
     let person = |first: &str, last: &str, phone: &str, dob, recs: &mut Vec<_>, id: &mut u64| {
@@ -907,13 +908,15 @@ fn crisis_county() -> (Records, [u64; 3], u64) {
         ("yolanda", "quist", "3035559911", (1977, 7, 18)),
         ("mark", "vance", "3035559922", (1969, 2, 1)),
         ("ottavio", "okafor", "3035559933", (1990, 4, 9)),
+        ("mark", "ruiz", "3035559944", (1981, 11, 5)),
     ]
     .map(|(first, last, phone, dob)| person(first, last, phone, dob, &mut recs, &mut id));
-    (recs, people, id)
+    (recs, [people[0], people[1], people[2]], id)
 }
 
 /// A crisis-team record that carries a first name and nothing else joins the person that team
-/// sees under that name when the name is rare, misspelt or not; a common name stays alone.
+/// sees under that name when the name is rare, misspelt or not; a common name, with two Marks
+/// the team knows about as well, stays alone.
 /// The same holds when the record arrives in an incremental run.
 #[test]
 fn a_name_only_record_joins_the_person_its_source_knows_under_a_rare_name() {
