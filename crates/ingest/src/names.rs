@@ -11,7 +11,8 @@
 //! Surname particles (`DE`, `DEL`, `LA`, `VAN`, `VON`, `DA`, `DOS`, `ST`, ...) directly before the
 //! last word stay with the surname in "first middle last" order (`Maria de la Cruz` → first
 //! `MARIA`, last `DE LA CRUZ`), and after a leading particle in "last first" order — unless
-//! that would leave only initials for the given names (`LE THANH H` is Thanh H. Le).
+//! that would leave only initials for the given names after `LE` or `DO`, mostly surnames of
+//! their own (`LE THANH H` is Thanh H. Le; `DA SILVA J` keeps its surname).
 //!
 //! Placeholders (`UNKNOWN`, `JOHN DOE`, `REFUSED`, `N/A`, ...) name nobody: see
 //! [`is_placeholder`].
@@ -71,8 +72,8 @@ const PARTICLES: &[&str] = &[
     "MAC", "MC",
 ];
 
-/// Particles that never stand alone as a surname (`MC DONALD`, `ST JOHN`).
-const PREFIX_ONLY_PARTICLES: &[&str] = &["MAC", "MC", "ST", "SAINT", "SANTA", "SAN"];
+/// Particles that are far more often a whole surname (Vietnamese Lê, Đỗ) than the start of one.
+const SURNAME_PARTICLES: &[&str] = &["LE", "DO"];
 
 fn is_particle(t: &str) -> bool {
     PARTICLES.contains(&t)
@@ -483,11 +484,13 @@ fn split_last_first(mut t: Vec<String>) -> PersonName {
     while end + 1 < t.len() && is_particle(&t[end - 1]) && canonical_suffix(&t[end]).is_none() {
         end += 1;
     }
-    // "LE THANH H": a lone leading particle that is also a surname of its own (Lê, Do, Van),
-    // before a word and initials only. Given names are written out in these exports far more
-    // often than as a bare initial, so THANH is the given name, not part of the surname.
+    // "LE THANH H": a particle that is mostly a surname of its own (Lê, Đỗ), before a word and
+    // initials only. Given names are written out in these exports far more often than as a bare
+    // initial, so THANH is the given name, not part of the surname ("DA SILVA J", "DE LEON J A"
+    // keep their compound surname).
     if end == 2
-        && !PREFIX_ONLY_PARTICLES.contains(&t[0].as_str())
+        && SURNAME_PARTICLES.contains(&t[0].as_str())
+        && !is_particle(&t[1])
         && t[2..].iter().all(|w| w.chars().count() == 1)
     {
         end = 1;
@@ -609,15 +612,21 @@ mod tests {
             split_name("LE THANH H", Some(NameLayout::LastFirstMiddle)),
             n("THANH", "H", "LE", "")
         );
-        // ...but not after two particles, nor a prefix that never stands alone
-        assert_eq!(
-            split_name("DE LA CRUZ M", Some(NameLayout::LastFirstMiddle)),
-            n("M", "", "DE LA CRUZ", "")
-        );
-        assert_eq!(
-            split_name("MC DONALD J", Some(NameLayout::LastFirstMiddle)),
-            n("J", "", "MC DONALD", "")
-        );
+        // ...but not the particles that begin compound surnames, nor after two particles
+        for (raw, first, middle, last) in [
+            ("DE LA CRUZ M", "M", "", "DE LA CRUZ"),
+            ("MC DONALD J", "J", "", "MC DONALD"),
+            ("DA SILVA J", "J", "", "DA SILVA"),
+            ("DE LEON J A", "J", "A", "DE LEON"),
+            ("VAN DYKE J", "J", "", "VAN DYKE"),
+            ("LE LA M", "M", "", "LE LA"),
+        ] {
+            assert_eq!(
+                split_name(raw, Some(NameLayout::LastFirstMiddle)),
+                n(first, middle, last, ""),
+                "{raw}"
+            );
+        }
         assert_eq!(
             split_name("VAN DYKE JOHN", Some(NameLayout::LastFirstMiddle)),
             n("JOHN", "", "VAN DYKE", "")
