@@ -771,15 +771,25 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
         // a person's phones against the other's, where this link's own pair had none to
         // compare: a record that fits two persons whose phones differ about equally is as
         // ambiguous as one between two dates of birth
-        let bests = profile_bests(&f, ctx, ra, rb);
+        let (sa, sb) = (f.size[ra as usize], f.size[rb as usize]);
+        let checked = sa.max(sb) > 1 && sa.min(sb) >= ctx.options.support_min_records;
+        // (weighed over the two persons only where something reads it)
+        let lacks = !f.profile.is_empty()
+            && ctx
+                .profile
+                .iter()
+                .any(|p| p.codes[e.a as usize] == u32::MAX || p.codes[e.b as usize] == u32::MAX);
+        let bests = if lacks || checked {
+            profile_bests(&f, ctx, ra, rb)
+        } else {
+            Vec::new()
+        };
         let short = profile_shortfall(ctx, &bests, e.a, e.b);
         if short < 0.0 && ctx.options.threshold.is_some_and(|t| e.weight + short < t) {
             refused.profile_conflict += 1;
             flag_ambiguous(&mut ambiguous, &join_w, margin, e);
             continue;
         }
-        let (sa, sb) = (f.size[ra as usize], f.size[rb as usize]);
-        let checked = sa.max(sb) > 1 && sa.min(sb) >= ctx.options.support_min_records;
         if checked
             && !supported(&f, ra, rb, ctx, e, &bests)
             && !bridged(&mut f, &adjacency, ra, rb, ctx, &bests)
@@ -900,7 +910,8 @@ fn bridged(
             }
             if let Some(t) = ctx.options.threshold {
                 let short = profile_shortfall(ctx, bests, x, y);
-                if short < 0.0 && f64::from(w) + short < t {
+                // (w is kept as f32: a link that carried the shortfall in f64 still counts)
+                if short < 0.0 && f64::from(w) + short < t - 1e-4 {
                     continue;
                 }
             }
@@ -1752,6 +1763,38 @@ mod tests {
         assert_eq!(run_with(&two[..1], 2), apart);
     }
 
+    /// [`two_formed_persons`] with phones (a profile field, [`same_phone`]): cross pairs score
+    /// `names`, plus the phones' weight where both records hold one; support as the built-in
+    /// spec (bridges 2) with `min_mean`, threshold 2.
+    fn two_persons_with_phones(
+        phones: &[u32],
+        across: &[Edge],
+        names: impl Fn(u32, u32) -> f64 + Sync,
+        min_mean: f64,
+    ) -> Clustering {
+        let weight = same_phone(phones);
+        let profile = [ProfileField {
+            codes: phones,
+            weight: &weight,
+        }];
+        let scorer = |a: u32, b: u32| {
+            let n = if a / 4 == b / 4 { 18.0 } else { names(a, b) };
+            if phones[a as usize] != NONE && phones[b as usize] != NONE {
+                n + weight(a, b)
+            } else {
+                n
+            }
+        };
+        let options = ClusterOptions {
+            min_mean_probability: Some(min_mean),
+            support_min_records: 2,
+            support_bridges: 2,
+            threshold: Some(2.0),
+            ..Default::default()
+        };
+        two_formed_persons(8, across, &scorer, &profile, options)
+    }
+
     /// The support check and the links across weigh the two persons' phones where a pair had
     /// none to compare: records that gave no phone do not make two persons whose phones all
     /// differ look alike, and a second link across that the phones take below the threshold
@@ -1759,33 +1802,10 @@ mod tests {
     #[test]
     fn support_weighs_the_persons_phones() {
         let e = |a, b, w| Edge { a, b, weight: w };
-        // 3-4 carries the phones' conflict (16 - 5); 2-5 does not (6 - 5 < 2)
+        // 3-4 carries the phones' conflict (16 - 5); 2-5 does not (6 - 5 < 2); the names agree
+        // across (2.5)
         let across = [e(3, 4, 16.0), e(2, 5, 6.0)];
-        let run_with = |phones: &[u32]| {
-            let weight = same_phone(phones);
-            let profile = [ProfileField {
-                codes: phones,
-                weight: &weight,
-            }];
-            // the names agree across (2.5); a pair that holds two phones weighs them itself
-            let scorer = |a: u32, b: u32| {
-                if a / 4 == b / 4 {
-                    18.0
-                } else if phones[a as usize] != NONE && phones[b as usize] != NONE {
-                    2.5 + weight(a, b)
-                } else {
-                    2.5
-                }
-            };
-            let options = ClusterOptions {
-                min_mean_probability: Some(0.3),
-                support_min_records: 2,
-                support_bridges: 2,
-                threshold: Some(2.0),
-                ..Default::default()
-            };
-            two_formed_persons(8, &across, &scorer, &profile, options)
-        };
+        let run_with = |phones: &[u32]| two_persons_with_phones(phones, &across, |_, _| 2.5, 0.3);
         let c = run_with(&[7, 7, NONE, NONE, NONE, NONE, 9, 9]);
         assert_eq!(c.labels, vec![0, 0, 0, 0, 1, 1, 1, 1]);
         assert_eq!(c.refused.weak_support, 1);
@@ -1807,37 +1827,11 @@ mod tests {
     #[test]
     fn a_bridge_between_persons_whose_phones_differ_needs_the_rest() {
         let e = |a, b, w| Edge { a, b, weight: w };
-        let run_with = |phones: &[u32]| {
-            let weight = same_phone(phones);
-            let profile = [ProfileField {
-                codes: phones,
-                weight: &weight,
-            }];
-            // record 3 has the name the other person goes by (16); the rest of the two persons
-            // look alike by little (-3); a pair that holds two phones weighs them itself
-            let scorer = |a: u32, b: u32| {
-                let names = if a / 4 == b / 4 {
-                    18.0
-                } else if a.min(b) == 3 {
-                    16.0
-                } else {
-                    -3.0
-                };
-                if phones[a as usize] != NONE && phones[b as usize] != NONE {
-                    names + weight(a, b)
-                } else {
-                    names
-                }
-            };
-            let options = ClusterOptions {
-                min_mean_probability: Some(0.2),
-                support_min_records: 2,
-                support_bridges: 2,
-                threshold: Some(2.0),
-                ..Default::default()
-            };
-            two_formed_persons(8, &[e(3, 4, 16.0)], &scorer, &profile, options)
-        };
+        // record 3 has the name the other person goes by (16); the rest of the two persons look
+        // alike by little (-3)
+        let names = |a: u32, b: u32| if a.min(b) == 3 { 16.0 } else { -3.0 };
+        let run_with =
+            |phones: &[u32]| two_persons_with_phones(phones, &[e(3, 4, 16.0)], names, 0.2);
         let c = run_with(&[7, 7, 7, 7, NONE, 9, 9, 9]);
         assert_eq!(c.labels, vec![0, 0, 0, 0, 1, 1, 1, 1]);
         assert_eq!(c.refused.weak_support, 1);

@@ -37,9 +37,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// Version of the stored model format; also raised when the same parameters score pairs
-/// differently (2: the `swapped` cap), so that a model stored before is not used to link
-/// incrementally against persons it did not form.
-pub const MODEL_STATE_VERSION: u32 = 2;
+/// differently (2: the `swapped` cap; 3: a record's own name is not its alias, lisa / lisaa is
+/// not a gender variant), so that a model stored before is not used to link incrementally
+/// against persons it did not form.
+pub const MODEL_STATE_VERSION: u32 = 3;
 
 /// A trained model as stored with a link run.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -383,8 +383,8 @@ pub fn person_spec() -> Spec {
                 fuzzy_level: Some("jw>=0.92".into()),
                 // "Jim Jackson" for the James Jackson the 911 center hears from
                 levels: vec!["nickname".into()],
-                // the likelier reading wins: a record joins the person when that is more likely
-                // than everyone else and someone new together. A name-only record is a leaf (no
+                // the likelier reading wins: a record joins the person when that is at least as
+                // likely as everyone else and someone new together. A name-only record is a leaf (no
                 // other link runs through it), so it cannot chain two persons; and a stricter
                 // bar leaves every doubtful call out, which undercounts frequent people
                 // (BENCHMARKS.md, session 11)

@@ -15,7 +15,8 @@ type PersonRec = familiar_link::AgencyIdentity;
 fn person_rec(r: IdentityRow) -> PersonRec {
     let mut identity = r.identity;
     // The store keeps a home's premise key and its text as written; the apartment is read
-    // again from the text, by the normalizer ingest used (the unit comparison needs it).
+    // again from the text by ingest's normalizer (the unit comparison needs it). A source's own
+    // shelter words change what is a shelter, not the unit of a street address.
     if let Some(a) = identity.address.as_mut() {
         if a.unit.is_none() && a.kind == familiar_model::AddressKind::Street {
             a.unit = familiar_ingest::address::normalize(&a.raw, None, None).and_then(|n| n.unit);
