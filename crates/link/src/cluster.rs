@@ -145,6 +145,13 @@ pub struct ProfileField<'a> {
     pub weight: &'a (dyn Fn(u32, u32) -> f64 + Sync),
 }
 
+impl ProfileField<'_> {
+    /// Whether records `x` and `y` cannot compare this field (one holds no value).
+    fn lacks(&self, x: u32, y: u32) -> bool {
+        self.codes[x as usize] == u32::MAX || self.codes[y as usize] == u32::MAX
+    }
+}
+
 /// Inputs beside the edges.
 pub struct ClusterContext<'a> {
     /// Stable order of records (rank per record, all distinct): ties are broken on it.
@@ -377,7 +384,7 @@ fn profile_shortfall(ctx: &ClusterContext<'_>, bests: &[Option<f64>], x: u32, y:
     bests
         .iter()
         .zip(ctx.profile)
-        .filter(|(_, p)| p.codes[x as usize] == u32::MAX || p.codes[y as usize] == u32::MAX)
+        .filter(|(_, p)| p.lacks(x, y))
         .filter_map(|(b, _)| *b)
         .sum()
 }
@@ -774,11 +781,7 @@ fn merge(n: usize, edges: &[Edge], ctx: &ClusterContext<'_>, find_ambiguous: boo
         let (sa, sb) = (f.size[ra as usize], f.size[rb as usize]);
         let checked = sa.max(sb) > 1 && sa.min(sb) >= ctx.options.support_min_records;
         // (weighed over the two persons only where something reads it)
-        let lacks = !f.profile.is_empty()
-            && ctx
-                .profile
-                .iter()
-                .any(|p| p.codes[e.a as usize] == u32::MAX || p.codes[e.b as usize] == u32::MAX);
+        let lacks = !f.profile.is_empty() && ctx.profile.iter().any(|p| p.lacks(e.a, e.b));
         let bests = if lacks || checked {
             profile_bests(&f, ctx, ra, rb)
         } else {
@@ -993,6 +996,25 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A context with only the ranks, sources and options; tests add the rest.
+    fn context<'a>(
+        rank: &'a [u32],
+        sources: &'a [u32],
+        options: ClusterOptions,
+    ) -> ClusterContext<'a> {
+        ClusterContext {
+            rank,
+            sources,
+            hard: &[],
+            must_link: &[],
+            cannot_link: &[],
+            scorer: None,
+            near: &[],
+            profile: &[],
+            options,
+        }
+    }
+
     fn partition(labels: &[u32], keys: &[u32]) -> Vec<Vec<u32>> {
         let mut m: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
         for (i, &l) in labels.iter().enumerate() {
@@ -1050,10 +1072,7 @@ mod tests {
             weight: &phone_weight,
         }];
         let ctx = ClusterContext {
-            rank: &rank,
-            sources: src,
             hard: &hard,
-            must_link: &[],
             cannot_link: cannot,
             scorer: Some(&scorer),
             near,
@@ -1062,7 +1081,7 @@ mod tests {
             } else {
                 &[]
             },
-            options: opts,
+            ..context(&rank, src, opts)
         };
         partition(&cluster(n, edges, &ctx).labels, keys)
     }
@@ -1147,18 +1166,15 @@ mod tests {
         let rank: Vec<u32> = (0..n as u32).collect();
         let sources = vec![0; n];
         let ctx = ClusterContext {
-            rank: &rank,
-            sources: &sources,
             hard: &hard,
-            must_link: &[],
-            cannot_link: &[],
-            scorer: None,
-            near: &[],
-            profile: &[],
-            options: ClusterOptions {
-                ambiguity_margin: margin,
-                ..Default::default()
-            },
+            ..context(
+                &rank,
+                &sources,
+                ClusterOptions {
+                    ambiguity_margin: margin,
+                    ..Default::default()
+                },
+            )
         };
         cluster(n, edges, &ctx)
     }
@@ -1204,20 +1220,19 @@ mod tests {
         // a member without a phone scores 2.5 against anyone (the names agree)
         let scorer = |_: u32, _: u32| 2.5;
         let ctx = ClusterContext {
-            rank: &rank,
-            sources: &sources,
-            hard: &[],
-            must_link: &[],
-            cannot_link: &[],
             scorer: Some(&scorer),
             near,
             profile: &profile,
-            options: ClusterOptions {
-                threshold: Some(2.0),
-                size_prior,
-                ambiguity_margin: margin,
-                ..Default::default()
-            },
+            ..context(
+                &rank,
+                &sources,
+                ClusterOptions {
+                    threshold: Some(2.0),
+                    size_prior,
+                    ambiguity_margin: margin,
+                    ..Default::default()
+                },
+            )
         };
         cluster(n, edges, &ctx)
     }
@@ -1393,15 +1408,8 @@ mod tests {
                 precise,
             }];
             let ctx = ClusterContext {
-                rank: &[0, 1, 2],
-                sources: &[0; 3],
                 hard: &hard,
-                must_link: &[],
-                cannot_link: &[],
-                scorer: None,
-                near: &[],
-                profile: &[],
-                options: ClusterOptions::default(),
+                ..context(&[0, 1, 2], &[0; 3], ClusterOptions::default())
             };
             cluster(3, &edges, &ctx)
         };
@@ -1460,15 +1468,10 @@ mod tests {
                 precise: None,
             }];
             let ctx = ClusterContext {
-                rank: &rank,
-                sources: &[0; 13],
                 hard: &hard,
-                must_link: &[],
-                cannot_link: &[],
                 scorer: Some(&scorer),
                 near,
-                profile: &[],
-                options: size_prior_options(margin),
+                ..context(&rank, &[0; 13], size_prior_options(margin))
             };
             let c = cluster(n, &strong, &ctx);
             (
@@ -1491,15 +1494,10 @@ mod tests {
         with_strong.push(e(12, 11, 3.0));
         let ctx_hard: [HardField; 0] = [];
         let ctx = ClusterContext {
-            rank: &rank,
-            sources: &[0; 13],
             hard: &ctx_hard,
-            must_link: &[],
-            cannot_link: &[],
             scorer: Some(&scorer),
             near: &both,
-            profile: &[],
-            options: size_prior_options(1.0),
+            ..context(&rank, &[0; 13], size_prior_options(1.0))
         };
         let c = cluster(n, &with_strong, &ctx);
         assert_eq!(c.labels[12], c.labels[11]);
@@ -1541,18 +1539,16 @@ mod tests {
             edges.push(e(20, 4, 5.0));
             edges.push(e(20, 11, 5.0));
             let ctx = ClusterContext {
-                rank: &rank,
-                sources: &[0; 21],
                 hard: &hard,
-                must_link: &[],
-                cannot_link: &[],
                 scorer: Some(&scorer),
-                near: &[],
-                profile: &[],
-                options: ClusterOptions {
-                    ambiguity_margin: Some(1.0),
-                    ..size_prior_options(1.0)
-                },
+                ..context(
+                    &rank,
+                    &[0; 21],
+                    ClusterOptions {
+                        ambiguity_margin: Some(1.0),
+                        ..size_prior_options(1.0)
+                    },
+                )
             };
             cluster(n, &edges, &ctx)
         };
@@ -1596,18 +1592,17 @@ mod tests {
             }
         };
         let ctx = ClusterContext {
-            rank: &rank,
-            sources: &[0; 22],
             hard: &hard,
-            must_link: &[],
-            cannot_link: &[],
             scorer: Some(&scorer),
             near: &near,
-            profile: &[],
-            options: ClusterOptions {
-                ambiguity_margin: Some(1.0),
-                ..size_prior_options(1.0)
-            },
+            ..context(
+                &rank,
+                &[0; 22],
+                ClusterOptions {
+                    ambiguity_margin: Some(1.0),
+                    ..size_prior_options(1.0)
+                },
+            )
         };
         let c = cluster(n, &edges, &ctx);
         assert_eq!(c.refused.ambiguous_records, 1);
@@ -1638,15 +1633,10 @@ mod tests {
         }];
         let near = [e(10, 4, 1.0), e(11, 6, 1.0)];
         let ctx = ClusterContext {
-            rank: &rank,
-            sources: &[0; 12],
             hard: &hard,
-            must_link: &[],
-            cannot_link: &[],
             scorer: Some(&scorer),
             near: &near,
-            profile: &[],
-            options: size_prior_options(1.0),
+            ..context(&rank, &[0; 12], size_prior_options(1.0))
         };
         let c = cluster(n, &strong, &ctx);
         assert_eq!(c.labels[10], c.labels[0]);
@@ -1677,18 +1667,16 @@ mod tests {
         let rank: Vec<u32> = (0..n as u32).collect();
         let sources = vec![0; n];
         let ctx = ClusterContext {
-            rank: &rank,
-            sources: &sources,
-            hard: &[],
-            must_link: &[],
-            cannot_link: &[],
             scorer: Some(scorer),
-            near: &[],
             profile,
-            options: ClusterOptions {
-                max_support_pairs: 64,
-                ..options
-            },
+            ..context(
+                &rank,
+                &sources,
+                ClusterOptions {
+                    max_support_pairs: 64,
+                    ..options
+                },
+            )
         };
         cluster(n, &edges, &ctx)
     }
